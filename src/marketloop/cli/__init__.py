@@ -1,0 +1,1 @@
+"""The `marketloop` command: one module per command group, assembled in `main.py`."""

@@ -1,0 +1,65 @@
+"""Entry point of the `marketloop` command.
+
+Errors raised on purpose (``MarketLoopError``) are printed as one message plus a hint and end with
+the error's exit code; tracebacks appear only with ``--debug`` or ``MARKETLOOP_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+
+from marketloop import __version__
+from marketloop.cli import db as db_cmd
+from marketloop.cli.common import err_console
+from marketloop.errors import MarketLoopError
+
+app = typer.Typer(
+    name="marketloop",
+    help="MarketLoop: marketing automation for online stores, driven by models you can inspect.\n\n"
+    "Collect your store's data, understand customers, recommend products, plan campaigns, "
+    "deliver and measure them. Every command that touches data takes --db URL.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"marketloop {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details to stderr."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    if debug:
+        os.environ["MARKETLOOP_DEBUG"] = "1"
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+app.add_typer(db_cmd.app, name="db")
+
+
+def run() -> None:
+    """Console-script entry: run the app and translate MarketLoop errors into clean messages."""
+    try:
+        app()
+    except MarketLoopError as exc:
+        if os.environ.get("MARKETLOOP_DEBUG") in ("1", "true", "yes"):
+            raise
+        err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False, markup=True, soft_wrap=True)
+        if exc.hint:
+            err_console.print(f"[yellow]Hint:[/] {exc.hint}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)

@@ -1,0 +1,128 @@
+"""Typed settings for MarketLoop.
+
+Sources, highest priority first: explicit overrides (command-line options), environment variables
+with the prefix ``MARKETLOOP_`` (e.g. ``MARKETLOOP_DB_URL``), a ``marketloop.toml`` file in the
+current directory (or the file named by ``MARKETLOOP_CONFIG``), then the defaults below.
+
+Settings are built lazily by :func:`get_settings`, never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from marketloop.errors import ConfigError
+
+DEFAULT_DB_URL = "duckdb:///marketloop.duckdb"
+
+
+class Settings(BaseSettings):
+    """Every tunable of MarketLoop in one validated object."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MARKETLOOP_",
+        extra="forbid",
+        toml_file="marketloop.toml",
+    )
+
+    db_url: str = Field(
+        DEFAULT_DB_URL,
+        description="Store URL: duckdb:///path.duckdb, postgresql://user@host/db or mysql://user@host/db.",
+    )
+    pii_secret: SecretStr | None = Field(
+        None,
+        description="Key for pseudonymising e-mail addresses and phone numbers (HMAC-SHA256). "
+        "When unset, a random key is created once in `secret_file`.",
+    )
+    secret_file: Path = Field(
+        Path(".marketloop/pii.key"),
+        description="Where the generated pseudonymisation key lives when `pii_secret` is unset.",
+    )
+    pseudonymise_pii: bool = Field(
+        True, description="Hash e-mail addresses and phone numbers on ingestion (recommended)."
+    )
+    max_text_length: int = Field(
+        20_000, gt=0, description="Longest accepted text field (descriptions, reviews), in characters."
+    )
+    max_price: float = Field(
+        1_000_000.0, gt=0, description="Prices above this are rejected as absurd."
+    )
+    earliest_date: str = Field(
+        "1990-01-01", description="Timestamps before this date are rejected as impossible."
+    )
+    future_tolerance_days: int = Field(
+        2, ge=0, description="Timestamps more than this many days in the future are rejected."
+    )
+    debug: bool = Field(False, description="Show tracebacks for errors (for developers).")
+
+    @field_validator("db_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError(
+                "expected a URL such as duckdb:///marketloop.duckdb or postgresql://user@host/db"
+            )
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = os.environ.get("MARKETLOOP_CONFIG", "marketloop.toml")
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
+        return (init_settings, env_settings, toml)
+
+    def pii_key(self) -> bytes:
+        """The pseudonymisation key, creating a random one in `secret_file` on first use."""
+        if self.pii_secret is not None:
+            return self.pii_secret.get_secret_value().encode()
+        path = self.secret_file
+        if path.exists():
+            return path.read_text().strip().encode()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        # Create with owner-only permissions before writing the key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key.encode()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from all sources; `overrides` (non-None values) win over everything."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(
+            f"Invalid settings: {problems}",
+            hint="Check MARKETLOOP_* environment variables and marketloop.toml "
+            "(see `docs/configuration` in the README).",
+        ) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use."""
+    return load_settings()

@@ -1,0 +1,104 @@
+"""Versioned schema migrations.
+
+Each migration has a version number, a name and an ``upgrade(conn, store)`` function; applied versions
+are recorded in ``schema_migrations``. Migrations run in one transaction each, in order, and are
+written to be re-runnable (they inspect before they alter).
+
+We keep this small runner instead of Alembic because Alembic's DuckDB support is incomplete and the
+schema is declared once in ``schema.py`` for all three databases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from marketloop.errors import StoreError
+from marketloop.store import schema
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    upgrade: Callable[[Connection], None]
+
+
+def _create(*names: str) -> Callable[[Connection], None]:
+    def upgrade(conn: Connection) -> None:
+        schema.metadata.create_all(conn, tables=[schema.metadata.tables[n] for n in names], checkfirst=True)
+
+    return upgrade
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "canonical schema: customers, products, events, orders, lines, reviews, consents, calendar, "
+        "campaigns, sends, outcomes, rejected rows, ingest runs, audit log",
+        _create(
+            "customers",
+            "products",
+            "events",
+            "orders",
+            "order_lines",
+            "reviews",
+            "consents",
+            "calendar",
+            "campaigns",
+            "sends",
+            "send_outcomes",
+            "rejected_rows",
+            "ingest_runs",
+            "audit_log",
+        ),
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def applied_versions(conn: Connection) -> set[int]:
+    schema.schema_migrations.create(conn, checkfirst=True)
+    rows = conn.execute(sa.select(schema.schema_migrations.c.version)).scalars()
+    return set(rows)
+
+
+def migrate(store) -> list[int]:  # noqa: ANN001 - Store, avoiding an import cycle
+    """Apply every pending migration; return the versions applied now."""
+    with store.begin() as conn:
+        done = applied_versions(conn)
+    if done and max(done) > LATEST_VERSION:
+        raise StoreError(
+            f"The store's schema is version {max(done)}, newer than this MarketLoop knows ({LATEST_VERSION})",
+            hint="Upgrade MarketLoop (pip install -U marketloop) before using this store.",
+        )
+    applied: list[int] = []
+    for migration in MIGRATIONS:
+        if migration.version in done:
+            continue
+        with store.begin() as conn:
+            migration.upgrade(conn)
+            conn.execute(
+                schema.schema_migrations.insert().values(
+                    version=migration.version,
+                    name=migration.name[:128],
+                    applied_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                )
+            )
+        log.info("applied migration %s: %s", migration.version, migration.name)
+        applied.append(migration.version)
+    return applied
+
+
+def current_version(store) -> int:  # noqa: ANN001
+    with store.begin() as conn:
+        done = applied_versions(conn)
+    return max(done) if done else 0

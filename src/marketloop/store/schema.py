@@ -1,0 +1,247 @@
+"""The canonical MarketLoop schema, declared once with SQLAlchemy Core.
+
+The same declarations create the tables on DuckDB, PostgreSQL and MySQL/MariaDB. Conventions:
+- identifiers are strings (`ID`, 64 characters) so that any store's keys fit;
+- timestamps are naive UTC (`DateTime`), money is a double in the store's currency;
+- every table has a natural primary key, which is what makes ingestion idempotent;
+- JSON-like documents (goals, plans, details) are stored as text holding JSON, portable everywhere.
+
+Later issues fill `campaigns`, `sends` and `send_outcomes`; they are declared here so that the schema
+is complete and versioned in one place. See docs/schema.md for every column.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+ID = sa.String(64)
+SHORT = sa.String(32)
+NAME = sa.String(255)
+MONEY = sa.Float(precision=53)
+TS = sa.DateTime()
+
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("customer_id", ID, primary_key=True),
+    sa.Column("email_hash", sa.String(64), comment="keyed hash of the e-mail address (or the address when pseudonymisation is off)"),
+    sa.Column("phone_hash", sa.String(64), comment="keyed hash of the phone number"),
+    sa.Column("first_name", sa.String(100), comment="optional, for salutations; erased by privacy forget"),
+    sa.Column("country", sa.String(64)),
+    sa.Column("city", sa.String(100)),
+    sa.Column("time_zone", sa.String(64), comment="IANA name, e.g. Europe/London"),
+    sa.Column("language", sa.String(16)),
+    sa.Column("signup_at", TS),
+    sa.Column("is_guest", sa.Boolean, nullable=False, default=False),
+    sa.Column("source", NAME, comment="file or system the row came from"),
+)
+
+products = sa.Table(
+    "products",
+    metadata,
+    sa.Column("product_id", ID, primary_key=True),
+    sa.Column("name", NAME, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("category", NAME),
+    sa.Column("brand", NAME),
+    sa.Column("price", MONEY),
+    sa.Column("cost", MONEY, comment="unit cost; margin = price - cost"),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("stock", sa.Integer),
+    sa.Column("is_product", sa.Boolean, nullable=False, default=True, comment="false for postage, fees, manual adjustments"),
+    sa.Column("hidden", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", TS),
+    sa.Column("source", NAME),
+)
+
+EVENT_TYPES = (
+    "view",
+    "search",
+    "add_to_cart",
+    "remove_from_cart",
+    "wishlist",
+    "checkout",
+    "purchase",
+    "click",
+    "open",
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("event_id", ID, primary_key=True),
+    sa.Column("customer_id", ID, index=True),
+    sa.Column("session_id", ID),
+    sa.Column("event_type", SHORT, nullable=False),
+    sa.Column("product_id", ID),
+    sa.Column("query", NAME, comment="search text for search events"),
+    sa.Column("ts", TS, nullable=False),
+    sa.Column("value", MONEY),
+    sa.Column("source", NAME),
+)
+
+ORDER_STATUSES = ("completed", "cancelled", "returned", "pending")
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("order_id", ID, primary_key=True),
+    sa.Column("customer_id", ID, index=True, comment="null for guest orders"),
+    sa.Column("ordered_at", TS, nullable=False),
+    sa.Column("status", SHORT, nullable=False),
+    sa.Column("is_return", sa.Boolean, nullable=False, default=False, comment="true for cancellations / returns (negative quantities)"),
+    sa.Column("country", sa.String(64)),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("total", MONEY, comment="sum of line amounts, negative for returns"),
+    sa.Column("channel", SHORT, comment="web, app, store, ..."),
+    sa.Column("source", NAME),
+)
+
+order_lines = sa.Table(
+    "order_lines",
+    metadata,
+    sa.Column("order_id", ID, primary_key=True),
+    sa.Column("line_no", sa.Integer, primary_key=True),
+    sa.Column("product_id", ID, nullable=False, index=True),
+    sa.Column("quantity", sa.Integer, nullable=False, comment="negative on returns"),
+    sa.Column("unit_price", MONEY, nullable=False),
+    sa.Column("discount", MONEY, comment="discount amount on the line"),
+)
+
+reviews = sa.Table(
+    "reviews",
+    metadata,
+    sa.Column("review_id", ID, primary_key=True),
+    sa.Column("product_id", ID, nullable=False, index=True),
+    sa.Column("customer_id", ID),
+    sa.Column("rating", sa.Integer, nullable=False),
+    sa.Column("title", NAME),
+    sa.Column("body", sa.Text),
+    sa.Column("created_at", TS),
+    sa.Column("source", NAME),
+)
+
+CHANNELS = ("email", "sms", "push", "webhook")
+
+consents = sa.Table(
+    "consents",
+    metadata,
+    sa.Column("customer_id", ID, primary_key=True),
+    sa.Column("channel", SHORT, primary_key=True),
+    sa.Column("status", SHORT, nullable=False, comment="granted or revoked"),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("source", NAME),
+)
+
+CALENDAR_KINDS = ("holiday", "promotion", "season", "event")
+
+calendar = sa.Table(
+    "calendar",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("kind", SHORT, primary_key=True),
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("region", sa.String(64)),
+    sa.Column("discount", sa.Float, comment="store-wide discount during a promotion, 0-1"),
+)
+
+campaigns = sa.Table(
+    "campaigns",
+    metadata,
+    sa.Column("campaign_id", ID, primary_key=True),
+    sa.Column("name", NAME, nullable=False),
+    sa.Column("status", SHORT, nullable=False),
+    sa.Column("goal_json", sa.Text),
+    sa.Column("plan_json", sa.Text),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+sends = sa.Table(
+    "sends",
+    metadata,
+    sa.Column("send_id", ID, primary_key=True),
+    sa.Column("campaign_id", ID, nullable=False, index=True),
+    sa.Column("customer_id", ID, nullable=False, index=True),
+    sa.Column("channel", SHORT, nullable=False),
+    sa.Column("variant", sa.String(64)),
+    sa.Column("is_holdout", sa.Boolean, nullable=False, default=False),
+    sa.Column("idempotency_key", sa.String(128), nullable=False, unique=True),
+    sa.Column("status", SHORT, nullable=False),
+    sa.Column("payload_json", sa.Text),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("sent_at", TS),
+)
+
+send_outcomes = sa.Table(
+    "send_outcomes",
+    metadata,
+    sa.Column("send_id", ID, primary_key=True),
+    sa.Column("kind", SHORT, primary_key=True, comment="delivered, open, click, conversion, unsubscribe, bounce"),
+    sa.Column("ts", TS, primary_key=True),
+    sa.Column("value", MONEY),
+)
+
+rejected_rows = sa.Table(
+    "rejected_rows",
+    metadata,
+    sa.Column("ingest_id", ID, primary_key=True),
+    sa.Column("line", sa.BigInteger, primary_key=True, comment="line in the source file (1 = header for CSV)"),
+    sa.Column("field", sa.String(128), primary_key=True),
+    sa.Column("entity", SHORT, nullable=False),
+    sa.Column("source", NAME, nullable=False),
+    sa.Column("value", sa.Text),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+ingest_runs = sa.Table(
+    "ingest_runs",
+    metadata,
+    sa.Column("ingest_id", ID, primary_key=True, comment="hash of the kind, the file content and the options"),
+    sa.Column("kind", sa.String(64), nullable=False, comment="entity or importer name"),
+    sa.Column("source", NAME, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("rows_read", sa.BigInteger, nullable=False),
+    sa.Column("rows_loaded", sa.BigInteger, nullable=False),
+    sa.Column("rows_skipped", sa.BigInteger, nullable=False),
+    sa.Column("rows_rejected", sa.BigInteger, nullable=False),
+    sa.Column("summary_json", sa.Text),
+    sa.Column("finished_at", TS, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("audit_id", ID, primary_key=True),
+    sa.Column("ts", TS, nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(128)),
+    sa.Column("detail_json", sa.Text),
+)
+
+schema_migrations = sa.Table(
+    "schema_migrations",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("applied_at", TS, nullable=False),
+)
+
+#: Tables holding a customer's personal or behavioural data, with the column naming the customer.
+#: `privacy.forget` erases from every one of them; a test proves nothing remains.
+CUSTOMER_TABLES: dict[str, str] = {
+    "customers": "customer_id",
+    "events": "customer_id",
+    "orders": "customer_id",
+    "reviews": "customer_id",
+    "consents": "customer_id",
+    "sends": "customer_id",
+}
+
+
+def table(name: str) -> sa.Table:
+    return metadata.tables[name]
