@@ -15,6 +15,7 @@ import typer
 from marketloop import __version__
 from marketloop.cli import db as db_cmd
 from marketloop.cli import evaluate as evaluate_cmd
+from marketloop.cli import ingest as ingest_cmd
 from marketloop.cli.common import err_console
 from marketloop.errors import MarketLoopError
 
@@ -50,6 +51,8 @@ def _root(
     )
 
 
+ingest_cmd.register(app)
+app.add_typer(ingest_cmd.import_app, name="import")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(evaluate_cmd.app, name="eval")
 
