@@ -168,7 +168,7 @@ def read_jsonl(con, path: Path, table: str) -> RawTable:  # noqa: ANN001
             if not text.strip():
                 continue
             try:
-                obj = json.loads(text)
+                obj = json.loads(text.rstrip("\r\n"))
             except json.JSONDecodeError as exc:
                 rejects.append(Reject(number, "(row)", text.strip()[:200], "json",
                                       f"malformed JSON: {exc.msg} at column {exc.colno}"))
