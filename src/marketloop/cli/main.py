@@ -11,11 +11,14 @@ import os
 import sys
 
 import typer
+from rich.markup import escape
 
 from marketloop import __version__
 from marketloop.cli import db as db_cmd
+from marketloop.cli import demo as demo_cmd
 from marketloop.cli import evaluate as evaluate_cmd
 from marketloop.cli import ingest as ingest_cmd
+from marketloop.cli import privacy as privacy_cmd
 from marketloop.cli.common import err_console
 from marketloop.errors import MarketLoopError
 
@@ -53,7 +56,9 @@ def _root(
 
 ingest_cmd.register(app)
 app.add_typer(ingest_cmd.import_app, name="import")
+app.add_typer(privacy_cmd.app, name="privacy")
 app.add_typer(db_cmd.app, name="db")
+demo_cmd.register(app)
 app.add_typer(evaluate_cmd.app, name="eval")
 
 
@@ -64,7 +69,7 @@ def run() -> None:
     except MarketLoopError as exc:
         if os.environ.get("MARKETLOOP_DEBUG") in ("1", "true", "yes"):
             raise
-        err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False, markup=True, soft_wrap=True)
+        err_console.print(f"[bold red]Error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
         if exc.hint:
-            err_console.print(f"[yellow]Hint:[/] {exc.hint}", highlight=False, soft_wrap=True)
+            err_console.print(f"[yellow]Hint:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

@@ -4,6 +4,6 @@
 write (store.bulk), and record what happened (ingest_runs, rejected_rows), all in one transaction.
 """
 
-from marketloop.store.ingest.loader import IngestSummary, load_file, load_path
+from marketloop.store.ingest.loader import IngestSummary, load_dataset, load_file, load_path
 
-__all__ = ["IngestSummary", "load_file", "load_path"]
+__all__ = ["IngestSummary", "load_dataset", "load_file", "load_path"]

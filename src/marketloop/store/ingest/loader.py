@@ -256,3 +256,33 @@ def load_path(store: Store, kind: str, path: str | Path, **kwargs) -> list[Inges
                              hint="Point at a file, or a folder of .parquet/.csv/.jsonl parts.")
         return [load_file(store, kind, part, **kwargs) for part in parts]
     return [load_file(store, kind, path, **kwargs)]
+
+
+def load_dataset(store: Store, root: str | Path, files: dict[str, str] | None = None, *, settings: Settings | None = None,
+                 progress=None) -> dict[str, list[IngestSummary]]:  # noqa: ANN001
+    """Load a folder holding one file or folder of parts per entity (e.g. ``products.parquet``,
+    ``events/part-00000.parquet``), in dependency order. `files` maps entity -> path relative to
+    `root`; by default every entity name found in `root` is loaded. `progress(entity, done, total)`
+    is called after each entity."""
+    root = Path(root)
+    if files is None:
+        files = {}
+        for entity in LOAD_ORDER:
+            for candidate in (entity, f"{entity}.parquet", f"{entity}.csv", f"{entity}.jsonl"):
+                if (root / candidate).exists():
+                    files[entity] = candidate
+                    break
+    unknown = sorted(set(files) - set(ENTITIES))
+    if unknown:
+        raise InputError(f"Unknown entities {unknown} in the dataset layout", field="files", value=unknown,
+                         hint=f"Entities are: {', '.join(ENTITIES)}.")
+    if not files:
+        raise InputError(f"{str(root)!r} holds no entity files (products.parquet, orders/, ...)", field="root",
+                         value=str(root), hint="Generate one with `marketloop sim generate --out DIR`.")
+    results: dict[str, list[IngestSummary]] = {}
+    order = [e for e in LOAD_ORDER if e in files]
+    for done, entity in enumerate(order, start=1):
+        results[entity] = load_path(store, entity, root / files[entity], settings=settings)
+        if progress:
+            progress(entity, done, len(order))
+    return results
