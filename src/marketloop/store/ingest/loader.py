@@ -237,6 +237,10 @@ def _store_rejects(conn, wb, summary: IngestSummary, rejects: list[tuple[str, st
 def _cleanup(wb) -> None:  # noqa: ANN001
     """Drop the workbench's temporary objects (they live in the store's connection on DuckDB)."""
     try:
+        wb.unregister("__raw")
+    except Exception:  # noqa: BLE001 - it is a table, not a registered view, for some readers
+        pass
+    try:
         for (name, kind) in wb.execute(
             "SELECT table_name, table_type FROM information_schema.tables WHERE table_catalog = 'temp'"
         ).fetchall():

@@ -55,6 +55,8 @@ class RawTable:
     rows: int
     rejects: list[Reject]
     source_name: str = ""
+    #: the Arrow data behind `name` when it is a registered view rather than a table
+    arrow: pa.Table | None = None
 
 
 def detect_format(path: Path, fmt: str | None = None) -> Format:
@@ -128,11 +130,10 @@ def read_csv(con, path: Path, table: str, *, delimiter: str | None = None, encod
     shifted = rejected_lines - 2 - np.arange(len(rejected_lines), dtype=np.int64)
     lines = index + 2 + np.searchsorted(shifted, index, side="right")
     data = data.append_column("__line", pa.array(lines, pa.int64()))
-    con.register("__csv_arrow", data)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM __csv_arrow")
-    con.unregister("__csv_arrow")
+    # Scanned in place (no copy): the RawTable keeps the Arrow data alive while the load runs.
+    con.register(table, data)
     columns = [c for c in data.column_names if c != "__line"]
-    return RawTable(table, columns, data.num_rows, rejects)
+    return RawTable(table, columns, data.num_rows, rejects, arrow=data)
 
 
 def _csv_reject(line: int, column: str | None, kind: str, text: str | None, message: str) -> Reject:

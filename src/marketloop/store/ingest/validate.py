@@ -83,7 +83,11 @@ def field_sql(spec: FieldSpec, settings: Settings, now: dt.datetime, column_type
                        f"'type|{spec.name}: expected a number, got ' || {_quoted(shown)}"))
         value = f"(CASE WHEN isfinite({value}) THEN {value} END)"
     elif spec.type == "timestamp":
-        value = f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
+        # Only strings ending in an offset (Z, +02:00, -0500) need the slower time-zone-aware parse.
+        has_offset = f"(right({text}, 1) = 'Z' OR substr({text}, -6, 1) IN ('+', '-') OR substr({text}, -5, 1) IN ('+', '-'))"
+        value = (f"(CASE WHEN length({text}) > 19 AND {has_offset} "
+                 f"THEN CAST(TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP) "
+                 f"ELSE TRY_CAST({text} AS TIMESTAMP) END)")
         checks.append((f"{text} IS NOT NULL AND {value} IS NULL",
                        f"'timestamp|{spec.name}: expected a timestamp such as 2024-05-31 14:02:00 (ISO 8601), got ' || {_quoted(shown)}"))
         checks.extend(_timestamp_range(spec, settings, now, value))
@@ -179,13 +183,11 @@ def validate(con, spec: EntitySpec, raw_table: str, columns: list[str], settings
     for f in present:
         sql = field_sql(f, settings, now, types.get(f.name, "VARCHAR"))
         selects.append(f"{sql.value} AS {quote(f.name)}")
-        selects.append(f"CAST({quote(f.name)} AS VARCHAR) AS {quote('__raw_' + f.name)}")
         if sql.error != "NULL":
             selects.append(f"{sql.error} AS {quote('__err_' + f.name)}")
             errors.append((f.name, "__err_" + f.name))
     for f in missing_required:  # cannot happen after header checks, kept as a safety net
         selects.append(f"'missing|{f.name}: required value is missing' AS {quote('__err_' + f.name)}")
-        selects.append(f"NULL AS {quote('__raw_' + f.name)}")
         errors.append((f.name, "__err_" + f.name))
     checked = f"{raw_table}_checked"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {checked} AS SELECT {', '.join(selects)} FROM {raw_table}")
@@ -204,10 +206,12 @@ def validate(con, spec: EntitySpec, raw_table: str, columns: list[str], settings
         errors.append((field, err))
 
     rejects = f"{raw_table}_rejects"
+    # The offending value is shown as it was in the file: fetched from the raw table for failing rows only.
     parts = [
-        f"SELECT __line AS line, {_lit(name)} AS field, {quote('__raw_' + name)} AS value, "
-        f"split_part({quote(col)}, '|', 1) AS code, substr({quote(col)}, length(split_part({quote(col)}, '|', 1)) + 2) AS reason "
-        f"FROM {checked} WHERE {quote(col)} IS NOT NULL"
+        f"SELECT c.__line AS line, {_lit(name)} AS field, "
+        f"{'CAST(r.' + quote(name) + ' AS VARCHAR)' if name in columns else 'NULL'} AS value, "
+        f"split_part(c.{quote(col)}, '|', 1) AS code, substr(c.{quote(col)}, length(split_part(c.{quote(col)}, '|', 1)) + 2) AS reason "
+        f"FROM {checked} c JOIN {raw_table} r ON r.__line = c.__line WHERE c.{quote(col)} IS NOT NULL"
         for name, col in errors
     ]
     if parts:
