@@ -40,12 +40,12 @@ FADE_FLOOR = 0.1
 RESIDUAL = 0.02
 NEW_DAYS = 30
 MEAN_LIFETIME_DAYS = 1000.0
-BROWSE_MEDIAN = 0.012  # sessions per day
+BROWSE_MEDIAN = 0.010  # sessions per day
 BROWSE_SIGMA = 0.9
 CART_BETA = (2.0, 6.0)
-CHECKOUT_BETA = (1.5, 8.0)
+CHECKOUT_BETA = (1.8, 7.7)
 BASKET_MEDIAN = 100.0
-RECEPTIVENESS_MEAN = 0.08  # P(persuaded | opened) for a persuadable at full relevance, no discount
+RECEPTIVENESS_MEAN = 0.10  # P(persuaded | opened) for a persuadable at full relevance, no discount
 
 
 def activity(t: np.ndarray, signup: np.ndarray, churn: np.ndarray) -> np.ndarray:
@@ -183,7 +183,7 @@ def build_population(n: int, days: int, start: datetime, category_weights: np.nd
 
     receptiveness = rng.gamma(2.0, RECEPTIVENESS_MEAN / 2.0, n)
     annoyance = rng.beta(3.0, 3.0, n)
-    unsub = np.where(rtype == 3, rng.beta(2.0, 18.0, n), rng.beta(1.0, 300.0, n))
+    unsub = np.where(rtype == 3, rng.beta(1.5, 40.0, n), rng.beta(1.0, 800.0, n))
 
     return Population(
         signup_day=signup,

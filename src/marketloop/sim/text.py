@@ -38,7 +38,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         ("cotton", "linen", "merino wool", "silk", "viscose", "organic cotton", "cashmere blend"),
         ("the office", "weekends", "evenings out", "travel", "warm days", "layering"),
         ("a relaxed fit", "a flattering waist", "deep side pockets", "a soft lining", "a wrap front"),
-        48.0, 0.55, 0.58, 1.4,
+        48.0, 0.55, 0.63, 1.4,
     ),
     CategorySpec(
         "Men's Clothing", "mens_clothing",
@@ -46,7 +46,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         ("cotton", "denim", "merino wool", "flannel", "twill", "recycled polyester", "linen"),
         ("the office", "weekends", "travel", "cool evenings", "everyday wear"),
         ("a tailored fit", "reinforced seams", "a button-down collar", "stretch for comfort", "a brushed finish"),
-        52.0, 0.5, 0.58, 1.2,
+        52.0, 0.5, 0.63, 1.2,
     ),
     CategorySpec(
         "Shoes", "shoes",
@@ -54,7 +54,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         ("leather", "suede", "canvas", "knit mesh", "recycled rubber", "nubuck"),
         ("city walks", "running", "the office", "summer", "rainy days", "all-day wear"),
         ("a cushioned footbed", "a grippy sole", "a padded collar", "a wide fit", "water-resistant uppers"),
-        75.0, 0.45, 0.6, 1.0,
+        75.0, 0.45, 0.65, 1.0,
     ),
     CategorySpec(
         "Accessories", "accessories",
@@ -62,7 +62,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         ("leather", "wool", "canvas", "cotton", "recycled nylon", "stainless steel"),
         ("commuting", "gifting", "travel", "everyday carry", "winter"),
         ("a magnetic clasp", "an inner zip pocket", "adjustable straps", "a gift box", "a slim profile"),
-        30.0, 0.6, 0.5, 0.9,
+        30.0, 0.6, 0.58, 0.9,
     ),
     CategorySpec(
         "Home & Kitchen", "home_kitchen",
@@ -70,7 +70,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         ("stoneware", "stainless steel", "cast iron", "cotton", "bamboo", "borosilicate glass", "oak"),
         ("everyday cooking", "the living room", "small kitchens", "gifting", "hosting friends"),
         ("a dishwasher-safe finish", "an ergonomic handle", "a non-stick coating", "a stackable design", "a 5-year guarantee"),
-        35.0, 0.65, 0.55, 1.1,
+        35.0, 0.65, 0.65, 1.1,
     ),
     CategorySpec(
         "Beauty", "beauty",
@@ -78,7 +78,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         ("hyaluronic acid", "shea butter", "vitamin C", "aloe vera", "argan oil", "niacinamide"),
         ("dry skin", "daily care", "sensitive skin", "the morning routine", "travel"),
         ("a light texture", "no added fragrance", "a refillable bottle", "dermatologist testing", "a vegan formula"),
-        22.0, 0.5, 0.4, 0.9,
+        22.0, 0.5, 0.53, 0.9,
     ),
     CategorySpec(
         "Sports & Outdoors", "sports_outdoors",
@@ -86,7 +86,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         ("recycled polyester", "stainless steel", "natural rubber", "merino wool", "ripstop nylon"),
         ("the gym", "trail running", "hiking", "home workouts", "cycling"),
         ("reflective details", "a non-slip surface", "quick-drying fabric", "a lifetime warranty", "a packable design"),
-        40.0, 0.6, 0.6, 0.8,
+        40.0, 0.6, 0.68, 0.8,
     ),
     CategorySpec(
         "Electronics", "electronics",
@@ -94,7 +94,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         ("aluminium", "recycled plastic", "silicone", "braided nylon", "tempered glass"),
         ("the home office", "travel", "commuting", "gaming", "the bedroom"),
         ("fast charging", "20-hour battery life", "noise cancellation", "a compact design", "a 2-year warranty"),
-        60.0, 0.7, 0.75, 0.8,
+        60.0, 0.7, 0.82, 0.8,
     ),
     CategorySpec(
         "Toys & Games", "toys_games",
@@ -102,7 +102,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         ("wood", "recycled cardboard", "soft plush", "ABS plastic", "cotton"),
         ("family evenings", "ages 3 and up", "gifting", "rainy afternoons", "party games"),
         ("clear instructions", "non-toxic paints", "replayable rounds", "a sturdy storage box", "over 500 pieces"),
-        28.0, 0.55, 0.55, 0.6,
+        28.0, 0.55, 0.65, 0.6,
     ),
     CategorySpec(
         "Books", "books",
@@ -110,7 +110,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         ("hardcover", "paperback", "recycled paper", "linen binding"),
         ("weekend reading", "gifting", "planning the year", "travel", "learning something new"),
         ("full-colour photographs", "a ribbon bookmark", "lay-flat binding", "a foreword by the author", "160 pages"),
-        18.0, 0.4, 0.65, 0.6,
+        18.0, 0.4, 0.72, 0.6,
     ),
     CategorySpec(
         "Garden", "garden",
@@ -118,7 +118,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         ("terracotta", "galvanised steel", "recycled plastic", "bamboo", "cedar wood"),
         ("balconies", "vegetable beds", "patios", "indoor plants", "spring planting"),
         ("drainage holes", "a rust-proof finish", "weatherproof materials", "a comfortable grip", "a compact size"),
-        26.0, 0.6, 0.55, 0.5,
+        26.0, 0.6, 0.65, 0.5,
     ),
     CategorySpec(
         "Pet Supplies", "pet_supplies",
@@ -126,7 +126,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         ("recycled fleece", "ceramic", "nylon webbing", "natural rubber", "sisal"),
         ("large dogs", "indoor cats", "puppies", "daily walks", "travel with pets"),
         ("a washable cover", "a non-slip base", "a reflective stitch", "chew-resistant seams", "an easy-clean surface"),
-        32.0, 0.55, 0.55, 0.6,
+        32.0, 0.55, 0.65, 0.6,
     ),
 )
 
