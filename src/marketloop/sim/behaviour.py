@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from marketloop.sim.calendar import Calendar
 from marketloop.sim.catalog import Catalog
-from marketloop.sim.population import RESIDUAL, Population, activity
+from marketloop.sim.population import RESIDUAL, Population, activity, customer_id_width
 from marketloop.sim.tables import prefixed_ids, take_strings, to_table
 from marketloop.sim import text
 from marketloop.store.schema import EVENT_TYPES
@@ -43,6 +43,8 @@ PROMO_CHECKOUT_LIFT = 2.5
 
 _T = {name: i for i, name in enumerate(EVENT_TYPES)}
 _TYPE_NAMES = pa.array(list(EVENT_TYPES))
+_SEGMENT_TYPES = np.array([_T[t] for t in ("search", "view", "wishlist", "add_to_cart", "remove_from_cart", "checkout", "purchase")], dtype=np.int32)
+_SEGMENT_STEPS = np.array([0, 1, 0, 1, 0, 0, 1])
 
 
 @dataclass
@@ -153,38 +155,28 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
     order_no = counters.order + 1 + np.arange(n_orders)
     counters.order += n_orders
 
-    # Events: per session [search][views][wishlist][carts][remove][checkout][purchases].
+    # Events: per session the segments [search][views][wishlist][carts][remove][checkout][purchases],
+    # laid out with one np.repeat over a sessions x 7 matrix of segment lengths.
     n_buy = bought.astype(np.int64)
-    n_ev = has_search + n_view + wished + n_cart + removed + n_buy * (1 + n_cart)
+    seg_len = np.column_stack([has_search, n_view, wished, n_cart, removed, n_buy, n_buy * n_cart]).astype(np.int64).ravel()
+    # Where each segment reads its product among the session's views, and whether it steps through them.
+    last_cart = v_off + np.maximum(n_cart - 1, 0)
+    seg_base = np.column_stack([np.full(s_count, -1), v_off, v_off + n_view - 1, v_off, last_cart, np.full(s_count, -1), v_off]).ravel()
+    n_ev = seg_len.reshape(s_count, 7).sum(axis=1)
+    e_count = int(n_ev.sum())
+    etype = np.repeat(np.tile(_SEGMENT_TYPES, s_count), seg_len)
     e_sess = np.repeat(np.arange(s_count), n_ev)
-    e_count = len(e_sess)
-    pos = np.arange(e_count) - np.repeat(np.cumsum(n_ev) - n_ev, n_ev)
-    b1 = has_search.astype(np.int64)[e_sess]
-    b2 = b1 + n_view[e_sess]
-    b3 = b2 + wished[e_sess]
-    b4 = b3 + n_cart[e_sess]
-    b5 = b4 + removed[e_sess]
-    b6 = b5 + n_buy[e_sess]
-    etype = np.select(
-        [pos < b1, pos < b2, pos < b3, pos < b4, pos < b5, pos < b6],
-        [_T["search"], _T["view"], _T["wishlist"], _T["add_to_cart"], _T["remove_from_cart"], _T["checkout"]],
-        _T["purchase"],
-    ).astype(np.int32)
-    vo = v_off[e_sess]
-    slot = np.select(
-        [etype == _T["view"], etype == _T["wishlist"], etype == _T["add_to_cart"], etype == _T["remove_from_cart"], etype == _T["purchase"]],
-        [pos - b1, n_view[e_sess] - 1, pos - b3, n_cart[e_sess] - 1, pos - b6],
-        -1,
-    )
-    has_product = slot >= 0
-    e_prod = np.where(has_product, v_prod[np.where(has_product, vo + slot, 0)], 0)
+    slot = np.arange(e_count) - np.repeat(np.cumsum(seg_len) - seg_len, seg_len)
+    prod_pos = np.repeat(seg_base, seg_len) + slot * np.repeat(np.tile(_SEGMENT_STEPS, s_count), seg_len)
+    has_product = prod_pos >= 0
+    e_prod = v_prod[np.maximum(prod_pos, 0)]
+    first_idx = np.cumsum(n_ev) - n_ev
 
     gaps = rng.exponential(40.0 * US_PER_S, e_count).astype(np.int64)
-    gaps[pos == 0] = 0
+    gaps[first_idx] = 0
     gaps[etype == _T["purchase"]] = 0  # purchase lines share the checkout's time = ordered_at
     csum = np.cumsum(gaps)
-    first_idx = np.cumsum(n_ev) - n_ev
-    ts = start[e_sess] + csum - csum[first_idx][e_sess]
+    ts = np.repeat(start - csum[first_idx], n_ev) + csum
     ts = np.minimum(ts, end_us - 1)
 
     # Order time = checkout time; purchase event value = line amount; checkout value = order total.
@@ -195,7 +187,7 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
     is_checkout = etype == _T["checkout"]
     value[is_checkout] = totals[session_order[e_sess[is_checkout]]]
     is_purchase = etype == _T["purchase"]
-    value[is_purchase] = l_amount[line_start[session_order[e_sess[is_purchase]]] + (pos - b6)[is_purchase]]
+    value[is_purchase] = l_amount[line_start[session_order[e_sess[is_purchase]]] + slot[is_purchase]]
     ordered_at = ts[is_checkout]  # checkout events appear in session (= order) order
 
     q_idx = catalog.query_start[sess_cat] + (rng.random(s_count) * catalog.query_count[sess_cat]).astype(np.int64)
@@ -206,8 +198,8 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
         "events",
         {
             "event_id": prefixed_ids("E", counters.event + 1 + np.arange(e_count), 11),
-            "customer_id": take_strings(customer_ids, g[e_sess]),
-            "session_id": prefixed_ids("S", counters.session + 1 + e_sess, 10),
+            "customer_id": prefixed_ids("C", g[e_sess] + 1, customer_id_width(pop.size)),
+            "session_id": prefixed_ids("S", counters.session + 1 + e_sess, 11),
             "event_type": take_strings(_TYPE_NAMES, etype),
             "product_id": take_strings(catalog.product_ids, e_prod, has_product),
             "query": query,
@@ -230,8 +222,7 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
     o_cust = g[o_sess]
     app = pop.app_user[o_cust] & (rng.random(n_orders) < 0.7)
     country = pa.array([p[0] for p in text.PLACES])
-    width = 10
-    o_ids = prefixed_ids("O", order_no, width)
+    o_ids = prefixed_ids("O", order_no, 11)
     r_ids = pc.binary_join_element_wise(take_strings(o_ids, r_orders), "-R", "")
     all_ids = pa.concat_arrays([o_ids, r_ids])
     all_cust = np.r_[o_cust, o_cust[r_orders]]

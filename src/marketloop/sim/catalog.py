@@ -57,9 +57,10 @@ class Catalog:
         """Product index per row: a product of ``category`` drawn by popularity (tilted to cheap
         products where ``sensitive``), using the uniform numbers ``u`` in [0, 1)."""
         key = category.astype(np.float64) + np.minimum(u, 1 - 1e-12)
-        neutral = np.searchsorted(self._cum[0], key, side="right")
-        tilted = np.searchsorted(self._cum[1], key, side="right")
-        return np.where(sensitive, tilted, neutral).astype(np.int32)
+        out = np.empty(len(key), dtype=np.int32)
+        out[~sensitive] = np.searchsorted(self._cum[0], key[~sensitive], side="right")
+        out[sensitive] = np.searchsorted(self._cum[1], key[sensitive], side="right")
+        return out
 
     def truth_frame(self) -> pd.DataFrame:
         return pd.DataFrame(

@@ -22,6 +22,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -58,6 +59,8 @@ ENTITY_FILES = {
 }
 TRUTH_FILES = {"customers": "truth/customers.parquet", "products": "truth/products.parquet"}
 MANIFEST = "manifest.json"
+#: LZ4 writes about twice as fast as the default Snappy at the same size; DuckDB, Spark and pandas read it.
+PARQUET_OPTIONS = {"compression": "lz4"}
 
 #: progress(stage, done, total): stage is "setup", "customers" (chunks of customers simulated) or "done".
 Progress = Callable[[str, int, int], None]
@@ -183,10 +186,10 @@ def generate_store(
     parts = build_parts(customers, products, days, seed, start)
     pop, catalog, ids = parts.population, parts.catalog, parts.customer_ids
     rows: dict[str, int] = {}
-    pq.write_table(catalog.table, out / ENTITY_FILES["products"])
-    pq.write_table(parts.calendar.table, out / ENTITY_FILES["calendar"])
-    pq.write_table(customers_table(pop, ids, parts.start, _rng(seed, "customers")), out / ENTITY_FILES["customers"])
-    pq.write_table(parts.consents, out / ENTITY_FILES["consents"])
+    pq.write_table(catalog.table, out / ENTITY_FILES["products"], **PARQUET_OPTIONS)
+    pq.write_table(parts.calendar.table, out / ENTITY_FILES["calendar"], **PARQUET_OPTIONS)
+    pq.write_table(customers_table(pop, ids, parts.start, _rng(seed, "customers")), out / ENTITY_FILES["customers"], **PARQUET_OPTIONS)
+    pq.write_table(parts.consents, out / ENTITY_FILES["consents"], **PARQUET_OPTIONS)
     pq.write_table(pa.Table.from_pandas(pop.truth_frame(ids, [c.slug for c in catalog.categories], days), preserve_index=False), out / TRUTH_FILES["customers"])
     pq.write_table(pa.Table.from_pandas(catalog.truth_frame(), preserve_index=False), out / TRUTH_FILES["products"])
     rows.update(products=products, customers=customers, consents=parts.consents.num_rows, calendar=parts.calendar.table.num_rows)
@@ -197,23 +200,38 @@ def generate_store(
     chunk = max(100, min(chunk_customers, int(20_000 * 365 / max(days, 365))))
     counters = Counters()
     rows.update(events=0, orders=0, order_lines=0, reviews=0)
-    review_writer = pq.ParquetWriter(out / ENTITY_FILES["reviews"], arrow_schema("reviews"))
+    review_writer = pq.ParquetWriter(out / ENTITY_FILES["reviews"], arrow_schema("reviews"), **PARQUET_OPTIONS)
+
+    def write_part(name: str, tables: dict[str, pa.Table]) -> None:
+        for entity, table in tables.items():
+            if entity == "reviews":
+                review_writer.write_table(table)
+            else:
+                pq.write_table(table, out / entity / name, **PARQUET_OPTIONS)
+
+    # One writer thread overlaps Parquet encoding (which releases the GIL) with simulating the next
+    # chunk; waiting for the previous write first keeps at most two chunks in memory.
+    pending: Future[None] | None = None
     try:
-        for part, lo in enumerate(range(0, customers, chunk)):
-            hi = min(customers, lo + chunk)
-            result = simulate_chunk(pop, lo, hi, ids, catalog, parts.calendar, start_us, _rng(seed, "behaviour", part), counters)
-            name = f"part-{part:05d}.parquet"
-            for entity, table in (("events", result.events), ("orders", result.orders), ("order_lines", result.order_lines)):
-                pq.write_table(table, out / entity / name)
-                rows[entity] += table.num_rows
-            reviews = build_reviews(
-                catalog, pop, ids, result.line_product, result.line_customer, result.line_ts, result.line_returned,
-                end_us, rows["reviews"], _rng(seed, "reviews", part),
-            )
-            review_writer.write_table(reviews)
-            rows["reviews"] += reviews.num_rows
-            del result, reviews
-            report("customers", hi, customers)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim-writer") as pool:
+            for part, lo in enumerate(range(0, customers, chunk)):
+                hi = min(customers, lo + chunk)
+                result = simulate_chunk(pop, lo, hi, ids, catalog, parts.calendar, start_us, _rng(seed, "behaviour", part), counters)
+                reviews = build_reviews(
+                    catalog, pop, ids, result.line_product, result.line_customer, result.line_ts, result.line_returned,
+                    end_us, rows["reviews"], _rng(seed, "reviews", part),
+                )
+                tables = {"events": result.events, "orders": result.orders, "order_lines": result.order_lines, "reviews": reviews}
+                for entity, table in tables.items():
+                    rows[entity] += table.num_rows
+                del result, reviews
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(write_part, f"part-{part:05d}.parquet", tables)
+                del tables
+                report("customers", hi, customers)
+            if pending is not None:
+                pending.result()
     finally:
         review_writer.close()
 

@@ -207,8 +207,13 @@ def build_population(n: int, days: int, start: datetime, category_weights: np.nd
     )
 
 
+def customer_id_width(n: int) -> int:
+    return max(7, len(str(n)))
+
+
 def customer_ids(n: int) -> pa.Array:
-    return prefixed_ids("C", np.arange(1, n + 1), max(7, len(str(n))))
+    """``C0000001`` .. for customer positions 0 .. n-1 (the id is position + 1)."""
+    return prefixed_ids("C", np.arange(1, n + 1), customer_id_width(n))
 
 
 def customers_table(pop: Population, ids: pa.Array, start: datetime, rng: np.random.Generator) -> pa.Table:

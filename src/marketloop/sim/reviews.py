@@ -75,7 +75,7 @@ def build_reviews(
     return to_table(
         "reviews",
         {
-            "review_id": prefixed_ids("RV", first_number + 1 + np.arange(len(keep)), 9),
+            "review_id": prefixed_ids("RV", first_number + 1 + np.arange(len(keep)), 10),
             "product_id": take_strings(catalog.product_ids, line_product[keep]),
             "customer_id": take_strings(customer_ids, line_customer[keep]),
             "rating": rating,

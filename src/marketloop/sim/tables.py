@@ -53,11 +53,31 @@ def arrow_schema(table_name: str) -> pa.Schema:
     return pa.schema(fields)
 
 
+#: "0000" .. "9999" as little 4-byte words, for writing four digits per store.
+_DIGITS4 = np.frombuffer("".join(f"{v:04d}" for v in range(10_000)).encode(), dtype=np.uint32)
+
+
 def prefixed_ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
-    """String ids such as ``C0000042`` built in Arrow's C++ kernels (no Python loop per id)."""
-    digits = pc.cast(pa.array(np.asarray(numbers, dtype=np.int64)), pa.string())
-    padded = pc.utf8_lpad(digits, width=width, padding="0")
-    return pc.binary_join_element_wise(prefix, padded, "")
+    """String ids such as ``C0000042``: ``prefix`` + ``numbers`` zero-padded to ``width`` digits.
+
+    Built as one fixed-width byte buffer handed to Arrow, with no Python object per id: ids are the
+    largest columns the generator writes, and this is several times faster than formatting them.
+    The number must fit in ``width`` digits.
+    """
+    numbers = np.asarray(numbers, dtype=np.int64)
+    head = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    row = len(head) + width
+    padded = -(-row // 4) * 4  # digits are written four at a time into a row rounded up to 4 bytes
+    words = np.empty((len(numbers), padded // 4), dtype=np.uint32)
+    rest = numbers.copy()
+    for g in range(padded // 4 - 1, -1, -1):
+        words[:, g] = _DIGITS4[rest % 10_000]
+        rest //= 10_000
+    data = words.view(np.uint8).reshape(len(numbers), padded)[:, padded - row :]
+    data = np.ascontiguousarray(data) if padded != row else data
+    data[:, : len(head)] = head
+    offsets = np.arange(0, (len(numbers) + 1) * row, row, dtype=np.int32)
+    return pa.Array.from_buffers(pa.string(), len(numbers), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def take_strings(values: pa.Array, index: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
