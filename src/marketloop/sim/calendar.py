@@ -53,20 +53,18 @@ def season_of(day: date) -> str:
     return ("winter", "winter", "spring", "spring", "spring", "summer", "summer", "summer", "autumn", "autumn", "autumn", "winter")[day.month - 1]
 
 
-def base_demand(days: list[date] | pd.DatetimeIndex) -> np.ndarray:
+def base_demand(days: list[date]) -> np.ndarray:
     """Demand from the fixed rules only (weekly, annual, holidays, Christmas shopping weeks)."""
-    idx = pd.DatetimeIndex(pd.to_datetime(list(days)))
-    weekly = WEEKLY[idx.dayofweek.to_numpy()]
-    annual = 1 + ANNUAL_AMPLITUDE * np.cos(2 * np.pi * (idx.dayofyear.to_numpy() - 355) / 365.25)
-    run_up = np.where((idx.month.to_numpy() == 12) & (idx.day.to_numpy() <= 20), 1.25, 1.0)
-    mult = np.ones(len(idx))
     lookup: dict[date, float] = {}
-    for year in sorted(set(idx.year.tolist())):
+    for year in sorted({d.year for d in days}):
         for day, _name, m in holidays_of_year(year):
             lookup[day] = m
-    for i, ts in enumerate(idx):
-        mult[i] = lookup.get(ts.date(), 1.0)
-    return weekly * annual * run_up * mult
+    weekday = np.array([d.weekday() for d in days], dtype=np.int64)
+    doy = np.array([d.timetuple().tm_yday for d in days], dtype=np.float64)
+    run_up = np.array([1.25 if d.month == 12 and d.day <= 20 else 1.0 for d in days])
+    holiday = np.array([lookup.get(d, 1.0) for d in days])
+    annual = 1 + ANNUAL_AMPLITUDE * np.cos(2 * np.pi * (doy - 355) / 365.25)
+    return WEEKLY[weekday] * annual * run_up * holiday
 
 
 @dataclass
@@ -139,7 +137,8 @@ def calendar_from_rows(start: date, days: int, rows: pd.DataFrame) -> Calendar:
     day_list = [start + timedelta(days=i) for i in range(days)]
     discount = np.zeros(days)
     promos = rows[rows["kind"] == "promotion"]
-    for d, disc in zip(pd.to_datetime(promos["day"]).dt.date, promos["discount"], strict=True):
+    for d, disc in zip(promos["day"], promos["discount"], strict=True):
+        d = pd.Timestamp(d).date()
         i = (d - start).days
         if 0 <= i < days:
             discount[i] = max(discount[i], float(disc))

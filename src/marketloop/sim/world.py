@@ -126,6 +126,19 @@ class SimWorld:
         """End of the generated window: the default time messages are sent (9:00 UTC that day)."""
         return self.start + timedelta(days=self.calendar.days)
 
+    @property
+    def product_ids(self) -> np.ndarray:
+        return self._product_pos.to_numpy()
+
+    def products_in(self, category_slug: str) -> np.ndarray:
+        """Ids of the products of a category (by slug, e.g. ``"shoes"``)."""
+        if category_slug not in self.category_slugs:
+            raise InputError(
+                f"category: expected one of {', '.join(self.category_slugs)}, got {category_slug!r}",
+                field="category", value=category_slug, hint="Categories are named by their slug.",
+            )
+        return self.product_ids[self._product_category == self.category_slugs.index(category_slug)]
+
     def positions(self, customer_ids: Iterable[str]) -> np.ndarray:
         ids = np.asarray(list(customer_ids) if not isinstance(customer_ids, (np.ndarray, pd.Series, pd.Index)) else customer_ids, dtype=object)
         pos = self._customer_pos.get_indexer(ids)
