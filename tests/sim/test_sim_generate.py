@@ -277,3 +277,18 @@ def test_start_date_shifts_the_window(tmp_path: Path) -> None:
     assert events["ts"].min() >= datetime(2024, 11, 15) and events["ts"].max() < datetime(2024, 12, 15)
     calendar = pq.read_table(tmp_path / "calendar.parquet").to_pandas()
     assert "Black Friday" in set(calendar["name"])
+
+
+def test_product_draws_follow_popularity_and_price_sensitivity() -> None:
+    from marketloop.sim.catalog import build_catalog
+
+    catalog = build_catalog(600, np.random.default_rng(1), datetime(2025, 1, 1))
+    rng = np.random.default_rng(0)
+    n = 400_000
+    category = rng.integers(0, catalog.n_categories, n)
+    neutral = catalog.sample(category, np.zeros(n, bool), rng.random(n), rng.random(n))
+    cheap = catalog.sample(category, np.ones(n, bool), rng.random(n), rng.random(n))
+    assert (catalog.category[neutral] == category).all() and (catalog.category[cheap] == category).all()
+    share = np.bincount(neutral, minlength=600) / np.bincount(category, minlength=catalog.n_categories)[catalog.category]
+    assert np.abs(share - catalog.popularity).max() < 0.01
+    assert catalog.price[cheap].mean() < 0.8 * catalog.price[neutral].mean()

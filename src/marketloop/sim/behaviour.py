@@ -128,14 +128,24 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
     wished = rng.random(s_count) < WISHLIST_P
 
     # Products viewed: the session's main category (from the customer's affinities) or a fresh draw.
-    cum_aff = np.cumsum(pop.affinity[lo:hi], axis=1)
+    # Per-customer categorical draws in one searchsorted: row r's CDF is shifted by r, so the key
+    # r + u lands inside row r (no customers x categories matrix per draw).
     k = catalog.n_categories
-    sess_cat = np.minimum((rng.random(s_count)[:, None] > cum_aff[cust]).sum(axis=1), k - 1)
+    cum_aff = np.cumsum(pop.affinity[lo:hi], axis=1)
+    cum_aff[:, -1] = 1.0
+    flat_cdf = (cum_aff + np.arange(hi - lo)[:, None]).ravel()
+
+    def draw_category(rows: np.ndarray) -> np.ndarray:
+        hit = np.searchsorted(flat_cdf, rows + rng.random(len(rows)), side="right")
+        return np.minimum(hit - rows * k, k - 1)
+
+    sess_cat = draw_category(cust)
     v_sess = np.repeat(np.arange(s_count), n_view)
-    v_cust = cust[v_sess]
-    fresh = np.minimum((rng.random(len(v_sess))[:, None] > cum_aff[v_cust]).sum(axis=1), k - 1)
-    v_cat = np.where(rng.random(len(v_sess)) < SESSION_FOCUS, sess_cat[v_sess], fresh)
-    v_prod = catalog.sample(v_cat, rng.random(len(v_sess)) < ps[v_sess], rng.random(len(v_sess)))
+    v_cat = sess_cat[v_sess]
+    wander = np.flatnonzero(rng.random(len(v_sess)) >= SESSION_FOCUS)
+    v_cat[wander] = draw_category(cust[v_sess[wander]])
+    n_v = len(v_sess)
+    v_prod = catalog.sample(v_cat, rng.random(n_v) < ps[v_sess], rng.random(n_v), rng.random(n_v))
     v_off = np.cumsum(n_view) - n_view
 
     # Orders and their lines: the carted products of every session that bought.
