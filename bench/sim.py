@@ -4,6 +4,7 @@ Scenarios, each in its own subprocess so that peak memory (max RSS) belongs to i
 - generate: `generate_store` for N customers over D days: seconds, events/s, max RSS;
 - rewrite (baseline): read the events, orders and lines just generated and write them again with the
   same Parquet options: the I/O floor that generation is compared with;
+- calibration: Hillstrom-comparable rates and money from the oracle on a 40,000-customer world;
 - targeting (with --targeting): on a generated store, a randomised e-mail test drawn by
   `SimWorld.respond`, a T-learner (two scikit-learn gradient-boosting classifiers) on features
   computed from the store tables only, and the true uplift captured in the top 30 % it picks,
@@ -124,9 +125,39 @@ def _targeting(out: str) -> dict:
     }
 
 
+def _calibration() -> dict:
+    """Hillstrom-comparable figures from the oracle (customers reachable by e-mail)."""
+    from marketloop.sim import Message, SimWorld
+
+    world = SimWorld.build(customers=40_000, products=500, days=365, seed=11)
+    ids = world.customer_ids
+    plain = world.true_uplift(ids, Message(channel="email"))
+    blanket = world.true_uplift(ids, Message(channel="email", discount=0.2))
+    reach = plain["delivered"].to_numpy()
+    drawn = world.respond(ids[reach], Message(channel="email"), seed=1)
+    top = blanket.nlargest(len(ids) // 5, "uplift")
+    types = world.truth["response_type"].value_counts(normalize=True).round(4).to_dict()
+    return {
+        "world": "SimWorld.build(customers=40000, products=500, days=365, seed=11)",
+        "reachable_by_email": float(reach.mean()),
+        "conversion_untreated": float(plain.loc[reach, "p_purchase_untreated"].mean()),
+        "conversion_email": float(plain.loc[reach, "p_purchase_treated"].mean()),
+        "conversion_email_20pct": float(blanket.loc[reach, "p_purchase_treated"].mean()),
+        "visit_untreated": float(plain.loc[reach, "p_visit_untreated"].mean()),
+        "visit_email": float(plain.loc[reach, "p_visit_treated"].mean()),
+        "spend_per_converter_drawn": float(drawn.loc[drawn["purchase"], "revenue"].mean()),
+        "profit_per_customer_email": float(plain.loc[reach, "expected_incremental_profit"].mean()),
+        "profit_per_customer_email_20pct": float(blanket.loc[reach, "expected_incremental_profit"].mean()),
+        "profit_total_email_20pct_everyone": float(blanket["expected_incremental_profit"].sum()),
+        "profit_total_email_20pct_top20_true_uplift": float(top["expected_incremental_profit"].sum()),
+        "unsubscribe_email": float(plain.loc[reach, "p_unsubscribe"].mean()),
+        "response_types": types,
+    }
+
+
 def child(name: str, out: str, customers: int, days: int) -> None:
     started = time.perf_counter()
-    result = {"generate": lambda: _generate(out, customers, days), "rewrite": lambda: _rewrite(out), "targeting": lambda: _targeting(out)}[name]()
+    result = {"generate": lambda: _generate(out, customers, days), "rewrite": lambda: _rewrite(out), "targeting": lambda: _targeting(out), "calibration": _calibration}[name]()
     result["wall_seconds"] = round(time.perf_counter() - started, 3)
     result["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     sys.stdout.write(json.dumps(result) + "\n")
@@ -160,6 +191,7 @@ def main() -> None:
             gen = run("generate", out, customers, days)
             base = run("rewrite", out)
             results["runs"].append({"generate": gen, "rewrite_baseline": base, "generate_vs_rewrite": round(gen["events_per_second"] / base["rows_per_second"], 3)})
+        results["calibration"] = run("calibration", work)
         if args.targeting:
             out = str(Path(work) / "targeting")
             run("generate", out, 50_000, 365)
