@@ -19,6 +19,7 @@ from marketloop.cli import demo as demo_cmd
 from marketloop.cli import evaluate as evaluate_cmd
 from marketloop.cli import ingest as ingest_cmd
 from marketloop.cli import privacy as privacy_cmd
+from marketloop.cli import sim as sim_cmd
 from marketloop.cli.common import err_console
 from marketloop.errors import MarketLoopError
 
@@ -60,6 +61,7 @@ app.add_typer(privacy_cmd.app, name="privacy")
 app.add_typer(db_cmd.app, name="db")
 demo_cmd.register(app)
 app.add_typer(evaluate_cmd.app, name="eval")
+app.add_typer(sim_cmd.app, name="sim")
 
 
 def run() -> None:
