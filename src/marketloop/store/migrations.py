@@ -58,6 +58,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "rejected_rows",
             "ingest_runs",
             "audit_log",
+            "campaign_audience",
         ),
     ),
 )

@@ -232,6 +232,20 @@ schema_migrations = sa.Table(
     sa.Column("applied_at", TS, nullable=False),
 )
 
+campaign_audience = sa.Table(
+    "campaign_audience",
+    metadata,
+    sa.Column("campaign_id", ID, primary_key=True),
+    sa.Column("customer_id", ID, primary_key=True),
+    sa.Column("group_name", sa.String(128), nullable=False, comment="the plan group (segment x offer x channel)"),
+    sa.Column("variant", sa.String(64), nullable=False),
+    sa.Column("channel", SHORT, nullable=False),
+    sa.Column("discount", sa.Float, nullable=False, default=0.0),
+    sa.Column("predicted_uplift", sa.Float, comment="predicted incremental purchase probability"),
+    sa.Column("predicted_profit", MONEY, comment="predicted incremental profit of treating this customer"),
+    sa.Column("products_json", sa.Text, comment="products to feature, as a JSON list of ids"),
+)
+
 #: Tables holding a customer's personal or behavioural data, with the column naming the customer.
 #: `privacy.forget` erases from every one of them; a test proves nothing remains.
 CUSTOMER_TABLES: dict[str, str] = {
@@ -241,6 +255,7 @@ CUSTOMER_TABLES: dict[str, str] = {
     "reviews": "customer_id",
     "consents": "customer_id",
     "sends": "customer_id",
+    "campaign_audience": "customer_id",
 }
 
 

@@ -1,0 +1,1 @@
+"""Strategy: goals, uplift targeting, offer optimisation, effect prediction and the planner."""
