@@ -113,6 +113,16 @@ def test_timestamps_lie_inside_the_window(store_dir: Path) -> None:
     assert (first_event >= customers.loc[first_event.index, "signup_at"]).all()
 
 
+def test_products_appear_only_after_their_launch(store_dir: Path) -> None:
+    products = read(store_dir, "products").set_index("product_id")
+    events = read(store_dir, "events").dropna(subset=["product_id"])
+    created = products.loc[events["product_id"], "created_at"].to_numpy()
+    assert (events["ts"].to_numpy() >= created).all()
+    launched = products[products["created_at"] >= datetime(2025, 1, 1)]
+    assert 0.02 < len(launched) / len(products) < 0.1
+    assert events["product_id"].isin(launched.index).any()  # new products do get traffic
+
+
 def test_store_looks_like_a_store(store_dir: Path) -> None:
     products = read(store_dir, "products")
     assert products["category"].nunique() == 12 and products["brand"].nunique() > 10

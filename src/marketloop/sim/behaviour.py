@@ -146,6 +146,8 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
     v_cat[wander] = draw_category(cust[v_sess[wander]])
     n_v = len(v_sess)
     v_prod = catalog.sample(v_cat, rng.random(n_v) < ps[v_sess], rng.random(n_v), rng.random(n_v))
+    launch_us = start_us + (catalog.launch_day * US_PER_DAY).astype(np.int64)
+    v_prod = np.where(launch_us[v_prod] > start[v_sess], catalog.fallback[v_prod], v_prod)
     v_off = np.cumsum(n_view) - n_view
 
     # Orders and their lines: the carted products of every session that bought.

@@ -129,7 +129,7 @@ def validate_args(customers: int, products: int, days: int, seed: int, start: da
 def build_parts(customers: int, products: int, days: int, seed: int, start: date = DEFAULT_START) -> WorldParts:
     validate_args(customers, products, days, seed, start)
     start_dt = datetime(start.year, start.month, start.day)
-    catalog = build_catalog(products, _rng(seed, "catalog"), start_dt)
+    catalog = build_catalog(products, _rng(seed, "catalog"), start_dt, days)
     calendar = build_calendar(start, days, _rng(seed, "calendar"))
     weights = np.array([c.weight for c in catalog.categories])
     cost_ratios = np.array([c.cost_ratio for c in catalog.categories])
