@@ -37,7 +37,7 @@ def generate_cmd(
     days: Annotated[int, typer.Option("--days", "-d", help="Length of the simulated history in days.")] = 365,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed: the same seed and arguments give the same store.")] = 0,
     start: Annotated[str, typer.Option("--start", help="First day of the history (YYYY-MM-DD).")] = "2025-01-01",
-    chunk: Annotated[int, typer.Option("--chunk", help="Customers simulated per chunk (bounds memory; part files per chunk).")] = 20_000,
+    chunk: Annotated[int, typer.Option("--chunk", help="Customers simulated per chunk: bounds memory and sets the part files, does not change the data.")] = 20_000,
     force: Annotated[bool, typer.Option("--force", help="Replace a simulated store already in --out.")] = False,
     json_out: JsonOption = False,
 ) -> None:
