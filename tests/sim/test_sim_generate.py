@@ -314,3 +314,18 @@ def test_product_draws_follow_popularity_and_price_sensitivity() -> None:
     share = np.bincount(neutral, minlength=600) / np.bincount(category, minlength=catalog.n_categories)[catalog.category]
     assert np.abs(share - catalog.popularity).max() < 0.01
     assert catalog.price[cheap].mean() < 0.8 * catalog.price[neutral].mean()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "is not a readable simulator manifest"),
+        ('{"version": 99}', "was written by simulator version 99; this MarketLoop reads version 1"),
+    ],
+)
+def test_a_foreign_or_broken_manifest_is_refused(tmp_path: Path, content: str, message: str) -> None:
+    from marketloop.errors import StoreError
+
+    (tmp_path / "manifest.json").write_text(content)
+    with pytest.raises(StoreError, match=message):
+        SimWorld.load(tmp_path)

@@ -86,3 +86,16 @@ def test_basket_and_category_preferences_show(history: pd.DataFrame, year_store:
     agree = (top_viewed.loc[busy].map(by_name) == history.loc[busy, "top_category"]).mean()
     assert agree > 0.5
 
+
+
+def test_some_purchases_repeat_earlier_ones(year_store: Path) -> None:
+    lines = pq.read_table(year_store / "order_lines").to_pandas()
+    orders = pq.read_table(year_store / "orders").to_pandas()
+    bought = lines.merge(orders[~orders["is_return"]][["order_id", "customer_id", "ordered_at"]], on="order_id")
+    bought = bought.sort_values("ordered_at")
+    first_time = bought.groupby("customer_id")["ordered_at"].transform("min")
+    later = bought[bought["ordered_at"] > first_time]
+    earlier = bought.merge(later[["customer_id", "product_id", "ordered_at"]], on=["customer_id", "product_id"], suffixes=("", "_later"))
+    repeats = earlier[earlier["ordered_at"] < earlier["ordered_at_later"]][["customer_id", "product_id", "ordered_at_later"]].drop_duplicates()
+    share = len(repeats) / len(later)
+    assert 0.05 < share < 0.5  # buy-again exists, as in real stores, without dominating

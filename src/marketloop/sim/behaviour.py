@@ -38,6 +38,8 @@ REMOVE_P = 0.25
 FIRST_CART_P = 0.6
 FIRST_CHECKOUT_P = 0.6
 SESSION_FOCUS = 0.75  # share of views in the session's main category
+STAPLES = 3  # favourite products per customer
+STAPLE_SHARE = 0.45  # share of views that go to one of them
 RETURN_P = 0.03
 PROMO_CART_LIFT = 0.5
 PROMO_CHECKOUT_LIFT = 2.5
@@ -152,6 +154,16 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
     wander = np.flatnonzero(rng.random(vb) >= SESSION_FOCUS)
     v_cat[wander] = draw_category(cust[v_sess[wander]])
     v_prod = catalog.sample(v_cat, rng.random(vb) < ps[v_sess], rng.random(vb), rng.random(vb))
+    # Staples: every customer has a few favourite products (drawn like views) that come back in a
+    # share of their views, so some purchases repeat (the "buy again" pattern of real stores).
+    s_rows = np.repeat(np.arange(hi - lo), STAPLES)
+    s_block = (lo + s_rows) // BLOCK
+    staples = catalog.sample(
+        draw_category(s_rows), rng.random(s_block) < pop.price_sensitivity[lo + s_rows], rng.random(s_block), rng.random(s_block)
+    ).reshape(hi - lo, STAPLES)
+    favourite = rng.random(vb) < STAPLE_SHARE
+    which = rng.integers(0, STAPLES, vb)
+    v_prod = np.where(favourite, staples[cust[v_sess], which], v_prod)
     launch_us = start_us + (catalog.launch_day * US_PER_DAY).astype(np.int64)
     v_prod = np.where(launch_us[v_prod] > start[v_sess], catalog.fallback[v_prod], v_prod)
     v_off = np.cumsum(n_view) - n_view

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict
 
-from marketloop.errors import InputError
+from marketloop.errors import InputError, NotFoundError, StoreError
 from marketloop.sim.behaviour import US_PER_DAY, Counters, simulate_chunk
 from marketloop.sim.calendar import Calendar, build_calendar
 from marketloop.sim.catalog import Catalog, build_catalog
@@ -266,14 +266,21 @@ def generate_store(
 
 
 def read_manifest(out_dir: str | os.PathLike[str]) -> SimManifest:
-    from marketloop.errors import NotFoundError
-
+    """The manifest of a complete store in ``out_dir`` (NotFoundError when there is none)."""
     path = Path(out_dir) / MANIFEST
     if not path.is_file():
         raise NotFoundError(
             f"{out_dir} holds no complete simulated store (no {MANIFEST})",
             hint="Generate one with `marketloop sim generate --out DIR`; an interrupted run leaves no manifest.",
         )
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{path} is not a readable simulator manifest ({exc})", hint="Generate the store again with --force.") from exc
+    if data.get("version") != GENERATOR_VERSION:
+        raise StoreError(
+            f"{path} was written by simulator version {data.get('version')!r}; this MarketLoop reads version {GENERATOR_VERSION}",
+            hint="Generate the store again with this version (marketloop sim generate --force).",
+        )
     data["out_dir"] = str(Path(out_dir))
     return SimManifest.model_validate(data)
