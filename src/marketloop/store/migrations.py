@@ -60,6 +60,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "audit_log",
         ),
     ),
+    Migration(2, "customers: customer profile table (RFM, value, churn, next order, interests)", _create("customer_profiles")),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
