@@ -61,6 +61,7 @@ class ChurnClassifier:
         num_leaves: int = 4,
         min_child_samples: int = 50,
         calibration_fraction: float = 0.25,
+        n_jobs: int = 1,
         random_state: int | None = 0,
     ) -> None:
         self.n_estimators = n_estimators
@@ -68,6 +69,7 @@ class ChurnClassifier:
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
         self.calibration_fraction = calibration_fraction
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     def fit(self, X: pd.DataFrame, y: np.ndarray | pd.Series) -> ChurnClassifier:
@@ -96,7 +98,7 @@ class ChurnClassifier:
             subsample_freq=1,
             colsample_bytree=0.9,
             random_state=self.random_state,
-            n_jobs=2,
+            n_jobs=self.n_jobs,  # one thread is fastest for the small tables of one store
             verbose=-1,
         )
         self.model_.fit(X[~calib], y[~calib])
