@@ -53,7 +53,7 @@ def test_uci_invoices_returns_and_guests(tmp_path):
     first = tx.iloc[0]
     assert (first["customer_id"], first["amount"], first["is_return"]) == ("17850", 5.0, False)
     assert bool(tx.iloc[1]["is_return"]) and tx.iloc[1]["amount"] == -1.5
-    assert tx.iloc[2]["customer_id"] is None  # guest
+    assert pd.isna(tx.iloc[2]["customer_id"])  # guest
 
 
 def test_generic_columns_and_negative_totals_are_returns(tmp_path):

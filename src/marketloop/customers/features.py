@@ -56,41 +56,75 @@ LABELS = {
 
 
 def behaviour_features(tx: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """Features of every customer with a purchase on or before ``as_of`` (index: customer_id)."""
+    """Features of every customer with a purchase on or before ``as_of`` (index: customer_id).
+
+    Computed on integer customer codes with ``np.bincount`` (no index alignment), because profile
+    refreshes call this for several snapshots of millions of orders.
+    """
     end = pd.Timestamp(as_of)
     known = tx[tx["customer_id"].notna() & (tx["ts"] < end + pd.Timedelta(days=1))]
-    daily = daily_purchases(known).sort_values(["customer_id", "day"], kind="stable")
+    daily = daily_purchases(known)
+    if daily.empty:
+        return pd.DataFrame(columns=list(FEATURES), dtype=float)
+    cid = daily["customer_id"].astype("category")
+    codes = cid.cat.codes.to_numpy()
+    uniq, inv = np.unique(codes, return_inverse=True)
+    n = len(uniq)
     age = (end - daily["day"]).dt.days.to_numpy()
-    daily = daily.assign(age=age)
-    g = daily.groupby("customer_id", sort=True)
-    first = g["age"].max()
-    last = g["age"].min()
-    n_days = g["age"].size()
-    gaps = daily.groupby("customer_id", sort=True)["age"].diff().abs()
-    gap_std = gaps.groupby(daily["customer_id"]).std().reindex(first.index)
-    out = pd.DataFrame(index=first.index)
-    out["recency_days"] = last
-    out["tenure_days"] = first
-    out["purchase_days"] = n_days
-    out["orders"] = g["orders"].sum()
-    out["mean_gap_days"] = np.where(n_days > 1, (first - last) / (n_days - 1).clip(lower=1), np.nan)
-    out["gap_std_days"] = gap_std
-    out["recency_over_gap"] = out["recency_days"] / out["mean_gap_days"]
+    amount = daily["amount"].to_numpy(dtype=float)
+    order = np.lexsort((-age, inv))  # by customer, oldest purchase first
+    inv_s, age_s = inv[order], age[order]
+    starts = np.r_[0, np.flatnonzero(inv_s[1:] != inv_s[:-1]) + 1]
+    stops = np.r_[starts[1:], len(inv_s)]
+    first = age_s[starts].astype(float)
+    last = age_s[stops - 1].astype(float)
+    count = np.bincount(inv, minlength=n).astype(float)
+    same = inv_s[1:] == inv_s[:-1]
+    gaps = (age_s[:-1] - age_s[1:])[same].astype(float)
+    gap_owner = inv_s[1:][same]
+    m = np.bincount(gap_owner, minlength=n).astype(float)
+    s1 = np.bincount(gap_owner, weights=gaps, minlength=n)
+    s2 = np.bincount(gap_owner, weights=gaps**2, minlength=n)
+
+    def window(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(inv[mask], weights=None if weights is None else weights[mask], minlength=n).astype(float)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_gap = np.where(m > 0, s1 / np.maximum(m, 1), np.nan)
+        gap_std = np.where(m > 1, np.sqrt(np.maximum(s2 - s1**2 / np.maximum(m, 1), 0) / np.maximum(m - 1, 1)), np.nan)
+        out = pd.DataFrame(
+            {
+                "recency_days": last,
+                "tenure_days": first,
+                "purchase_days": count,
+                "orders": np.bincount(inv, weights=daily["orders"].to_numpy(dtype=float), minlength=n),
+                "mean_gap_days": mean_gap,
+                "gap_std_days": gap_std,
+                "recency_over_gap": last / mean_gap,
+            },
+            index=pd.Index(cid.cat.categories[uniq].astype(str), name="customer_id"),
+        )
     for days in (30, 90, 180):
-        out[f"days_{days}d"] = daily[daily["age"] < days].groupby("customer_id").size().reindex(out.index, fill_value=0)
-    prev = daily[(daily["age"] >= 90) & (daily["age"] < 180)].groupby("customer_id").size().reindex(out.index, fill_value=0)
-    out["trend_90d"] = out["days_90d"] - prev
-    for days in (90, 365):
-        out[f"spend_{days}d"] = daily[daily["age"] < days].groupby("customer_id")["amount"].sum().reindex(out.index, fill_value=0.0)
-    returns = known[known["is_return"]].groupby("customer_id").agg(n=("amount", "size"), value=("amount", "sum"))
-    returns = returns.reindex(out.index).fillna(0)
-    gross = g["amount"].sum()
-    out["revenue"] = gross + returns["value"]
-    out["avg_order_value"] = gross / out["orders"]
-    out["returns"] = returns["n"]
-    out["return_share"] = returns["n"] / (out["orders"] + returns["n"])
-    out.index = out.index.astype(str)
+        out[f"days_{days}d"] = window(age < days)
+    out["trend_90d"] = out["days_90d"] - window((age >= 90) & (age < 180))
+    out["spend_90d"] = window(age < 90, amount)
+    out["spend_365d"] = window(age < 365, amount)
+    gross = np.bincount(inv, weights=amount, minlength=n)
+    rets = known[known["is_return"]]
+    r_pos = np.searchsorted(uniq, rets["customer_id"].astype(cid.dtype).cat.codes.to_numpy()) if len(rets) else np.zeros(0, int)
+    valid = (r_pos < n) & (uniq[np.minimum(r_pos, n - 1)] == (rets["customer_id"].astype(cid.dtype).cat.codes.to_numpy() if len(rets) else r_pos))
+    n_ret = np.bincount(r_pos[valid], minlength=n).astype(float)
+    v_ret = np.bincount(r_pos[valid], weights=rets["amount"].to_numpy(dtype=float)[valid] if len(rets) else None, minlength=n)
+    out["revenue"] = gross + v_ret
+    out["avg_order_value"] = gross / out["orders"].to_numpy()
+    out["returns"] = n_ret
+    out["return_share"] = n_ret / (out["orders"].to_numpy() + n_ret)
     return out[list(FEATURES)].astype(float)
+
+
+def _ids(frame):  # noqa: ANN001, ANN202 - Series or DataFrame
+    """Plain string customer ids as the index (categorical indexes of different subsets do not align)."""
+    return frame.set_axis(frame.index.astype(str))
 
 
 def no_purchase_labels(tx: pd.DataFrame, customers: pd.Index, as_of: dt.date, horizon_days: int) -> pd.Series:

@@ -24,67 +24,78 @@ PRICE_BANDS = ("budget", "mid", "upper", "premium")
 KINDS = ("category", "brand", "price_band")
 
 
-def _signals(store, as_of: dt.date) -> pd.DataFrame:  # noqa: ANN001 - Store
-    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
-    o, lines, ev = schema.orders, schema.order_lines, schema.events
-    bought = read_frame(
-        store,
-        sa.select(o.c.customer_id, o.c.ordered_at.label("ts"), lines.c.product_id, lines.c.quantity)
-        .select_from(lines.join(o, lines.c.order_id == o.c.order_id))
-        .where(o.c.customer_id.isnot(None), o.c.is_return.is_(False), o.c.ordered_at < end, lines.c.quantity > 0),
-    )
-    bought["weight"] = np.log1p(bought.pop("quantity").astype(float))
-    events = read_frame(
-        store,
-        sa.select(ev.c.customer_id, ev.c.ts, ev.c.product_id, ev.c.event_type)
-        .where(ev.c.customer_id.isnot(None), ev.c.product_id.isnot(None), ev.c.ts < end,
-               ev.c.event_type.in_(list(EVENT_WEIGHTS))),
-    )
-    events["weight"] = events.pop("event_type").map(EVENT_WEIGHTS).astype(float)
-    return pd.concat([bought, events], ignore_index=True)
+def _days_before(column: sa.ColumnElement, as_of: dt.date, dialect: str) -> sa.ColumnElement:
+    """Whole days from ``column`` to ``as_of``; the one dialect-specific expression in this module."""
+    day = sa.literal(as_of, sa.Date)
+    if dialect == "postgresql":
+        return sa.cast(day, sa.Date) - sa.cast(column, sa.Date)
+    if dialect == "mysql":
+        return sa.func.datediff(day, column)
+    return sa.func.date_diff("day", sa.cast(column, sa.Date), day)
+
+
+def _price_band_case(store) -> sa.ColumnElement | None:  # noqa: ANN001 - Store
+    p = schema.products
+    prices = read_frame(store, sa.select(p.c.price).where(p.c.price.isnot(None)))["price"].astype(float)
+    if len(prices) < 4:
+        return None
+    edges = np.unique(np.quantile(prices, [0.25, 0.5, 0.75]))
+    whens = [(p.c.price < float(edge), PRICE_BANDS[i]) for i, edge in enumerate(edges)]
+    return sa.case(*whens, else_=PRICE_BANDS[len(edges)])
 
 
 def interest_tags(store, as_of: dt.date, half_life_days: float = 90.0, top: int = 2) -> pd.Series:  # noqa: ANN001
-    """JSON text per customer id: ``{"category": [{"value", "share"}...], "brand": [...], "price_band": [...]}``."""
-    signals = _signals(store, as_of)
-    p = schema.products
-    products = read_frame(store, sa.select(p.c.product_id, p.c.category, p.c.brand, p.c.price, p.c.is_product))
-    return interests_from_frames(signals, products, as_of, half_life_days, top)
+    """JSON text per customer id: ``{"category": [{"value", "share"}...], "brand": [...], "price_band": [...]}``.
 
-
-def interests_from_frames(signals: pd.DataFrame, products: pd.DataFrame, as_of: dt.date,
-                          half_life_days: float = 90.0, top: int = 2) -> pd.Series:
-    """The computation behind :func:`interest_tags`, on frames (customer_id, ts, product_id, weight)."""
-    if signals.empty or products.empty:
-        return pd.Series(dtype=object)
-    products = products[products["is_product"].fillna(True).astype(bool)].copy()
-    prices = products["price"].astype(float)
-    if prices.notna().sum() >= 4:
-        edges = np.unique(np.nanquantile(prices, [0.25, 0.5, 0.75]))
-        band = np.searchsorted(edges, prices.fillna(np.nanmedian(prices)), side="right")
-        products["price_band"] = np.asarray(PRICE_BANDS, dtype=object)[np.minimum(band, 3)]
-        products.loc[prices.isna(), "price_band"] = None
-    else:
-        products["price_band"] = None
-    age = (pd.Timestamp(as_of) - pd.to_datetime(signals["ts"])).dt.days.clip(lower=0).to_numpy()
-    sig = signals.assign(w=signals["weight"].to_numpy() * np.power(0.5, age / half_life_days))
-    sig = sig.merge(products[["product_id", *KINDS]], on="product_id", how="inner")
+    The weighting, decay, shares and top-k ranking run in the database (portable SQL with window
+    functions), so only each customer's top tags travel to Python.
+    """
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+    o, lines, ev, p = schema.orders, schema.order_lines, schema.events, schema.products
+    band = _price_band_case(store)
+    kinds = {"category": p.c.category, "brand": p.c.brand}
+    if band is not None:
+        kinds["price_band"] = band
+    event_weight = sa.case(*[(ev.c.event_type == k, w) for k, w in EVENT_WEIGHTS.items()], else_=0.0)
     parts = []
-    for kind in KINDS:
-        part = sig[sig[kind].notna()].groupby(["customer_id", kind], sort=False, observed=True)["w"].sum()
-        if part.empty:
-            continue
-        part = part.rename("w").reset_index().rename(columns={kind: "value"})
-        part["share"] = part["w"] / part.groupby("customer_id")["w"].transform("sum")
-        part = part.sort_values(["customer_id", "share"], ascending=[True, False], kind="stable")
-        part = part.groupby("customer_id", sort=False).head(top)
-        part["kind"] = kind
-        parts.append(part)
-    if not parts:
+    for kind, value in kinds.items():
+        bought = (
+            sa.select(o.c.customer_id.label("customer_id"), sa.literal(kind).label("kind"), sa.cast(value, sa.String(255)).label("value"),
+                      (sa.func.ln(1.0 + lines.c.quantity) * sa.func.power(0.5, _days_before(o.c.ordered_at, as_of, store.dialect) / half_life_days)).label("w"))
+            .select_from(lines.join(o, lines.c.order_id == o.c.order_id).join(p, p.c.product_id == lines.c.product_id))
+            .where(o.c.customer_id.isnot(None), o.c.is_return.is_(False), o.c.ordered_at < end, lines.c.quantity > 0,
+                   p.c.is_product.is_(True), value.isnot(None))
+        )
+        viewed = (
+            sa.select(ev.c.customer_id, sa.literal(kind), sa.cast(value, sa.String(255)),
+                      event_weight * sa.func.power(0.5, _days_before(ev.c.ts, as_of, store.dialect) / half_life_days))
+            .select_from(ev.join(p, p.c.product_id == ev.c.product_id))
+            .where(ev.c.customer_id.isnot(None), ev.c.ts < end, ev.c.event_type.in_(list(EVENT_WEIGHTS)),
+                   p.c.is_product.is_(True), value.isnot(None))
+        )
+        parts += [bought, viewed]
+    signals = sa.union_all(*parts).subquery("signals")
+    summed = (
+        sa.select(signals.c.customer_id, signals.c.kind, signals.c.value, sa.func.sum(signals.c.w).label("w"))
+        .group_by(signals.c.customer_id, signals.c.kind, signals.c.value)
+        .subquery("summed")
+    )
+    ranked = sa.select(
+        summed.c.customer_id, summed.c.kind, summed.c.value,
+        (summed.c.w / sa.func.sum(summed.c.w).over(partition_by=[summed.c.customer_id, summed.c.kind])).label("share"),
+        sa.func.row_number().over(partition_by=[summed.c.customer_id, summed.c.kind],
+                                  order_by=[summed.c.w.desc(), summed.c.value]).label("rank"),
+    ).subquery("ranked")
+    tags = read_frame(store, sa.select(ranked.c.customer_id, ranked.c.kind, ranked.c.value, ranked.c.share)
+                      .where(ranked.c.rank <= top).order_by(ranked.c.customer_id, ranked.c.kind, ranked.c.rank))
+    return _to_json(tags)
+
+
+def _to_json(tags: pd.DataFrame) -> pd.Series:
+    if tags.empty:
         return pd.Series(dtype=object)
-    tags = pd.concat(parts, ignore_index=True)
-    tags["share"] = tags["share"].round(3)
     out: dict[str, dict[str, list[dict[str, object]]]] = {}
-    for cid, kind, value, share in zip(tags["customer_id"], tags["kind"], tags["value"], tags["share"], strict=True):
+    shares = tags["share"].astype(float).round(3).to_numpy()
+    for cid, kind, value, share in zip(tags["customer_id"].to_numpy(), tags["kind"].to_numpy(), tags["value"].to_numpy(), shares, strict=True):
         out.setdefault(str(cid), {}).setdefault(kind, []).append({"value": str(value), "share": float(share)})
     return pd.Series({cid: json.dumps(doc) for cid, doc in out.items()}, dtype=object)

@@ -48,12 +48,13 @@ class AnalyzeConfig:
     bands: tuple[float, float, float] = DEFAULT_BANDS
     half_life_days: float = 90.0
     min_history_days: int = 28
+    n_draws: int = 50
     rfm: RFMConfig = field(default_factory=RFMConfig)
     random_state: int | None = 0
 
     def make_clv(self) -> CLVModel:
         return CLVModel(model=self.model, method=self.method, priors=self.priors,
-                        time_unit_days=self.time_unit_days, random_state=self.random_state)
+                        time_unit_days=self.time_unit_days, n_draws=self.n_draws, random_state=self.random_state)
 
 
 def _noop(step: str) -> None:

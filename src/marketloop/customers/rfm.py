@@ -140,21 +140,19 @@ def rfm_table(tx: pd.DataFrame, as_of: dt.date, config: RFMConfig | None = None)
     known = tx[tx["customer_id"].notna() & (tx["ts"] < end)]
     daily = daily_purchases(known)
     grouped = daily.groupby("customer_id", sort=True)
-    facts = pd.DataFrame(
+    facts = _ids(pd.DataFrame(
         {
-            "first_order_at": grouped["day"].min(),
-            "last_order_at": grouped["day"].max(),
             "frequency": grouped["day"].size(),
             "orders": grouped["orders"].sum(),
             "gross": grouped["amount"].sum(),
         }
-    )
-    returns = known[known["is_return"]].groupby("customer_id").agg(returns=("amount", "size"), refunds=("amount", "sum"))
+    ))
+    returns = _ids(known[known["is_return"]].groupby("customer_id").agg(returns=("amount", "size"), refunds=("amount", "sum")))
     facts = facts.join(returns, how="left").fillna({"returns": 0, "refunds": 0.0})
     facts["revenue"] = facts["gross"] + facts["refunds"]  # refunds are negative
-    last_ts = known[~known["is_return"]].groupby("customer_id")["ts"].max()
-    facts["last_order_at"] = last_ts.reindex(facts.index)
-    facts["first_order_at"] = known[~known["is_return"]].groupby("customer_id")["ts"].min().reindex(facts.index)
+    bought = known[~known["is_return"]].groupby("customer_id")["ts"]
+    facts["last_order_at"] = _ids(bought.max()).reindex(facts.index)
+    facts["first_order_at"] = _ids(bought.min()).reindex(facts.index)
     facts["recency_days"] = (pd.Timestamp(as_of) - facts["last_order_at"].dt.normalize()).dt.days.astype(int)
     n = config.n_bins
     facts["r_score"] = quantile_score(facts["recency_days"], n, higher_is_better=False)
@@ -166,6 +164,10 @@ def rfm_table(tx: pd.DataFrame, as_of: dt.date, config: RFMConfig | None = None)
     facts["orders"] = facts["orders"].astype(int)
     facts["returns"] = facts["returns"].astype(int)
     return facts
+
+
+def _ids(frame):  # noqa: ANN001, ANN202 - Series or DataFrame
+    return frame.set_axis(frame.index.astype(str))
 
 
 def assign_segments(r: np.ndarray, fm: np.ndarray, rules: tuple[SegmentRule, ...] = DEFAULT_RULES) -> np.ndarray:
