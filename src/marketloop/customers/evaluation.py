@@ -21,7 +21,7 @@ import pandas as pd
 
 from marketloop.customers.churn import ChurnClassifier, RFMRuleBaseline, score, segment_rule_scores
 from marketloop.customers.clv import CLVModel
-from marketloop.customers.features import behaviour_features, no_purchase_labels, training_snapshots
+from marketloop.customers.features import History, behaviour_features, no_purchase_labels, training_snapshots
 from marketloop.customers.rfm import rfm_table
 from marketloop.customers.transactions import check_transactions, repeat_purchases_between, rfm_summary
 from marketloop.errors import InputError
@@ -103,9 +103,10 @@ def evaluate_churn(
     data = check_transactions(tx, as_of=train_date, today=max(test_end, dt.datetime.now(dt.UTC).date()))
     _check_window(tx, as_of, test_end, "as_of")
 
-    X_train, y_train = training_snapshots(tx, train_date, horizon_days)
-    X_test = behaviour_features(tx, as_of)
-    y_test = no_purchase_labels(tx, X_test.index, as_of, horizon_days).to_numpy()
+    history = History.of(tx)
+    X_train, y_train = training_snapshots(history, train_date, horizon_days)
+    X_test = behaviour_features(history, as_of)
+    y_test = no_purchase_labels(history, X_test.index, as_of, horizon_days).to_numpy()
     results: dict[str, dict[str, float]] = {}
     timings: dict[str, float] = {}
 
@@ -125,9 +126,9 @@ def evaluate_churn(
 
     rfm_test = rfm_table(tx, as_of).set_index("customer_id").reindex(X_test.index)
     results["rfm_rule"] = score(y_test, segment_rule_scores(rfm_test))
-    X_last = behaviour_features(tx, train_date)
+    X_last = behaviour_features(history, train_date)
     rfm_train = rfm_table(tx, train_date).set_index("customer_id").reindex(X_last.index)
-    cells = RFMRuleBaseline().fit(rfm_train, no_purchase_labels(tx, X_last.index, train_date, horizon_days))
+    cells = RFMRuleBaseline().fit(rfm_train, no_purchase_labels(history, X_last.index, train_date, horizon_days))
     results["rfm_cells"] = score(y_test, cells.predict_proba(rfm_test))
 
     best = max(("lightgbm", "bgnbd"), key=lambda name: results[name]["roc_auc"])

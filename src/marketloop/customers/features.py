@@ -11,7 +11,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from marketloop.customers.transactions import daily_purchases
+from marketloop.customers.transactions import History
+
+__all__ = ["FEATURES", "History", "behaviour_features", "no_purchase_labels", "training_snapshots"]
 
 FEATURES = (
     "recency_days",
@@ -55,15 +57,17 @@ LABELS = {
 }
 
 
-def behaviour_features(tx: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+def behaviour_features(tx: pd.DataFrame | History, as_of: dt.date) -> pd.DataFrame:
     """Features of every customer with a purchase on or before ``as_of`` (index: customer_id).
 
     Computed on integer customer codes with ``np.bincount`` (no index alignment), because profile
-    refreshes call this for several snapshots of millions of orders.
+    refreshes call this for several snapshots of millions of orders; pass a :class:`History` to
+    share the per-day aggregation between snapshots.
     """
     end = pd.Timestamp(as_of)
-    known = tx[tx["customer_id"].notna() & (tx["ts"] < end + pd.Timedelta(days=1))]
-    daily = daily_purchases(known)
+    history = History.of(tx)
+    daily = history.daily[history.daily["day"] <= end]
+    rets = history.returns[history.returns["ts"] < end + pd.Timedelta(days=1)]
     if daily.empty:
         return pd.DataFrame(columns=list(FEATURES), dtype=float)
     cid = daily["customer_id"].astype("category")
@@ -110,7 +114,6 @@ def behaviour_features(tx: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     out["spend_90d"] = window(age < 90, amount)
     out["spend_365d"] = window(age < 365, amount)
     gross = np.bincount(inv, weights=amount, minlength=n)
-    rets = known[known["is_return"]]
     r_pos = np.searchsorted(uniq, rets["customer_id"].astype(cid.dtype).cat.codes.to_numpy()) if len(rets) else np.zeros(0, int)
     valid = (r_pos < n) & (uniq[np.minimum(r_pos, n - 1)] == (rets["customer_id"].astype(cid.dtype).cat.codes.to_numpy() if len(rets) else r_pos))
     n_ret = np.bincount(r_pos[valid], minlength=n).astype(float)
@@ -127,20 +130,22 @@ def _ids(frame):  # noqa: ANN001, ANN202 - Series or DataFrame
     return frame.set_axis(frame.index.astype(str))
 
 
-def no_purchase_labels(tx: pd.DataFrame, customers: pd.Index, as_of: dt.date, horizon_days: int) -> pd.Series:
+def no_purchase_labels(tx: pd.DataFrame | History, customers: pd.Index, as_of: dt.date, horizon_days: int) -> pd.Series:
     """True where the customer made no purchase in (as_of, as_of + horizon_days]."""
-    start = pd.Timestamp(as_of) + pd.Timedelta(days=1)
-    stop = start + pd.Timedelta(days=horizon_days)
-    rows = tx[tx["customer_id"].notna() & ~tx["is_return"] & (tx["ts"] >= start) & (tx["ts"] < stop)]
-    buyers = pd.Index(rows["customer_id"].astype(str).unique())
-    return pd.Series(~customers.isin(buyers), index=customers, dtype=bool)
+    daily = History.of(tx).daily
+    start = pd.Timestamp(as_of)
+    rows = daily[(daily["day"] > start) & (daily["day"] <= start + pd.Timedelta(days=horizon_days))]
+    buyers = {str(c) for c in rows["customer_id"].unique()}
+    bought = np.fromiter((c in buyers for c in customers.to_numpy(dtype=object)), dtype=bool, count=len(customers))
+    return pd.Series(~bought, index=customers, dtype=bool)
 
 
-def training_snapshots(tx: pd.DataFrame, last: dt.date, horizon_days: int, count: int = 3,
+def training_snapshots(tx: pd.DataFrame | History, last: dt.date, horizon_days: int, count: int = 3,
                        step_days: int = 14) -> tuple[pd.DataFrame, np.ndarray]:
     """Features and no-purchase labels of ``count`` snapshots ending at ``last``, ``step_days`` apart,
     stacked: more (correlated) examples of how customers behave before they lapse. Snapshots with
     no customers are skipped."""
+    tx = History.of(tx)
     frames, labels = [], []
     for k in range(count):
         day = last - dt.timedelta(days=k * step_days)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from marketloop.customers.churn import ChurnClassifier, Selection, score, top_reasons
 from marketloop.customers.clv import CLVModel
-from marketloop.customers.features import behaviour_features, no_purchase_labels, training_snapshots
+from marketloop.customers.features import History, behaviour_features, no_purchase_labels, training_snapshots
 from marketloop.customers.transactions import rfm_summary
 from marketloop.errors import InputError
 
@@ -52,7 +52,8 @@ def score_horizon(
     if event not in ("churn", "purchase"):
         raise InputError(f"event must be churn or purchase, got {event!r}", field="event", value=event)
     flip = event == "purchase"
-    X_now = behaviour_features(tx, as_of)
+    history = History.of(tx)
+    X_now = behaviour_features(history, as_of)
     ids = summary_now["customer_id"].astype(str)
     bg_now = pd.Series(clv_now.probability_no_purchase(summary_now, horizon_days), index=ids.to_numpy())
     bg_now = bg_now.reindex(X_now.index)
@@ -63,10 +64,10 @@ def score_horizon(
 
     valid_date = as_of - dt.timedelta(days=horizon_days)
     train_date = as_of - dt.timedelta(days=2 * horizon_days)
-    X_train, y_train = training_snapshots(tx, train_date, horizon_days)
-    X_valid = behaviour_features(tx, valid_date)
-    y_valid = no_purchase_labels(tx, X_valid.index, valid_date, horizon_days).to_numpy()
-    X_final, y_final = training_snapshots(tx, valid_date, horizon_days)
+    X_train, y_train = training_snapshots(history, train_date, horizon_days)
+    X_valid = behaviour_features(history, valid_date)
+    y_valid = no_purchase_labels(history, X_valid.index, valid_date, horizon_days).to_numpy()
+    X_final, y_final = training_snapshots(history, valid_date, horizon_days)
     if flip:
         y_train, y_valid, y_final = ~y_train, ~y_valid, ~y_final
     counts = [int(np.bincount(y.astype(int), minlength=2).min()) if len(y) else 0 for y in (y_train, y_valid)]

@@ -92,10 +92,15 @@ def interest_tags(store, as_of: dt.date, half_life_days: float = 90.0, top: int 
 
 
 def _to_json(tags: pd.DataFrame) -> pd.Series:
+    """Customer id -> JSON text, built from arrays (values are JSON-encoded once per distinct value)."""
     if tags.empty:
         return pd.Series(dtype=object)
-    out: dict[str, dict[str, list[dict[str, object]]]] = {}
-    shares = tags["share"].astype(float).round(3).to_numpy()
-    for cid, kind, value, share in zip(tags["customer_id"].to_numpy(), tags["kind"].to_numpy(), tags["value"].to_numpy(), shares, strict=True):
-        out.setdefault(str(cid), {}).setdefault(kind, []).append({"value": str(value), "share": float(share)})
-    return pd.Series({cid: json.dumps(doc) for cid, doc in out.items()}, dtype=object)
+    values = tags["value"].astype(str)
+    encoded = {v: json.dumps(v) for v in values.unique()}
+    item = ('{"value": ' + values.map(encoded) + ', "share": '
+            + pd.Series(np.char.mod("%.3f", tags["share"].astype(float).to_numpy()), index=tags.index) + "}")
+    per_kind = item.groupby([tags["customer_id"].astype(str), tags["kind"]], sort=False).agg(", ".join)
+    customers = per_kind.index.get_level_values(0)
+    kinds = np.asarray(per_kind.index.get_level_values(1), dtype=object)
+    text = pd.Series('"' + kinds + '": [' + per_kind.to_numpy(dtype=object) + "]", index=customers)
+    return "{" + text.groupby(level=0, sort=False).agg(", ".join) + "}"

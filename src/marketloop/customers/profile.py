@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from marketloop.customers.churn import DEFAULT_BANDS, risk_bands
 from marketloop.customers.clv import CLVModel
 from marketloop.customers.frames import insert_frame, read_frame
+from marketloop.customers.features import History
 from marketloop.customers.horizon import score_horizon
 from marketloop.customers.interests import interest_tags
 from marketloop.customers.rfm import RFMConfig, rfm_table
@@ -108,10 +109,11 @@ def build_profiles(
     value = clv.predict(summary, config.clv_horizon_days).set_index("customer_id")
     step("lifetime value")
 
-    churn = score_horizon(tx, as_of, config.churn_horizon_days, clv, summary, event="churn",
+    history = History.of(tx)
+    churn = score_horizon(history, as_of, config.churn_horizon_days, clv, summary, event="churn",
                           make_clv=config.make_clv, random_state=config.random_state)
     step("churn risk")
-    propensity = score_horizon(tx, as_of, config.propensity_days, clv, summary, event="purchase",
+    propensity = score_horizon(history, as_of, config.propensity_days, clv, summary, event="purchase",
                                make_clv=config.make_clv, random_state=config.random_state)
     step("30-day propensity")
 

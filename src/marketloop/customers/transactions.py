@@ -287,15 +287,35 @@ def daily_purchases(tx: pd.DataFrame, as_of: dt.date | None = None) -> pd.DataFr
     return out
 
 
+@dataclass(frozen=True)
+class History:
+    """Purchase days (one row per customer and day) and returns, computed once per transactions frame
+    and then cut at any snapshot date."""
+
+    daily: pd.DataFrame
+    returns: pd.DataFrame
+
+    @classmethod
+    def of(cls, tx: pd.DataFrame | History) -> History:
+        if isinstance(tx, History):
+            return tx
+        known = tx[tx["customer_id"].notna()]
+        return cls(daily_purchases(known), known[known["is_return"]])
+
+
 def rfm_summary(
-    tx: pd.DataFrame, as_of: dt.date, time_unit_days: float = 7.0
+    tx: pd.DataFrame | History, as_of: dt.date, time_unit_days: float = 7.0
 ) -> pd.DataFrame:
     """Per-customer ``frequency`` (repeat purchase days), ``recency`` and ``T`` (in time units) and
     ``monetary_value`` (mean of the repeat purchase days' totals), as BG/NBD and Gamma-Gamma expect.
 
     Only purchases on or before ``as_of`` count; customers whose first purchase is after it are absent.
     """
-    daily = daily_purchases(tx, as_of).sort_values(["customer_id", "day"], kind="stable")
+    if isinstance(tx, History):
+        daily = tx.daily[tx.daily["day"] <= pd.Timestamp(as_of)]
+    else:
+        daily = daily_purchases(tx, as_of)
+    daily = daily.sort_values(["customer_id", "day"], kind="stable")
     end = pd.Timestamp(as_of)
     grouped = daily.groupby("customer_id", sort=True)
     first = grouped["day"].min()
