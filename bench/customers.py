@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -100,6 +101,7 @@ def main() -> None:
     else:
         sizes = {"customers": None, "orders": store.count("orders"), "order_lines": store.count("order_lines")}
     generate_s = time.perf_counter() - started
+    load_before = os.getloadavg()
     started = time.perf_counter()
     report = refresh_profiles(store, dt.date(2024, 12, 31), AnalyzeConfig(),
                               progress=lambda step: print(f"{time.perf_counter() - started:8.1f}s  {step}", flush=True))
@@ -113,7 +115,9 @@ def main() -> None:
         "steps_seconds": report["timings_s"],
         "churn_winner": report["churn"]["winner"],
         "churn_validation": report["churn"]["validation"],
-        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count(), "platform": platform.platform()},
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
+                    "load_average_before": [round(x, 2) for x in load_before],
+                    "load_average_after": [round(x, 2) for x in os.getloadavg()]},
         "command": " ".join(sys.argv),
     }
     out = Path(args.out)

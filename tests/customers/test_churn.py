@@ -62,3 +62,12 @@ def test_rule_baseline_uses_cell_rates():
     rfm = pd.DataFrame({"r_score": [1, 1, 5, 5], "fm_score": [1, 1, 5, 5]})
     rule = RFMRuleBaseline(prior_weight=0).fit(rfm, [1, 1, 0, 0])
     assert rule.predict_proba(pd.DataFrame({"r_score": [1, 5, 3], "fm_score": [1, 5, 3]})).tolist() == [1.0, 0.0, 0.5]
+
+
+def test_reasons_are_valid_json_with_missing_values():
+    X = pd.DataFrame({"recency_days": [10.0, np.nan], "orders": [3.0, 1.0]})
+    contributions = np.array([[0.5, -0.2], [0.0, 0.3]])
+    docs = [json.loads(text) for text in top_reasons(X, contributions)]
+    assert [r["feature"] for r in docs[0]] == ["recency_days"]
+    assert docs[1] == [{"feature": "orders", "label": "orders", "value": 1.0, "shap": 0.3}]
+    assert json.loads(top_reasons(X, contributions, sign=-1.0)[0])[0]["feature"] == "orders"

@@ -61,7 +61,7 @@ class ChurnClassifier:
         num_leaves: int = 4,
         min_child_samples: int = 50,
         calibration_fraction: float = 0.25,
-        max_train_rows: int = 300_000,
+        max_train_rows: int = 200_000,
         n_jobs: int = 1,
         random_state: int | None = 0,
     ) -> None:

@@ -92,15 +92,29 @@ def interest_tags(store, as_of: dt.date, half_life_days: float = 90.0, top: int 
 
 
 def _to_json(tags: pd.DataFrame) -> pd.Series:
-    """Customer id -> JSON text, built from arrays (values are JSON-encoded once per distinct value)."""
+    """Customer id -> JSON text. ``tags`` come ordered by customer, kind and rank, so one pass over
+    plain arrays builds every document (values are JSON-encoded once per distinct value)."""
     if tags.empty:
         return pd.Series(dtype=object)
-    values = tags["value"].astype(str)
-    encoded = {v: json.dumps(v) for v in values.unique()}
-    item = ('{"value": ' + values.map(encoded) + ', "share": '
-            + pd.Series(np.char.mod("%.3f", tags["share"].astype(float).to_numpy()), index=tags.index) + "}")
-    per_kind = item.groupby([tags["customer_id"].astype(str), tags["kind"]], sort=False).agg(", ".join)
-    customers = per_kind.index.get_level_values(0)
-    kinds = np.asarray(per_kind.index.get_level_values(1), dtype=object)
-    text = pd.Series('"' + kinds + '": [' + per_kind.to_numpy(dtype=object) + "]", index=customers)
-    return "{" + text.groupby(level=0, sort=False).agg(", ".join) + "}"
+    customers = tags["customer_id"].to_numpy(dtype=object)
+    kinds = tags["kind"].to_numpy(dtype=object)
+    values = tags["value"].to_numpy(dtype=object)
+    shares = np.char.mod("%.3f", tags["share"].to_numpy(dtype=float))
+    encoded = {v: json.dumps(str(v)) for v in pd.unique(values)}
+    ids, docs = [], []
+    parts: list[str] = []
+    items: list[str] = []
+    current, kind = customers[0], kinds[0]
+    for cid, k, value, share in zip(customers, kinds, values, shares, strict=True):
+        if k != kind or cid != current:
+            parts.append(f'"{kind}": [' + ", ".join(items) + "]")
+            items, kind = [], k
+        if cid != current:
+            ids.append(str(current))
+            docs.append("{" + ", ".join(parts) + "}")
+            parts, current = [], cid
+        items.append(f'{{"value": {encoded[value]}, "share": {share}}}')
+    parts.append(f'"{kind}": [' + ", ".join(items) + "]")
+    ids.append(str(current))
+    docs.append("{" + ", ".join(parts) + "}")
+    return pd.Series(docs, index=ids, dtype=object)
