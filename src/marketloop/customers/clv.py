@@ -126,11 +126,13 @@ class CLVModel:
         if self.method == "mcmc":
             kwargs.update(chains=2, cores=1, draws=500, tune=500, random_seed=self.random_state)
         started = time.perf_counter()
+        cpu_started = time.process_time()
         purchase_model = cls(model_config=config)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # PyMC-Marketing's notes on fit_data groups
             purchase_model.fit(data=data, method=self.method, **kwargs)
         self.fit_seconds_ = time.perf_counter() - started
+        self.fit_cpu_seconds_ = time.process_time() - cpu_started
         self.purchase_model_ = purchase_model
         posterior = purchase_model.idata.posterior
         self.params_ = {name: float(posterior[name].mean()) for name in names}

@@ -74,6 +74,7 @@ def evaluate_clv(
         "params": {k: round(v, 4) for k, v in model.params_.items()},
         "spend_params": None if model.spend_params_ is None else {k: round(v, 4) for k, v in model.spend_params_.items()},
         "fit_seconds": round(model.fit_seconds_, 2),
+        "fit_cpu_seconds": round(model.fit_cpu_seconds_, 2),
         "holdout": {
             "actual_repeat_purchases": total_actual,
             "predicted_repeat_purchases": round(float(predicted.sum()), 1),
@@ -137,7 +138,7 @@ def evaluate_churn(
         "as_of": str(as_of),
         "horizon_days": horizon_days,
         "train_snapshot": str(train_date),
-        "train_customers": len(X_train),
+        "train_rows": len(X_train),
         "test_customers": len(X_test),
         "test_churn_rate": round(float(y_test.mean()), 4),
         "models": results,
