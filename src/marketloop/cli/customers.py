@@ -80,8 +80,11 @@ def analyze_cmd(
     validation = ", ".join(f"{name} ROC AUC {m['roc_auc']:.3f}" for name, m in churn["validation"].items())
     console.print(f"Churn in {churn['horizon_days']} days: [bold]{churn['winner']}[/] won validation"
                   + (f" ({validation})" if validation else "") + ".")
-    for note in churn["notes"] + report["propensity"]["notes"]:
-        console.print(f"  note: {note}")
+    propensity = report["propensity"]
+    console.print(f"Purchase in {propensity['horizon_days']} days: [bold]{propensity['winner']}[/] won validation.")
+    for name, part in (("churn", churn), ("propensity", propensity)):
+        for note in part["notes"]:
+            console.print(f"  {name}: {note}")
     data = report["data"]
     console.print(f"Guest orders left out of customer models: {data['guest_orders']:,}; returns: {data['returns']:,}.")
     console.print("Run `marketloop segments` for the segment table.")
@@ -100,20 +103,26 @@ def segments_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     if profiles.empty:
         raise InputError("there are no customer profiles yet", field="customer_profiles", value=0,
                          hint="Run `marketloop analyze` first.")
+    import pandas as pd
+
+    from marketloop.customers.churn import BAND_NAMES
+
     summary = segment_summary(profiles)
-    bands = profiles["churn_band"].value_counts().to_dict()
+    counts = profiles["churn_band"].value_counts()
+    bands = {name: int(counts[name]) for name in BAND_NAMES if name in counts.index}
+    as_of = pd.Timestamp(profiles["as_of"].iloc[0]).date()
     if json_out:
-        emit_json({"as_of": str(profiles["as_of"].iloc[0]), "customers": len(profiles),
+        emit_json({"as_of": str(as_of), "customers": len(profiles),
                    "segments": summary.round(4).to_dict("records"), "churn_bands": bands})
         return
-    table = Table(title=f"RFM segments as of {profiles['as_of'].iloc[0]} ({len(profiles):,} customers)")
+    table = Table(title=f"RFM segments as of {as_of} ({len(profiles):,} customers)")
     for name in ("segment", "customers", "share", "revenue share", "mean revenue", "mean CLV", "mean churn risk"):
         table.add_column(name, justify="left" if name == "segment" else "right")
     for row in summary.itertuples():
         table.add_row(row.segment, f"{row.customers:,}", f"{row.share:.1%}", f"{row.revenue_share:.1%}",
                       f"{row.mean_revenue:,.2f}", f"{row.mean_clv:,.2f}", f"{row.mean_churn:.1%}")
     console.print(table)
-    console.print("Churn-risk bands: " + ", ".join(f"{k} {v:,}" for k, v in sorted(bands.items())))
+    console.print("Churn-risk bands: " + ", ".join(f"{k} {v:,}" for k, v in bands.items()))
 
 
 @customers_app.command("show")
