@@ -61,6 +61,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "campaign_audience",
         ),
     ),
+    Migration(2, "customers: customer profile table (RFM, value, churn, next order, interests)", _create("customer_profiles")),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -269,3 +269,43 @@ for _table, _column in (("events", "customer_id"), ("orders", "customer_id"), ("
 
 def table(name: str) -> sa.Table:
     return metadata.tables[name]
+
+
+# --- customers ---
+
+customer_profiles = sa.Table(
+    "customer_profiles",
+    metadata,
+    sa.Column("customer_id", ID, primary_key=True),
+    sa.Column("as_of", sa.Date, nullable=False, comment="the day the profile describes (orders up to and including it)"),
+    sa.Column("first_order_at", TS),
+    sa.Column("last_order_at", TS),
+    sa.Column("orders", sa.Integer, nullable=False, comment="purchase orders (returns excluded)"),
+    sa.Column("returns", sa.Integer, nullable=False, comment="return / cancellation orders"),
+    sa.Column("revenue", MONEY, nullable=False, comment="net spend: purchases minus returns"),
+    sa.Column("recency_days", sa.Integer, comment="days from the last purchase to as_of"),
+    sa.Column("r_score", sa.Integer),
+    sa.Column("f_score", sa.Integer),
+    sa.Column("m_score", sa.Integer),
+    sa.Column("segment", sa.String(64), comment="named RFM segment, see docs/customers.md"),
+    sa.Column("p_alive", sa.Float, comment="BG/NBD probability the customer is still active"),
+    sa.Column("expected_orders", sa.Float, comment="expected purchases over the CLV horizon"),
+    sa.Column("expected_order_value", MONEY, comment="Gamma-Gamma expected spend per order"),
+    sa.Column("clv", MONEY, comment="expected value over the CLV horizon"),
+    sa.Column("clv_low", MONEY, comment="5 % quantile of the value over the horizon"),
+    sa.Column("clv_high", MONEY, comment="95 % quantile of the value over the horizon"),
+    sa.Column("churn_probability", sa.Float, comment="probability of no purchase in the churn horizon"),
+    sa.Column("churn_band", SHORT, comment="low, medium, high or very_high"),
+    sa.Column("churn_model", SHORT, comment="model that produced churn_probability (lightgbm or bgnbd)"),
+    sa.Column("next_order_at", sa.Date, comment="median expected date of the next order (null: not expected)"),
+    sa.Column("next_order_low", sa.Date),
+    sa.Column("next_order_high", sa.Date),
+    sa.Column("propensity_30d", sa.Float, comment="probability of at least one purchase in the next 30 days"),
+    sa.Column("high_value", sa.Boolean, nullable=False, default=False, comment="predicted value in the top share"),
+    sa.Column("interests_json", sa.Text, comment="top category / brand / price-band affinities"),
+    sa.Column("churn_reasons_json", sa.Text, comment="top SHAP contributions to churn risk"),
+    sa.Column("propensity_reasons_json", sa.Text, comment="top SHAP contributions to the 30-day propensity"),
+    sa.Column("computed_at", TS, nullable=False),
+)
+
+CUSTOMER_TABLES["customer_profiles"] = "customer_id"

@@ -1,0 +1,237 @@
+"""Customer intelligence commands: `marketloop analyze`, `segments`, `customers show` and the
+`eval clv` / `eval churn` evaluations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from marketloop.cli import evaluate
+from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.errors import InputError
+
+app = typer.Typer(help="Understand customers: segments, value, churn risk, next order, interests.")
+customers_app = typer.Typer(help="Look up customer profiles.", no_args_is_help=True)
+app.add_typer(customers_app, name="customers")
+
+
+def _date(value: str | None, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"--{name} {value!r} is not a date (expected YYYY-MM-DD)", field=name, value=value,
+                         hint=f"Write --{name} 2011-09-10.") from None
+
+
+def _required_date(value: str, name: str) -> dt.date:
+    parsed = _date(value, name)
+    assert parsed is not None  # noqa: S101 - typer makes the option required
+    return parsed
+
+
+@app.command("analyze")
+def analyze_cmd(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Day the profiles describe (default: the last order's day).")] = None,
+    horizon_days: Annotated[int, typer.Option("--horizon-days", min=7, help="Churn horizon H: no purchase in the next H days.")] = 90,
+    clv_horizon_days: Annotated[int, typer.Option("--clv-horizon-days", min=1, help="Horizon of the lifetime value.")] = 365,
+    model: Annotated[str, typer.Option("--model", help="Purchase model: bgnbd or paretonbd.")] = "bgnbd",
+    method: Annotated[str, typer.Option("--method", help="map (point estimate, fast) or mcmc (full posterior).")] = "map",
+    rfm_rules: Annotated[Path | None, typer.Option("--rfm-rules", help="TOML file with RFM segment rules.")] = None,
+    high_value_share: Annotated[float, typer.Option("--high-value-share", help="Share of customers flagged high-value.")] = 0.10,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Refresh the customer profiles (RFM, value, churn risk, next order, propensity, interests)."""
+    from marketloop.customers.profile import STEPS, AnalyzeConfig, refresh_profiles
+    from marketloop.customers.rfm import RFMConfig
+    from marketloop.store import open_store
+
+    config = AnalyzeConfig(churn_horizon_days=horizon_days, clv_horizon_days=clv_horizon_days, model=model,
+                           method=method, high_value_share=high_value_share,
+                           rfm=RFMConfig.from_toml(rfm_rules) if rfm_rules else RFMConfig())
+    day = _date(as_of, "as-of")
+    settings = settings_for(db)
+    with open_store(settings.db_url) as store:
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=err_console, transient=True) as bar:
+            task = bar.add_task("reading orders", total=len(STEPS))
+            position = {name: i for i, name in enumerate(STEPS)}
+
+            def progress(step: str) -> None:
+                nxt = position.get(step, 0) + 1
+                bar.update(task, completed=nxt, description=STEPS[nxt] if nxt < len(STEPS) else "done")
+
+            report = refresh_profiles(store, day, config, progress)
+    if json_out:
+        emit_json(report)
+        return
+    churn = report["churn"]
+    console.print(f"Profiles of {report['customers']:,} customers as of {report['as_of']} written.")
+    console.print(f"Lifetime value: {report['clv']['model']} ({report['clv']['method']}), "
+                  f"parameters {', '.join(f'{k}={v:.3g}' for k, v in report['clv']['params'].items())}.")
+    validation = ", ".join(f"{name} ROC AUC {m['roc_auc']:.3f}" for name, m in churn["validation"].items())
+    console.print(f"Churn in {churn['horizon_days']} days: [bold]{churn['winner']}[/] won validation"
+                  + (f" ({validation})" if validation else "") + ".")
+    propensity = report["propensity"]
+    console.print(f"Purchase in {propensity['horizon_days']} days: [bold]{propensity['winner']}[/] won validation.")
+    for name, part in (("churn", churn), ("propensity", propensity)):
+        for note in part["notes"]:
+            console.print(f"  {name}: {note}")
+    data = report["data"]
+    console.print(f"Guest orders left out of customer models: {data['guest_orders']:,}; returns: {data['returns']:,}.")
+    console.print("Run `marketloop segments` for the segment table.")
+
+
+@app.command("segments")
+def segments_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Segment sizes, revenue share, value and churn risk per RFM segment (from the last analyze)."""
+    from marketloop.customers.profile import load_profiles
+    from marketloop.customers.rfm import segment_summary
+    from marketloop.store import open_store
+
+    settings = settings_for(db)
+    with open_store(settings.db_url) as store:
+        profiles = load_profiles(store, ["customer_id", "segment", "revenue", "clv", "churn_probability", "churn_band", "as_of"])
+    if profiles.empty:
+        raise InputError("there are no customer profiles yet", field="customer_profiles", value=0,
+                         hint="Run `marketloop analyze` first.")
+    import pandas as pd
+
+    from marketloop.customers.churn import BAND_NAMES
+
+    summary = segment_summary(profiles)
+    counts = profiles["churn_band"].value_counts()
+    bands = {name: int(counts[name]) for name in BAND_NAMES if name in counts.index}
+    as_of = pd.Timestamp(profiles["as_of"].iloc[0]).date()
+    if json_out:
+        emit_json({"as_of": str(as_of), "customers": len(profiles),
+                   "segments": summary.round(4).to_dict("records"), "churn_bands": bands})
+        return
+    table = Table(title=f"RFM segments as of {as_of} ({len(profiles):,} customers)")
+    for name in ("segment", "customers", "share", "revenue share", "mean revenue", "mean CLV", "mean churn risk"):
+        table.add_column(name, justify="left" if name == "segment" else "right")
+    for row in summary.itertuples():
+        table.add_row(row.segment, f"{row.customers:,}", f"{row.share:.1%}", f"{row.revenue_share:.1%}",
+                      f"{row.mean_revenue:,.2f}", f"{row.mean_clv:,.2f}", f"{row.mean_churn:.1%}")
+    console.print(table)
+    console.print("Churn-risk bands: " + ", ".join(f"{k} {v:,}" for k, v in bands.items()))
+
+
+@customers_app.command("show")
+def show_cmd(customer_id: Annotated[str, typer.Argument(help="Customer id.")], db: DbOption = None,
+             json_out: JsonOption = False) -> None:
+    """Print one customer's profile."""
+    from marketloop.customers.profile import get_profile
+    from marketloop.store import open_store
+
+    settings = settings_for(db)
+    with open_store(settings.db_url) as store:
+        profile = get_profile(store, customer_id)
+    for key in ("interests_json", "churn_reasons_json", "propensity_reasons_json"):
+        profile[key.removesuffix("_json")] = json.loads(profile.pop(key) or "null")
+    if json_out:
+        emit_json(profile)
+        return
+    table = Table(title=f"Customer {customer_id}", show_header=False)
+    table.add_column("field")
+    table.add_column("value")
+    for key, value in profile.items():
+        if isinstance(value, float):
+            value = f"{value:,.3f}"
+        elif isinstance(value, list | dict):
+            value = _describe(value)
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+def _describe(value: list | dict) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{kind}: " + ", ".join(f"{t['value']} ({t['share']:.0%})" for t in tags) for kind, tags in value.items()) or "-"
+    return "; ".join(f"{r['label']} = {r['value']}" for r in value) or "-"
+
+
+# ------------------------------------------------------------------------------------ evaluations
+TransactionsOption = Annotated[Path, typer.Option("--transactions", help="Transactions file (CSV, Parquet, CDNOW text).")]
+FormatOption = Annotated[str, typer.Option("--format", help="cdnow, uci or generic.")]
+CustomerCol = Annotated[str, typer.Option("--customer-col", help="generic format: customer id column.")]
+DateCol = Annotated[str, typer.Option("--date-col", help="generic format: date or timestamp column.")]
+AmountCol = Annotated[str, typer.Option("--amount-col", help="generic format: order amount column.")]
+
+
+def _read(path: Path, fmt: str, customer_col: str, date_col: str, amount_col: str):  # noqa: ANN202
+    from marketloop.customers.transactions import GenericColumns, read_transactions
+
+    return read_transactions(path, fmt, GenericColumns(customer_col, date_col, amount_col))
+
+
+@evaluate.app.command("clv")
+def eval_clv_cmd(
+    transactions: TransactionsOption,
+    calibration_end: Annotated[str, typer.Option("--calibration-end", help="Last day of the calibration period.")],
+    holdout_end: Annotated[str, typer.Option("--holdout-end", help="Last day of the holdout period.")],
+    fmt: FormatOption = "generic",
+    model: Annotated[str, typer.Option("--model", help="bgnbd or paretonbd.")] = "bgnbd",
+    method: Annotated[str, typer.Option("--method", help="map or mcmc.")] = "map",
+    priors: Annotated[str, typer.Option("--priors", help="flat (maximum likelihood) or default.")] = "flat",
+    time_unit_days: Annotated[float, typer.Option("--time-unit-days", help="Model time unit in days (7 = weeks).")] = 7.0,
+    customer_col: CustomerCol = "customer_id",
+    date_col: DateCol = "date",
+    amount_col: AmountCol = "amount",
+    json_out: JsonOption = False,
+) -> None:
+    """Fit BG/NBD + Gamma-Gamma on a calibration period and check repeat purchases in the holdout."""
+    from marketloop.customers.clv import CLVModel
+    from marketloop.customers.evaluation import evaluate_clv
+
+    tx = _read(transactions, fmt, customer_col, date_col, amount_col)
+    with err_console.status("fitting the purchase and spend models"):
+        result = evaluate_clv(tx, _required_date(calibration_end, "calibration-end"), _required_date(holdout_end, "holdout-end"),
+                              CLVModel(model=model, method=method, priors=priors, time_unit_days=time_unit_days))
+    if json_out:
+        emit_json(result)
+        return
+    hold, mae = result["holdout"], result["per_customer_mae"]
+    console.print(f"{result['model']} fitted on {result['customers']:,} customers in {result['fit_seconds']} s: "
+                  + ", ".join(f"{k}={v}" for k, v in result["params"].items()))
+    console.print(f"Holdout repeat purchases: predicted {hold['predicted_repeat_purchases']:,} vs actual "
+                  f"{hold['actual_repeat_purchases']:,.0f} ({hold['relative_error']:+.1%}); naive {hold['naive_predicted']:,}")
+    console.print(f"Per-customer MAE: model {mae['model']:.3f}, naive {mae['naive']:.3f} ({mae['improvement']:.1%} lower)")
+
+
+@evaluate.app.command("churn")
+def eval_churn_cmd(
+    transactions: TransactionsOption,
+    as_of: Annotated[str, typer.Option("--as-of", help="Snapshot day scored; the outcome is the next H days.")],
+    horizon_days: Annotated[int, typer.Option("--horizon-days", min=1, help="Churn horizon H in days.")] = 90,
+    fmt: FormatOption = "generic",
+    customer_col: CustomerCol = "customer_id",
+    date_col: DateCol = "date",
+    amount_col: AmountCol = "amount",
+    json_out: JsonOption = False,
+) -> None:
+    """Compare LightGBM, BG/NBD and RFM-rule churn predictions on a time split."""
+    from marketloop.customers.evaluation import evaluate_churn
+
+    tx = _read(transactions, fmt, customer_col, date_col, amount_col)
+    with err_console.status("training and scoring churn models"):
+        result = evaluate_churn(tx, _required_date(as_of, "as-of"), horizon_days)
+    if json_out:
+        emit_json(result)
+        return
+    table = Table(title=f"Churn in {horizon_days} days after {result['as_of']} ({result['test_customers']:,} customers, "
+                        f"churn rate {result['test_churn_rate']:.1%})")
+    for name in ("model", "ROC AUC", "PR AUC", "calibration error", "Brier"):
+        table.add_column(name, justify="left" if name == "model" else "right")
+    for name, m in result["models"].items():
+        table.add_row(name, f"{m['roc_auc']:.3f}", f"{m['pr_auc']:.3f}", f"{m['ece']:.3f}", f"{m['brier']:.3f}")
+    console.print(table)
+    console.print(f"Best model: {result['best']} (ROC AUC {result['roc_auc_gain_over_rfm_rule']:+.3f} over the RFM "
+                  f"segment rule, {result['roc_auc_gain_over_rfm_cells']:+.3f} over RFM cell rates).")

@@ -1,0 +1,108 @@
+"""Scoring an outcome over a horizon (churn in 90 days, a purchase in 30) with model selection.
+
+Time-based validation: the classifier learns on snapshots ending at ``as_of - 2H`` (outcome observed in the
+next H days), both candidates are scored on the snapshot ``as_of - H`` (outcome observed up to
+``as_of``), and the one with the higher ROC AUC scores today's customers. A winning classifier is
+refitted on the snapshots ending at the validation snapshot, the most recent one whose outcome is known. When the history is
+too short for the classifier (fewer than ``min_examples`` of either outcome), BG/NBD is used and the
+selection says why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from marketloop.customers.churn import ChurnClassifier, Selection, score, top_reasons
+from marketloop.customers.clv import CLVModel
+from marketloop.customers.features import History, behaviour_features, no_purchase_labels, training_snapshots
+from marketloop.customers.transactions import rfm_summary
+from marketloop.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class HorizonScores:
+    """Today's probabilities (index: customer_id), the explanation JSON per customer and the selection."""
+
+    probability: pd.Series
+    reasons: pd.Series
+    selection: Selection
+
+
+def score_horizon(
+    tx: pd.DataFrame,
+    as_of: dt.date,
+    horizon_days: int,
+    clv_now: CLVModel,
+    summary_now: pd.DataFrame,
+    *,
+    event: str = "churn",
+    make_clv: Callable[[], CLVModel] | None = None,
+    min_examples: int = 20,
+    random_state: int | None = 0,
+) -> HorizonScores:
+    """P(no purchase in H) for ``event="churn"``, P(at least one purchase in H) for ``"purchase"``."""
+    if event not in ("churn", "purchase"):
+        raise InputError(f"event must be churn or purchase, got {event!r}", field="event", value=event)
+    flip = event == "purchase"
+    history = History.of(tx)
+    X_now = behaviour_features(history, as_of)
+    ids = summary_now["customer_id"].astype(str)
+    bg_now = pd.Series(clv_now.probability_no_purchase(summary_now, horizon_days), index=ids.to_numpy())
+    bg_now = bg_now.reindex(X_now.index)
+    if flip:
+        bg_now = 1 - bg_now
+    selection = Selection(horizon_days=horizon_days, winner="bgnbd")
+    empty_reasons = pd.Series("[]", index=X_now.index)
+
+    valid_date = as_of - dt.timedelta(days=horizon_days)
+    train_date = as_of - dt.timedelta(days=2 * horizon_days)
+    X_train, y_train = training_snapshots(history, train_date, horizon_days)
+    X_valid = behaviour_features(history, valid_date)
+    y_valid = no_purchase_labels(history, X_valid.index, valid_date, horizon_days).to_numpy()
+    X_final, y_final = training_snapshots(history, valid_date, horizon_days)
+    if flip:
+        y_train, y_valid, y_final = ~y_train, ~y_valid, ~y_final
+    counts = [int(np.bincount(y.astype(int), minlength=2).min()) if len(y) else 0 for y in (y_train, y_valid)]
+    if min(counts) < min_examples:
+        selection.notes.append(
+            f"history before {train_date} is too short for the classifier (fewest examples of one outcome: "
+            f"{min(counts)} < {min_examples}); BG/NBD is used"
+        )
+        return HorizonScores(bg_now, empty_reasons, selection)
+
+    clf = ChurnClassifier(random_state=random_state).fit(X_train, y_train)
+    p_clf = clf.predict_proba(X_valid)
+    selection.validation["lightgbm"] = score(y_valid, p_clf)
+    try:
+        summary_valid = rfm_summary(tx, valid_date, clv_now.time_unit_days)
+        bg_model = make_clv() if make_clv else CLVModel(**clv_now.get_params())
+        bg_model.spend_model = False  # only purchase counts matter here
+        bg_model.fit(summary_valid)
+        p_bg = pd.Series(bg_model.probability_no_purchase(summary_valid, horizon_days),
+                         index=summary_valid["customer_id"].astype(str).to_numpy()).reindex(X_valid.index)
+        if flip:
+            p_bg = 1 - p_bg
+        selection.validation["bgnbd"] = score(y_valid, p_bg.fillna(p_bg.mean()).to_numpy())
+    except InputError as exc:
+        selection.notes.append(f"BG/NBD could not be validated: {exc.message}")
+    auc_clf = selection.validation["lightgbm"]["roc_auc"]
+    auc_bg = selection.validation.get("bgnbd", {}).get("roc_auc", -1.0)
+
+    final = ChurnClassifier(random_state=random_state).fit(X_final, y_final)
+    reasons = pd.Series(top_reasons(X_now, final.contributions(X_now), sign=1.0), index=X_now.index)
+    if auc_clf > auc_bg:
+        selection.winner = "lightgbm"
+        prob = pd.Series(final.predict_proba(X_now), index=X_now.index)
+    else:
+        prob = bg_now
+        selection.notes.append("reasons come from the LightGBM model, the probability from BG/NBD")
+    log.info("%s in %d days: %s wins (%s)", event, horizon_days, selection.winner, selection.validation)
+    return HorizonScores(prob, reasons, selection)
