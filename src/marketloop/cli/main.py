@@ -15,6 +15,7 @@ import typer
 from marketloop import __version__
 from marketloop.cli import db as db_cmd
 from marketloop.cli import evaluate as evaluate_cmd
+from marketloop.cli import recs as recs_cmd
 from marketloop.cli.common import err_console
 from marketloop.errors import MarketLoopError
 
@@ -52,6 +53,7 @@ def _root(
 
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(evaluate_cmd.app, name="eval")
+app.add_typer(recs_cmd.app, name="recs")
 
 
 def run() -> None:

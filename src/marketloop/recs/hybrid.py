@@ -44,14 +44,15 @@ class Hybrid(BaseRecommender):
     """LightGBM LambdaRank over candidates from `candidates` models plus own-history and trending."""
 
     name = "hybrid"
-    _params = ("candidates", "n_candidates", "val_days", "min_rating", "n_estimators", "learning_rate",
-               "max_train_users", "random_state")
+    _params = ("candidates", "n_candidates", "val_days", "n_windows", "min_rating", "n_estimators",
+               "learning_rate", "max_train_users", "random_state")
 
     def __init__(
         self,
         candidates: tuple[str, ...] | list[str] = ("als", "ease", "itemknn"),
         n_candidates: int = 50,
         val_days: float = 30.0,
+        n_windows: int = 2,
         min_rating: float | None = None,
         n_estimators: int = 300,
         learning_rate: float = 0.05,
@@ -61,6 +62,7 @@ class Hybrid(BaseRecommender):
         self.candidates = candidates
         self.n_candidates = n_candidates
         self.val_days = val_days
+        self.n_windows = n_windows
         self.min_rating = min_rating
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -121,44 +123,16 @@ class Hybrid(BaseRecommender):
             import lightgbm as lgb
         except ImportError:  # pragma: no cover
             raise DependencyError("the hybrid ranker needs lightgbm", hint="pip install 'marketloop[ml]'") from None
-        cut = interactions.max_ts - self.val_days * DAY
-        early = interactions.ts < cut
-        inner = interactions.select(early)
-        later = ~early
-        if self.min_rating is not None:
-            later &= interactions.weight >= self.min_rating
-        if len(inner) == 0 or not later.any():
+        xs, ys, groups = [], [], []
+        for window in range(1, max(self.n_windows, 1) + 1):
+            self._window_rows(interactions, catalog, window, xs, ys, groups)
+        if not groups:
             raise InputError(
                 f"the hybrid needs history before and purchases in the last {self.val_days:g} days of the "
                 "training data to learn its ranker",
                 field="val_days", value=self.val_days,
                 hint="Use a shorter validation window (val_days) or more history.",
             )
-        has_hist = np.zeros(interactions.n_users, bool)
-        has_hist[inner.user_idx] = True
-        label_users = np.unique(interactions.user_idx[later])
-        label_users = label_users[has_hist[label_users]]
-        rng = np.random.default_rng(self.random_state)
-        if len(label_users) > self.max_train_users:
-            label_users = np.sort(rng.choice(label_users, self.max_train_users, replace=False))
-        positives = set(
-            (interactions.user_idx[later].astype(np.int64) * interactions.n_items + interactions.item_idx[later]).tolist()
-        )
-        stage = self._stage(inner, catalog)
-        xs, ys, groups = [], [], []
-        block = self._block(interactions.n_items)
-        for start in range(0, len(label_users), block):
-            users = label_users[start : start + block]
-            rows, items, x = self._batch_rows(stage, users)
-            keys = users[rows].astype(np.int64) * interactions.n_items + items
-            y = np.fromiter((k in positives for k in keys.tolist()), dtype=np.int8, count=len(keys))
-            counts = np.bincount(rows, minlength=len(users))
-            pos_per = np.bincount(rows, weights=y, minlength=len(users))
-            keep_users = pos_per > 0  # groups without a positive teach LambdaRank nothing
-            keep = keep_users[rows]
-            xs.append(x[keep])
-            ys.append(y[keep])
-            groups.extend(counts[keep_users].tolist())
         x_train, y_train = np.vstack(xs), np.concatenate(ys)
         self.n_train_rows_ = int(len(y_train))
         self.n_train_groups_ = int(len(groups))
@@ -180,6 +154,43 @@ class Hybrid(BaseRecommender):
         self.booster_ = ranker.booster_
         log.info("hybrid ranker: %d rows, %d groups", self.n_train_rows_, self.n_train_groups_)
         self._serving = self._stage(interactions, catalog)
+
+    def _window_rows(self, interactions: Interactions, catalog: Catalog | None, window: int,
+                     xs: list, ys: list, groups: list) -> None:
+        """Ranker training rows from one validation window: the `window`-th last `val_days` days."""
+        end = interactions.max_ts - (window - 1) * self.val_days * DAY
+        cut = end - self.val_days * DAY
+        early = interactions.ts < cut
+        inner = interactions.select(early)
+        later = ~early & (interactions.ts <= end)
+        if self.min_rating is not None:
+            later &= interactions.weight >= self.min_rating
+        if len(inner) == 0 or not later.any():
+            return
+        has_hist = np.zeros(interactions.n_users, bool)
+        has_hist[inner.user_idx] = True
+        label_users = np.unique(interactions.user_idx[later])
+        label_users = label_users[has_hist[label_users]]
+        rng = np.random.default_rng(self.random_state + window)
+        if len(label_users) > self.max_train_users:
+            label_users = np.sort(rng.choice(label_users, self.max_train_users, replace=False))
+        positives = set(
+            (interactions.user_idx[later].astype(np.int64) * interactions.n_items + interactions.item_idx[later]).tolist()
+        )
+        stage = self._stage(inner, catalog)
+        block = self._block(interactions.n_items)
+        for start in range(0, len(label_users), block):
+            users = label_users[start : start + block]
+            rows, items, x = self._batch_rows(stage, users)
+            keys = users[rows].astype(np.int64) * interactions.n_items + items
+            y = np.fromiter((k in positives for k in keys.tolist()), dtype=np.int8, count=len(keys))
+            counts = np.bincount(rows, minlength=len(users))
+            pos_per = np.bincount(rows, weights=y, minlength=len(users))
+            keep_users = pos_per > 0  # groups without a positive teach LambdaRank nothing
+            keep = keep_users[rows]
+            xs.append(x[keep])
+            ys.append(y[keep])
+            groups.extend(counts[keep_users].tolist())
 
     # -- scoring -------------------------------------------------------------------------------
     def _score(self, user_idx: np.ndarray) -> np.ndarray:

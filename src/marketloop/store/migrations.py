@@ -60,6 +60,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "audit_log",
         ),
     ),
+    Migration(3, "recs: model registry", _create("recs_models")),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
