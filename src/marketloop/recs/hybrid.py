@@ -52,7 +52,7 @@ class Hybrid(BaseRecommender):
         candidates: tuple[str, ...] | list[str] = ("als", "ease", "itemknn"),
         n_candidates: int = 50,
         val_days: float = 30.0,
-        n_windows: int = 2,
+        n_windows: int = 3,
         min_rating: float | None = None,
         n_estimators: int = 300,
         learning_rate: float = 0.05,

@@ -98,7 +98,7 @@ class EASE(BaseRecommender):
     name = "ease"
     _params = ("l2", "max_items")
 
-    def __init__(self, l2: float = 200.0, max_items: int = 8000) -> None:
+    def __init__(self, l2: float = 200.0, max_items: int = 5000) -> None:
         self.l2 = l2
         self.max_items = max_items
 
@@ -109,7 +109,7 @@ class EASE(BaseRecommender):
         active = np.flatnonzero(pop > 0)
         if len(active) > self.max_items:
             active = np.sort(active[np.argsort(-pop[active], kind="stable")[: self.max_items]])
-            log.warning(
+            log.info(
                 "EASE: %d items with interactions exceed max_items=%d; modelling the %d most popular only",
                 int((pop > 0).sum()), self.max_items, self.max_items,
             )
