@@ -107,6 +107,7 @@ class EASE(BaseRecommender):
         pop = np.asarray(x.sum(axis=0)).ravel()
         n_items = x.shape[1]
         active = np.flatnonzero(pop > 0)
+        self.items_dropped_ = int(max(len(active) - self.max_items, 0))
         if len(active) > self.max_items:
             active = np.sort(active[np.argsort(-pop[active], kind="stable")[: self.max_items]])
             log.info(
@@ -145,3 +146,7 @@ class EASE(BaseRecommender):
         self.b_ = arrays["b_"]
         self.active_ = arrays["active_"]
         self.items_modelled_ = int(len(self.active_))
+        self.items_dropped_ = int(extra.get("items_dropped", 0))
+
+    def _extra(self) -> dict:
+        return {"items_dropped": self.items_dropped_}

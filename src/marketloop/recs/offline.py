@@ -89,8 +89,9 @@ def evaluate_models(
         metrics = ranking_metrics(lambda u, m=model: m.score_users(u), sp_, k=k)
         row = {"model": name, **metrics, "train_seconds": round(seconds, 3),
                "score_seconds": round(time.perf_counter() - start, 3)}
-        if hasattr(model, "items_modelled_") and model.items_modelled_ < inter.n_items:
-            row["note"] = f"EASE modelled the {model.items_modelled_} most popular of {inter.n_items} items"
+        if getattr(model, "items_dropped_", 0):
+            row["note"] = (f"EASE modelled the {model.items_modelled_} most popular items; "
+                           f"{model.items_dropped_} items with interactions were left out (max_items)")
         result.rows.append(row)
         log.info("%s: %s", name, row)
     return result

@@ -1,8 +1,9 @@
 """A self-attentive sequential recommender (SASRec, Kang & McAuley 2018) in torch, CPU-sized.
 
 Each customer's interactions in time order (consecutive repeats merged) feed a causal Transformer
-encoder; the hidden state after position t is trained (binary cross-entropy, one sampled negative per
-position) to score the item at t + 1 above a random item. A customer's recommendation vector is the
+encoder; the hidden state after position t is trained to predict the item at t + 1: with a softmax over the whole
+catalogue when it has at most `full_softmax_items` items (much faster learning), otherwise with binary
+cross-entropy against `n_negatives` sampled items per position (the original SASRec loss). A customer's recommendation vector is the
 hidden state after their last `max_len` items. Weights are saved as plain arrays (no pickle).
 """
 
@@ -53,11 +54,11 @@ def _network(n_items: int, max_len: int, hidden: int, blocks: int, heads: int, d
 class SASRec(BaseRecommender):
     name = "sasrec"
     _params = ("max_len", "hidden", "blocks", "heads", "dropout", "epochs", "batch_size", "learning_rate",
-               "max_seconds", "random_state")
+               "max_seconds", "full_softmax_items", "n_negatives", "random_state")
 
-    def __init__(self, max_len: int = 50, hidden: int = 64, blocks: int = 2, heads: int = 1, dropout: float = 0.2,
+    def __init__(self, max_len: int = 20, hidden: int = 32, blocks: int = 1, heads: int = 1, dropout: float = 0.2,
                  epochs: int = 30, batch_size: int = 128, learning_rate: float = 1e-3, max_seconds: float = 60.0,
-                 random_state: int = 0) -> None:
+                 full_softmax_items: int = 1_000, n_negatives: int = 8, random_state: int = 0) -> None:
         self.max_len = max_len
         self.hidden = hidden
         self.blocks = blocks
@@ -67,6 +68,8 @@ class SASRec(BaseRecommender):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.max_seconds = max_seconds
+        self.full_softmax_items = full_softmax_items
+        self.n_negatives = n_negatives
         self.random_state = random_state
 
     def _sequences(self, data: Interactions) -> np.ndarray:
@@ -100,12 +103,16 @@ class SASRec(BaseRecommender):
             for b in range(0, len(perm), self.batch_size):
                 batch = torch.from_numpy(trainable[perm[b : b + self.batch_size]])
                 inp, pos = batch[:, :-1], batch[:, 1:]
-                neg = torch.from_numpy(rng.integers(1, n_items + 1, size=tuple(pos.shape)))
                 h = net(inp)
-                ps = (h * net.items(pos)).sum(-1)
-                ns = (h * net.items(neg)).sum(-1)
-                mask = (pos > 0).float()
-                loss = (torch.nn.functional.softplus(-ps) * mask + torch.nn.functional.softplus(ns) * mask).sum() / mask.sum()
+                mask = pos > 0
+                if n_items <= self.full_softmax_items:
+                    logits = h[mask] @ net.items.weight[1:].T
+                    loss = torch.nn.functional.cross_entropy(logits, pos[mask] - 1)
+                else:
+                    neg = torch.from_numpy(rng.integers(1, n_items + 1, size=(*pos.shape, self.n_negatives)))
+                    ps = (h * net.items(pos)).sum(-1)[mask]
+                    ns = (h[:, :, None, :] * net.items(neg)).sum(-1)[mask]
+                    loss = torch.nn.functional.softplus(-ps).mean() + torch.nn.functional.softplus(ns).mean()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()

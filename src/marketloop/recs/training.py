@@ -40,7 +40,8 @@ def train_from_store(
     step = on_step or (lambda _s: None)
     step(model)
     try:
-        main = model_class(model)(**({"val_days": val_days} if model == "hybrid" else {})).fit(inter, catalog)
+        params = {"val_days": val_days, "min_rating": 4.0} if model == "hybrid" else {}  # learn from purchases
+        main = model_class(model)(**params).fit(inter, catalog)
     except InputError as exc:
         if model != "hybrid":
             raise
