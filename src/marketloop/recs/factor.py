@@ -61,7 +61,7 @@ class ALS(_Factorisation):
         self,
         factors: int = 64,
         regularization: float = 0.05,
-        alpha: float = 10.0,
+        alpha: float = 2.0,
         iterations: int = 15,
         random_state: int = 0,
     ) -> None:

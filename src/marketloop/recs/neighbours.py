@@ -117,7 +117,7 @@ class EASE(BaseRecommender):
         self.active_ = active.astype(np.int64)
         self.items_modelled_ = int(len(active))
         xa = x[:, active]
-        g = (xa.T @ xa).toarray().astype(np.float64)
+        g = (xa.T @ xa).toarray().astype(np.float32)  # float32 halves the inversion time; ample with l2 > 0
         g[np.diag_indices_from(g)] += self.l2
         p = np.linalg.inv(g)
         b = p / (-np.diag(p))

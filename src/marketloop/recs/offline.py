@@ -43,6 +43,8 @@ class EvalResult:
     k: int
     info: dict
     rows: list[dict] = field(default_factory=list)
+    fitted: dict[str, BaseRecommender] = field(default_factory=dict, repr=False)
+    split: object = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         return {"protocol": self.protocol, "k": self.k, "split": self.info, "models": self.rows}
@@ -60,7 +62,9 @@ def evaluate_models(
     encoder: str = "minilm",
     cache_dir: str | None = ".marketloop/cache",
     on_model: Callable[[str], None] | None = None,
+    keep_models: bool = False,
 ) -> EvalResult:
+    """Fit and score each model on one split; `keep_models` keeps the fitted models (for benchmarks)."""
     if k < 1:
         raise InputError(f"k must be at least 1, got {k!r}", field="k", value=k, hint="Use e.g. --k 10.")
     inter = Interactions.from_frame(data.frame, user_col="user", item_col="item", time_col="ts", weight_col="rating")
@@ -93,5 +97,8 @@ def evaluate_models(
             row["note"] = (f"EASE modelled the {model.items_modelled_} most popular items; "
                            f"{model.items_dropped_} items with interactions were left out (max_items)")
         result.rows.append(row)
+        if keep_models:
+            result.fitted[name] = model
+            result.split = sp_
         log.info("%s: %s", name, row)
     return result
