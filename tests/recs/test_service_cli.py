@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from marketloop.cli.main import app
-from marketloop.errors import NotFoundError
+from marketloop.errors import InputError, NotFoundError
 from marketloop.recs.rules import Rules
 from marketloop.recs.service import load_service
 from marketloop.recs.training import train_from_store
@@ -110,3 +110,28 @@ def test_cli_eval_recs_bad_model(tmp_path, board_frame):
     board_frame.to_csv(path, index=False)
     r = CliRunner().invoke(app, ["eval", "recs", "--interactions", str(path), "--models", "als,nope"])
     assert r.exit_code != 0
+
+
+def test_cli_train_hybrid_or_fallback(tmp_path, board_frame, board_products):
+    url = f"duckdb:///{tmp_path / 's.duckdb'}"
+    _fill(open_store(url), board_frame, board_products)
+    env = {"MARKETLOOP_MODELS_DIR": str(tmp_path / "m"), "MARKETLOOP_CACHE_DIR": str(tmp_path / "c")}
+    r = CliRunner().invoke(app, ["recs", "train", "--db", url, "--encoder", "hashing", "--val-days", "10", "--json"],
+                           env=env)
+    assert r.exit_code == 0, r.output
+    names = {m["name"] for m in json.loads(r.stdout)["models"]}
+    assert names == {"hybrid", "trending", "content", "assoc"}
+    r = CliRunner().invoke(app, ["recs", "show", "u3", "--db", url, "--json"], env=env)
+    assert r.exit_code == 0 and json.loads(r.stdout)["items"]
+    r = CliRunner().invoke(app, ["recs", "train", "--db", url, "--model", "nope"], env=env)
+    assert isinstance(r.exception, InputError) and "unknown model 'nope'" in r.exception.message
+
+
+def test_cli_errors_are_clean_messages(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "marketloop", "eval", "recs", "--interactions", str(tmp_path / "no.csv")],
+                       capture_output=True, text=True, env={**__import__("os").environ, "MARKETLOOP_DEBUG": "0"})
+    assert r.returncode == 3
+    assert "does not exist" in r.stderr and "Traceback" not in r.stderr

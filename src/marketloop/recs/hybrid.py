@@ -11,7 +11,6 @@ of real baskets), the top `n_candidates` of each candidate model and the trendin
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
