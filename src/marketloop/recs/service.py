@@ -137,8 +137,10 @@ MAIN_MODELS = ("hybrid", "ease", "als", "itemknn", "bpr", "buyagain", "pop")
 
 def load_service(store, models_dir) -> Recommendations:  # noqa: ANN001 - Store, Path
     """Recommendations from the promoted models in the registry and the store's products."""
+    import sqlalchemy as sa
+
     from marketloop.recs.registry import ModelRegistry
-    from marketloop.recs.sources import store_interactions
+    from marketloop.store import schema
 
     reg = ModelRegistry(store, models_dir)
     promoted = {v.name for v in reg.versions() if v.status == "promoted"}
@@ -147,7 +149,8 @@ def load_service(store, models_dir) -> Recommendations:  # noqa: ANN001 - Store,
         raise NotFoundError("no promoted recommendation models in this store",
                             hint="Run `marketloop recs train --db ...` first.")
     main = reg.load_promoted(main_name)
-    products = store_interactions(store).products
+    products = store.read_sql(sa.select(schema.products))
+    products["product_id"] = products["product_id"].astype(str)
     catalog = Catalog.from_frame(products, np.union1d(main.items_, products["product_id"].astype(str).to_numpy())
                                  if len(products) else main.items_)
     return Recommendations(
