@@ -57,7 +57,7 @@ class SASRec(BaseRecommender):
                "max_seconds", "full_softmax_items", "n_negatives", "random_state")
 
     def __init__(self, max_len: int = 10, hidden: int = 32, blocks: int = 1, heads: int = 1, dropout: float = 0.2,
-                 epochs: int = 30, batch_size: int = 128, learning_rate: float = 5e-3, max_seconds: float = 60.0,
+                 epochs: int = 3, batch_size: int = 128, learning_rate: float = 5e-3, max_seconds: float = 600.0,
                  full_softmax_items: int = 10_000, n_negatives: int = 8, random_state: int = 0) -> None:
         self.max_len = max_len
         self.hidden = hidden
