@@ -56,3 +56,19 @@ def test_features_as_of_the_log_end():
 
 def test_rank_within_groups():
     assert _rank_within(np.array([0, 0, 0, 1, 1]), np.array([0.1, 0.5, 0.3, 2.0, 1.0])).tolist() == [3, 1, 2, 1, 2]
+
+
+def test_precomputed_lists_serve_the_same_top_items(tmp_path):
+    from marketloop.recs import load_model
+
+    data = current_item_log(n_customers=20)
+    model = Hybrid(candidates=("itemknn",), n_candidates=10, val_days=8, n_windows=2, n_estimators=10).fit(data)
+    users = list(data.users[:10])
+    slow_ids, slow_scores = model.recommend(users, n=5, exclude_seen=False)
+    model.precompute(n=20)
+    fast_ids, fast_scores = model.recommend(users, n=5, exclude_seen=False)
+    np.testing.assert_allclose(slow_scores.astype(float), fast_scores.astype(float))
+    loaded = load_model(model.save(tmp_path / "h"))
+    assert loaded.cache_idx_.shape == (20, 20)
+    np.testing.assert_allclose(loaded.recommend(users, n=5, exclude_seen=False)[1].astype(float),
+                               fast_scores.astype(float))

@@ -155,6 +155,7 @@ class Hybrid(BaseRecommender):
         self.booster_ = ranker.booster_
         log.info("hybrid ranker: %d rows, %d groups", self.n_train_rows_, self.n_train_groups_)
         self._serving = self._stage(interactions, catalog)
+        self.cache_idx_ = self.cache_scores_ = None
 
     def _window_rows(self, interactions: Interactions, catalog: Catalog | None, window: int,
                      xs: list, ys: list, groups: list) -> None:
@@ -196,18 +197,46 @@ class Hybrid(BaseRecommender):
             groups.extend(np.bincount(rows[keep], minlength=len(users))[keep_users].tolist())
 
     # -- scoring -------------------------------------------------------------------------------
-    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+    def _fallback(self) -> np.ndarray:
+        t = self._serving.trending
+        return -1e6 + t / (t.max() + 1.0)  # below every ranked candidate, ordered by trend
+
+    def _rank(self, user_idx: np.ndarray) -> np.ndarray:
+        """Run the candidate models and the ranker (the slow path)."""
         stage = self._serving
         n_items = stage.seen.shape[1]
-        t = stage.trending
-        fallback = -1e6 + t / (t.max() + 1.0)
-        out = np.tile(fallback, (len(user_idx), 1))
+        out = np.tile(self._fallback(), (len(user_idx), 1))
         block = self._block(n_items)
         for start in range(0, len(user_idx), block):
             users = user_idx[start : start + block]
             rows, items, x = self._batch_rows(stage, users)
             pred = self.booster_.predict(x, num_threads=1) if len(x) else np.zeros(0)
             out[start + rows, items] = pred
+        return out
+
+    def precompute(self, n: int = 200) -> Hybrid:
+        """Rank every known customer once and keep their top `n` (how serving stays in milliseconds:
+        a request then reads a stored list instead of running four models and the ranker)."""
+        self._check_fitted()
+        n = min(n, len(self.items_))
+        idx = np.full((len(self.users_), n), -1, dtype=np.int32)
+        vals = np.full((len(self.users_), n), -np.inf, dtype=np.float64)
+        block = self._block(len(self.items_))
+        for start in range(0, len(self.users_), block):
+            users = np.arange(start, min(start + block, len(self.users_)))
+            i, v = top_n(self._rank(users), n)
+            idx[users], vals[users] = i, v
+        self.cache_idx_, self.cache_scores_ = idx, vals
+        return self
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        if getattr(self, "cache_idx_", None) is None:
+            return self._rank(user_idx)
+        out = np.tile(self._fallback(), (len(user_idx), 1))
+        idx, vals = self.cache_idx_[user_idx], self.cache_scores_[user_idx]
+        ok = idx >= 0
+        rows = np.repeat(np.arange(len(user_idx)), ok.sum(axis=1))
+        out[rows, idx[ok]] = vals[ok]
         return out
 
     def feature_importance(self) -> dict[str, float]:
@@ -225,8 +254,11 @@ class Hybrid(BaseRecommender):
 
     def _state(self) -> dict[str, np.ndarray]:
         st = self._serving.state
+        cache = {} if getattr(self, "cache_idx_", None) is None else {
+            "cache_idx_": self.cache_idx_, "cache_scores_": self.cache_scores_}
         return {
             "trending": self._serving.trending,
+            **cache,
             **{f"fs__{k}": np.asarray(v) for k, v in vars(st).items()},
         }
 
@@ -246,6 +278,8 @@ class Hybrid(BaseRecommender):
         fs["now"] = float(fs["now"])
         models = {name: load_model(folder / "candidates" / name) for name in self.candidates}
         self._serving = _Stage(models, FeatureState(**fs), a["trending"], self.seen_)
+        self.cache_idx_ = a.get("cache_idx_")
+        self.cache_scores_ = a.get("cache_scores_")
         del self._loaded_arrays
 
 

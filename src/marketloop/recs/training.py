@@ -42,6 +42,9 @@ def train_from_store(
     try:
         params = {"val_days": val_days, "min_rating": 4.0} if model == "hybrid" else {}  # learn from purchases
         main = model_class(model)(**params).fit(inter, catalog)
+        if model == "hybrid":
+            step("hybrid: ranking every customer once for serving")
+            main.precompute()
     except InputError as exc:
         if model != "hybrid":
             raise
