@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     future_tolerance_days: int = Field(
         2, ge=0, description="Timestamps more than this many days in the future are rejected."
     )
+    models_dir: Path = Field(
+        Path(".marketloop/models"), description="Where trained recommendation models are stored (the registry's artefacts)."
+    )
+    cache_dir: Path = Field(
+        Path(".marketloop/cache"), description="Caches that can be rebuilt, e.g. product-text embeddings."
+    )
     debug: bool = Field(False, description="Show tracebacks for errors (for developers).")
 
     @field_validator("db_url")

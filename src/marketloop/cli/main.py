@@ -21,6 +21,7 @@ from marketloop.cli import evaluate as evaluate_cmd
 from marketloop.cli import ingest as ingest_cmd
 from marketloop.cli import privacy as privacy_cmd
 from marketloop.cli import sim as sim_cmd
+from marketloop.cli import recs as recs_cmd
 from marketloop.cli.common import err_console
 from marketloop.errors import MarketLoopError
 
@@ -64,6 +65,7 @@ demo_cmd.register(app)
 app.add_typer(evaluate_cmd.app, name="eval")
 app.add_typer(sim_cmd.app, name="sim")
 app.add_typer(customers_cmd.app)
+app.add_typer(recs_cmd.app, name="recs")
 
 
 def run() -> None:

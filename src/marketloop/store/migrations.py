@@ -62,6 +62,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(2, "customers: customer profile table (RFM, value, churn, next order, interests)", _create("customer_profiles")),
+    Migration(3, "recs: model registry", _create("recs_models")),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

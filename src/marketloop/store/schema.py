@@ -309,3 +309,20 @@ customer_profiles = sa.Table(
 )
 
 CUSTOMER_TABLES["customer_profiles"] = "customer_id"
+
+
+# --- recs ---
+
+recs_models = sa.Table(
+    "recs_models",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True, comment="model name: hybrid, als, ease, ..."),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("status", SHORT, nullable=False, comment="trained, promoted or retired"),
+    sa.Column("path", sa.String(1024), nullable=False, comment="artefact folder (config.json + arrays.npz)"),
+    sa.Column("params_json", sa.Text, nullable=False),
+    sa.Column("data_json", sa.Text, nullable=False, comment="training-data snapshot: rows, users, items, max timestamp, sha256"),
+    sa.Column("metrics_json", sa.Text),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("promoted_at", TS),
+)

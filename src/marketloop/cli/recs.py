@@ -1,0 +1,222 @@
+"""`marketloop recs ...` (train, show, similar, trending, models, promote, rollback) and `marketloop eval recs`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from marketloop.cli import evaluate
+from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+
+app = typer.Typer(help="Recommendations: train models, show recommendations, manage model versions.",
+                  no_args_is_help=True)
+N = Annotated[int, typer.Option("--n", "-n", min=1, max=1000, help="How many products.")]
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                    console=err_console, transient=True)
+
+
+def _store(db: str | None):  # noqa: ANN202
+    from marketloop.store import open_store
+
+    s = settings_for(db)
+    return s, open_store(s.db_url)
+
+
+def _print_frame(df, title: str) -> None:  # noqa: ANN001
+    table = Table(title=title)
+    for col in df.columns:
+        table.add_column(str(col), justify="right" if df[col].dtype.kind in "fi" else "left")
+    for row in df.itertuples(index=False):
+        table.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row])
+    console.print(table)
+
+
+@app.command("train")
+def train(
+    db: DbOption = None,
+    model: Annotated[str, typer.Option(help="Personalised model: hybrid, als, ease, itemknn, bpr, sasrec, ...")] = "hybrid",
+    encoder: Annotated[str, typer.Option(help="Product-text encoder for the content model: minilm or hashing.")] = "minilm",
+    val_days: Annotated[float, typer.Option(help="Validation window the hybrid's ranker learns from (days).")] = 30.0,
+    promote: Annotated[bool, typer.Option("--promote/--no-promote", help="Serve the new versions right away.")] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Train the recommendation models on the store's orders and events and register them."""
+    from marketloop.recs.base import model_class
+    from marketloop.recs.training import train_from_store
+
+    model_class(model)
+    settings, store = _store(db)
+    with _progress() as progress:
+        task = progress.add_task("loading data")
+        versions = train_from_store(
+            store, settings.models_dir, model=model, encoder=encoder, cache_dir=str(settings.cache_dir),
+            val_days=val_days, promote=promote, on_step=lambda s: progress.update(task, description=f"training {s}"),
+        )
+    rows = [{"name": v.name, "version": v.version, "status": v.status, "fit_seconds": v.metrics.get("fit_seconds"),
+             "events": v.data.get("events"), "path": v.path} for v in versions]
+    if as_json:
+        emit_json({"models": rows})
+        return
+    import pandas as pd
+
+    _print_frame(pd.DataFrame(rows), "Trained models")
+
+
+def _rules(n_category: int | None, category: list[str] | None, exclude: list[str] | None,
+           max_price: float | None, include_bought: bool):  # noqa: ANN202
+    from marketloop.recs.rules import Rules
+
+    return Rules(max_per_category=n_category, categories=category or None, exclude_items=exclude or [],
+                 max_price=max_price, exclude_bought=not include_bought)
+
+
+@app.command("show")
+def show(
+    customer: Annotated[str, typer.Argument(help="Customer id.")],
+    db: DbOption = None,
+    n: N = 10,
+    kind: Annotated[str, typer.Option(help="for-you or buy-again.")] = "for-you",
+    clicked: Annotated[list[str] | None, typer.Option(help="Products a new customer just viewed (cold start).")] = None,
+    category: Annotated[list[str] | None, typer.Option(help="Only these categories (repeatable).")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(help="Never show these products (repeatable).")] = None,
+    max_per_category: Annotated[int | None, typer.Option(min=1, help="Diversity cap per category.")] = None,
+    max_price: Annotated[float | None, typer.Option(min=0)] = None,
+    include_bought: Annotated[bool, typer.Option(help="Allow products the customer already bought.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Recommendations for one customer (promoted models, business rules applied)."""
+    from marketloop.errors import InputError
+    from marketloop.recs.service import load_service
+
+    if kind not in ("for-you", "buy-again"):
+        raise InputError(f"kind {kind!r} is not valid here (expected for-you or buy-again)", field="kind",
+                         value=kind, hint="Use `recs similar` for product-to-product kinds.")
+    settings, store = _store(db)
+    svc = load_service(store, settings.models_dir)
+    rules = _rules(max_per_category, category, exclude, max_price, include_bought)
+    df = svc.for_you(customer, n, rules, context_items=clicked) if kind == "for-you" else svc.buy_again(customer, n, rules)
+    if as_json:
+        emit_json({"customer": customer, "kind": kind, "items": df.to_dict(orient="records")})
+    else:
+        _print_frame(df, f"{kind} for customer {customer}")
+
+
+@app.command("similar")
+def similar(
+    product: Annotated[str, typer.Argument(help="Product id.")],
+    db: DbOption = None,
+    n: N = 10,
+    together: Annotated[bool, typer.Option("--together", help="Bought together (association rules) instead.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Products similar to (or bought together with) one product."""
+    from marketloop.recs.service import load_service
+
+    settings, store = _store(db)
+    svc = load_service(store, settings.models_dir)
+    df = svc.bought_together(product, n) if together else svc.similar(product, n)
+    kind = "bought-together" if together else "similar"
+    if as_json:
+        emit_json({"product": product, "kind": kind, "items": df.to_dict(orient="records")})
+    else:
+        _print_frame(df, f"{kind}: {product}")
+
+
+@app.command("trending")
+def trending(db: DbOption = None, n: N = 10, as_json: JsonOption = False) -> None:
+    """Trending products (time-decayed popularity)."""
+    from marketloop.recs.service import load_service
+
+    settings, store = _store(db)
+    df = load_service(store, settings.models_dir).trending(n)
+    if as_json:
+        emit_json({"kind": "trending", "items": df.to_dict(orient="records")})
+    else:
+        _print_frame(df, "Trending")
+
+
+@app.command("models")
+def models(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List registered model versions."""
+    import pandas as pd
+
+    from marketloop.recs.registry import ModelRegistry
+
+    settings, store = _store(db)
+    rows = [{"name": v.name, "version": v.version, "status": v.status, "created_at": str(v.created_at),
+             "promoted_at": str(v.promoted_at or ""), "events": v.data.get("events")}
+            for v in ModelRegistry(store, settings.models_dir).versions()]
+    if as_json:
+        emit_json({"models": rows})
+    else:
+        _print_frame(pd.DataFrame(rows, columns=["name", "version", "status", "created_at", "promoted_at", "events"]),
+                     "Registered models")
+
+
+@app.command("promote")
+def promote(name: str, version: int, db: DbOption = None) -> None:
+    """Serve version VERSION of model NAME."""
+    from marketloop.recs.registry import ModelRegistry
+
+    settings, store = _store(db)
+    v = ModelRegistry(store, settings.models_dir).promote(name, version)
+    console.print(f"promoted {v.name} v{v.version}")
+
+
+@app.command("rollback")
+def rollback(name: str, db: DbOption = None) -> None:
+    """Serve again the version of NAME promoted before the current one."""
+    from marketloop.recs.registry import ModelRegistry
+
+    settings, store = _store(db)
+    v = ModelRegistry(store, settings.models_dir).rollback(name)
+    console.print(f"rolled back {v.name} to v{v.version}")
+
+
+@evaluate.app.command("recs")
+def eval_recs(
+    interactions: Annotated[str, typer.Option("--interactions", help="Interaction file (CSV, CSV.gz, Parquet, JSONL).")],
+    fmt: Annotated[str, typer.Option("--format", help="uci, taobao or generic.")] = "generic",
+    user_col: Annotated[str, typer.Option(help="generic: customer column.")] = "user_id",
+    item_col: Annotated[str, typer.Option(help="generic: product column.")] = "item_id",
+    time_col: Annotated[str, typer.Option(help="generic: time column (ISO or unix seconds).")] = "timestamp",
+    rating_col: Annotated[str | None, typer.Option(help="generic: rating / strength column (optional).")] = None,
+    min_rating: Annotated[float | None, typer.Option(help="Test relevance needs rating >= this (taobao default 4 = buy).")] = None,
+    protocol: Annotated[str, typer.Option(help="temporal, leave-last-out or random-stratified.")] = "temporal",
+    test_frac: Annotated[float, typer.Option(help="random-stratified: test share per customer.")] = 0.25,
+    test_days: Annotated[float, typer.Option(help="temporal: length of the test period in days.")] = 30.0,
+    k: Annotated[int, typer.Option("--k", min=1, help="Cut-off for the @k metrics.")] = 10,
+    models_: Annotated[str, typer.Option("--models", help="Comma-separated model names.")] =
+        "pop,buyagain,itemknn,als,bpr,ease,content,sasrec,hybrid",
+    encoder: Annotated[str, typer.Option(help="Content model encoder: minilm or hashing.")] = "minilm",
+    as_json: JsonOption = False,
+) -> None:
+    """Evaluate recommenders offline on an interaction file (full ranking, no sampled negatives)."""
+    import pandas as pd
+
+    from marketloop.recs.offline import evaluate_models, parse_models
+    from marketloop.recs.sources import read_interactions
+
+    names = parse_models(models_)
+    settings = settings_for(None)
+    with _progress() as progress:
+        task = progress.add_task("reading interactions")
+        data = read_interactions(interactions, fmt, user_col=user_col, item_col=item_col, time_col=time_col,
+                                 rating_col=rating_col)
+        result = evaluate_models(
+            data, names, protocol=protocol, k=k, test_days=test_days, test_frac=test_frac, min_rating=min_rating,
+            encoder=encoder, cache_dir=str(settings.cache_dir),
+            on_model=lambda m: progress.update(task, description=f"fitting and scoring {m}"),
+        )
+    payload = {"interactions": interactions, "format": fmt, **result.to_dict()}
+    if as_json:
+        emit_json(payload)
+        return
+    df = pd.DataFrame(result.rows).drop(columns=["users"], errors="ignore")
+    _print_frame(df, f"{protocol} split, {result.info.get('test_users')} test customers, full ranking")

@@ -1,0 +1,295 @@
+"""The hybrid recommender: candidates from several models, re-ranked by LightGBM LambdaRank.
+
+Training never looks at the evaluation period. The training log is cut `val_days` before its end:
+candidate models are fitted on the earlier part, candidates and features are computed as of the cut,
+and what customers then bought in the last `val_days` are the labels the ranker learns. The candidate
+models are then refitted on the whole training log, and features recomputed as of its end, for serving.
+
+Candidates per customer: the items they already interacted with (repeat purchases are a large share
+of real baskets), the top `n_candidates` of each candidate model and the trending items.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from marketloop.errors import DependencyError, InputError
+from marketloop.recs.base import BaseRecommender, load_model, model_class, register, top_n
+from marketloop.recs.data import Catalog, Interactions
+from marketloop.recs.features import FeatureState
+from marketloop.recs.popularity import decayed_counts
+
+log = logging.getLogger(__name__)
+DAY = 86_400
+
+
+class _Stage:
+    """Candidate models plus feature state fitted on one log."""
+
+    def __init__(self, models: dict[str, BaseRecommender], state: FeatureState, trending: np.ndarray,
+                 seen) -> None:  # noqa: ANN001
+        self.models = models
+        self.state = state
+        self.trending = trending
+        self.seen = seen
+
+
+@register
+class Hybrid(BaseRecommender):
+    """LightGBM LambdaRank over candidates from `candidates` models plus own-history and trending."""
+
+    name = "hybrid"
+    _params = ("candidates", "n_candidates", "val_days", "n_windows", "min_rating", "n_estimators",
+               "learning_rate", "negatives_per_customer", "max_train_users", "random_state")
+
+    def __init__(
+        self,
+        candidates: tuple[str, ...] | list[str] = ("als", "ease", "itemknn"),
+        n_candidates: int = 50,
+        val_days: float = 30.0,
+        n_windows: int = 3,
+        min_rating: float | None = None,
+        n_estimators: int = 200,
+        learning_rate: float = 0.08,
+        negatives_per_customer: int = 100,
+        max_train_users: int = 5000,
+        random_state: int = 0,
+    ) -> None:
+        self.candidates = candidates
+        self.n_candidates = n_candidates
+        self.val_days = val_days
+        self.n_windows = n_windows
+        self.min_rating = min_rating
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.negatives_per_customer = negatives_per_customer
+        self.max_train_users = max_train_users
+        self.random_state = random_state
+
+    # -- stages --------------------------------------------------------------------------------
+    def _stage(self, data: Interactions, catalog: Catalog | None) -> _Stage:
+        models = {}
+        for name in self.candidates:
+            if name == "hybrid":
+                raise InputError("the hybrid cannot use itself as a candidate model", field="candidates",
+                                 value=name, hint="Use als, ease, itemknn, bpr, content or sasrec.")
+            models[name] = model_class(name)().fit(data, catalog)
+        trending = decayed_counts(data, 7.0)
+        return _Stage(models, FeatureState.build(data, catalog, recent_days=min(30.0, self.val_days)),
+                      trending, data.binary.tocsr())
+
+    def _batch_rows(self, stage: _Stage, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidate pairs and features for a block of users: (row_in_block, item, X)."""
+        n_items = stage.seen.shape[1]
+        mask = np.zeros((len(users), n_items), dtype=bool)
+        seen = stage.seen[users]
+        mask[np.repeat(np.arange(len(users)), np.diff(seen.indptr)), seen.indices] = True
+        score_cols = []
+        for model in stage.models.values():
+            s = model.score_users(users)
+            idx, _ = top_n(s, self.n_candidates)
+            r = np.repeat(np.arange(len(users)), idx.shape[1])
+            ok = idx.ravel() >= 0
+            mask[r[ok], idx.ravel()[ok]] = True
+            score_cols.append(s)
+        idx, _ = top_n(np.broadcast_to(stage.trending, (1, n_items)), min(self.n_candidates, n_items))
+        mask[:, idx[0][idx[0] >= 0]] = True
+        rows, items = np.nonzero(mask)
+        feats = [stage.state.features(users[rows], items)]
+        for s in score_cols:
+            v = s[rows, items]
+            v = np.where(np.isfinite(v), v, np.nan)
+            feats.append(v[:, None])
+            feats.append(_rank_within(rows, np.nan_to_num(v, nan=-1e30))[:, None])
+        feats.append(np.log1p(stage.trending[items])[:, None])
+        return rows, items, np.column_stack(feats)
+
+    def feature_names(self) -> list[str]:
+        names = FeatureState.names()
+        for m in self.candidates:
+            names += [f"{m}_score", f"{m}_rank"]
+        return [*names, "trending"]
+
+    def _block(self, n_items: int) -> int:
+        return int(max(8, min(512, 4_000_000 // max(n_items, 1))))
+
+    # -- fit -----------------------------------------------------------------------------------
+    def _fit(self, interactions: Interactions, catalog: Catalog | None) -> None:
+        try:
+            import lightgbm as lgb
+        except ImportError:  # pragma: no cover
+            raise DependencyError("the hybrid ranker needs lightgbm", hint="pip install 'marketloop[ml]'") from None
+        xs, ys, groups = [], [], []
+        for window in range(1, max(self.n_windows, 1) + 1):
+            self._window_rows(interactions, catalog, window, xs, ys, groups)
+        if not groups:
+            raise InputError(
+                f"the hybrid needs history before and purchases in the last {self.val_days:g} days of the "
+                "training data to learn its ranker",
+                field="val_days", value=self.val_days,
+                hint="Use a shorter validation window (val_days) or more history.",
+            )
+        x_train, y_train = np.vstack(xs), np.concatenate(ys)
+        self.n_train_rows_ = int(len(y_train))
+        self.n_train_groups_ = int(len(groups))
+        ranker = lgb.LGBMRanker(
+            objective="lambdarank",
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=31,
+            min_child_samples=50,
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.8,
+            lambdarank_truncation_level=20,
+            max_bin=63,
+            random_state=self.random_state,
+            n_jobs=2,
+            verbose=-1,
+        )
+        ranker.fit(pd.DataFrame(x_train, columns=self.feature_names()), y_train, group=groups)
+        self.booster_ = ranker.booster_
+        log.info("hybrid ranker: %d rows, %d groups", self.n_train_rows_, self.n_train_groups_)
+        self._serving = self._stage(interactions, catalog)
+        self.cache_idx_ = self.cache_scores_ = None
+
+    def _window_rows(self, interactions: Interactions, catalog: Catalog | None, window: int,
+                     xs: list, ys: list, groups: list) -> None:
+        """Ranker training rows from one validation window: the `window`-th last `val_days` days."""
+        end = interactions.max_ts - (window - 1) * self.val_days * DAY
+        cut = end - self.val_days * DAY
+        early = interactions.ts < cut
+        inner = interactions.select(early)
+        later = ~early & (interactions.ts <= end)
+        if self.min_rating is not None:
+            later &= interactions.weight >= self.min_rating
+        if len(inner) == 0 or not later.any():
+            return
+        has_hist = np.zeros(interactions.n_users, bool)
+        has_hist[inner.user_idx] = True
+        label_users = np.unique(interactions.user_idx[later])
+        label_users = label_users[has_hist[label_users]]
+        rng = np.random.default_rng(self.random_state + window)
+        if len(label_users) > self.max_train_users:
+            label_users = np.sort(rng.choice(label_users, self.max_train_users, replace=False))
+        positives = set(
+            (interactions.user_idx[later].astype(np.int64) * interactions.n_items + interactions.item_idx[later]).tolist()
+        )
+        stage = self._stage(inner, catalog)
+        block = self._block(interactions.n_items)
+        for start in range(0, len(label_users), block):
+            users = label_users[start : start + block]
+            rows, items, x = self._batch_rows(stage, users)
+            keys = users[rows].astype(np.int64) * interactions.n_items + items
+            y = np.fromiter((k in positives for k in keys.tolist()), dtype=np.int8, count=len(keys))
+            counts = np.bincount(rows, minlength=len(users))
+            pos_per = np.bincount(rows, weights=y, minlength=len(users))
+            keep_users = pos_per > 0  # groups without a positive teach LambdaRank nothing
+            # all positives and a random sample of negatives per customer: faster, barely less accurate
+            draw = np.where(y > 0, -1.0, rng.random(len(y)))
+            keep = keep_users[rows] & (_rank_within(rows, -draw) <= self.negatives_per_customer + pos_per[rows])
+            xs.append(x[keep])
+            ys.append(y[keep])
+            groups.extend(np.bincount(rows[keep], minlength=len(users))[keep_users].tolist())
+
+    # -- scoring -------------------------------------------------------------------------------
+    def _fallback(self) -> np.ndarray:
+        t = self._serving.trending
+        return -1e6 + t / (t.max() + 1.0)  # below every ranked candidate, ordered by trend
+
+    def _rank(self, user_idx: np.ndarray) -> np.ndarray:
+        """Run the candidate models and the ranker (the slow path)."""
+        stage = self._serving
+        n_items = stage.seen.shape[1]
+        out = np.tile(self._fallback(), (len(user_idx), 1))
+        block = self._block(n_items)
+        for start in range(0, len(user_idx), block):
+            users = user_idx[start : start + block]
+            rows, items, x = self._batch_rows(stage, users)
+            pred = self.booster_.predict(x, num_threads=1) if len(x) else np.zeros(0)
+            out[start + rows, items] = pred
+        return out
+
+    def precompute(self, n: int = 200) -> Hybrid:
+        """Rank every known customer once and keep their top `n` (how serving stays in milliseconds:
+        a request then reads a stored list instead of running four models and the ranker)."""
+        self._check_fitted()
+        n = min(n, len(self.items_))
+        idx = np.full((len(self.users_), n), -1, dtype=np.int32)
+        vals = np.full((len(self.users_), n), -np.inf, dtype=np.float64)
+        block = self._block(len(self.items_))
+        for start in range(0, len(self.users_), block):
+            users = np.arange(start, min(start + block, len(self.users_)))
+            i, v = top_n(self._rank(users), n)
+            idx[users], vals[users] = i, v
+        self.cache_idx_, self.cache_scores_ = idx, vals
+        return self
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        if getattr(self, "cache_idx_", None) is None:
+            return self._rank(user_idx)
+        out = np.tile(self._fallback(), (len(user_idx), 1))
+        idx, vals = self.cache_idx_[user_idx], self.cache_scores_[user_idx]
+        ok = idx >= 0
+        rows = np.repeat(np.arange(len(user_idx)), ok.sum(axis=1))
+        out[rows, idx[ok]] = vals[ok]
+        return out
+
+    def feature_importance(self) -> dict[str, float]:
+        gain = self.booster_.feature_importance(importance_type="gain")
+        return dict(sorted(zip(self.feature_names(), gain.tolist()), key=lambda kv: -kv[1]))
+
+    # -- persistence -----------------------------------------------------------------------------
+    def _save_files(self, folder: Path) -> None:
+        (folder / "ranker.txt").write_text(self.booster_.model_to_string())
+        for name, model in self._serving.models.items():
+            model.save(folder / "candidates" / name)
+
+    def _extra(self) -> dict:
+        return {"n_train_rows": self.n_train_rows_, "n_train_groups": self.n_train_groups_}
+
+    def _state(self) -> dict[str, np.ndarray]:
+        st = self._serving.state
+        cache = {} if getattr(self, "cache_idx_", None) is None else {
+            "cache_idx_": self.cache_idx_, "cache_scores_": self.cache_scores_}
+        return {
+            "trending": self._serving.trending,
+            **cache,
+            **{f"fs__{k}": np.asarray(v) for k, v in vars(st).items()},
+        }
+
+    def _set_state(self, arrays: dict[str, np.ndarray], extra: dict) -> None:
+        self._loaded_arrays = arrays
+        self.n_train_rows_ = extra.get("n_train_rows")
+        self.n_train_groups_ = extra.get("n_train_groups")
+
+    def _load_files(self, folder: Path) -> None:
+        import lightgbm as lgb
+
+        self.booster_ = lgb.Booster(model_str=(folder / "ranker.txt").read_text())
+        a = self._loaded_arrays
+        fs = {k.removeprefix("fs__"): v for k, v in a.items() if k.startswith("fs__")}
+        for k in ("n_items", "n_cats"):
+            fs[k] = int(fs[k])
+        fs["now"] = float(fs["now"])
+        models = {name: load_model(folder / "candidates" / name) for name in self.candidates}
+        self._serving = _Stage(models, FeatureState(**fs), a["trending"], self.seen_)
+        self.cache_idx_ = a.get("cache_idx_")
+        self.cache_scores_ = a.get("cache_scores_")
+        del self._loaded_arrays
+
+
+
+
+def _rank_within(rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """1-based rank of each value within its row group, largest first (rows are sorted, as from nonzero)."""
+    order = np.lexsort((-values, rows))
+    starts = np.r_[0, np.flatnonzero(np.diff(rows[order])) + 1]
+    pos = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+    rank = np.empty(len(rows), dtype=np.float64)
+    rank[order] = pos + 1
+    return rank

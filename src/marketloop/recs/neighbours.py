@@ -1,0 +1,152 @@
+"""Neighbourhood models: item-kNN (cosine on co-occurrence with shrinkage) and EASE."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import scipy.sparse as sp
+
+from marketloop.recs.base import BaseRecommender, register
+from marketloop.recs.data import Catalog, Interactions
+
+log = logging.getLogger(__name__)
+
+
+def _csr_state(prefix: str, m: sp.csr_matrix) -> dict[str, np.ndarray]:
+    m = m.tocsr()
+    return {f"{prefix}_data": m.data, f"{prefix}_indices": m.indices, f"{prefix}_indptr": m.indptr}
+
+
+def _csr_from(prefix: str, arrays: dict[str, np.ndarray], shape: tuple[int, int]) -> sp.csr_matrix:
+    return sp.csr_matrix(
+        (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]), shape=shape
+    )
+
+
+@register
+class ItemKNN(BaseRecommender):
+    """Item-to-item cosine similarity of binary co-occurrence, shrunk towards 0 for rare pairs
+    (``co / (|i| |j| + shrink)``), keeping the `neighbours` most similar items per item.
+
+    Scores for a customer are the sum of similarities to the items they bought.
+    """
+
+    name = "itemknn"
+    _params = ("neighbours", "shrink")
+
+    def __init__(self, neighbours: int = 100, shrink: float = 10.0) -> None:
+        self.neighbours = neighbours
+        self.shrink = shrink
+
+    def _fit(self, interactions: Interactions, catalog: Catalog | None) -> None:
+        x = self.seen_.astype(np.float32)
+        co = (x.T @ x).tocsr()
+        co.setdiag(0)
+        co.eliminate_zeros()
+        norms = np.sqrt(np.asarray(x.sum(axis=0)).ravel())
+        co = co.tocoo()
+        vals = co.data / (norms[co.row] * norms[co.col] + self.shrink)
+        sim = sp.csr_matrix((vals.astype(np.float32), (co.row, co.col)), shape=co.shape)
+        self.sim_ = _keep_top(sim, self.neighbours)
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        return (self.seen_[user_idx] @ self.sim_.T).toarray()
+
+    def _similar(self, item_idx: np.ndarray) -> np.ndarray:
+        return self.sim_[item_idx].toarray()
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return _csr_state("sim", self.sim_)
+
+    def _set_state(self, arrays: dict[str, np.ndarray], extra: dict) -> None:
+        n = len(self.items_)
+        self.sim_ = _csr_from("sim", arrays, (n, n))
+
+
+def _keep_top(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Keep the k largest entries of each row."""
+    m = m.tocsr()
+    rows, cols, vals = [], [], []
+    for r in range(m.shape[0]):
+        s, e = m.indptr[r], m.indptr[r + 1]
+        if e == s:
+            continue
+        d, c = m.data[s:e], m.indices[s:e]
+        if e - s > k:
+            keep = np.argpartition(-d, k - 1)[:k]
+            d, c = d[keep], c[keep]
+        rows.append(np.full(len(c), r, dtype=np.int32))
+        cols.append(c)
+        vals.append(d)
+    if not rows:
+        return sp.csr_matrix(m.shape, dtype=np.float32)
+    return sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=m.shape, dtype=np.float32
+    )
+
+
+@register
+class EASE(BaseRecommender):
+    """EASE (Steck 2019): a closed-form item-item linear model, ``B = I - P / diag(P)`` with
+    ``P = (X'X + l2 I)^-1``.
+
+    It needs a dense items x items inverse, so it is fitted on the `max_items` most popular items only;
+    the rest score -inf (logged, and reported as ``items_modelled_`` so evaluations can say so).
+    """
+
+    name = "ease"
+    _params = ("l2", "max_items")
+
+    def __init__(self, l2: float = 200.0, max_items: int = 5000) -> None:
+        self.l2 = l2
+        self.max_items = max_items
+
+    def _fit(self, interactions: Interactions, catalog: Catalog | None) -> None:
+        x = self.seen_
+        pop = np.asarray(x.sum(axis=0)).ravel()
+        n_items = x.shape[1]
+        active = np.flatnonzero(pop > 0)
+        self.items_dropped_ = int(max(len(active) - self.max_items, 0))
+        if len(active) > self.max_items:
+            active = np.sort(active[np.argsort(-pop[active], kind="stable")[: self.max_items]])
+            log.info(
+                "EASE: %d items with interactions exceed max_items=%d; modelling the %d most popular only",
+                int((pop > 0).sum()), self.max_items, self.max_items,
+            )
+        self.active_ = active.astype(np.int64)
+        self.items_modelled_ = int(len(active))
+        xa = x[:, active]
+        g = (xa.T @ xa).toarray().astype(np.float32)  # float32 halves the inversion time; ample with l2 > 0
+        g[np.diag_indices_from(g)] += self.l2
+        p = np.linalg.inv(g)
+        b = p / (-np.diag(p))
+        b[np.diag_indices_from(b)] = 0.0
+        self.b_ = b.astype(np.float32)
+        self._n_items = n_items
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        out = np.full((len(user_idx), len(self.items_)), -np.inf)
+        out[:, self.active_] = self.seen_[user_idx][:, self.active_] @ self.b_
+        return out
+
+    def _similar(self, item_idx: np.ndarray) -> np.ndarray:
+        out = np.full((len(item_idx), len(self.items_)), -np.inf)
+        pos = np.full(len(self.items_), -1)
+        pos[self.active_] = np.arange(len(self.active_))
+        rows = pos[item_idx]
+        ok = rows >= 0
+        out[np.ix_(np.flatnonzero(ok), self.active_)] = self.b_[rows[ok]]
+        return out
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"b_": self.b_, "active_": self.active_}
+
+    def _set_state(self, arrays: dict[str, np.ndarray], extra: dict) -> None:
+        self.b_ = arrays["b_"]
+        self.active_ = arrays["active_"]
+        self.items_modelled_ = int(len(self.active_))
+        self.items_dropped_ = int(extra.get("items_dropped", 0))
+
+    def _extra(self) -> dict:
+        return {"items_dropped": self.items_dropped_}

@@ -1,0 +1,74 @@
+"""The hybrid learns what a count-based buy-again ranking cannot: here, customers rebuy their current
+item (the one bought most recently), while older items have more purchases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from marketloop.recs.data import Interactions
+from marketloop.recs.evaluation import ranking_metrics, split
+from marketloop.recs.features import FeatureState
+from marketloop.recs.hybrid import Hybrid, _rank_within
+from marketloop.recs.popularity import BuyAgain
+
+DAY = 86_400
+
+
+def current_item_log(n_customers: int = 60, days: int = 120, seed: int = 0) -> Interactions:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(n_customers):
+        offset = int(rng.integers(0, 20))
+        items = rng.choice(40, size=days // 20 + 2, replace=False)
+        for k, item in enumerate(items):
+            for d in (2, 9, 16):
+                day = offset + 20 * (k - 1) + d
+                if 0 <= day < days:
+                    rows.append({"user": f"c{u}", "item": f"p{item}", "ts": day * DAY + u})
+    return Interactions.from_frame(pd.DataFrame(rows))
+
+
+def test_hybrid_beats_buy_again_when_recency_matters():
+    data = current_item_log()
+    s = split(data, "temporal", test_days=8)
+    hybrid = Hybrid(candidates=("itemknn",), n_candidates=10, val_days=8, n_windows=4, n_estimators=40).fit(s.train)
+    buy = BuyAgain().fit(s.train)
+    h = ranking_metrics(hybrid.score_users, s, k=3)["ndcg@3"]
+    b = ranking_metrics(buy.score_users, s, k=3)["ndcg@3"]
+    assert h > b + 0.2, (h, b)
+    assert len(hybrid.feature_names()) == hybrid.booster_.num_feature()
+    assert "ui_age_days" in list(hybrid.feature_importance())[:5]
+
+
+def test_features_as_of_the_log_end():
+    frame = pd.DataFrame({"user": ["a", "a", "a", "b"], "item": ["x", "x", "y", "x"],
+                          "ts": [0, 10 * DAY, 12 * DAY, 4 * DAY]})
+    data = Interactions.from_frame(frame)
+    st = FeatureState.build(data)
+    f = dict(zip(FeatureState.names(), st.features(np.array([0]), np.array([0]))[0]))
+    assert f["ui_events"] == 2 and f["ui_days"] == 2 and f["ui_age_days"] == 2.0 and f["ui_first_days"] == 12.0
+    assert f["i_users"] == 2 and f["i_repeat_rate"] == 0.5 and f["i_gap_days"] == 10.0
+    assert f["due_vs_item_gap"] == 0.2
+    never = dict(zip(FeatureState.names(), st.features(np.array([1]), np.array([1]))[0]))
+    assert never["ui_events"] == 0 and np.isnan(never["ui_age_days"])
+
+
+def test_rank_within_groups():
+    assert _rank_within(np.array([0, 0, 0, 1, 1]), np.array([0.1, 0.5, 0.3, 2.0, 1.0])).tolist() == [3, 1, 2, 1, 2]
+
+
+def test_precomputed_lists_serve_the_same_top_items(tmp_path):
+    from marketloop.recs import load_model
+
+    data = current_item_log(n_customers=20)
+    model = Hybrid(candidates=("itemknn",), n_candidates=10, val_days=8, n_windows=2, n_estimators=10).fit(data)
+    users = list(data.users[:10])
+    slow_ids, slow_scores = model.recommend(users, n=5, exclude_seen=False)
+    model.precompute(n=20)
+    fast_ids, fast_scores = model.recommend(users, n=5, exclude_seen=False)
+    np.testing.assert_allclose(slow_scores.astype(float), fast_scores.astype(float))
+    loaded = load_model(model.save(tmp_path / "h"))
+    assert loaded.cache_idx_.shape == (20, 20)
+    np.testing.assert_allclose(loaded.recommend(users, n=5, exclude_seen=False)[1].astype(float),
+                               fast_scores.astype(float))
