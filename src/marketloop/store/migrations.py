@@ -60,6 +60,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "audit_log",
         ),
     ),
+    Migration(4, "content: review sentiment, review summaries, LLM call log", _create("review_sentiment", "review_summaries", "llm_calls")),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
