@@ -13,6 +13,7 @@ import sys
 import typer
 
 from marketloop import __version__
+from marketloop.cli import content as content_cmd
 from marketloop.cli import db as db_cmd
 from marketloop.cli import evaluate as evaluate_cmd
 from marketloop.cli.common import err_console
@@ -52,6 +53,7 @@ def _root(
 
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(evaluate_cmd.app, name="eval")
+content_cmd.register(app)
 
 
 def run() -> None:

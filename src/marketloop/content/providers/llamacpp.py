@@ -32,7 +32,7 @@ class LlamaCppOptions(ProviderOptions):
 
 class LlamaCppChat(TextProvider):
     name: ClassVar[str] = "llamacpp"
-    capabilities: ClassVar[Capabilities] = Capabilities(streaming=True, json_mode=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(json_mode=True)
     Options: ClassVar[type[ProviderOptions]] = LlamaCppOptions
     options: LlamaCppOptions
 

@@ -100,7 +100,7 @@ class OpenAIChat(_HttpMixin, TextProvider):
     """Chat completions over HTTP (``POST {base_url}/chat/completions``)."""
 
     name: ClassVar[str] = "openai"
-    capabilities: ClassVar[Capabilities] = Capabilities(streaming=True, json_mode=True, needs_network=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(json_mode=True, needs_network=True)
     Options: ClassVar[type[ProviderOptions]] = OpenAIOptions
     options: OpenAIOptions
 
