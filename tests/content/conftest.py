@@ -91,7 +91,7 @@ def tiny_store(tmp_path: Path):
         ])
         reviews = []
         texts_p1 = ["Love the fit, so flattering.", "The fit is perfect and the fabric is soft.", "Beautiful dress, the fit is great.",
-                    "Great fit but the fabric is thin and itchy.", "The material is itchy and cheap.", "Fabric is thin, see-through. Disappointed."]
+                    "Great fit, lovely colour.", "The material is itchy and cheap.", "Fabric is thin, see-through. Disappointed."]
         for i, t in enumerate(texts_p1):
             reviews.append({"review_id": f"R1{i}", "product_id": "P1", "customer_id": "C2", "rating": 5 if i < 4 else 2, "title": None, "body": t})
         for i, t in enumerate(["Terrible quality, it fell apart.", "Awful, the seams ripped. Poor quality.", "Bad quality, returned it.", "Nice colour."]):

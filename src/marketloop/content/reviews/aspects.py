@@ -29,7 +29,8 @@ ASPECT_TERMS: dict[str, tuple[str, ...]] = {
 ASPECT_LABELS_ZH = {"fit": "版型", "size": "尺码", "quality": "做工", "material": "面料", "comfort": "舒适度", "color": "颜色",
                     "style": "款式", "price": "价格", "shipping": "物流", "service": "服务"}
 
-_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
+# sentences, then clauses around contrast words: "love the fit but the fabric is itchy" is two opinions
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|,?\s+(?:but|however|although|though|yet|except)\s+|[，,]?(?:但是|但|不过|可是)", re.I)
 _PATTERNS = {a: re.compile(r"\b(?:" + "|".join(re.escape(t) for t in terms) + r")\b", re.I) for a, terms in ASPECT_TERMS.items()}
 
 
