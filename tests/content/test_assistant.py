@@ -137,6 +137,6 @@ def test_bitext_intents_accuracy(content_data) -> None:
     from marketloop.content.assistant.evaluation import evaluate_intents
 
     df = pd.read_csv(content_data / "bitext_customer_support" / "TrainingdatasetBitextsample_20k_utterances.csv", encoding="utf-8-sig")
-    df = df.sample(n=2000, random_state=0)
+    df = df.sample(n=1500, random_state=0)
     result = evaluate_intents(df["utterance"], df["intent"], seed=0)
     assert result["accuracy"] >= 0.95
