@@ -140,3 +140,10 @@ def test_bitext_intents_accuracy(content_data) -> None:
     df = df.sample(n=1500, random_state=0)
     result = evaluate_intents(df["utterance"], df["intent"], seed=0)
     assert result["accuracy"] >= 0.95
+
+
+def test_greetings_are_answered_without_counting_as_unsure() -> None:
+    bot, conv = Assistant(), Conversation()
+    assert bot.respond(conv, "Hi!").intent == "greeting"
+    assert "welcome" in bot.respond(conv, "thank you").text
+    assert conv.unsure_turns == 0

@@ -11,6 +11,7 @@ Orders are only disclosed to the customer they belong to (``Conversation.custome
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,8 @@ STATUS_TEXT = {
     "cancelled": "was cancelled",
     "returned": "was returned",
 }
+GREETING = re.compile(r"^(hi|hello|hey|good (morning|afternoon|evening)|thanks?( you)?|thank you( very much)?|cheers|你好|您好|谢谢)[\s!.,。！]*$", re.I)
+THANKS = re.compile(r"thank|cheers|谢谢", re.I)
 PRODUCT_WORDS = ("do you have", "do you sell", "looking for", "in stock", "price of", "how much", "recommend", "product")
 
 
@@ -97,6 +100,10 @@ class Assistant:
             conv.order_id = ents.order_ids[0]
         if ents.emails:
             conv.email = ents.emails[0]
+        if GREETING.match(text.strip()):
+            return Reply("Hello! I can help with orders, delivery, returns, payments and your account. What can I do for you?"
+                         if not THANKS.search(text) else "You are welcome. Is there anything else I can help with?",
+                         "greeting", 1.0, entities=entities)
         intent, conf = self.intents.top(text)
         if conv.pending_intent and (ents.order_ids or conf < self.min_confidence or len(text.split()) <= 3):
             intent, conf = conv.pending_intent, max(conf, self.min_confidence)
@@ -164,6 +171,8 @@ class Assistant:
                 " It can no longer be changed or cancelled; you can return it instead."
         if policy_text and intent != "track_order":
             msg += " " + policy_text
+        else:
+            sources = []
         return Reply(msg, intent, conf, sources=[f"orders:{order['order_id']}", *sources], entities=entities)
 
     def lookup_order(self, order_id: str, customer_id: str | None) -> dict | None:

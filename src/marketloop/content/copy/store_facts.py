@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
+from pydantic import ValidationError
 
 from marketloop.content.copy.brief import BrandVoice, CopyBrief, CustomerFact, Offer, ProductFact
 from marketloop.content.providers.runtime import UsageLedger
@@ -114,9 +115,9 @@ def parse_offer(spec: str | None, code: str | None, expires: str | None, min_spe
         raise InputError(f"--expires {expires!r} is not a date (YYYY-MM-DD)", field="expires", value=expires, hint="e.g. --expires 2026-12-31") from None
     try:
         return Offer(kind=kind, value=value, code=code, expires=day, min_spend=min_spend)  # type: ignore[arg-type]
-    except ValueError as exc:
-        first = str(exc).splitlines()
-        raise InputError(f"invalid offer: {first[-1] if first else exc}", field="offer", value=spec,
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'offer'}: {e['msg']}" for e in exc.errors())
+        raise InputError(f"invalid offer: {problems}", field="offer", value=spec,
                          hint="Percent offers need 0 < value < 100; codes are 3-32 upper-case letters, digits, '-' or '_'.") from None
 
 

@@ -72,7 +72,7 @@ class _HttpMixin:
             response = self._client().post(path, json=payload)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise TransientProviderError(
-                f"{self.options.base_url}{path}: {type(exc).__name__}: {exc}",
+                f"{self.options.base_url}/{path}: {type(exc).__name__}: {exc}",
                 hint="Check that the server is running and reachable, or raise timeout_s.",
             ) from None
         if response.status_code == 429 or response.status_code >= 500:
