@@ -33,6 +33,80 @@ def bench_copy(n: int = 1000) -> dict:
     return result
 
 
+MUTATIONS = {
+    "price": lambda f, b: f + " Now only 7.77 GBP!",
+    "discount": lambda f, b: f + " Extra 40% off.",
+    "code": lambda f, b: f + " Use code MEGA99.",
+    "date": lambda f, b: f + " Offer ends 31 January 2027.",
+    "product": lambda f, b: f + f" Also see our {b.other_product_names[0]}.",
+    "banned_claim": lambda f, b: f + " Guaranteed results.",
+    "free_claim": lambda f, b: f + " Plus a free gift.",
+    "profanity": lambda f, b: f + " Damn good deal.",
+    "pii": lambda f, b: f + " Questions? Mail jane.doe@gmail.com.",
+    "link": lambda f, b: f + " More at http://bit.ly/x1.",
+    "opt_out": None,  # removes the opt-out / unsubscribe line
+    "none": lambda f, b: f,
+}
+
+
+def bench_guardrail_recall(n: int = 1200) -> dict:
+    """Inject one known error into template output (a stand-in for a careless LLM) and measure how often
+    the guardrails flag the injected kind, how often an untouched message is flagged, and what is delivered."""
+    import json as _json
+    from typing import ClassVar
+
+    import numpy as np
+
+    from marketloop.content.copy.brief import CopyBrief
+    from marketloop.content.copy.generate import CopyWriter
+    from marketloop.content.copy.samples import random_briefs
+    from marketloop.content.providers.base import TextProvider, TextRequest, TextResult
+    from marketloop.content.providers.runtime import TextClient
+    from marketloop.content.providers.template import TemplateWriter
+
+    class Mutator(TextProvider):
+        name: ClassVar[str] = "mutator"
+        kind_for: dict = {}
+
+        def generate(self, request: TextRequest) -> TextResult:
+            text = TemplateWriter().generate(request).text
+            facts = dict(request.facts)
+            facts.pop("variant"); facts.pop("safe")
+            brief = CopyBrief.model_validate(facts)
+            data = _json.loads(text)
+            kind = self.kind_for[brief.customer.customer_id]
+            field = {"email": "body", "sms": "text", "push": "body"}[brief.channel]
+            if kind == "opt_out":
+                if brief.channel == "email":
+                    data["footer"] = "Thanks for shopping with us."
+                elif brief.channel == "sms":
+                    data["text"] = data["text"].replace(brief.brand.sms_opt_out[brief.language], "").strip()
+            else:
+                data[field] = MUTATIONS[kind](data[field], brief)
+            return TextResult(text=_json.dumps(data, ensure_ascii=False), model="mutator")
+
+    briefs = [b for b in random_briefs(n, seed=7) if b.other_product_names]
+    rng = np.random.default_rng(0)
+    kinds = list(MUTATIONS)
+    Mutator.kind_for = {}
+    for b in briefs:
+        k = kinds[int(rng.integers(len(kinds)))]
+        if k == "opt_out" and b.channel == "push":
+            k = "none"
+        Mutator.kind_for[b.customer.customer_id] = k
+    writer = CopyWriter(TextClient(Mutator()))
+    per: dict[str, dict[str, int]] = {k: {"n": 0, "flagged": 0} for k in kinds}
+    delivered_bad = 0
+    for b in briefs:
+        r = writer.write_variant(b, 0)
+        k = Mutator.kind_for[b.customer.customer_id]
+        per[k]["n"] += 1
+        per[k]["flagged"] += int((k in r.raw_report.kinds()) if k != "none" else (not r.raw_report.passed))
+        delivered_bad += int(r.message is not None and not r.final_report.passed)
+    return {"messages": len(briefs), "by_injected_kind": {k: {**v, "rate": round(v["flagged"] / v["n"], 4) if v["n"] else None} for k, v in per.items()},
+            "delivered_with_violations": delivered_bad}
+
+
 def bench_sentiment(embeddings: bool) -> dict:
     from marketloop.content.reviews.evaluation import evaluate_sentiment
 
@@ -76,6 +150,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     out = {"machine": {"python": sys.version.split()[0], "cpus": os.cpu_count(), "platform": platform.platform()}}
     out["copy"] = bench_copy()
+    out["guardrail_recall"] = bench_guardrail_recall()
     out["assistant"] = bench_assistant()
     if DATA.is_dir():
         out["sentiment"] = bench_sentiment(args.embeddings)

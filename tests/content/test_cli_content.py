@@ -34,6 +34,12 @@ def test_copy_preview_json(db: str) -> None:
     assert "Reply STOP to opt out" in out["results"][0]["message"]["text"]
     # C1 bought P1 and P2; the featured products are ones C1 has not bought
     assert {p["product_id"] for p in out["brief"]["products"]} <= {"P3", "P4"}
+    # every provider call is logged for the dashboard
+    from marketloop.store.engine import open_store
+
+    with open_store(db) as store:
+        calls = store.read_sql("SELECT provider, task, ok FROM llm_calls")
+    assert len(calls) == 2 and set(calls["provider"]) == {"template"} and calls["ok"].all()
 
 
 def test_copy_preview_table_in_chinese(db: str) -> None:

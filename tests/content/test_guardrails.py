@@ -39,6 +39,10 @@ OPT = "Reply STOP to opt out"
         (f"Anna, 15% off until December 7. {OPT}", "date"),
         (f"Anna, 15% off until 2026-12-09. {OPT}", "date"),
         (f"Anna, 15% off, ends tomorrow! {OPT}", "date"),
+        (f"Anna, 15% off, this weekend only. {OPT}", "date"),
+        (f"Anna, twenty percent off everything. {OPT}", "discount"),
+        (f"Anna, half price on the Linen Summer Dress. {OPT}", "discount"),
+        (f"Anna, buy one get one free. {OPT}", "discount"),
         (f"Anna, 15% off the Denim Jacket. {OPT}", "product"),
         (f"Anna, 15% off. Guaranteed to fit! {OPT}", "banned_claim"),
         (f"Anna, our dress cures back pain. {OPT}", "banned_claim"),
@@ -66,11 +70,18 @@ def test_sms_violations_are_caught(text: str, kind: str) -> None:
         f"Anna, Linen Summer Dress now £41.65 with code SAVE15. {OPT}",   # discounted price is a true fact
         f"Anna, Pack of 12 Tealights £3.25, 15% off until Dec 5. {OPT}",  # digits inside a product name are not claims
         f"Anna: 15 percent off until 05/12/2026. {OPT}",
+        f"Anna: fifteen percent off until 5 Dec. {OPT}",
     ],
 )
 def test_true_statements_pass(text: str) -> None:
     report = check(SmsCopy(text=text), make_brief())
     assert report.passed, report.summary()
+
+
+def test_weekdays_must_name_the_expiry_within_a_week() -> None:
+    sms = SmsCopy(text=f"Anna: 15% off until Saturday. {OPT}")  # the offer ends on Saturday 5 December 2026
+    assert check(sms, make_brief(today=dt.date(2026, 12, 1))).passed
+    assert "date" in check(sms, make_brief(today=dt.date(2026, 11, 26))).kinds()  # "Saturday" would mean 28 November
 
 
 def test_chinese_claims_are_parsed_and_checked() -> None:

@@ -32,7 +32,13 @@ _DATE_PATTERNS = [
     re.compile(r"(?:(?P<y>\d{4})\s?年\s?)?(?P<m>\d{1,2})\s?月\s?(?P<d>\d{1,2})\s?[日号]"),
     re.compile(r"\b(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{2,4})\b"),
 ]
-_RELATIVE = re.compile(r"\b(?:today only|ends today|ends tonight|tonight only|tomorrow|last day|final hours|24 hours|48 hours)\b|今天|今日|明天|今晚|最后一天", re.I)
+_RELATIVE = re.compile(r"\b(?:today only|ends today|ends tonight|tonight only|tomorrow|last day|final hours|24 hours|48 hours|"
+                       r"this weekend|next week|this week only|midnight)\b|今天|今日|明天|今晚|最后一天|本周末", re.I)
+_NUMBER_WORDS = {"five": 5, "ten": 10, "fifteen": 15, "twenty": 20, "twenty-five": 25, "twenty five": 25, "thirty": 30,
+                 "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "seventy-five": 75, "eighty": 80, "ninety": 90}
+_WORD_PERCENT = re.compile(r"\b(" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\s+(?:per\s?cent|percent)\b", re.I)
+# discounts stated without a number: half price is 50 %, buy-one-get-one is 50 % on two items
+_WORD_DISCOUNT = re.compile(r"\b(?:half[- ]price|half off|buy one,? get one(?: free)?|bogo|2 for 1|two for one)\b|半价|买一送一|第二件半价", re.I)
 _WEEKDAYS = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|(?:周|星期)([一二三四五六日天])", re.I)
 _ZH_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 _URL = re.compile(r"https?://[^\s<>\"'）)]+", re.I)
@@ -95,6 +101,12 @@ def extract_claims(text: str) -> list[Claim]:
         if free(m.span()):
             taken.append(m.span())
             claims.append(Claim("discount", m.group(0), _num(m.group("num"))))
+    for m in _WORD_PERCENT.finditer(text):
+        taken.append(m.span())
+        claims.append(Claim("discount", m.group(0), float(_NUMBER_WORDS[m.group(1).lower()])))
+    for m in _WORD_DISCOUNT.finditer(text):
+        taken.append(m.span())
+        claims.append(Claim("discount", m.group(0), 50.0))
     for m in _ZHE.finditer(text):
         if free(m.span()):
             n = float(m.group("num"))
