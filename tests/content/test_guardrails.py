@@ -118,6 +118,15 @@ def test_sms_limit_is_70_characters_once_non_gsm_characters_appear() -> None:
     assert "length" in check(SmsCopy(text=text), brief).kinds()
 
 
+def test_euro_sign_counts_twice_in_gsm_sms() -> None:
+    from marketloop.content.copy.template_writer import sms_length
+
+    assert sms_length("€5 off") == 7 and sms_length("£5 off") == 6 and sms_length("五折") == 2
+    brief = make_brief()
+    text = "€" * 70 + " " + OPT  # 70 characters of text, but 140 septets + 22
+    assert len(text) <= 160 and "length" in check(SmsCopy(text=text), brief).kinds()
+
+
 def test_banned_list_is_configurable() -> None:
     brief = make_brief()
     sms = SmsCopy(text=f"Anna, our bestseller, 15% off. {OPT}")

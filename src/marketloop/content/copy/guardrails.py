@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from marketloop.content.copy.brief import CopyBrief, EmailCopy, MessageCopy, PushCopy, SmsCopy, message_fields
 from marketloop.content.copy.factcheck import check_facts
-from marketloop.content.copy.template_writer import LIMITS, sms_limit
+from marketloop.content.copy.template_writer import LIMITS, sms_length, sms_limit
 
 VIOLATION_KINDS = (
     "format", "language", "price", "discount", "code", "date", "product", "link",
@@ -159,7 +159,8 @@ def _length_and_opt_out(copy: MessageCopy, brief: CopyBrief, cfg: GuardrailConfi
             v.append(Violation(kind="opt_out", field="footer", detail=f"the unsubscribe link {brief.brand.unsubscribe_url} is missing"))
     elif isinstance(copy, SmsCopy):
         n = sms_limit(copy.text, gsm=cfg.sms_gsm_max, ucs2=cfg.sms_ucs2_max)
-        limit("text", copy.text, n)
+        if sms_length(copy.text) > n:
+            v.append(Violation(kind="length", field="text", detail=f"{sms_length(copy.text)} SMS characters, limit {n}"))
         opt = brief.brand.sms_opt_out[brief.language]
         if opt.lower() not in copy.text.lower():
             v.append(Violation(kind="opt_out", field="text", detail=f"the opt-out text {opt!r} is missing"))

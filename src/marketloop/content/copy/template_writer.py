@@ -121,14 +121,21 @@ def sms_limit(text: str, *, gsm: int = LIMITS["sms_gsm"], ucs2: int = LIMITS["sm
     return gsm if is_gsm7(text) else ucs2
 
 
+_GSM7_EXTENSION = set("^{}\\[~]|€")  # these take two septets (an escape plus the character)
 _GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-    "^{}\\[~]|€"
-)
+) | _GSM7_EXTENSION
 
 
 def is_gsm7(text: str) -> bool:
     return all(ch in _GSM7 for ch in text)
+
+
+def sms_length(text: str) -> int:
+    """Length as the network counts it: septets for GSM-7 text (extension characters count 2), else characters."""
+    if is_gsm7(text):
+        return len(text) + sum(1 for ch in text if ch in _GSM7_EXTENSION)
+    return len(text)
 
 
 def write_sms(brief: CopyBrief, variant: int = 0, *, safe: bool = False) -> SmsCopy:
@@ -160,7 +167,7 @@ def write_sms(brief: CopyBrief, variant: int = 0, *, safe: bool = False) -> SmsC
     if variant % 2 == 1 and len(cands) > 2:
         cands = cands[1:]
     for text in cands:
-        if len(text) <= sms_limit(text):
+        if sms_length(text) <= sms_limit(text):
             return SmsCopy(text=text)
     return SmsCopy(text=cands[-1])
 
