@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -355,7 +356,7 @@ def eval_sentiment_cmd(
         t.add_column(col)
     for task_name in ("binary", "three_class"):
         for name, m in result[task_name]["models"].items():
-            t.add_row(task_name, name, f"{m['accuracy']:.3f}", f"{m['macro_f1']:.3f}")
+            t.add_row(task_name, escape(name), f"{m['accuracy']:.3f}", f"{m['macro_f1']:.3f}")
     console.print(t)
 
 
