@@ -289,7 +289,7 @@ def assistant_chat_cmd(
             if not text or text.lower() in ("quit", "exit"):
                 break
             reply = bot.respond(conv, text)
-            console.print(f"[bold green]assistant>[/] {reply.text}", highlight=False)
+            console.print(f"[bold green]assistant>[/] {escape(reply.text)}", highlight=False)
             console.print(f"  [dim]intent={reply.intent} ({reply.confidence:.2f}) sources={', '.join(reply.sources) or '-'}"
                           + (f" HAND-OFF: {reply.reason}" if reply.handoff else "") + "[/]", highlight=False)
             if reply.handoff:
@@ -319,7 +319,7 @@ def assistant_ask_cmd(
         emit_json({"replies": [{"message": m, **asdict(r)} for m, r in zip(message, replies, strict=True)]})
         return
     for m, r in zip(message, replies, strict=True):
-        console.print(f"[bold cyan]you>[/] {m}\n[bold green]assistant>[/] {r.text}\n  [dim]intent={r.intent} ({r.confidence:.2f})"
+        console.print(f"[bold cyan]you>[/] {escape(m)}\n[bold green]assistant>[/] {escape(r.text)}\n  [dim]intent={r.intent} ({r.confidence:.2f})"
                       + (f" HAND-OFF: {r.reason}" if r.handoff else "") + "[/]", highlight=False)
 
 
@@ -433,7 +433,7 @@ def copy_demo_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
         emit_json(demo)
         return
     for m in demo["messages"]:
-        console.print(f"[bold]{m['channel']} ({m['language']}) for {m['customer_id']}[/] - {m['action']}; raw: {m['raw_verdict']}",
+        console.print(f"[bold]{m['channel']} ({m['language']}) for {escape(m['customer_id'])}[/] - {m['action']}; raw: {escape(m['raw_verdict'])}",
                       highlight=False)
         console.print("\n".join(f"  {k}: {v}" for k, v in (m["message"] or {}).items() if k != "products"), highlight=False, markup=False)
     for s in demo["review_insights"]:
@@ -441,4 +441,4 @@ def copy_demo_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
                       f"loved: {', '.join(x['aspect'] for x in s['loves']) or '-'}; complaints: {', '.join(x['aspect'] for x in s['complaints']) or '-'}",
                       highlight=False)
     for t in demo["assistant_transcript"]:
-        console.print(f"[cyan]customer>[/] {t['customer']}\n[green]assistant>[/] {t['assistant']}", highlight=False)
+        console.print(f"[cyan]customer>[/] {escape(t['customer'])}\n[green]assistant>[/] {escape(t['assistant'])}", highlight=False)
