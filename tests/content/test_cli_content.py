@@ -164,3 +164,13 @@ def test_copy_demo(db: str) -> None:
     assert demo["review_insights"][0]["product_id"] in ("P1", "P4")
     assert demo["assistant_transcript"][1]["assistant"].startswith("Your order")
     assert demo["assistant_transcript"][-1]["handoff"] is True
+
+
+def test_demo_report_sections(tiny_store) -> None:
+    from marketloop.content.demo import content_demo, report_sections
+
+    sections = report_sections(content_demo(tiny_store))
+    assert [s["title"] for s in sections] == ["Personalised messages and their guardrail verdicts",
+                                             "What customers love and complain about", "Customer-service assistant"]
+    assert sections[0]["figures"] == {"messages": "6", "passed guardrails": "6"}
+    assert "Subject:" in sections[0]["blocks"][0][1] and "customer> Hi, where is my order?" in sections[2]["blocks"][0][1]
