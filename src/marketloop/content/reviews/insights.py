@@ -37,7 +37,7 @@ def label_reviews(texts: Sequence[str], classifier: Any = None) -> tuple[np.ndar
     if classifier is None:
         lex = LexiconSentiment()
         scores = lex.scores(list(texts))
-        labels = lex.predict(list(texts), classes=("negative", "neutral", "positive"))
+        labels = lex.labels(scores, classes=("negative", "neutral", "positive"))
         return labels, scores, "lexicon", lambda sents: lex.scores(list(sents))
     scores = classifier.score_texts(list(texts))
     labels = np.where(scores > NEUTRAL_BAND, "positive", np.where(scores < -NEUTRAL_BAND, "negative", "neutral"))

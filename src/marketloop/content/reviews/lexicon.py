@@ -7,6 +7,7 @@ out below. Scores are in [-1, 1]; :class:`LexiconSentiment` turns them into labe
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -59,7 +60,7 @@ def lexicon_score(text: str) -> float:
         negate = max(0, negate - 1)
     if weight_sum == 0:
         return 0.0
-    return float(np.tanh(total / np.sqrt(weight_sum + 1.0)))
+    return math.tanh(total / math.sqrt(weight_sum + 1.0))
 
 
 class LexiconSentiment:
@@ -76,7 +77,9 @@ class LexiconSentiment:
         return np.array([lexicon_score(t) for t in texts])
 
     def predict(self, texts: list[str], *, classes: tuple[str, ...] = ("negative", "positive")) -> np.ndarray:
-        s = self.scores(texts)
+        return self.labels(self.scores(texts), classes=classes)
+
+    def labels(self, s: np.ndarray, *, classes: tuple[str, ...] = ("negative", "positive")) -> np.ndarray:
         if "neutral" in classes:
             return np.where(s > self.threshold, "positive", np.where(s < -self.threshold, "negative", "neutral"))
         return np.where(s > self.threshold, "positive", "negative")
