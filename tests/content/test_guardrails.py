@@ -51,6 +51,7 @@ OPT = "Reply STOP to opt out"
         (f"Anna, Ben (ben@example.com) loved it. {OPT}", "pii"),
         (f"Anna, call 07700 900123 for 15% off. {OPT}", "pii"),
         (f"Anna, Bartholomew bought this too. {OPT}", "pii"),
+        (f"Anna, customer c2 bought this too. {OPT}", "pii"),
         (f"Anna, 15% off at https://evil.example/win. {OPT}", "link"),
         ("Anna, 15% off with code SAVE15.", "opt_out"),
         ("Anna, " + "really " * 30 + OPT, "length"),
@@ -71,6 +72,7 @@ def test_sms_violations_are_caught(text: str, kind: str) -> None:
         f"Anna, Pack of 12 Tealights £3.25, 15% off until Dec 5. {OPT}",  # digits inside a product name are not claims
         f"Anna: 15 percent off until 05/12/2026. {OPT}",
         f"Anna: fifteen percent off until 5 Dec. {OPT}",
+        f"Anna: 15% off our C22 range. {OPT}",  # "C2" (another customer) is not inside "C22"
     ],
 )
 def test_true_statements_pass(text: str) -> None:
@@ -170,3 +172,29 @@ def test_template_writer_over_many_random_briefs_delivers_zero_violations() -> N
     assert result["delivered"] == 300
     assert result["delivered_with_violations"] == 0
     assert result["raw_pass_rate"] == 1.0
+
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    price=st.floats(min_value=0.5, max_value=9999, allow_nan=False).map(lambda x: round(x, 2)),
+    percent=st.sampled_from([5, 10, 12.5, 15, 20, 33, 50, 70]),
+    code=st.from_regex(r"[A-Z]{2,6}[0-9]{1,4}", fullmatch=True),
+    days=st.integers(min_value=1, max_value=400),
+    channel=st.sampled_from(["email", "sms", "push"]),
+    language=st.sampled_from(["en", "zh"]),
+    currency=st.sampled_from(["GBP", "USD", "EUR", "CNY", "JPY", "CHF"]),
+    name=st.text(alphabet=st.characters(whitelist_categories=("Lu", "Ll", "Nd"), max_codepoint=0x7F), min_size=3, max_size=30),
+)
+def test_template_output_always_passes_its_own_fact_check(price, percent, code, days, channel, language, currency, name) -> None:
+    brief = make_brief(
+        channel=channel, language=language,
+        offer=Offer(kind="percent", value=percent, code=code, expires=dt.date(2026, 11, 26) + dt.timedelta(days=days)),
+        products=[ProductFact(product_id="P1", name=f"Item {name}", price=price, currency=currency)],
+        other_product_names=[], forbidden_terms=["C2", "ben@example.com"],
+    )
+    result = CopyWriter().write_variant(brief, 0)
+    assert result.action == "accepted", result.reasons

@@ -128,9 +128,11 @@ def check(copy: MessageCopy, brief: CopyBrief, config: GuardrailConfig | None = 
         for m in _PHONE.finditer(text):
             if sum(ch.isdigit() for ch in m.group(0)) >= 9:
                 v.append(Violation(kind="pii", field=field, detail=f"contains the phone-like number {m.group(0)!r}"))
-    full = "\n".join(fields.values()).lower()
+    full = "\n".join(fields.values())
+    own = (brief.customer.first_name or "").lower()
     for term in brief.forbidden_terms:
-        if term and term.lower() in full and term.lower() not in (brief.customer.first_name or "").lower():
+        # whole-token match: customer "C12" must not be found inside "C123" or a product code
+        if term and term.lower() != own and re.search(rf"(?<![\w@.]){re.escape(term)}(?![\w@])", full, flags=re.I):
             v.append(Violation(kind="pii", field="*", detail=f"contains {term!r}, another customer's data"))
     has_cjk = bool(_CJK.search(joined_masked))
     if brief.language == "zh" and not has_cjk:
