@@ -63,6 +63,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(2, "customers: customer profile table (RFM, value, churn, next order, interests)", _create("customer_profiles")),
     Migration(3, "recs: model registry", _create("recs_models")),
+    Migration(4, "content: review sentiment, review summaries, LLM call log", _create("review_sentiment", "review_summaries", "llm_calls")),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

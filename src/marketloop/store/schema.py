@@ -326,3 +326,49 @@ recs_models = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("promoted_at", TS),
 )
+
+
+# --- content ---
+
+review_sentiment = sa.Table(
+    "review_sentiment",
+    metadata,
+    sa.Column("review_id", ID, primary_key=True),
+    sa.Column("product_id", ID, nullable=False, index=True),
+    sa.Column("label", SHORT, nullable=False, comment="positive, negative or neutral"),
+    sa.Column("score", sa.Float, nullable=False, comment="P(positive) - P(negative), or the lexicon score"),
+    sa.Column("aspects_json", sa.Text, comment="[{aspect, polarity}] mentioned in the review"),
+    sa.Column("model", sa.String(64), nullable=False),
+    sa.Column("scored_at", TS, nullable=False),
+)
+
+review_summaries = sa.Table(
+    "review_summaries",
+    metadata,
+    sa.Column("product_id", ID, primary_key=True),
+    sa.Column("n_reviews", sa.Integer, nullable=False),
+    sa.Column("avg_rating", sa.Float),
+    sa.Column("positive_share", sa.Float, nullable=False),
+    sa.Column("loves_json", sa.Text, comment="[{aspect, mentions, share, quote}] praised most"),
+    sa.Column("complaints_json", sa.Text, comment="[{aspect, mentions, share, quote}] criticised most"),
+    sa.Column("highlight", NAME, comment="a short true remark copy generation may use"),
+    sa.Column("model", sa.String(64), nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+llm_calls = sa.Table(
+    "llm_calls",
+    metadata,
+    sa.Column("call_id", ID, primary_key=True),
+    sa.Column("provider", sa.String(64), nullable=False),
+    sa.Column("model", NAME),
+    sa.Column("task", SHORT, nullable=False),
+    sa.Column("started_at", TS, nullable=False),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("prompt_tokens", sa.Integer),
+    sa.Column("completion_tokens", sa.Integer),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("cached", sa.Boolean, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("error", sa.Text),
+)
