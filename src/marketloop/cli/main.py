@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 
 from marketloop import __version__
+from marketloop.cli import campaign as campaign_cmd
 from marketloop.cli import db as db_cmd
 from marketloop.cli import demo as demo_cmd
 from marketloop.cli import evaluate as evaluate_cmd
@@ -62,6 +63,7 @@ app.add_typer(db_cmd.app, name="db")
 demo_cmd.register(app)
 app.add_typer(evaluate_cmd.app, name="eval")
 app.add_typer(sim_cmd.app, name="sim")
+app.add_typer(campaign_cmd.app, name="campaign")
 
 
 def run() -> None:
