@@ -122,15 +122,15 @@ def run_exploration(store: Store, world, customer_ids: list[str] | np.ndarray, a
         conn.execute(schema.campaigns.insert(), [{"campaign_id": campaign_id, "name": "Exploration round (randomised offers)",
                                                   "status": "completed", "goal_json": json.dumps({"arms": [arm_name(*a) for a in arms], "fraction": fraction}),
                                                   "plan_json": None, "created_at": created, "updated_at": created}])
-        _insert_frame(conn, store.dialect, schema.sends, pd.DataFrame(sends))
-        _insert_frame(conn, store.dialect, schema.send_outcomes, pd.DataFrame(outcomes))
+        insert_frame(conn, store.dialect, schema.sends, pd.DataFrame(sends))
+        insert_frame(conn, store.dialect, schema.send_outcomes, pd.DataFrame(outcomes))
     log.info("exploration round %s: %d customers, %d arms", campaign_id, len(picked), len(arms))
     history = read_history(store, [campaign_id])
     assert history is not None
     return history
 
 
-def _insert_frame(conn, dialect: str, table: sa.Table, frame: pd.DataFrame) -> None:  # noqa: ANN001
+def insert_frame(conn, dialect: str, table: sa.Table, frame: pd.DataFrame) -> None:  # noqa: ANN001
     """Insert many rows; DuckDB gets them through a registered DataFrame (executemany is slow there)."""
     if frame.empty:
         return

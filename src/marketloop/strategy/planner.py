@@ -172,9 +172,12 @@ def _decisions(index: pd.Index, arms: list[ArmPrediction], choice: np.ndarray, b
     plain = arms[0].tau  # the first channel's smallest offer: does the message itself help or hurt?
     p0 = arms[0].p0
     positive = best_tau[best_tau > 0]
-    p0_cut = np.quantile(p0, 0.8) if n else 0.0
     tau_cut = np.median(positive) if len(positive) else 0.0
-    kind = np.where(plain < 0, "put_off", np.where(p0 >= p0_cut, "buy_anyway", np.where(best_tau >= tau_cut, "persuadable", "low_response")))
+    # put off: the plain message costs more than a tenth of their own purchases (and half a point at least);
+    # would buy anyway: buying is far likelier than being moved (5x the best uplift) and above the median.
+    put_off = plain < -np.maximum(0.005, 0.1 * p0)
+    anyway = (p0 >= 5 * np.maximum(best_tau, 0.002)) & (p0 >= np.median(p0))
+    kind = np.where(put_off, "put_off", np.where(anyway, "buy_anyway", np.where(best_tau >= tau_cut, "persuadable", "low_response")))
     return pd.DataFrame({"customer_id": index.astype(str), "kind": kind, "arm_index": pick, "included": choice >= 0,
                          "arm": [arms[k].arm if c >= 0 else "" for k, c in zip(pick, choice, strict=True)],
                          "reason": reason, "p0": p0, "predicted_uplift": tau, "predicted_profit": profit})

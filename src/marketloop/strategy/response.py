@@ -3,7 +3,7 @@
 One uplift learner per arm (channel x discount) against the common control, trained on randomised
 history. Raw meta-learner scores rank well but their scale is optimistic where they are extreme
 (the planner picks exactly those customers, a winner's curse), so each arm's scores are calibrated
-on out-of-fold predictions: the transformed outcome ``y x (t/e - (1-t)/(1-e))`` (whose mean given x
+on out-of-fold predictions of ``n_folds`` fold models (whose mean then scores new customers): the transformed outcome ``y x (t/e - (1-t)/(1-e))`` (whose mean given x
 is the true uplift) is regressed on the out-of-fold score. The same out-of-fold pairs, resampled,
 give the bootstrap intervals of every prediction the planner makes.
 """
@@ -29,7 +29,7 @@ def _calibrate(score: np.ndarray, ystar: np.ndarray) -> tuple[float, float]:
 class OfferResponseModel(BaseEstimator):
     """Per-arm calibrated uplift, the untreated purchase probability, and open / click rates."""
 
-    def __init__(self, learner: str = "t_learner", n_folds: int = 2, random_state: int | None = 0) -> None:
+    def __init__(self, learner: str = "t_learner", n_folds: int = 3, random_state: int | None = 0) -> None:
         self.learner = learner
         self.n_folds = n_folds
         self.random_state = random_state
@@ -52,13 +52,17 @@ class OfferResponseModel(BaseEstimator):
             rows = control | (arm == a)
             Xa, ya, ta = X[rows], y[rows], (arm[rows] == a).astype(int)
             oof = np.zeros(len(ya))
+            fold_models = []
             for train, test in KFold(self.n_folds, shuffle=True, random_state=self.random_state).split(Xa):
-                oof[test] = make_learner(self.learner, "binary", self.random_state).fit(Xa[train], ta[train], ya[train]).predict(Xa[test])
+                fold_models.append(make_learner(self.learner, "binary", self.random_state).fit(Xa[train], ta[train], ya[train]))
+                oof[test] = fold_models[-1].predict(Xa[test])
             e = float(ta.mean())
             ystar = ya * (ta / e - (1 - ta) / (1 - e))
             self.oof_[a] = (oof, ystar)
             self.calibration_[a] = _calibrate(oof, ystar)
-            self.models_[a] = make_learner(self.learner, "binary", self.random_state).fit(Xa, ta, ya)
+            # The fold models themselves score new customers (their mean), so the calibration fitted on their
+            # out-of-fold scores applies to scores of the same spread; a refit on all rows would be sharper.
+            self.models_[a] = fold_models
         treated = ~control
         design = self._design(X[treated], arm[treated])
         self.open_model_ = self.click_model_ = None
@@ -80,7 +84,8 @@ class OfferResponseModel(BaseEstimator):
 
     def predict_raw(self, X: np.ndarray, arm: str) -> np.ndarray:
         self._check_arm(arm)
-        return self.models_[arm].predict(np.asarray(X, dtype=float))
+        X = np.asarray(X, dtype=float)
+        return np.mean([m.predict(X) for m in self.models_[arm]], axis=0)
 
     def predict(self, X: np.ndarray, arm: str) -> np.ndarray:
         """Calibrated uplift (treated minus untreated purchase probability) of ``arm``."""
