@@ -11,12 +11,12 @@ give the bootstrap intervals of every prediction the planner makes.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.model_selection import KFold
 
 from marketloop.errors import InputError
 from marketloop.strategy.history import CONTROL, parse_arm
-from marketloop.strategy.uplift import make_learner, outcome_model
+from marketloop.strategy.uplift import fit_outcome, make_learner
 
 
 def _calibrate(score: np.ndarray, ystar: np.ndarray) -> tuple[float, float]:
@@ -46,7 +46,7 @@ class OfferResponseModel(BaseEstimator):
         self.arms_ = sorted(a for a in set(arm.tolist()) if a != CONTROL)
         if not self.arms_:
             raise InputError("history: no treated customers next to the holdout", field="history")
-        self.control_model_ = clone(outcome_model("binary", self.random_state)).fit(X[control], y[control])
+        self.control_model_ = fit_outcome("binary", self.random_state, X[control], y[control])
         self.models_, self.calibration_, self.oof_ = {}, {}, {}
         for a in self.arms_:
             rows = control | (arm == a)
@@ -67,9 +67,9 @@ class OfferResponseModel(BaseEstimator):
         design = self._design(X[treated], arm[treated])
         self.open_model_ = self.click_model_ = None
         if opened is not None and np.asarray(opened)[treated].std() > 0:
-            self.open_model_ = clone(outcome_model("binary", self.random_state)).fit(design, np.asarray(opened, dtype=float)[treated])
+            self.open_model_ = fit_outcome("binary", self.random_state, design, np.asarray(opened, dtype=float)[treated])
         if clicked is not None and np.asarray(clicked)[treated].std() > 0:
-            self.click_model_ = clone(outcome_model("binary", self.random_state)).fit(design, np.asarray(clicked, dtype=float)[treated])
+            self.click_model_ = fit_outcome("binary", self.random_state, design, np.asarray(clicked, dtype=float)[treated])
         self.n_features_in_ = X.shape[1]
         return self
 

@@ -43,6 +43,26 @@ def outcome_model(outcome: Outcome, random_state: int | None):  # noqa: ANN201
     return LGBMClassifier(**_lgbm_params(random_state)) if outcome == "binary" else LGBMRegressor(**_lgbm_params(random_state))
 
 
+class ConstantOutcome:
+    """Stands in for an outcome model when a training subset has one outcome value only (tiny tests)."""
+
+    def __init__(self, value: float) -> None:
+        self.value = float(value)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return np.column_stack([np.full(len(X), 1 - self.value), np.full(len(X), self.value)])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.full(len(X), self.value)
+
+
+def fit_outcome(outcome: Outcome, random_state: int | None, X: np.ndarray, y: np.ndarray):  # noqa: ANN201
+    """A fitted outcome model; a constant where ``y`` does not vary (LightGBM needs two classes)."""
+    if len(y) == 0 or np.min(y) == np.max(y):
+        return ConstantOutcome(float(y[0]) if len(y) else 0.0)
+    return clone(outcome_model(outcome, random_state)).fit(X, y)
+
+
 def effect_model(random_state: int | None):  # noqa: ANN201
     from lightgbm import LGBMRegressor
 
@@ -83,8 +103,8 @@ class TLearner(BaseEstimator):
 
     def fit(self, X: np.ndarray, treatment: np.ndarray, y: np.ndarray) -> TLearner:
         X, t, y = check_uplift_data(X, treatment, y, self.outcome)
-        self.model_control_ = clone(outcome_model(self.outcome, self.random_state)).fit(X[t == 0], y[t == 0])
-        self.model_treated_ = clone(outcome_model(self.outcome, self.random_state)).fit(X[t == 1], y[t == 1])
+        self.model_control_ = fit_outcome(self.outcome, self.random_state, X[t == 0], y[t == 0])
+        self.model_treated_ = fit_outcome(self.outcome, self.random_state, X[t == 1], y[t == 1])
         self.n_features_in_ = X.shape[1]
         return self
 
