@@ -35,7 +35,7 @@ class ArmPrediction:
     channel: str
     discount: float
     allowed: np.ndarray
-    raw: np.ndarray  # uncalibrated learner score (for bootstrap intervals)
+    components: list[tuple[str, np.ndarray]]  # (calibration key, raw score): tau = sum of calibrated parts
     tau: np.ndarray
     p0: np.ndarray
     p1: np.ndarray
@@ -63,17 +63,16 @@ def predict_arms(model: OfferResponseModel, X: np.ndarray, features: pd.DataFram
         consent = features[f"{channel}_ok"].to_numpy() > 0 if f"{channel}_ok" in features else np.ones(len(X), bool)
         for d in sorted(goal.discounts):
             arm = arm_name(channel, d)
-            if arm not in model.models_:
+            if arm not in model.arms_:
                 continue
-            raw = model.predict_raw(X, arm)
-            intercept, slope = model.calibration_[arm]
-            tau = intercept + slope * raw
+            components = model.components(X, arm)
+            tau = sum(model.calibration_[k][0] + model.calibration_[k][1] * raw for k, raw in components)
             p1 = np.clip(p0 + tau, 0.0, 1.0)
             tau = p1 - p0
             opens, clicks = model.predict_engagement(X, arm)
             send_cost = SEND_COST.get(channel, 0.0)
             out.append(ArmPrediction(
-                arm=arm, channel=channel, discount=d, allowed=consent & (d <= max_discount + 1e-9), raw=raw, tau=tau, p0=p0, p1=p1,
+                arm=arm, channel=channel, discount=d, allowed=consent & (d <= max_discount + 1e-9), components=components, tau=tau, p0=p0, p1=p1,
                 opens=opens, clicks=clicks,
                 incremental_revenue=p1 * basket * (1 - d) - p0 * basket,
                 incremental_profit=tau * basket * (1 - cost_ratio) - p1 * basket * d - send_cost,

@@ -19,13 +19,19 @@ NAMES = ("reach", "opens", "clicks", "conversions", "incremental_conversions", "
          "incremental_profit", "roi")
 
 
-def _sums(arm: ArmPrediction, idx: np.ndarray, basket: np.ndarray, cost: np.ndarray, draws: np.ndarray, share: float) -> tuple[dict, dict, dict]:
+def _sums(arm: ArmPrediction, idx: np.ndarray, basket: np.ndarray, cost: np.ndarray, draws: dict[str, np.ndarray], share: float) -> tuple[dict, dict, dict]:
     """Point estimates, draw arrays (without outcome noise) and outcome-noise variances of the sums."""
-    raw, p0, b, c, d = arm.raw[idx], arm.p0[idx], basket[idx], cost[idx], arm.discount
+    p0, b, c, d = arm.p0[idx], basket[idx], cost[idx], arm.discount
     tau, p1 = arm.tau[idx], arm.p1[idx]
     n = len(idx)
-    alpha, beta = draws[:, 0:1], draws[:, 1:2]
-    tau_b = alpha + beta * raw[None, :]  # B x n
+
+    def tau_dot(w: np.ndarray) -> np.ndarray:
+        """Bootstrap draws of sum(tau x w): each calibrated part is intercept x sum(w) + slope x raw . w."""
+        out = np.zeros(len(next(iter(draws.values()))))
+        for key, raw in arm.components:
+            out += draws[key][:, 0] * w.sum() + draws[key][:, 1] * (raw[idx] @ w)
+        return out
+
     s = share
     point = {
         "reach": s * n, "opens": s * arm.opens[idx].sum(), "clicks": s * arm.clicks[idx].sum(), "conversions": s * p1.sum(),
@@ -34,11 +40,12 @@ def _sums(arm: ArmPrediction, idx: np.ndarray, basket: np.ndarray, cost: np.ndar
         "cost": s * arm.spend[idx].sum(),
         "incremental_profit": s * arm.incremental_profit[idx].sum(),
     }
-    sum_tau = tau_b.sum(axis=1)
-    sum_tau_b = tau_b @ b
-    sum_tau_m = tau_b @ (b * (1 - c))
+    sum_tau = tau_dot(np.ones(n))
+    sum_tau_b = tau_dot(b)
+    sum_tau_m = tau_dot(b * (1 - c))
+    n_draws = len(sum_tau)
     drawn = {
-        "reach": np.full(len(draws), s * n), "opens": np.full(len(draws), point["opens"]), "clicks": np.full(len(draws), point["clicks"]),
+        "reach": np.full(n_draws, s * n), "opens": np.full(n_draws, point["opens"]), "clicks": np.full(n_draws, point["clicks"]),
         "conversions": s * (p0.sum() + sum_tau),
         "incremental_conversions": s * sum_tau,
         "incremental_revenue": s * (sum_tau_b * (1 - d) - d * (p0 @ b)),
@@ -74,7 +81,7 @@ def _intervals(point: dict, drawn: dict, noise: dict, rng: np.random.Generator) 
     return out
 
 
-def group_predictions(arm: ArmPrediction, idx: np.ndarray, basket: np.ndarray, cost: np.ndarray, draws: np.ndarray,
+def group_predictions(arm: ArmPrediction, idx: np.ndarray, basket: np.ndarray, cost: np.ndarray, draws: dict[str, np.ndarray],
                       rng: np.random.Generator, share: float = 1.0) -> dict[str, Interval]:
     return _intervals(*_sums(arm, np.asarray(idx), basket, cost, draws, share), rng)
 
@@ -91,7 +98,7 @@ def total_predictions(arms: list[ArmPrediction], decisions: pd.DataFrame, includ
         idx = np.nonzero(included & (pick == k))[0]
         if not len(idx):
             continue
-        p, d, v = _sums(arm, idx, basket, cost, draws[arm.arm], share)
+        p, d, v = _sums(arm, idx, basket, cost, draws, share)
         for name in point:
             point[name] += p[name]
             drawn[name] += d[name]

@@ -142,7 +142,8 @@ def plan_campaign(store: Store, goal: Goal, *, history: RandomisedHistory | None
 
     decisions = _decisions(feats.index, arms, choice, best_any, reason)
     rng = np.random.default_rng(random_state)
-    draws = {a.arm: model.calibration_draws(a.arm, n_boot, rng) for a in arms}
+    keys = sorted({key for a in arms for key, _ in a.components})
+    draws = {key: model.calibration_draws(key, n_boot, rng) for key in keys}
     groups, audience, totals = _groups(decisions, arms, basket.to_numpy(), cost.to_numpy(), draws, goal, rng)
     used = sorted({a for a in audience["variant"].unique()})
     by_arm = {a.arm: a for a in arms}
@@ -194,7 +195,7 @@ def _groups(decisions: pd.DataFrame, arms: list[ArmPrediction], basket: np.ndarr
     for kind, included, k, why in order:
         idx = keys[(kind, included, k, why)]
         arm = arms[k]
-        preds = group_predictions(arm, idx, basket, cost, draws[arm.arm], rng, send_share if included else 1.0)
+        preds = group_predictions(arm, idx, basket, cost, draws, rng, send_share if included else 1.0)
         label = f"{KIND_LABELS[kind]} · " + (_arm_label(arm) if included else f"left out ({why.replace('_', ' ')})")
         alternatives = {a.arm: float(a.incremental_profit[idx].mean()) for a in arms}
         groups.append(GroupPlan(group=label, included=bool(included), customers=len(idx), variant=arm.arm if included else None,

@@ -48,21 +48,20 @@ class OfferResponseModel(BaseEstimator):
             raise InputError("history: no treated customers next to the holdout", field="history")
         self.control_model_ = fit_outcome("binary", self.random_state, X[control], y[control])
         self.models_, self.calibration_, self.oof_ = {}, {}, {}
+        self.components_: dict[str, list[str]] = {}
         for a in self.arms_:
-            rows = control | (arm == a)
-            Xa, ya, ta = X[rows], y[rows], (arm[rows] == a).astype(int)
-            oof = np.zeros(len(ya))
-            fold_models = []
-            for train, test in KFold(self.n_folds, shuffle=True, random_state=self.random_state).split(Xa):
-                fold_models.append(make_learner(self.learner, "binary", self.random_state).fit(Xa[train], ta[train], ya[train]))
-                oof[test] = fold_models[-1].predict(Xa[test])
-            e = float(ta.mean())
-            ystar = ya * (ta / e - (1 - ta) / (1 - e))
-            self.oof_[a] = (oof, ystar)
-            self.calibration_[a] = _calibrate(oof, ystar)
-            # The fold models themselves score new customers (their mean), so the calibration fitted on their
-            # out-of-fold scores applies to scores of the same spread; a refit on all rows would be sharper.
-            self.models_[a] = fold_models
+            self._fit_contrast(a, X, y, control, arm == a)
+        # A discount arm = the same channel's smallest offer + the discount's own increment, each learned
+        # and calibrated on its own contrast (discount arm vs base arm): the increment decides whether a
+        # discount pays, so it gets an honest, separately calibrated estimate.
+        for a in self.arms_:
+            base = self._base_arm(a)
+            if base is None:
+                self.components_[a] = [a]
+                continue
+            key = f"{a}|{base}"
+            self._fit_contrast(key, X, y, arm == base, arm == a)
+            self.components_[a] = [base, key]
         treated = ~control
         design = self._design(X[treated], arm[treated])
         self.open_model_ = self.click_model_ = None
@@ -73,6 +72,33 @@ class OfferResponseModel(BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
+    def _fit_contrast(self, key: str, X: np.ndarray, y: np.ndarray, reference: np.ndarray, treated: np.ndarray) -> None:
+        rows = reference | treated
+        Xa, ya, ta = X[rows], y[rows], treated[rows].astype(int)
+        oof = np.zeros(len(ya))
+        fold_models = []
+        for train, test in KFold(self.n_folds, shuffle=True, random_state=self.random_state).split(Xa):
+            fold_models.append(make_learner(self.learner, "binary", self.random_state).fit(Xa[train], ta[train], ya[train]))
+            oof[test] = fold_models[-1].predict(Xa[test])
+        e = float(ta.mean())
+        ystar = ya * (ta / e - (1 - ta) / (1 - e))
+        self.oof_[key] = (oof, ystar)
+        self.calibration_[key] = _calibrate(oof, ystar)
+        # The fold models themselves score new customers (their mean), so the calibration fitted on their
+        # out-of-fold scores applies to scores of the same spread; a refit on all rows would be sharper.
+        self.models_[key] = fold_models
+
+    def _base_arm(self, a: str) -> str | None:
+        channel, discount = parse_arm(a)
+        same = [b for b in self.arms_ if parse_arm(b)[0] == channel and parse_arm(b)[1] < discount]
+        return min(same, key=lambda b: parse_arm(b)[1]) if same else None
+
+    def components(self, X: np.ndarray, arm: str) -> list[tuple[str, np.ndarray]]:
+        """(calibration key, raw score) pairs whose calibrated sum is the arm's uplift."""
+        self._check_arm(arm)
+        X = np.asarray(X, dtype=float)
+        return [(key, np.mean([m.predict(X) for m in self.models_[key]], axis=0)) for key in self.components_[arm]]
+
     @staticmethod
     def _design(X: np.ndarray, arm: np.ndarray) -> np.ndarray:
         parsed = [parse_arm(a) for a in arm]
@@ -82,15 +108,13 @@ class OfferResponseModel(BaseEstimator):
     def predict_control(self, X: np.ndarray) -> np.ndarray:
         return self.control_model_.predict_proba(np.asarray(X, dtype=float))[:, 1]
 
-    def predict_raw(self, X: np.ndarray, arm: str) -> np.ndarray:
-        self._check_arm(arm)
-        X = np.asarray(X, dtype=float)
-        return np.mean([m.predict(X) for m in self.models_[arm]], axis=0)
-
     def predict(self, X: np.ndarray, arm: str) -> np.ndarray:
         """Calibrated uplift (treated minus untreated purchase probability) of ``arm``."""
-        intercept, slope = self.calibration_[arm] if arm in self.calibration_ else (0.0, 0.0)
-        return intercept + slope * self.predict_raw(X, arm)
+        total = np.zeros(len(X))
+        for key, raw in self.components(X, arm):
+            intercept, slope = self.calibration_[key]
+            total += intercept + slope * raw
+        return total
 
     def predict_engagement(self, X: np.ndarray, arm: str) -> tuple[np.ndarray, np.ndarray]:
         """Predicted open and click probabilities of ``arm``'s message (zeros without engagement data)."""
@@ -100,9 +124,9 @@ class OfferResponseModel(BaseEstimator):
         clicks = self.click_model_.predict_proba(design)[:, 1] if self.click_model_ is not None else np.zeros(len(X))
         return opens, clicks
 
-    def calibration_draws(self, arm: str, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` bootstrap (intercept, slope) pairs for ``arm``, resampling its out-of-fold rows."""
-        oof, ystar = self.oof_[arm]
+    def calibration_draws(self, key: str, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` bootstrap (intercept, slope) pairs for a calibration ``key``, resampling its out-of-fold rows."""
+        oof, ystar = self.oof_[key]
         out = np.empty((n, 2))
         for b in range(n):
             idx = rng.integers(0, len(oof), len(oof))
@@ -110,6 +134,6 @@ class OfferResponseModel(BaseEstimator):
         return out
 
     def _check_arm(self, arm: str) -> None:
-        if arm not in self.models_:
+        if arm not in self.arms_:
             raise InputError(f"arm: expected one of {', '.join(self.arms_)}, got {arm!r}", field="arm", value=arm,
                              hint="The history has no randomised data for this offer; explore it first.")
