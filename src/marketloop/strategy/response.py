@@ -6,6 +6,11 @@ history. Raw meta-learner scores rank well but their scale is optimistic where t
 on out-of-fold predictions of ``n_folds`` fold models (whose mean then scores new customers): the transformed outcome ``y x (t/e - (1-t)/(1-e))`` (whose mean given x
 is the true uplift) is regressed on the out-of-fold score. The same out-of-fold pairs, resampled,
 give the bootstrap intervals of every prediction the planner makes.
+
+A discount arm is modelled as its channel's smallest offer (against the control) plus the
+discount's own increment (the discount arm against that base arm), each part learned and
+calibrated on its own contrast, so the decision "is a discount worth it" rests on an estimate of
+exactly that difference.
 """
 
 from __future__ import annotations
