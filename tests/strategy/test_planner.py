@@ -96,3 +96,12 @@ def test_eligibility_filters(known_store_url, model) -> None:  # noqa: ANN001
         assert {kinds[c] for c in result.decisions["customer_id"]} == {"sure_thing", "sleeping_dog"}
         with pytest.raises(InputError, match="no customer matches"):
             plan_campaign(store, parse_goal({**GOAL, "eligible": {"min_orders": 50}}), model=model)
+
+
+def test_featured_products(planned) -> None:  # noqa: ANN001
+    import json
+
+    result, _ = planned
+    featured = result.audience["products_json"].map(json.loads)
+    assert (featured.map(len) > 0).all()
+    assert featured.map(lambda ids: ids == ["P1"]).all()  # the known store sells one product

@@ -30,6 +30,7 @@ from marketloop.strategy.goal import Goal
 from marketloop.strategy.history import RandomisedHistory, read_history
 from marketloop.strategy.intervals import group_predictions
 from marketloop.strategy.plan import CampaignPlan, GroupPlan, Offer, Variant
+from marketloop.strategy.products import products_json
 from marketloop.strategy.rationale import TemplateRationaleWriter, group_reason
 from marketloop.strategy.response import OfferResponseModel
 
@@ -158,6 +159,8 @@ def plan_campaign(store: Store, goal: Goal, *, history: RandomisedHistory | None
                         holdout_fraction=goal.holdout_fraction, variants=variants or [Variant(name="none")], groups=groups,
                         predictions=totals)
     plan.rationale = TemplateRationaleWriter().write(plan, goal, facts)
+    if len(audience):
+        audience["products_json"] = products_json(store, audience["customer_id"])
     audience.insert(0, "campaign_id", campaign_id)
     return PlanResult(plan=plan, goal=goal, audience=audience, decisions=decisions, facts=facts)
 
