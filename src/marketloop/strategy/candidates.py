@@ -35,6 +35,7 @@ class ArmPrediction:
     channel: str
     discount: float
     allowed: np.ndarray
+    consent: np.ndarray
     components: list[tuple[str, np.ndarray]]  # (calibration key, raw score): tau = sum of calibrated parts
     tau: np.ndarray
     p0: np.ndarray
@@ -72,7 +73,7 @@ def predict_arms(model: OfferResponseModel, X: np.ndarray, features: pd.DataFram
             opens, clicks = model.predict_engagement(X, arm)
             send_cost = SEND_COST.get(channel, 0.0)
             out.append(ArmPrediction(
-                arm=arm, channel=channel, discount=d, allowed=consent & (d <= max_discount + 1e-9), components=components, tau=tau, p0=p0, p1=p1,
+                arm=arm, channel=channel, discount=d, allowed=consent & (d <= max_discount + 1e-9), consent=consent, components=components, tau=tau, p0=p0, p1=p1,
                 opens=opens, clicks=clicks,
                 incremental_revenue=p1 * basket * (1 - d) - p0 * basket,
                 incremental_profit=tau * basket * (1 - cost_ratio) - p1 * basket * d - send_cost,
@@ -85,7 +86,8 @@ def choose(arms: list[ArmPrediction], objective: str, budget: float | None) -> t
     """Best allowed arm per customer (index into ``arms``, -1 = none) and why customers were left out.
 
     Returns (choice, best_any, reason) where ``best_any`` is the best arm ignoring positivity (for
-    explanations) and ``reason`` is '' (included), 'not_worth_it', 'not_allowed' or 'budget'.
+    explanations) and ``reason`` is '' (included), 'not_worth_it', 'no_consent' (for every goal channel),
+    'not_allowed' (every discount breaks the margin floor / maximum) or 'budget'.
     """
     n = len(arms[0].tau)
     scores = np.full((len(arms), n), -np.inf)
@@ -95,6 +97,8 @@ def choose(arms: list[ArmPrediction], objective: str, budget: float | None) -> t
     best_any = scores.argmax(axis=0)
     best_score = scores.max(axis=0)
     reason = np.where(np.isinf(best_score), "not_allowed", np.where(best_score > 0, "", "not_worth_it")).astype(object)
+    reachable = np.any(np.stack([a.consent for a in arms]), axis=0)
+    reason[~reachable] = "no_consent"
     choice = np.where(reason == "", best_any, -1)
     if budget is not None:
         spend = np.array([arms[k].spend[i] if k >= 0 else 0.0 for i, k in enumerate(choice)])

@@ -198,7 +198,8 @@ def _groups(decisions: pd.DataFrame, arms: list[ArmPrediction], basket: np.ndarr
     for kind, included, k, why in order:
         idx = keys[(kind, included, k, why)]
         arm = arms[k]
-        preds = group_predictions(arm, idx, basket, cost, draws, rng, send_share if included else 1.0)
+        # nobody can be sent a message without consent: no "if sent" predictions for them
+        preds = {} if why == "no_consent" else group_predictions(arm, idx, basket, cost, draws, rng, send_share if included else 1.0)
         label = f"{KIND_LABELS[kind]} · " + (_arm_label(arm) if included else f"left out ({why.replace('_', ' ')})")
         alternatives = {a.arm: float(a.incremental_profit[idx].mean()) for a in arms}
         groups.append(GroupPlan(group=label, included=bool(included), customers=len(idx), variant=arm.arm if included else None,

@@ -36,6 +36,8 @@ def _iv(iv: Interval, money: bool = False, digits: int = 0) -> str:
 
 def group_reason(kind: str, included: bool, why: str, arm: ArmPrediction, preds: dict[str, Interval], n: int,
                  alternatives: dict[str, float], objective: str) -> str:
+    if why == "no_consent":
+        return f"Left out ({kind}): no granted consent for any of the goal's channels; they cannot be contacted."
     per = preds["incremental_profit"].mean / max(n, 1)
     uplift_pts = 100 * preds["incremental_conversions"].mean / max(preds["reach"].mean, 1e-9)
     offer = f"{round(arm.discount * 100)} % off" if arm.discount else "no discount"
@@ -48,8 +50,8 @@ def group_reason(kind: str, included: bool, why: str, arm: ArmPrediction, preds:
             text += f" The next best offer ({runner[0]}) would make {_money(runner[1])} per customer."
         return text
     if why == "not_allowed":
-        return (f"Left out ({kind}): no allowed offer; no consent for the goal's channels, or every discount breaks the margin floor "
-                f"or the maximum discount.")
+        return (f"Left out ({kind}): every offer breaks the margin floor or the maximum discount for them "
+                f"(their cost ratio leaves no room); the best would make {_money(per)} per customer.")
     if why == "budget":
         return f"Left out ({kind}): worth contacting ({_money(per)} per customer with {offer}), but the budget ran out on better groups first."
     if uplift_pts < 0:
@@ -67,6 +69,7 @@ class TemplateRationaleWriter:
         p = plan.predictions
         included = [g for g in plan.groups if g.included]
         left = [g for g in plan.groups if not g.included]
+        no_consent = sum(g.customers for g in left if "no consent" in g.group)
         n_in = sum(g.customers for g in included)
         n_out = sum(g.customers for g in left)
         parts = [f"Goal: maximise {OBJECTIVES[goal.objective]}"
@@ -85,6 +88,8 @@ class TemplateRationaleWriter:
             parts.append("Offers: " + ", ".join(f"{v} to {n:,}" for v, n in sorted(offers.items(), key=lambda kv: -kv[1])) + ".")
         put_off = sum(g.customers for g in left if g.group.startswith("put off"))
         anyway = [g for g in plan.groups if g.group.startswith("would buy anyway")]
+        if no_consent:
+            parts.append(f"{no_consent:,} of those left out have no consent for {', '.join(goal.channels)}.")
         if put_off:
             parts.append(f"{put_off:,} customers are predicted to buy less if contacted and are left out.")
         if anyway:
