@@ -86,3 +86,25 @@ def test_eval_uplift_bad_input(tmp_path: Path, change: dict, text: str) -> None:
     result = _invoke(["eval", "uplift", *[v for kv in opts.items() for v in kv], "--seeds", "1"])
     assert result.exit_code != 0
     assert text in result.exception.message
+
+
+def test_plan_with_exploration_in_the_simulator(tmp_path: Path) -> None:
+    from marketloop.config import load_settings
+    from marketloop.sim import generate_store
+    from marketloop.store.engine import open_store
+    from marketloop.store.ingest import load_dataset
+
+    sim = tmp_path / "sim"
+    manifest = generate_store(sim, customers=2_000, products=60, days=60, seed=2)
+    url = f"duckdb:///{tmp_path / 'sim.duckdb'}"
+    with open_store(url) as store:
+        load_dataset(store, sim, manifest.files, settings=load_settings(db_url=url))
+    goal = tmp_path / "goal.toml"
+    goal.write_text('name = "Explore then plan"\ndiscounts = [0.0, 0.1]\n', encoding="utf-8")
+    result = _invoke(["campaign", "plan", str(goal), "--db", url, "--sim", str(sim), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["facts"]["history_campaigns"][0].startswith("explore-")
+    with open_store(url) as store:
+        assert store.count("sends") == out["facts"]["history_customers"]
+        assert store.count("campaign_audience") == out["audience"]
