@@ -47,3 +47,16 @@ def test_demo_rejects_bad_sizes(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--customers", "0"])
     assert isinstance(result.exception, InputError)
     assert "--customers must be a positive number, got 0" in str(result.exception)
+
+
+def test_sim_generate_with_load_and_sim_load_are_idempotent(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'sim.duckdb'}"
+    runner = CliRunner()
+    first = runner.invoke(app, ["sim", "generate", "--out", str(tmp_path / "s"), "--customers", "300", "--products", "30",
+                                "--days", "60", "--load", "--db", url, "--json"])
+    assert first.exit_code == 0, first.output
+    loaded = json.loads(first.stdout)["loaded"]
+    assert loaded["customers"] == 300 and loaded["products"] == 30
+    again = runner.invoke(app, ["sim", "load", str(tmp_path / "s"), "--db", url, "--json"])
+    assert again.exit_code == 0, again.output
+    assert all(n == 0 for n in json.loads(again.stdout)["loaded"].values())
