@@ -126,7 +126,9 @@ def run_exploration(store: Store, world, customer_ids: list[str] | np.ndarray, a
         insert_frame(conn, store.dialect, schema.send_outcomes, pd.DataFrame(outcomes))
     log.info("exploration round %s: %d customers, %d arms", campaign_id, len(picked), len(arms))
     history = read_history(store, [campaign_id])
-    assert history is not None
+    if history is None:  # nobody was held out (a tiny customer list)
+        raise InputError(f"customer_ids: the exploration round drew no holdout among {len(picked)} customers",
+                         field="customer_ids", value=len(picked), hint="Explore with more customers or a larger fraction.")
     return history
 
 
