@@ -47,8 +47,47 @@ def step_overview(ctx: DemoContext) -> None:
     ctx.summary["tables"] = ctx.store.counts()
 
 
+DEMO_GOAL = """name = "Win back and grow: maximise incremental profit"
+objective = "incremental_profit"
+budget = 2000
+margin_floor = 0.10
+max_discount = 0.2
+discounts = [0.0, 0.1, 0.2]
+channels = ["email"]
+window_days = 14
+"""
+
+
+def step_campaign(ctx: DemoContext) -> None:
+    """Run an exploration round in the simulator (recorded as sends), then plan a campaign for a stated goal."""
+    import tomllib
+
+    from marketloop.sim import SimWorld
+    from marketloop.strategy.goal import parse_goal
+    from marketloop.strategy.history import read_history, run_exploration
+    from marketloop.strategy.planner import plan_campaign
+    from marketloop.strategy.report import plan_section
+    from marketloop.strategy.storage import save_plan
+
+    goal = parse_goal(tomllib.loads(DEMO_GOAL), source="demo goal")
+    history = read_history(ctx.store)
+    if history is None:
+        world = SimWorld.load(ctx.sim_dir)
+        arms = [("email", d) for d in goal.discounts]
+        history = run_exploration(ctx.store, world, world.customer_ids, arms, fraction=0.5, seed=ctx.seed)
+    result = plan_campaign(ctx.store, goal, history=history, n_boot=100, random_state=ctx.seed)
+    campaign_id = save_plan(ctx.store, result)
+    ctx.report.add(plan_section(result.plan, DEMO_GOAL.strip(), notes=[
+        f"Uplift learned from an exploration round in the simulator: {len(history.rows):,} customers got a random offer "
+        f"({', '.join(history.arms)}) or nothing; outcomes were recorded as sends in the store.",
+        f"Stored as {campaign_id}; see it with: marketloop campaign show {campaign_id} --db {ctx.db_url}",
+    ]))
+    ctx.summary["campaign"] = {"campaign_id": campaign_id, "audience": int(len(result.audience)),
+                               "predicted": {k: v.model_dump() for k, v in result.plan.predictions.items()}}
+
+
 #: (name, step) in order. Later capabilities append here.
-STEPS: list[tuple[str, Step]] = [("overview", step_overview)]
+STEPS: list[tuple[str, Step]] = [("overview", step_overview), ("campaign", step_campaign)]
 
 
 @dataclass(frozen=True)

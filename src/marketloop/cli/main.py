@@ -16,6 +16,7 @@ from rich.markup import escape
 from marketloop import __version__
 from marketloop.cli import customers as customers_cmd
 from marketloop.cli import content as content_cmd
+from marketloop.cli import campaign as campaign_cmd
 from marketloop.cli import db as db_cmd
 from marketloop.cli import demo as demo_cmd
 from marketloop.cli import evaluate as evaluate_cmd
@@ -68,6 +69,7 @@ app.add_typer(sim_cmd.app, name="sim")
 app.add_typer(customers_cmd.app)
 app.add_typer(recs_cmd.app, name="recs")
 content_cmd.register(app)
+app.add_typer(campaign_cmd.app, name="campaign")
 
 
 def run() -> None:
