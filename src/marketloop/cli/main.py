@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from marketloop import __version__
 from marketloop.cli import db as db_cmd
+from marketloop.cli import delivery as delivery_cmd
 from marketloop.cli import demo as demo_cmd
 from marketloop.cli import evaluate as evaluate_cmd
 from marketloop.cli import ingest as ingest_cmd
@@ -62,6 +63,8 @@ app.add_typer(db_cmd.app, name="db")
 demo_cmd.register(app)
 app.add_typer(evaluate_cmd.app, name="eval")
 app.add_typer(sim_cmd.app, name="sim")
+delivery_cmd.register(delivery_cmd.campaign_app)
+app.add_typer(delivery_cmd.campaign_app, name="campaign")
 
 
 def run() -> None:
