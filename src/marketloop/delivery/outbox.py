@@ -104,7 +104,7 @@ def launch(store, campaign_id: str, *, force_no_holdout: bool = False, holdout_f
         if key in existing:
             continue
         variant = variants[row.variant]
-        discount = float(row.discount or 0.0)
+        discount = round(float(row.discount or 0.0), 6)  # REAL columns widen 0.1 to 0.10000000149
         products = json.loads(row.products_json) if isinstance(row.products_json, str) and row.products_json else featured[row.customer_id]
         code = personalise.offer_code(campaign_id, row.customer_id, variant.offer.code_prefix) if discount > 0 else None
         name = first_names.get(row.customer_id)
