@@ -120,27 +120,40 @@ class Dispatcher:
     def _update(self, conn, send_id: str, **values) -> None:  # noqa: ANN001, ANN003
         conn.execute(schema.sends.update().where(schema.sends.c.send_id == send_id).values(**values))
 
-    def _confirm(self, conn, message: OutboundMessage, receipt: Receipt, now: dt.datetime) -> None:  # noqa: ANN001
-        self._update(conn, message.send_id, status="sent", sent_at=now, updated_at=now, next_attempt_at=None, last_error=None)
-        if receipt.outcomes:
-            o = schema.send_outcomes
-            conn.execute(o.delete().where(o.c.send_id == message.send_id))
+    def _set_many(self, conn, send_ids: list[str], **values) -> None:  # noqa: ANN001, ANN003
+        for i in range(0, len(send_ids), 500):
+            conn.execute(schema.sends.update().where(schema.sends.c.send_id.in_(send_ids[i:i + 500])).values(**values))
+
+    def _confirm(self, conn, confirmed: list[tuple[OutboundMessage, Receipt]], now: dt.datetime) -> None:  # noqa: ANN001
+        """Mark ``confirmed`` sent and store what their channels observed, with set-based statements."""
+        if not confirmed:
+            return
+        ids = [m.send_id for m, _ in confirmed]
+        self._set_many(conn, ids, status="sent", sent_at=now, updated_at=now, next_attempt_at=None, last_error=None)
+        o = schema.send_outcomes
+        rows, orders, unsubscribed = [], [], []
+        for message, receipt in confirmed:
             seen: set[tuple] = set()
-            rows = []
             for kind, ts, value in receipt.outcomes:
                 if (kind, ts) not in seen:
                     seen.add((kind, ts))
                     rows.append({"send_id": message.send_id, "kind": kind, "ts": ts, "value": value})
+                if kind == "unsubscribe":
+                    unsubscribed.append(message)
+            orders.extend(receipt.orders)
+        if rows:
+            for i in range(0, len(ids), 500):
+                conn.execute(o.delete().where(o.c.send_id.in_(ids[i:i + 500])))
             conn.execute(o.insert(), rows)
-            if any(kind == "unsubscribe" for kind, _, _ in receipt.outcomes):
-                sp = schema.suppressions
-                conn.execute(sp.delete().where(sp.c.customer_id == message.customer_id, sp.c.channel == message.channel))
-                conn.execute(sp.insert().values(customer_id=message.customer_id, channel=message.channel,
-                                                reason="unsubscribed", created_at=now))
-        if receipt.orders:
-            ids = [r["order_id"] for r in receipt.orders]
-            conn.execute(schema.orders.delete().where(schema.orders.c.order_id.in_(ids)))
-            conn.execute(schema.orders.insert(), receipt.orders)
+        if orders:
+            order_ids = [r["order_id"] for r in orders]
+            conn.execute(schema.orders.delete().where(schema.orders.c.order_id.in_(order_ids)))
+            conn.execute(schema.orders.insert(), orders)
+        sp = schema.suppressions
+        for message in unsubscribed:
+            conn.execute(sp.delete().where(sp.c.customer_id == message.customer_id, sp.c.channel == message.channel))
+            conn.execute(sp.insert().values(customer_id=message.customer_id, channel=message.channel,
+                                            reason="unsubscribed", created_at=now))
 
     def _fail(self, conn, row, error: DeliveryError, now: dt.datetime, result: DispatchResult) -> None:  # noqa: ANN001
         attempts = int(row.attempts) + 1
@@ -189,27 +202,33 @@ class Dispatcher:
 
     def _run_batch(self, batch: pd.DataFrame, now: dt.datetime, result: DispatchResult) -> None:
         decided = check_batch(self.store, batch, now, self.policy)
-        deliver = []
+        deliver, skipped, deferred = [], [], {}
+        for row in decided.itertuples(index=False):
+            if row.decision == "skip":
+                skipped.append((row.send_id, row.reason))
+            elif row.decision == "defer":
+                deferred.setdefault(row.defer_until.to_pydatetime(), []).append(row.send_id)
+            else:
+                channel = self.router.get(row.channel)
+                message = self._message(row)
+                if channel is None or (channel.needs_address and not message.to):
+                    skipped.append((row.send_id, f"no {row.channel} channel configured" if channel is None
+                                    else f"no {row.channel} address"))
+                    continue
+                deliver.append((row, message, channel))
         with self.store.begin() as conn:
-            for row in decided.itertuples(index=False):
-                if row.decision == "skip":
-                    self._update(conn, row.send_id, status="skipped", last_error=row.reason, updated_at=now)
-                    result.skipped += 1
-                    result.reasons[row.reason] = result.reasons.get(row.reason, 0) + 1
-                elif row.decision == "defer":
-                    self._update(conn, row.send_id, next_attempt_at=row.defer_until.to_pydatetime(), updated_at=now)
-                    result.deferred += 1
-                else:
-                    channel = self.router.get(row.channel)
-                    message = self._message(row)
-                    if channel is None or (channel.needs_address and not message.to):
-                        reason = f"no {row.channel} channel configured" if channel is None else f"no {row.channel} address"
-                        self._update(conn, row.send_id, status="skipped", last_error=reason, updated_at=now)
-                        result.skipped += 1
-                        result.reasons[reason] = result.reasons.get(reason, 0) + 1
-                        continue
-                    self._update(conn, row.send_id, status="sending", attempts=int(row.attempts) + 1, updated_at=now)
-                    deliver.append((row, message, channel))
+            by_reason: dict[str, list[str]] = {}
+            for send_id, reason in skipped:
+                by_reason.setdefault(reason, []).append(send_id)
+            for reason, ids in by_reason.items():
+                self._set_many(conn, ids, status="skipped", last_error=reason, updated_at=now)
+                result.skipped += len(ids)
+                result.reasons[reason] = result.reasons.get(reason, 0) + len(ids)
+            for until, ids in deferred.items():
+                self._set_many(conn, ids, next_attempt_at=until, updated_at=now)
+                result.deferred += len(ids)
+            self._set_many(conn, [row.send_id for row, _, _ in deliver], status="sending",
+                           attempts=schema.sends.c.attempts + 1, updated_at=now)
         by_channel: dict[str, list] = {}
         for item in deliver:
             by_channel.setdefault(item[1].channel, []).append(item)
@@ -218,8 +237,7 @@ class Dispatcher:
             if channel.batch:
                 receipts = channel.deliver_batch([m for _, m, _ in items], now)
                 with self.store.begin() as conn:  # deliver-and-confirm in one transaction
-                    for (row, message, _), receipt in zip(items, receipts, strict=True):
-                        self._settle(conn, row, message, receipt, now, result)
+                    self._settle(conn, [(row, m, r) for (row, m, _), r in zip(items, receipts, strict=True)], now, result)
                 continue
             for row, message, _ in items:
                 try:
@@ -227,12 +245,14 @@ class Dispatcher:
                 except DeliveryError as exc:
                     receipt = exc
                 with self.store.begin() as conn:
-                    self._settle(conn, row, message, receipt, now, result)
+                    self._settle(conn, [(row, message, receipt)], now, result)
 
-    def _settle(self, conn, row, message: OutboundMessage, receipt: Receipt | DeliveryError,  # noqa: ANN001
-                now: dt.datetime, result: DispatchResult) -> None:
-        if isinstance(receipt, DeliveryError):
-            self._fail(conn, row, receipt, now, result)
-        else:
-            self._confirm(conn, message, receipt, now)
-            result.sent += 1
+    def _settle(self, conn, items: list, now: dt.datetime, result: DispatchResult) -> None:  # noqa: ANN001
+        confirmed = []
+        for row, message, receipt in items:
+            if isinstance(receipt, DeliveryError):
+                self._fail(conn, row, receipt, now, result)
+            else:
+                confirmed.append((message, receipt))
+        self._confirm(conn, confirmed, now)
+        result.sent += len(confirmed)

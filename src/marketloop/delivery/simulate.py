@@ -30,7 +30,7 @@ def run_simulated(store, campaign_id: str, sim_dir: str | Path, *, seed: int = 0
     world = load_world(str(Path(sim_dir).resolve()))
     begin = start or plan.send_at or (world.now + dt.timedelta(hours=9))
     clock = SimClock(begin)
-    result = Dispatcher(store, sim_router(sim_dir, seed), policy=policy, clock=clock).run(campaign_id)
+    result = Dispatcher(store, sim_router(sim_dir, seed), policy=policy, clock=clock, batch_size=1000).run(campaign_id)
     s = schema.sends.c
     first_sent = store.scalar(sa.select(sa.func.min(s.sent_at)).where(s.campaign_id == campaign_id, s.status == "sent"))
     at = pd.Timestamp(first_sent).to_pydatetime() if first_sent is not None else begin
