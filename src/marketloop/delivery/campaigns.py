@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from marketloop.errors import InputError, NotFoundError
 from marketloop.store import schema
+from marketloop.store.bulk import insert_rows
 from marketloop.strategy.plan import CampaignPlan
 
 AUDIENCE_COLUMNS = ("customer_id", "group_name", "variant", "channel", "discount")
@@ -47,8 +48,7 @@ def save_plan(store, plan: CampaignPlan, audience: pd.DataFrame, *, status: str 
         conn.execute(schema.campaigns.delete().where(schema.campaigns.c.campaign_id == plan.campaign_id))
         conn.execute(schema.campaigns.insert().values(campaign_id=plan.campaign_id, name=plan.name, status=status,
                                                       plan_json=plan.model_dump_json(), created_at=now, updated_at=now))
-        if rows:
-            conn.execute(schema.campaign_audience.insert(), rows)
+        insert_rows(conn, schema.campaign_audience, rows)
 
 
 def campaign_row(store, campaign_id: str) -> dict:  # noqa: ANN001

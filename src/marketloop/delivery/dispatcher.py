@@ -34,6 +34,7 @@ from marketloop.delivery.channels.base import DeliveryError, OutboundMessage, Re
 from marketloop.delivery.channels.registry import ChannelRouter
 from marketloop.delivery.checks import SendPolicy, check_batch
 from marketloop.store import schema
+from marketloop.store.bulk import insert_rows
 
 log = logging.getLogger(__name__)
 
@@ -144,11 +145,11 @@ class Dispatcher:
         if rows:
             for i in range(0, len(ids), 500):
                 conn.execute(o.delete().where(o.c.send_id.in_(ids[i:i + 500])))
-            conn.execute(o.insert(), rows)
+            insert_rows(conn, o, rows)
         if orders:
             order_ids = [r["order_id"] for r in orders]
             conn.execute(schema.orders.delete().where(schema.orders.c.order_id.in_(order_ids)))
-            conn.execute(schema.orders.insert(), orders)
+            insert_rows(conn, schema.orders, orders)
         sp = schema.suppressions
         for message in unsubscribed:
             conn.execute(sp.delete().where(sp.c.customer_id == message.customer_id, sp.c.channel == message.channel))

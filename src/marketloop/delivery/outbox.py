@@ -21,6 +21,7 @@ from marketloop.delivery import personalise
 from marketloop.delivery.campaigns import load_audience, load_plan, set_status, utcnow
 from marketloop.errors import InputError
 from marketloop.store import schema
+from marketloop.store.bulk import insert_rows
 
 #: statuses of a send: queued -> sending -> sent | skipped | dead; holdout rows are never sent
 STATUSES = ("queued", "sending", "sent", "skipped", "dead", "holdout")
@@ -120,8 +121,7 @@ def launch(store, campaign_id: str, *, force_no_holdout: bool = False, holdout_f
             "updated_at": now,
         })
     with store.begin() as conn:
-        for start in range(0, len(rows), 5000):
-            conn.execute(schema.sends.insert(), rows[start:start + 5000])
+        insert_rows(conn, schema.sends, rows)
     if status != "running":
         set_status(store, campaign_id, "running")
     holdout = sum(r["is_holdout"] for r in rows)

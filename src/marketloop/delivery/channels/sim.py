@@ -111,6 +111,7 @@ def simulate_untreated(store, sim_dir: str | Path, sends: pd.DataFrame, at: dt.d
     customer_id) and write their purchases as orders; returns the number of orders written."""
     from marketloop.sim import Message
     from marketloop.store import schema
+    from marketloop.store.bulk import insert_rows
 
     if sends.empty:
         return 0
@@ -127,5 +128,5 @@ def simulate_untreated(store, sim_dir: str | Path, sends: pd.DataFrame, at: dt.d
         ids = [r["order_id"] for r in rows]
         with store.begin() as conn:
             conn.execute(schema.orders.delete().where(schema.orders.c.order_id.in_(ids)))
-            conn.execute(schema.orders.insert(), rows)
+            insert_rows(conn, schema.orders, rows)
     return len(rows)
