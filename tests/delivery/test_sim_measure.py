@@ -93,3 +93,25 @@ def test_lift_known_answer():
     d, lo, hi = diff_ci(np.array([1.0, 0, 1, 0]), np.array([0.0, 0, 1, 0]))
     se = np.sqrt(np.var([1, 0, 1, 0], ddof=1) / 4 + np.var([0, 0, 1, 0], ddof=1) / 4)
     assert d == pytest.approx(0.25) and hi - d == pytest.approx(1.959964 * se, rel=1e-5)
+
+
+def test_bandit_reallocates_variants_wave_by_wave(sim_store):
+    from marketloop.delivery.bandit import run_bandit_simulated
+
+    store, root, _ = sim_store
+    ids = store.read_sql("select customer_id from customers order by customer_id")["customer_id"].tolist()[:600]
+    make_plan(store, "bandit1", ids, holdout=0.2, variants=("plain", "ten_off"))
+    launch(store, "bandit1", allocate=True)
+    assert store.scalar("select count(*) from sends where campaign_id = 'bandit1' and status = 'waiting'") == 480
+    log = run_bandit_simulated(store, "bandit1", root / "sim", waves=3, reward="click", floor=0.2, seed=2)
+    assert [w["allocated"] for w in log.waves] == [160, 160, 160]
+    for wave in log.waves:
+        shares = wave["allocation"]
+        assert sum(shares.values()) == pytest.approx(1.0) and min(shares.values()) >= 0.1 - 1e-9
+    assert log.waves[0]["allocation"] == {"plain": 0.5, "ten_off": 0.5} or log.waves[0]["observed"] == {"plain": 0, "ten_off": 0}
+    assert sum(log.waves[2]["observed"].values()) > 0  # later waves learn from earlier outcomes
+    sends = store.read_sql("select status, payload_json from sends where campaign_id = 'bandit1' and not is_holdout")
+    assert "waiting" not in set(sends["status"])
+    propensities = sends["payload_json"].map(lambda p: json.loads(p)["propensity"])
+    assert propensities.between(0.1, 1.0).all()
+    assert store.scalar("select status from campaigns where campaign_id = 'bandit1'") == "completed"

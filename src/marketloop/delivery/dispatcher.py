@@ -106,6 +106,11 @@ class Dispatcher:
                                   .where(s.campaign_id == campaign_id, s.status.in_(("queued", "sending"))))
         return pd.Timestamp(value).to_pydatetime() if value is not None else None
 
+    def _waiting(self, campaign_id: str) -> bool:
+        s = schema.sends.c
+        return bool(self.store.scalar(sa.select(sa.func.count()).select_from(schema.sends)
+                                      .where(s.campaign_id == campaign_id, s.status == "waiting")))
+
     @staticmethod
     def _message(row) -> OutboundMessage:  # noqa: ANN001
         payload = json.loads(row.payload_json)
@@ -186,6 +191,9 @@ class Dispatcher:
                 if batch.empty:
                     nxt = self._next_due(campaign_id)
                     if nxt is None:
+                        if self._waiting(campaign_id):
+                            result.stopped = "waiting for allocation"
+                            break
                         set_status(self.store, campaign_id, "completed")
                         result.stopped = "completed"
                         break

@@ -23,8 +23,9 @@ from marketloop.errors import InputError
 from marketloop.store import schema
 from marketloop.store.bulk import insert_rows
 
-#: statuses of a send: queued -> sending -> sent | skipped | dead; holdout rows are never sent
-STATUSES = ("queued", "sending", "sent", "skipped", "dead", "holdout")
+#: statuses of a send: (waiting ->) queued -> sending -> sent | skipped | dead; holdout rows are never sent.
+#: ``waiting`` rows wait for a bandit to choose their variant.
+STATUSES = ("waiting", "queued", "sending", "sent", "skipped", "dead", "holdout")
 
 
 def idempotency_key(campaign_id: str, customer_id: str, channel: str, variant: str) -> str:
@@ -67,8 +68,11 @@ class LaunchSummary:
 
 
 def launch(store, campaign_id: str, *, force_no_holdout: bool = False, holdout_fraction: float | None = None,  # noqa: ANN001
-           seed: int = 0, now: dt.datetime | None = None) -> LaunchSummary:
-    """Write the campaign's messages to the outbox and mark it running (idempotent)."""
+           seed: int = 0, now: dt.datetime | None = None, allocate: bool = False) -> LaunchSummary:
+    """Write the campaign's messages to the outbox and mark it running (idempotent).
+
+    With ``allocate=True`` the treated rows wait (status ``waiting``) until a bandit assigns their
+    variant wave by wave (:mod:`marketloop.delivery.bandit`); the holdout is drawn as always."""
     plan = load_plan(store, campaign_id)
     status = store.scalar(sa.select(schema.campaigns.c.status).where(schema.campaigns.c.campaign_id == campaign_id))
     if status not in ("approved", "running", "paused"):
@@ -104,19 +108,16 @@ def launch(store, campaign_id: str, *, force_no_holdout: bool = False, holdout_f
         key = idempotency_key(campaign_id, row.customer_id, row.channel, row.variant)
         if key in existing:
             continue
-        variant = variants[row.variant]
-        discount = round(float(row.discount or 0.0), 6)  # REAL columns widen 0.1 to 0.10000000149
         products = json.loads(row.products_json) if isinstance(row.products_json, str) and row.products_json else featured[row.customer_id]
-        code = personalise.offer_code(campaign_id, row.customer_id, variant.offer.code_prefix) if discount > 0 else None
         name = first_names.get(row.customer_id)
-        subject, body = personalise.write_copy(variant, first_name=name if isinstance(name, str) else None,
-                                               products=[names.get(p, p) for p in products], discount=discount, code=code)
-        payload = {"subject": subject, "body": body, "discount": discount, "offer_code": code, "product_ids": products,
-                   "group": row.group_name, "window_days": plan.window_days}
+        payload = personalise.render_payload(
+            variants[row.variant], campaign_id=campaign_id, customer_id=row.customer_id, group=row.group_name,
+            discount=round(float(row.discount or 0.0), 6),  # REAL columns widen 0.1 to 0.10000000149
+            products=products, names=names, first_name=name if isinstance(name, str) else None, window_days=plan.window_days)
         rows.append({
             "send_id": key[:32], "campaign_id": campaign_id, "customer_id": row.customer_id, "channel": row.channel,
             "variant": row.variant, "is_holdout": bool(is_holdout), "idempotency_key": key,
-            "status": "holdout" if is_holdout else "queued", "payload_json": json.dumps(payload),
+            "status": "holdout" if is_holdout else ("waiting" if allocate else "queued"), "payload_json": json.dumps(payload),
             "created_at": now, "sent_at": None, "attempts": 0, "next_attempt_at": send_at, "last_error": None,
             "updated_at": now,
         })

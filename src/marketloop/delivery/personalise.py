@@ -57,3 +57,13 @@ def write_copy(variant: Variant, *, first_name: str | None, products: list[str],
         lines += ["", f"Use code {code} for {discount:.0%} off your next order."]
     lines += ["", "Unsubscribe at any time from your account settings."]
     return subject, "\n".join(lines)
+
+
+def render_payload(variant: Variant, *, campaign_id: str, customer_id: str, group: str, discount: float,
+                   products: list[str], names: dict[str, str], first_name: str | None, window_days: int) -> dict:
+    """The stored payload of one send: rendered copy plus what measurement and re-rendering need."""
+    code = offer_code(campaign_id, customer_id, variant.offer.code_prefix) if discount > 0 else None
+    subject, body = write_copy(variant, first_name=first_name, products=[names.get(p, p) for p in products],
+                               discount=discount, code=code)
+    return {"subject": subject, "body": body, "discount": discount, "offer_code": code, "product_ids": list(products),
+            "group": group, "window_days": window_days, "first_name": first_name}
