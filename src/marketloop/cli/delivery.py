@@ -58,21 +58,32 @@ def _policy(path: Path | None):  # noqa: ANN202
                          hint=f"Fields: {', '.join(SendPolicy.model_fields)}.") from None
 
 
-def _dispatch(store, campaign_id: str, channels: Path | None, sim: Path | None, policy: Path | None, seed: int) -> dict:  # noqa: ANN001
+def _dispatcher(channels: Path | None, sim: Path | None, policy: Path | None, seed: int):  # noqa: ANN202
+    """Validate the channel routing and the policy, and return ``run(store, campaign_id) -> dict``;
+    called before anything is written, so bad options lose nothing."""
     from marketloop.delivery.channels.registry import ChannelRouter
     from marketloop.delivery.dispatcher import Dispatcher
     from marketloop.delivery.simulate import run_simulated
 
+    rules = _policy(policy)
     if sim is not None:
-        return run_simulated(store, campaign_id, sim, seed=seed, policy=_policy(policy)).as_dict()
+        if not sim.is_dir():
+            raise InputError(f"--sim: folder {str(sim)!r} does not exist", field="sim", value=str(sim),
+                             hint="Generate one with: marketloop sim generate --out DIR")
+        return lambda store, campaign_id: run_simulated(store, campaign_id, sim, seed=seed, policy=rules).as_dict()
     if channels is None:
         raise InputError("no channels configured: pass --channels FILE or --sim DIR", field="channels", value=None,
                          hint='E.g. --channels channels.json with {"email": {"provider": "smtp", "host": "localhost"}}.')
-    router = ChannelRouter(_read_mapping(channels, "channels"))
-    with err_console.status("Dispatching") as status:
-        result = Dispatcher(store, router, policy=_policy(policy)).run(
-            campaign_id, on_progress=lambda r: status.update(f"sent {r.sent:,}, skipped {r.skipped:,}, retrying {r.retried:,}"))
-    return result.as_dict()
+    routing = _read_mapping(channels, "channels")
+    ChannelRouter(routing)
+
+    def run(store, campaign_id: str) -> dict:  # noqa: ANN001
+        with err_console.status("Dispatching") as status:
+            result = Dispatcher(store, ChannelRouter(routing), policy=rules).run(
+                campaign_id, on_progress=lambda r: status.update(f"sent {r.sent:,}, skipped {r.skipped:,}, retrying {r.retried:,}"))
+        return result.as_dict()
+
+    return run
 
 
 def _print_counts(title: str, counts: dict[str, Any]) -> None:
@@ -111,6 +122,9 @@ def register(app: typer.Typer) -> None:
         force_no_holdout: bool = typer.Option(False, "--force-no-holdout", help="Allow a zero holdout (the effect cannot be measured)."),
         no_dispatch: bool = typer.Option(False, "--no-dispatch", help="Only write the outbox."),
         seed: int = typer.Option(0, help="Seed of the holdout draw (and of the simulator)."),
+        bandit_waves: int = typer.Option(0, "--bandit-waves", help="Allocate variants by Thompson sampling over N waves "
+                                         "(with --sim; outcomes of each wave steer the next)."),
+        reward: str = typer.Option("click", "--reward", help="Bandit reward: click, conversion or revenue."),
         json_out: JsonOption = False,
     ) -> None:
         """Write the campaign's personalised messages to the outbox (holdout kept out) and deliver them."""
@@ -119,9 +133,29 @@ def register(app: typer.Typer) -> None:
         from marketloop.delivery.outbox import launch as do_launch
         from marketloop.store import open_store
 
+        if bandit_waves and sim is None:
+            raise InputError("--bandit-waves needs --sim: waves over real time are not scheduled yet", field="bandit_waves",
+                             value=bandit_waves, hint="Run the bandit in simulation, or launch without --bandit-waves.")
+        if bandit_waves < 0:
+            raise InputError(f"--bandit-waves: expected 0 or more, got {bandit_waves}", field="bandit_waves", value=bandit_waves,
+                             hint="E.g. --bandit-waves 4.")
+        run = None if (no_dispatch or bandit_waves) else _dispatcher(channels, sim, policy, seed)
         with open_store(settings_for(db).db_url) as store:
-            summary = asdict(do_launch(store, campaign_id, force_no_holdout=force_no_holdout, holdout_fraction=holdout, seed=seed))
-            result = None if no_dispatch else _dispatch(store, campaign_id, channels, sim, policy, seed)
+            summary = asdict(do_launch(store, campaign_id, force_no_holdout=force_no_holdout, holdout_fraction=holdout, seed=seed,
+                                       allocate=bool(bandit_waves)))
+            if bandit_waves and not no_dispatch:
+                from dataclasses import asdict as as_dict
+
+                from marketloop.delivery.bandit import run_bandit_simulated
+
+                result = as_dict(run_bandit_simulated(store, campaign_id, sim, waves=bandit_waves, reward=reward, seed=seed))
+                if json_out:
+                    emit_json({"launch": summary, "bandit": result})
+                else:
+                    for wave in result["waves"]:
+                        console.print(f"wave {wave['wave']}: sent {wave['sent']:,}, allocation {wave['allocation']}")
+                return
+            result = None if run is None else run(store, campaign_id)
         if json_out:
             emit_json({"launch": summary, "dispatch": result})
             return
@@ -142,8 +176,9 @@ def register(app: typer.Typer) -> None:
         """Deliver the due sends of a running campaign (run again after a crash, or for deferred sends)."""
         from marketloop.store import open_store
 
+        run = _dispatcher(channels, sim, policy, seed)
         with open_store(settings_for(db).db_url) as store:
-            result = _dispatch(store, campaign_id, channels, sim, policy, seed)
+            result = run(store, campaign_id)
         if json_out:
             emit_json(result)
         else:

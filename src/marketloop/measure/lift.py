@@ -3,9 +3,10 @@ normal-approximation (Welch) confidence intervals for the difference of means, o
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 METRICS = {"conversion": "converted", "revenue": "revenue", "profit": "profit"}
 
@@ -17,7 +18,7 @@ def diff_ci(treated: np.ndarray, control: np.ndarray, level: float = 0.95) -> tu
     diff = float(np.mean(treated) - np.mean(control))
     se = float(np.sqrt(np.var(treated, ddof=1) / len(treated) + np.var(control, ddof=1) / len(control))) \
         if len(treated) > 1 and len(control) > 1 else float("nan")
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = NormalDist().inv_cdf(0.5 + level / 2)
     return diff, diff - z * se, diff + z * se
 
 

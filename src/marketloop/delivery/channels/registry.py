@@ -71,6 +71,10 @@ class ChannelRegistry:
         return self._plugins[name]
 
     def create(self, name: str, options: Mapping[str, Any] | None = None) -> Channel:
+        return self.get(name).factory(self.validate(name, options))
+
+    def validate(self, name: str, options: Mapping[str, Any] | None = None) -> BaseModel:
+        """The plugin's parsed options; raises InputError naming the bad option."""
         plugin = self.get(name)
         try:
             parsed = plugin.options.model_validate(dict(options or {}))
@@ -79,7 +83,7 @@ class ChannelRegistry:
             where = ".".join(str(p) for p in first["loc"]) or "options"
             raise InputError(f"{name} channel option {where}: {first['msg']}", field=where, value=first.get("input"),
                              hint=f"Options of {name}: {', '.join(plugin.options.model_fields)}.") from None
-        return plugin.factory(parsed)
+        return parsed
 
 
 registry = ChannelRegistry()
@@ -102,7 +106,7 @@ class ChannelRouter:
             if not provider:
                 raise InputError(f"channel routing for {logical}: missing 'provider'", field=f"channels.{logical}",
                                  value=spec, hint=f"One of: {', '.join(self._registry.names())}.")
-            self._registry.get(provider)
+            self._registry.validate(provider, spec)  # fail on bad options before anything is sent
             self._routing[logical] = (provider, spec)
         self._instances: dict[str, Channel] = {}
 
