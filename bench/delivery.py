@@ -71,9 +71,24 @@ def bench_smtp(n: int) -> dict:
             result = Dispatcher(store, router, policy=SendPolicy(global_cap=10), clock=SimClock(T0)).run("smtp")
             seconds = time.perf_counter() - started
             store.close()
+        received = Sink.count
+        # baseline in the same process: the same number of messages through smtplib alone (no outbox)
+        import smtplib
+        from email.message import EmailMessage
+
+        started = time.perf_counter()
+        with smtplib.SMTP("127.0.0.1", port) as conn:
+            for i in range(n):
+                mail = EmailMessage()
+                mail["From"], mail["To"], mail["Subject"] = "a@example.com", f"c{i}@example.com", "hello"
+                mail["Message-ID"] = f"<raw{i}@bench>"
+                mail.set_content("We picked these for you.")
+                conn.send_message(mail)
+        raw_seconds = time.perf_counter() - started
     finally:
         controller.stop()
-    return {"messages": result.sent, "received": Sink.count, "seconds": round(seconds, 2), "per_s": round(result.sent / seconds, 1)}
+    return {"messages": result.sent, "received": received, "seconds": round(seconds, 2), "per_s": round(result.sent / seconds, 1),
+            "baseline_smtplib_only_per_s": round(n / raw_seconds, 1)}
 
 
 def bench_sim(n: int) -> dict:
@@ -99,8 +114,17 @@ def bench_sim(n: int) -> dict:
         result = run_simulated(store, "sim", root / "sim")
         seconds = time.perf_counter() - started
         store.close()
+        # baseline in the same process: drawing the same customers' responses directly from the world
+        from marketloop.delivery.channels.sim import load_world
+        from marketloop.sim import Message
+
+        world = load_world(str((root / "sim").resolve()))
+        started = time.perf_counter()
+        world.respond(ids, Message(channel="email"), seed=0)
+        raw_seconds = time.perf_counter() - started
     return {"audience": n, "sent": result.sent, "skipped": result.skipped, "launch_seconds": round(launched, 2),
-            "seconds": round(seconds, 2), "audience_per_s": round(n / seconds, 1)}
+            "seconds": round(seconds, 2), "audience_per_s": round(n / seconds, 1),
+            "baseline_respond_only_per_s": round(n / raw_seconds, 1)}
 
 
 def main() -> None:
