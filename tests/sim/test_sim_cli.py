@@ -41,7 +41,7 @@ def test_generate_json_is_one_object(tmp_path: Path) -> None:
         (["-p", "0"], "products: expected a whole number of products, at least 1, got 0"),
         (["--seed", "-2"], "seed: expected a non-negative integer, got -2"),
         (["--start", "01/02/2025"], "--start: expected a date as YYYY-MM-DD, got '01/02/2025'"),
-        (["--chunk", "5"], "chunk_customers: expected at least 100 customers per chunk, got 5"),
+        (["--chunk", "5"], "chunk_customers: expected at least 250 customers per chunk, got 5"),
     ],
 )
 def test_bad_arguments(tmp_path: Path, args: list[str], message: str) -> None:

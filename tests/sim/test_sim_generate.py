@@ -113,6 +113,16 @@ def test_timestamps_lie_inside_the_window(store_dir: Path) -> None:
     assert (first_event >= customers.loc[first_event.index, "signup_at"]).all()
 
 
+def test_products_appear_only_after_their_launch(store_dir: Path) -> None:
+    products = read(store_dir, "products").set_index("product_id")
+    events = read(store_dir, "events").dropna(subset=["product_id"])
+    created = products.loc[events["product_id"], "created_at"].to_numpy()
+    assert (events["ts"].to_numpy() >= created).all()
+    launched = products[products["created_at"] >= datetime(2025, 1, 1)]
+    assert 0.02 < len(launched) / len(products) < 0.1
+    assert events["product_id"].isin(launched.index).any()  # new products do get traffic
+
+
 def test_store_looks_like_a_store(store_dir: Path) -> None:
     products = read(store_dir, "products")
     assert products["category"].nunique() == 12 and products["brand"].nunique() > 10
@@ -166,6 +176,18 @@ def test_same_seed_same_store_other_seed_other_store(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / "truth" / "customers.parquet"), pd.read_parquet(tmp_path / "b" / "truth" / "customers.parquet"))
 
 
+def test_chunk_size_changes_files_not_the_store(tmp_path: Path) -> None:
+    args = {"customers": 1_100, "products": 80, "days": 45, "seed": 5}
+    generate_store(tmp_path / "a", chunk_customers=250, **args)
+    generate_store(tmp_path / "b", chunk_customers=1_000, **args)
+    assert len(list((tmp_path / "a" / "events").glob("*.parquet"))) == 5
+    assert len(list((tmp_path / "b" / "events").glob("*.parquet"))) == 2
+    for entity in ENTITIES:
+        a = pq.read_table(tmp_path / "a" / read_manifest(tmp_path / "a").files[entity])
+        b = pq.read_table(tmp_path / "b" / read_manifest(tmp_path / "b").files[entity])
+        assert a.combine_chunks().equals(b.combine_chunks()), entity
+
+
 def test_build_gives_the_same_truth_as_generate(store_dir: Path, world: SimWorld) -> None:
     built = SimWorld.build(**SMALL)
     pd.testing.assert_frame_equal(built.truth, world.truth, check_exact=False)
@@ -210,7 +232,7 @@ def test_generation_memory_is_bounded_by_the_chunk(tmp_path: Path) -> None:
         ({"days": 5000}, "days: expected a number of days from 1 to 3660, got 5000"),
         ({"seed": -1}, "seed: expected a non-negative integer, got -1"),
         ({"customers": 1.5}, "customers: expected a whole number of customers, at least 1, got 1.5"),
-        ({"chunk_customers": 10}, "chunk_customers: expected at least 100 customers per chunk, got 10"),
+        ({"chunk_customers": 10}, "chunk_customers: expected at least 250 customers per chunk, got 10"),
         ({"start": "2025-01-01"}, "start: expected a date (YYYY-MM-DD), got '2025-01-01'"),
     ],
 )
@@ -292,3 +314,18 @@ def test_product_draws_follow_popularity_and_price_sensitivity() -> None:
     share = np.bincount(neutral, minlength=600) / np.bincount(category, minlength=catalog.n_categories)[catalog.category]
     assert np.abs(share - catalog.popularity).max() < 0.01
     assert catalog.price[cheap].mean() < 0.8 * catalog.price[neutral].mean()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "is not a readable simulator manifest"),
+        ('{"version": 99}', "was written by simulator version 99; this MarketLoop reads version 1"),
+    ],
+)
+def test_a_foreign_or_broken_manifest_is_refused(tmp_path: Path, content: str, message: str) -> None:
+    from marketloop.errors import StoreError
+
+    (tmp_path / "manifest.json").write_text(content)
+    with pytest.raises(StoreError, match=message):
+        SimWorld.load(tmp_path)

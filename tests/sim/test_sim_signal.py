@@ -9,14 +9,23 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from marketloop.sim import SimWorld
+from marketloop.sim import SimWorld, generate_store
 from marketloop.sim.text import CATEGORIES
 
 
 @pytest.fixture(scope="module")
-def history(store_dir: Path, world: SimWorld) -> pd.DataFrame:
-    events = pq.read_table(store_dir / "events", columns=["customer_id", "session_id", "event_type", "product_id", "ts"]).to_pandas()
-    orders = pq.read_table(store_dir / "orders").to_pandas()
+def year_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A full year: the signal builds up over time, as in a real store's history."""
+    out = tmp_path_factory.mktemp("sim-year") / "store"
+    generate_store(out, customers=8_000, products=300, days=365, seed=21)
+    return out
+
+
+@pytest.fixture(scope="module")
+def history(year_store: Path) -> pd.DataFrame:
+    world = SimWorld.load(year_store)
+    events = pq.read_table(year_store / "events", columns=["customer_id", "session_id", "event_type", "product_id", "ts"]).to_pandas()
+    orders = pq.read_table(year_store / "orders").to_pandas()
     orders = orders[~orders["is_return"]]
     end = events["ts"].max()
     per = pd.DataFrame(
@@ -62,7 +71,9 @@ def test_persuadables_abandon_more_carts_and_sleeping_dogs_are_older(history: pd
     assert tenure["sleeping_dog"] < tenure["persuadable"]  # signed up earlier
 
 
-def test_basket_and_category_preferences_show(history: pd.DataFrame, store_dir: Path, world: SimWorld) -> None:
+def test_basket_and_category_preferences_show(history: pd.DataFrame, year_store: Path) -> None:
+    store_dir = year_store
+    world = SimWorld.load(year_store)
     buyers = history.dropna(subset=["order_value"])
     assert spearman(buyers["basket_value"], buyers["order_value"]) > 0.2
     events = pq.read_table(store_dir / "events", columns=["customer_id", "event_type", "product_id"]).to_pandas()
@@ -74,3 +85,17 @@ def test_basket_and_category_preferences_show(history: pd.DataFrame, store_dir: 
     by_name = {c.name: c.slug for c in CATEGORIES}
     agree = (top_viewed.loc[busy].map(by_name) == history.loc[busy, "top_category"]).mean()
     assert agree > 0.5
+
+
+
+def test_some_purchases_repeat_earlier_ones(year_store: Path) -> None:
+    lines = pq.read_table(year_store / "order_lines").to_pandas()
+    orders = pq.read_table(year_store / "orders").to_pandas()
+    bought = lines.merge(orders[~orders["is_return"]][["order_id", "customer_id", "ordered_at"]], on="order_id")
+    bought = bought.sort_values("ordered_at")
+    first_time = bought.groupby("customer_id")["ordered_at"].transform("min")
+    later = bought[bought["ordered_at"] > first_time]
+    earlier = bought.merge(later[["customer_id", "product_id", "ordered_at"]], on=["customer_id", "product_id"], suffixes=("", "_later"))
+    repeats = earlier[earlier["ordered_at"] < earlier["ordered_at_later"]][["customer_id", "product_id", "ordered_at_later"]].drop_duplicates()
+    share = len(repeats) / len(later)
+    assert 0.05 < share < 0.5  # buy-again exists, as in real stores, without dominating

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from marketloop.cli.common import JsonOption, console, emit_json, err_console
+from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
 from marketloop.errors import InputError
 
 app = typer.Typer(
@@ -37,8 +37,10 @@ def generate_cmd(
     days: Annotated[int, typer.Option("--days", "-d", help="Length of the simulated history in days.")] = 365,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed: the same seed and arguments give the same store.")] = 0,
     start: Annotated[str, typer.Option("--start", help="First day of the history (YYYY-MM-DD).")] = "2025-01-01",
-    chunk: Annotated[int, typer.Option("--chunk", help="Customers simulated per chunk (bounds memory; part files per chunk).")] = 20_000,
+    chunk: Annotated[int, typer.Option("--chunk", help="Customers simulated per chunk: bounds memory and sets the part files, does not change the data.")] = 20_000,
     force: Annotated[bool, typer.Option("--force", help="Replace a simulated store already in --out.")] = False,
+    load: Annotated[bool, typer.Option("--load", help="Also load the generated store into --db (validated ingestion).")] = False,
+    db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Write a synthetic store: products, customers (raw e-mail/phone, pseudonymised on load),
@@ -69,6 +71,8 @@ def generate_cmd(
         )
     payload = manifest.model_dump(mode="json")
     payload["events_per_second"] = round(manifest.rows["events"] / max(manifest.seconds, 1e-9))
+    if load:
+        payload["loaded"] = _load(Path(manifest.out_dir), manifest.files, db, quiet=json_out)
     if json_out:
         emit_json(payload)
         return
@@ -83,3 +87,42 @@ def generate_cmd(
         f"{manifest.rows['events']:,} events in {manifest.seconds:.1f} s "
         f"({payload['events_per_second']:,} events/s). Ground truth for evaluation: {Path(manifest.out_dir) / 'truth'}"
     )
+
+
+def _load(folder: Path, files: dict[str, str], db: str | None, *, quiet: bool) -> dict[str, int]:
+    from marketloop.store.engine import open_store
+    from marketloop.store.ingest import load_dataset
+
+    settings = settings_for(db)
+    with open_store(settings.db_url) as store, Progress(
+        TextColumn("[bold]Loading {task.fields[entity]}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, transient=True, disable=quiet or not err_console.is_terminal,
+    ) as bar:
+        task = bar.add_task("load", total=len(files), entity="")
+
+        def progress(entity: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, entity=entity)
+
+        results = load_dataset(store, folder, files, settings=settings, progress=progress)
+    loaded = {entity: sum(s.loaded for s in parts) for entity, parts in results.items()}
+    rejected = sum(s.rejected for parts in results.values() for s in parts)
+    if not quiet:
+        console.print(f"Loaded into {settings.db_url}: " + ", ".join(f"{k} {v:,}" for k, v in loaded.items())
+                      + f"; {rejected:,} records rejected.")
+    return loaded
+
+
+@app.command("load")
+def load_cmd(
+    folder: Annotated[Path, typer.Argument(help="A folder written by `marketloop sim generate`.")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Load a generated store into the database through the same validated ingestion as real data
+    (one transaction per file; loading twice changes nothing)."""
+    from marketloop.sim.generate import read_manifest
+
+    manifest = read_manifest(folder)
+    loaded = _load(folder, manifest.files, db, quiet=json_out)
+    if json_out:
+        emit_json({"folder": str(folder), "loaded": loaded})

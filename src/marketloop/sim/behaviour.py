@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from marketloop.sim.calendar import Calendar
 from marketloop.sim.catalog import Catalog
 from marketloop.sim.population import RESIDUAL, Population, activity, customer_id_width
+from marketloop.sim.streams import BLOCK, BlockRandom
 from marketloop.sim.tables import prefixed_ids, take_strings, to_table
 from marketloop.sim import text
 from marketloop.store.schema import EVENT_TYPES
@@ -37,6 +38,8 @@ REMOVE_P = 0.25
 FIRST_CART_P = 0.6
 FIRST_CHECKOUT_P = 0.6
 SESSION_FOCUS = 0.75  # share of views in the session's main category
+STAPLES = 3  # favourite products per customer
+STAPLE_SHARE = 0.45  # share of views that go to one of them
 RETURN_P = 0.03
 PROMO_CART_LIFT = 0.5
 PROMO_CHECKOUT_LIFT = 2.5
@@ -68,24 +71,26 @@ class ChunkOutput:
     line_returned: np.ndarray
 
 
-def _session_times(pop: Population, lo: int, hi: int, cal: Calendar, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(customer position, day, is_signup_session) of every session of customers lo..hi-1."""
+def _session_times(pop: Population, lo: int, hi: int, cal: Calendar, rng: BlockRandom) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(customer position in the chunk, day, is_signup_session) of every session of customers
+    lo..hi-1, ordered by customer and time."""
     days = cal.days
     dmax = float(cal.demand.max())
     signup = pop.signup_day[lo:hi]
     churn = pop.churn_day[lo:hi]
     rate = pop.browse_rate[lo:hi]
+    block = np.arange(lo, hi) // BLOCK
     out_c, out_t = [], []
     a_lo, a_hi = np.clip(signup, 0, days), np.clip(churn, 0, days)
     b_lo = np.clip(np.maximum(churn, signup), 0, days)
     for span_lo, span_hi, scale in ((a_lo, a_hi, 1.0), (b_lo, np.full_like(b_lo, days), RESIDUAL)):
         length = np.maximum(span_hi - span_lo, 0)
-        n = rng.poisson(rate * scale * dmax * length)
+        n = rng.poisson(rate * scale * dmax * length, block)
         cust = np.repeat(np.arange(hi - lo), n)
-        t = span_lo[cust] + rng.random(len(cust)) * length[cust]
+        t = span_lo[cust] + rng.random(block[cust]) * length[cust]
         day = np.minimum(t.astype(np.int64), days - 1)
         accept = activity(t, signup[cust], churn[cust]) / scale * cal.demand[day] / dmax
-        keep = rng.random(len(cust)) < accept
+        keep = rng.random(block[cust]) < accept
         out_c.append(cust[keep])
         out_t.append(t[keep])
     first = np.flatnonzero((signup >= 0) & (signup < days))
@@ -95,21 +100,24 @@ def _session_times(pop: Population, lo: int, hi: int, cal: Calendar, rng: np.ran
     t = np.concatenate(out_t)
     is_first = np.zeros(len(cust), dtype=bool)
     is_first[len(cust) - len(first):] = True
-    return cust, t, is_first
+    order = np.lexsort((t, cust))
+    return cust[order], t[order], is_first[order]
 
 
-def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, catalog: Catalog, cal: Calendar, start_us: int, rng: np.random.Generator, counters: Counters) -> ChunkOutput:
+def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, catalog: Catalog, cal: Calendar, start_us: int, rng: BlockRandom, counters: Counters) -> ChunkOutput:
+    """Simulate customers lo..hi-1; ``rng`` holds their blocks' streams (see :mod:`.streams`)."""
     days = cal.days
     end_us = start_us + days * US_PER_DAY
     cust, t, is_first = _session_times(pop, lo, hi, cal, rng)
     s_count = len(cust)
     g = lo + cust  # global customer position
+    sb = g // BLOCK  # random block of each session (non-decreasing)
     day = np.minimum(t.astype(np.int64), days - 1)
 
     # Session start: a local hour from the diurnal profile, placed on the session's UTC day.
-    hour = np.searchsorted(np.cumsum(DIURNAL) / DIURNAL.sum(), rng.random(s_count), side="right")
+    hour = np.searchsorted(np.cumsum(DIURNAL) / DIURNAL.sum(), rng.random(sb), side="right")
     utc_hour = (hour - pop.utc_offset_hours[g]) % 24
-    start = start_us + day * US_PER_DAY + (utc_hour * 3600 * US_PER_S).astype(np.int64) + rng.integers(0, 3600 * US_PER_S, s_count)
+    start = start_us + day * US_PER_DAY + (utc_hour * 3600 * US_PER_S).astype(np.int64) + rng.integers(0, 3600 * US_PER_S, sb)
     signup_us = start_us + (pop.signup_day[g] * US_PER_DAY).astype(np.int64)
     start = np.where(is_first, signup_us, np.maximum(start, signup_us))
     order = np.lexsort((start, cust))
@@ -117,15 +125,15 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
 
     disc = cal.discount[day]
     ps = pop.price_sensitivity[g]
-    has_search = rng.random(s_count) < SEARCH_P
+    has_search = rng.random(sb) < SEARCH_P
     cart_p = np.where(is_first, FIRST_CART_P, pop.cart_rate[g] * (1 + PROMO_CART_LIFT * disc))
-    carted = rng.random(s_count) < cart_p
-    n_cart = np.where(carted, 1 + np.minimum(rng.poisson(0.6, s_count), 3), 0)
+    carted = rng.random(sb) < cart_p
+    n_cart = np.where(carted, 1 + np.minimum(rng.poisson(0.6, sb), 3), 0)
     buy_p = np.where(is_first, FIRST_CHECKOUT_P, np.minimum(pop.checkout_rate[g] * (1 + PROMO_CHECKOUT_LIFT * ps * disc), 0.95))
-    bought = carted & (rng.random(s_count) < buy_p)
-    removed = carted & ~bought & (rng.random(s_count) < REMOVE_P)
-    n_view = np.maximum(1 + rng.poisson(2.5 + 1.5 * has_search), n_cart)
-    wished = rng.random(s_count) < WISHLIST_P
+    bought = carted & (rng.random(sb) < buy_p)
+    removed = carted & ~bought & (rng.random(sb) < REMOVE_P)
+    n_view = np.maximum(1 + rng.poisson(2.5 + 1.5 * has_search, sb), n_cart)
+    wished = rng.random(sb) < WISHLIST_P
 
     # Products viewed: the session's main category (from the customer's affinities) or a fresh draw.
     # Per-customer categorical draws in one searchsorted: row r's CDF is shifted by r, so the key
@@ -136,16 +144,28 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
     flat_cdf = (cum_aff + np.arange(hi - lo)[:, None]).ravel()
 
     def draw_category(rows: np.ndarray) -> np.ndarray:
-        hit = np.searchsorted(flat_cdf, rows + rng.random(len(rows)), side="right")
+        hit = np.searchsorted(flat_cdf, rows + rng.random((lo + rows) // BLOCK), side="right")
         return np.minimum(hit - rows * k, k - 1)
 
     sess_cat = draw_category(cust)
     v_sess = np.repeat(np.arange(s_count), n_view)
     v_cat = sess_cat[v_sess]
-    wander = np.flatnonzero(rng.random(len(v_sess)) >= SESSION_FOCUS)
+    vb = sb[v_sess]
+    wander = np.flatnonzero(rng.random(vb) >= SESSION_FOCUS)
     v_cat[wander] = draw_category(cust[v_sess[wander]])
-    n_v = len(v_sess)
-    v_prod = catalog.sample(v_cat, rng.random(n_v) < ps[v_sess], rng.random(n_v), rng.random(n_v))
+    v_prod = catalog.sample(v_cat, rng.random(vb) < ps[v_sess], rng.random(vb), rng.random(vb))
+    # Staples: every customer has a few favourite products (drawn like views) that come back in a
+    # share of their views, so some purchases repeat (the "buy again" pattern of real stores).
+    s_rows = np.repeat(np.arange(hi - lo), STAPLES)
+    s_block = (lo + s_rows) // BLOCK
+    staples = catalog.sample(
+        draw_category(s_rows), rng.random(s_block) < pop.price_sensitivity[lo + s_rows], rng.random(s_block), rng.random(s_block)
+    ).reshape(hi - lo, STAPLES)
+    favourite = rng.random(vb) < STAPLE_SHARE
+    which = rng.integers(0, STAPLES, vb)
+    v_prod = np.where(favourite, staples[cust[v_sess], which], v_prod)
+    launch_us = start_us + (catalog.launch_day * US_PER_DAY).astype(np.int64)
+    v_prod = np.where(launch_us[v_prod] > start[v_sess], catalog.fallback[v_prod], v_prod)
     v_off = np.cumsum(n_view) - n_view
 
     # Orders and their lines: the carted products of every session that bought.
@@ -157,8 +177,9 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
     l_no = np.arange(len(l_sess)) - np.repeat(np.cumsum(lines_per) - lines_per, lines_per)
     l_prod = v_prod[v_off[l_sess] + l_no]
     l_price = catalog.price[l_prod]
-    target = pop.basket_value[g[l_sess]] * np.exp(0.3 * rng.standard_normal(len(l_sess)) - 0.045) / lines_per[l_order]
-    qty = np.clip(1 + rng.poisson(np.maximum(target / l_price - 1, 0) * 0.5), 1, 6).astype(np.int64)
+    lb = sb[l_sess]
+    target = pop.basket_value[g[l_sess]] * np.exp(0.3 * rng.standard_normal(lb) - 0.045) / lines_per[l_order]
+    qty = np.clip(1 + rng.poisson(np.maximum(target / l_price - 1, 0) * 0.5, lb), 1, 6).astype(np.int64)
     l_disc = np.round(qty * l_price * disc[l_sess], 2)
     l_amount = qty * l_price - l_disc
     totals = np.bincount(l_order, weights=l_amount, minlength=n_orders)
@@ -182,7 +203,7 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
     e_prod = v_prod[np.maximum(prod_pos, 0)]
     first_idx = np.cumsum(n_ev) - n_ev
 
-    gaps = rng.exponential(40.0 * US_PER_S, e_count).astype(np.int64)
+    gaps = rng.exponential(40.0 * US_PER_S, sb[e_sess]).astype(np.int64)
     gaps[first_idx] = 0
     gaps[etype == _T["purchase"]] = 0  # purchase lines share the checkout's time = ordered_at
     csum = np.cumsum(gaps)
@@ -200,7 +221,7 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
     value[is_purchase] = l_amount[line_start[session_order[e_sess[is_purchase]]] + slot[is_purchase]]
     ordered_at = ts[is_checkout]  # checkout events appear in session (= order) order
 
-    q_idx = catalog.query_start[sess_cat] + (rng.random(s_count) * catalog.query_count[sess_cat]).astype(np.int64)
+    q_idx = catalog.query_start[sess_cat] + (rng.random(sb) * catalog.query_count[sess_cat]).astype(np.int64)
     is_search = etype == _T["search"]
     query = take_strings(catalog.queries, np.where(is_search, q_idx[e_sess], 0), is_search)
 
@@ -221,8 +242,8 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
     counters.session += s_count
 
     # Returns: some lines come back 3-25 days later as a separate order with negative quantities.
-    returned = rng.random(len(l_sess)) < RETURN_P * np.exp(-0.5 * catalog.quality[l_prod])
-    r_ts = ordered_at[l_order] + rng.integers(3, 26, len(l_sess)) * US_PER_DAY
+    returned = rng.random(lb) < RETURN_P * np.exp(-0.5 * catalog.quality[l_prod])
+    r_ts = ordered_at[l_order] + rng.integers(3, 26, lb) * US_PER_DAY
     returned &= r_ts < end_us
     r_lines = np.flatnonzero(returned)
     r_orders, r_first = np.unique(l_order[r_lines], return_index=True)
@@ -230,7 +251,7 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
     r_line_no = np.arange(len(r_lines)) - np.repeat(r_first, np.diff(np.r_[r_first, len(r_lines)]))
 
     o_cust = g[o_sess]
-    app = pop.app_user[o_cust] & (rng.random(n_orders) < 0.7)
+    app = pop.app_user[o_cust] & (rng.random(sb[o_sess]) < 0.7)
     country = pa.array([p[0] for p in text.PLACES])
     o_ids = prefixed_ids("O", order_no, 11)
     r_ids = pc.binary_join_element_wise(take_strings(o_ids, r_orders), "-R", "")
@@ -263,6 +284,16 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
             "discount": np.r_[l_disc, -l_disc[r_lines]],
         },
     )
+    # Rows in a canonical order (by customer, then time) whatever the chunking: returns interleave
+    # with sales instead of trailing each chunk.
+    all_ts = np.r_[ordered_at, r_ts[r_lines[r_first]]]
+    all_return = np.r_[np.zeros(n_orders, bool), np.ones(len(r_orders), bool)]
+    perm = np.lexsort((all_return, all_ts, all_cust))
+    rank = np.empty_like(perm)
+    rank[perm] = np.arange(len(perm))
+    line_order = np.r_[l_order, n_orders + r_map[l_order[r_lines]]]
+    orders = orders.take(perm)
+    lines = lines.take(np.lexsort((np.r_[l_no, r_line_no], rank[line_order])))
     return ChunkOutput(
         events=events,
         orders=orders,

@@ -9,7 +9,7 @@ returns) and ``popularity`` (drives how often it is viewed).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,8 @@ from marketloop.sim.tables import prefixed_ids, to_table
 CURRENCY = "USD"
 #: How strongly price-sensitive shoppers prefer the cheaper products of a category.
 PRICE_TILT = 1.5
+#: Share of products launched during the generated window.
+NEW_SHARE = 0.05
 
 
 @dataclass
@@ -44,6 +46,8 @@ class Catalog:
     _count: np.ndarray  # products per category
     _alias_prob: np.ndarray  # 2 x products: alias tables (neutral, price-sensitive)
     _alias: np.ndarray
+    launch_day: np.ndarray  # days from the window start (negative: launched before it)
+    fallback: np.ndarray  # product shown instead while a product is not launched yet
     queries: pa.Array  # search texts
     query_start: np.ndarray  # first query index per category
     query_count: np.ndarray
@@ -68,6 +72,7 @@ class Catalog:
         return pd.DataFrame(
             {
                 "product_id": self.product_ids.to_pandas(),
+                "launch_day": self.launch_day,
                 "category": [self.categories[c].name for c in self.category],
                 "quality": self.quality,
                 "popularity": self.popularity,
@@ -101,8 +106,13 @@ def _alias_tables(category: np.ndarray, weight: np.ndarray, n_categories: int) -
     return prob, alias
 
 
-def build_catalog(n_products: int, rng: np.random.Generator, start: datetime) -> Catalog:
-    """Create ``n_products`` products spread over the categories (every used category gets one)."""
+def build_catalog(n_products: int, rng: np.random.Generator, start: datetime, days: int = 0) -> Catalog:
+    """Create ``n_products`` products spread over the categories (every used category gets one).
+
+    About ``NEW_SHARE`` of them launch during the ``days``-day window (never a category's first
+    product); before its launch a product is never shown, its views go to an older product of the
+    same category (``fallback``), so new products start cold and catch up.
+    """
     cats = text.CATEGORIES[: max(1, min(len(text.CATEGORIES), n_products))]
     k = len(cats)
     weights = np.array([c.weight for c in cats])
@@ -125,7 +135,7 @@ def build_catalog(n_products: int, rng: np.random.Generator, start: datetime) ->
     stock = rng.negative_binomial(2, 0.03, n_products).astype(np.int32)
     stock[rng.random(n_products) < 0.08] = 0
     hidden = rng.random(n_products) < 0.02
-    created = [start - timedelta(days=int(d)) for d in rng.integers(1, 730, n_products)]
+    age_days = rng.integers(1, 730, n_products).astype(np.float64)
 
     brand_pool = [f"{h} {t}" for h in text.BRAND_HEADS for t in text.BRAND_TAILS]
     brand_idx = rng.choice(len(brand_pool), size=max(4, k * 4), replace=False) if len(brand_pool) >= k * 4 else np.arange(len(brand_pool))
@@ -157,6 +167,17 @@ def build_catalog(n_products: int, rng: np.random.Generator, start: datetime) ->
         uses.append(use)
         features.append(f1)
 
+    first_of_category = np.r_[True, category[1:] != category[:-1]]
+    launches = (rng.random(n_products) < NEW_SHARE) & ~first_of_category & (days > 0)
+    launch_day = np.where(launches, rng.random(n_products) * max(days, 1), -age_days)
+    # Fallback of every product: the most popular product of its category that exists from the start.
+    older = np.where(launches, -1.0, popularity)
+    fallback = np.empty(n_products, dtype=np.int32)
+    for c in range(k):
+        members = np.flatnonzero(category == c)
+        fallback[members] = members[np.argmax(older[members])]
+    fallback[~launches] = np.flatnonzero(~launches)
+
     product_ids = prefixed_ids("P", np.arange(1, n_products + 1), max(6, len(str(n_products))))
     table = to_table(
         "products",
@@ -172,7 +193,7 @@ def build_catalog(n_products: int, rng: np.random.Generator, start: datetime) ->
             "stock": stock,
             "is_product": np.ones(n_products, dtype=bool),
             "hidden": hidden,
-            "created_at": pa.array(created, type=pa.timestamp("us")),
+            "created_at": pa.array(np.datetime64(start, "us") + (launch_day * 86_400e6).astype("timedelta64[us]")),
         },
     )
 
@@ -205,6 +226,8 @@ def build_catalog(n_products: int, rng: np.random.Generator, start: datetime) ->
         _count=counts,
         _alias_prob=np.stack([neutral[0], tilted_tables[0]]),
         _alias=np.stack([neutral[1], tilted_tables[1]]),
+        launch_day=launch_day,
+        fallback=fallback,
         queries=pa.array(queries, type=pa.string()),
         query_start=np.array(q_start),
         query_count=np.array(q_count),

@@ -11,7 +11,8 @@ Column names and types follow the canonical tables in :mod:`marketloop.store.sch
 ``source``); ``customers.parquet`` has raw ``email`` / ``phone`` for ingestion to pseudonymise.
 Orders, lines and events are simulated per chunk of customers and streamed to part files, so memory
 stays bounded by the chunk, whatever the number of customers. Every random stream is derived from
-(seed, purpose, chunk), so the same seed and arguments give byte-identical tables.
+(seed, purpose, block of 250 customers), so the same seed and arguments give identical tables
+whatever the chunk size.
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict
 
-from marketloop.errors import InputError
+from marketloop.errors import InputError, NotFoundError, StoreError
 from marketloop.sim.behaviour import US_PER_DAY, Counters, simulate_chunk
 from marketloop.sim.calendar import Calendar, build_calendar
 from marketloop.sim.catalog import Catalog, build_catalog
 from marketloop.sim.population import Population, build_population, consents_table, customer_ids, customers_table
 from marketloop.sim.reviews import build_reviews
+from marketloop.sim.streams import BLOCK, BlockRandom
 from marketloop.sim.tables import arrow_schema
 
 log = logging.getLogger(__name__)
@@ -117,7 +119,7 @@ def validate_args(customers: int, products: int, days: int, seed: int, start: da
         ("products", products, products >= 1, "a whole number of products, at least 1", "Try --products 500."),
         ("days", days, 1 <= days <= MAX_DAYS, f"a number of days from 1 to {MAX_DAYS}", "Try --days 365."),
         ("seed", seed, seed >= 0, "a non-negative integer", "Any of 0, 1, 2, ... gives a reproducible store."),
-        ("chunk_customers", chunk_customers, chunk_customers >= 100, "at least 100 customers per chunk", "The default (20000) suits most machines."),
+        ("chunk_customers", chunk_customers, chunk_customers >= BLOCK, f"at least {BLOCK} customers per chunk", "The default (20000) suits most machines."),
     ]
     for name, value, ok, expected, hint in checks:
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or not ok:
@@ -129,7 +131,7 @@ def validate_args(customers: int, products: int, days: int, seed: int, start: da
 def build_parts(customers: int, products: int, days: int, seed: int, start: date = DEFAULT_START) -> WorldParts:
     validate_args(customers, products, days, seed, start)
     start_dt = datetime(start.year, start.month, start.day)
-    catalog = build_catalog(products, _rng(seed, "catalog"), start_dt)
+    catalog = build_catalog(products, _rng(seed, "catalog"), start_dt, days)
     calendar = build_calendar(start, days, _rng(seed, "calendar"))
     weights = np.array([c.weight for c in catalog.categories])
     cost_ratios = np.array([c.cost_ratio for c in catalog.categories])
@@ -202,7 +204,8 @@ def generate_store(
     start_us = int(np.datetime64(parts.start, "us").astype(np.int64))
     end_us = start_us + days * US_PER_DAY
     # Bound the per-chunk work: sessions scale with customers x days.
-    chunk = max(100, min(chunk_customers, int(20_000 * 365 / max(days, 365))))
+    # Chunks hold whole random blocks, so the store does not depend on the chunk size.
+    chunk = max(BLOCK, min(chunk_customers, int(20_000 * 365 / max(days, 365))) // BLOCK * BLOCK)
     counters = Counters()
     rows.update(events=0, orders=0, order_lines=0, reviews=0)
     review_writer = pq.ParquetWriter(out / ENTITY_FILES["reviews"], arrow_schema("reviews"), **PARQUET_OPTIONS)
@@ -221,10 +224,12 @@ def generate_store(
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim-writer") as pool:
             for part, lo in enumerate(range(0, customers, chunk)):
                 hi = min(customers, lo + chunk)
-                result = simulate_chunk(pop, lo, hi, ids, catalog, parts.calendar, start_us, _rng(seed, "behaviour", part), counters)
+                blocks = (lo // BLOCK, -(-hi // BLOCK) - lo // BLOCK)
+                draws = BlockRandom(seed, STREAMS["behaviour"], *blocks)
+                result = simulate_chunk(pop, lo, hi, ids, catalog, parts.calendar, start_us, draws, counters)
                 reviews = build_reviews(
                     catalog, pop, ids, result.line_product, result.line_customer, result.line_ts, result.line_returned,
-                    end_us, rows["reviews"], _rng(seed, "reviews", part),
+                    end_us, rows["reviews"], BlockRandom(seed, STREAMS["reviews"], *blocks),
                 )
                 tables = {"events": result.events, "orders": result.orders, "order_lines": result.order_lines, "reviews": reviews}
                 for entity, table in tables.items():
@@ -261,14 +266,21 @@ def generate_store(
 
 
 def read_manifest(out_dir: str | os.PathLike[str]) -> SimManifest:
-    from marketloop.errors import NotFoundError
-
+    """The manifest of a complete store in ``out_dir`` (NotFoundError when there is none)."""
     path = Path(out_dir) / MANIFEST
     if not path.is_file():
         raise NotFoundError(
             f"{out_dir} holds no complete simulated store (no {MANIFEST})",
             hint="Generate one with `marketloop sim generate --out DIR`; an interrupted run leaves no manifest.",
         )
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{path} is not a readable simulator manifest ({exc})", hint="Generate the store again with --force.") from exc
+    if data.get("version") != GENERATOR_VERSION:
+        raise StoreError(
+            f"{path} was written by simulator version {data.get('version')!r}; this MarketLoop reads version {GENERATOR_VERSION}",
+            hint="Generate the store again with this version (marketloop sim generate --force).",
+        )
     data["out_dir"] = str(Path(out_dir))
     return SimManifest.model_validate(data)

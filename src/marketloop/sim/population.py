@@ -110,19 +110,18 @@ class Population:
         return frame
 
     @classmethod
-    def from_truth(cls, frame: pd.DataFrame, category_slugs: list[str]) -> Population:
+    def from_truth(cls, table: pa.Table, category_slugs: list[str]) -> Population:
+        """Rebuild the arrays from the truth table (as written by :meth:`truth_frame`)."""
+        labels = {"response_type": ("response_type", RESPONSE_TYPES), "stage": ("lifecycle_stage", STAGES), "channel_preference": ("channel_preference", MESSAGE_CHANNELS)}
         values = {}
         for f in fields(cls):
             if f.name == "affinity":
-                values[f.name] = frame[[f"affinity_{s}" for s in category_slugs]].to_numpy(dtype=np.float64)
-            elif f.name == "response_type":
-                values[f.name] = pd.Categorical(frame["response_type"], categories=RESPONSE_TYPES).codes.astype(np.int8)
-            elif f.name == "stage":
-                values[f.name] = pd.Categorical(frame["lifecycle_stage"], categories=STAGES).codes.astype(np.int8)
-            elif f.name == "channel_preference":
-                values[f.name] = pd.Categorical(frame["channel_preference"], categories=MESSAGE_CHANNELS).codes.astype(np.int8)
+                values[f.name] = np.column_stack([table.column(f"affinity_{s}").to_numpy() for s in category_slugs])
+            elif f.name in labels:
+                column, names = labels[f.name]
+                values[f.name] = pc.index_in(table.column(column), value_set=pa.array(names)).to_numpy().astype(np.int8)
             else:
-                values[f.name] = frame[f.name].to_numpy()
+                values[f.name] = table.column(f.name).to_numpy()
         return cls(**values)
 
 

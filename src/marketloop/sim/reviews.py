@@ -14,6 +14,7 @@ import pyarrow as pa
 from marketloop.sim import text
 from marketloop.sim.catalog import Catalog
 from marketloop.sim.population import Population
+from marketloop.sim.streams import BLOCK, BlockRandom
 from marketloop.sim.tables import prefixed_ids, take_strings, to_table
 
 US_PER_DAY = 86_400_000_000
@@ -35,18 +36,19 @@ def build_reviews(
     line_returned: np.ndarray,
     end_us: int,
     first_number: int,
-    rng: np.random.Generator,
+    rng: BlockRandom,
 ) -> pa.Table:
     n = len(line_product)
     cat = catalog.category[line_product]
     liking = pop.affinity[line_customer, cat] * catalog.n_categories - 1.0
-    sat = catalog.quality[line_product] + 0.35 * np.tanh(liking) + 0.7 * rng.standard_normal(n) - 1.8 * line_returned + 0.5
+    block = line_customer // BLOCK  # lines are ordered by customer
+    sat = catalog.quality[line_product] + 0.35 * np.tanh(liking) + 0.7 * rng.standard_normal(block) - 1.8 * line_returned + 0.5
     p_review = np.clip(0.03 + 0.05 * np.abs(sat - 0.3), 0, 0.3)
-    created = line_ts + rng.integers(2, 31, n) * US_PER_DAY + rng.integers(0, US_PER_DAY, n)
-    keep = np.flatnonzero((rng.random(n) < p_review) & (created < end_us))
+    created = line_ts + rng.integers(2, 31, block) * US_PER_DAY + rng.integers(0, US_PER_DAY, block)
+    keep = np.flatnonzero((rng.random(block) < p_review) & (created < end_us))
     rating = review_rating(sat[keep])
     titles, bodies = [], []
-    picks = rng.integers(0, 1 << 30, size=(len(keep), 5))
+    picks = rng.integers(0, 1 << 30, block[keep], width=5)
     for j, i in enumerate(keep):  # one pass per review (a few per hundred order lines)
         p = int(line_product[i])
         r = int(rating[j])

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from marketloop.errors import InputError, NotFoundError
@@ -64,8 +66,9 @@ class SimWorld:
         self.consent = consent
         self.start = start
         self._truth = truth
-        self._customer_pos = pd.Index(customer_ids)
-        self._product_pos = pd.Index(product_ids)
+        self._customer_set = pa.array(customer_ids, type=pa.string())
+        self._product_ids = np.asarray(product_ids, dtype=object)
+        self._product_set = pa.array(self._product_ids, type=pa.string())
         self._product_category = product_category
 
     # ----------------------------------------------------------------------------------- building
@@ -74,17 +77,18 @@ class SimWorld:
         """Load the truth written by :func:`~marketloop.sim.generate.generate_store`."""
         manifest = read_manifest(out_dir)
         root = Path(out_dir)
-        truth = pq.read_table(root / TRUTH_FILES["customers"]).to_pandas()
+        truth_table = pq.read_table(root / TRUTH_FILES["customers"])
+        truth = truth_table.to_pandas()
         products = pq.read_table(root / TRUTH_FILES["products"]).to_pandas()
-        consents = pq.read_table(root / manifest.files["consents"]).to_pandas()
+        consents = pq.read_table(root / manifest.files["consents"])
         calendar_rows = pq.read_table(root / manifest.files["calendar"]).to_pandas()
         slugs = [c[len("affinity_"):] for c in truth.columns if c.startswith("affinity_")]
         names = {c.slug: c.name for c in text.CATEGORIES}
         cat_index = {names[s]: i for i, s in enumerate(slugs)}
         start = datetime(manifest.start.year, manifest.start.month, manifest.start.day)
-        ids = truth["customer_id"].to_numpy()
+        ids = truth_table.column("customer_id").to_numpy()
         return cls(
-            population=Population.from_truth(truth, slugs),
+            population=Population.from_truth(truth_table, slugs),
             customer_ids=ids,
             product_ids=products["product_id"].to_numpy(),
             product_category=products["category"].map(cat_index).to_numpy(),
@@ -110,7 +114,7 @@ class SimWorld:
             product_category=parts.catalog.category.astype(np.int64),
             category_slugs=slugs,
             calendar=parts.calendar,
-            consent=_consent_matrix(ids, parts.consents.to_pandas()),
+            consent=_consent_matrix(ids, parts.consents),
             start=parts.start,
             truth=truth,
         )
@@ -128,7 +132,7 @@ class SimWorld:
 
     @property
     def product_ids(self) -> np.ndarray:
-        return self._product_pos.to_numpy()
+        return self._product_ids
 
     def products_in(self, category_slug: str) -> np.ndarray:
         """Ids of the products of a category (by slug, e.g. ``"shoes"``)."""
@@ -141,7 +145,7 @@ class SimWorld:
 
     def positions(self, customer_ids: Iterable[str]) -> np.ndarray:
         ids = np.asarray(list(customer_ids) if not isinstance(customer_ids, (np.ndarray, pd.Series, pd.Index)) else customer_ids, dtype=object)
-        pos = self._customer_pos.get_indexer(ids)
+        pos = _index_in(ids, self._customer_set)
         if (pos < 0).any():
             missing = ids[pos < 0]
             raise NotFoundError(
@@ -151,7 +155,7 @@ class SimWorld:
         return pos
 
     def _context(self, message: Message) -> Context:
-        pos = self._product_pos.get_indexer(list(message.product_ids))
+        pos = _index_in(np.asarray(message.product_ids, dtype=object), self._product_set)
         if (pos < 0).any():
             bad = [p for p, i in zip(message.product_ids, pos, strict=True) if i < 0]
             raise InputError(
@@ -192,12 +196,18 @@ class SimWorld:
         return frame
 
 
-def _consent_matrix(customer_ids: np.ndarray, consents: pd.DataFrame) -> np.ndarray:
+def _index_in(values: np.ndarray, value_set: pa.Array) -> np.ndarray:
+    """Position of each value in ``value_set`` (-1 when absent), hashed in Arrow's C++ kernels."""
+    found = pc.index_in(pa.array(values, type=pa.string(), from_pandas=True), value_set=value_set)
+    return found.fill_null(-1).to_numpy().astype(np.int64)
+
+
+def _consent_matrix(customer_ids: np.ndarray, consents: pa.Table) -> np.ndarray:
     """customers x (email, sms, push): True where the latest consent is granted."""
-    index = pd.Index(customer_ids)
     matrix = np.zeros((len(customer_ids), len(MESSAGE_CHANNELS)), dtype=bool)
-    granted = consents[consents["status"] == "granted"]
-    for j, channel in enumerate(MESSAGE_CHANNELS):
-        rows = granted[granted["channel"] == channel]
-        matrix[index.get_indexer(rows["customer_id"].to_numpy()), j] = True
+    granted = consents.filter(pc.equal(consents.column("status"), "granted"))
+    rows = _index_in(granted.column("customer_id").to_numpy(zero_copy_only=False), pa.array(customer_ids, type=pa.string()))
+    channel = pc.index_in(granted.column("channel"), value_set=pa.array(MESSAGE_CHANNELS)).fill_null(-1).to_numpy()
+    ok = (rows >= 0) & (channel >= 0)
+    matrix[rows[ok], channel[ok]] = True
     return matrix

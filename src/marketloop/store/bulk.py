@@ -49,11 +49,11 @@ def write_rows(conn: Connection, dialect: str, wb, source_sql: str, table: sa.Ta
     """
     if workbench_is_store(dialect):
         staging = f"__stage_{uuid.uuid4().hex[:8]}"
-        wb.execute(f"CREATE TEMP TABLE {staging} AS {source_sql}")
+        wb.execute(f"CREATE TEMP VIEW {staging} AS {source_sql}")  # same connection: no copy needed
         try:
             return _finish(conn, dialect, staging, table, columns, key, mode, update_columns)
         finally:
-            wb.execute(f"DROP TABLE IF EXISTS {staging}")
+            wb.execute(f"DROP VIEW IF EXISTS {staging}")
     staging = f"ml_stage_{uuid.uuid4().hex[:8]}"
     _create_staging(conn, dialect, staging, table)
     reader = wb.sql(source_sql).to_arrow_reader(BATCH_ROWS)

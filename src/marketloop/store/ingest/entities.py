@@ -169,7 +169,8 @@ ORDER_LINES = EntitySpec(
         _id("product_id", required=True),
         FieldSpec("quantity", "int", required=True, nonzero=True, min=-1_000_000, max=1_000_000),
         FieldSpec("unit_price", "float", required=True, **MONEY_LIMITS),
-        FieldSpec("discount", "float", **MONEY_LIMITS),
+        # discount amount on the line; on returns its sign follows the (negative) quantity
+        FieldSpec("discount", "float", min=-1_000_000.0, max_setting="max_price"),
     ),
     references=(Reference("product_id", "products", "product_id"), Reference("order_id", "orders", "order_id")),
 )

@@ -15,7 +15,6 @@ import hashlib
 import json
 import logging
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -167,7 +166,7 @@ def _run(conn, dialect: str, wb, importer: Importer, path: Path, summary: Ingest
         counts.updated += written.updated
         counts.skipped += written.existing - written.updated
         counts.rejected += result.rows_in - result.rows_valid
-    _store_rejects(conn, wb, summary, rejects)
+    _store_rejects(conn, dialect, wb, summary, rejects)
     conn.execute(schema.ingest_runs.insert().values(
         ingest_id=summary.ingest_id, kind=summary.kind, source=summary.source, sha256=sha,
         rows_read=summary.rows_read, rows_loaded=summary.loaded, rows_skipped=summary.skipped,
@@ -213,25 +212,25 @@ def _register_rejects(wb, name: str, rejects: list[Reject]) -> None:  # noqa: AN
     wb.unregister(f"{name}_arrow")
 
 
-def _store_rejects(conn, wb, summary: IngestSummary, rejects: list[tuple[str, str]]) -> None:  # noqa: ANN001
+def _store_rejects(conn, dialect: str, wb, summary: IngestSummary, rejects: list[tuple[str, str]]) -> None:  # noqa: ANN001
+    """Write every rejected record (one row per line and field) through the same bulk path as data."""
     union = " UNION ALL ".join(
         f"SELECT '{entity}' AS entity, line, field, value, code, reason FROM {table}" for entity, table in rejects
     )
-    rows = wb.execute(
-        f"SELECT entity, line, field, left(value, 1000) AS value, code, reason FROM ({union}) "
-        "QUALIFY row_number() OVER (PARTITION BY entity, line, field ORDER BY reason) = 1 ORDER BY line, entity, field"
-    ).fetchall()
-    lines = {line for _, line, *_ in rows}
-    summary.rejected = len(lines)
-    summary.rejected_by_reason = dict(Counter(code for _, _, _, _, code, _ in rows).most_common())
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    payload = [
-        dict(ingest_id=summary.ingest_id, entity=entity, line=int(line), field=fld[:128], code=code,
-             source=summary.source, value=value, reason=reason, created_at=now)
-        for entity, line, fld, value, code, reason in rows
-    ]
-    for start in range(0, len(payload), 10_000):
-        conn.execute(schema.rejected_rows.insert(), payload[start:start + 10_000])
+    source = summary.source.replace("'", "''")
+    wb.execute(
+        "CREATE OR REPLACE TEMP TABLE __all_rejects AS "
+        f"SELECT '{summary.ingest_id}' AS ingest_id, entity, line, left(field, 128) AS field, code, '{source}' AS source, "
+        f"left(value, 1000) AS value, reason, TIMESTAMP '{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S}' AS created_at "
+        f"FROM ({union}) QUALIFY row_number() OVER (PARTITION BY entity, line, field ORDER BY reason) = 1"
+    )
+    summary.rejected = int(wb.execute("SELECT count(DISTINCT line) FROM __all_rejects").fetchone()[0])
+    by_code = wb.execute("SELECT code, count(*) AS n FROM __all_rejects GROUP BY code ORDER BY n DESC, code").fetchall()
+    summary.rejected_by_reason = {code: int(n) for code, n in by_code}
+    if summary.rejected:
+        columns = [c.name for c in schema.rejected_rows.columns]
+        bulk.write_rows(conn, dialect, wb, f"SELECT {', '.join(columns)} FROM __all_rejects", schema.rejected_rows,
+                        columns, ("ingest_id", "entity", "line", "field"), "insert")
 
 
 def _cleanup(wb) -> None:  # noqa: ANN001

@@ -43,13 +43,23 @@ class UciImporter(Importer):
         mapping = {c: f for c, f in mapping.items() if c in raw.columns}
         chosen = match_columns(raw.columns, fields, fields[:6], mapping, what="UCI Online Retail", file_name=raw.source_name)
         select_mapped(wb, raw, chosen, "__uci_in")
-        # Other public exports write dates as 12/1/2010 8:26; normalise them to ISO before validation.
+        # Dates are ISO in this copy; other public exports write 12/1/2010 8:26. Parse both here into a typed
+        # column; the few records that parse in neither form are quarantined with their text.
         wb.execute(
-            "CREATE OR REPLACE TEMP TABLE __uci_norm AS SELECT * REPLACE ("
-            "COALESCE(CAST(TRY_CAST(invoice_date AS TIMESTAMP) AS VARCHAR), "
-            "CAST(try_strptime(invoice_date, '%m/%d/%Y %H:%M') AS VARCHAR), invoice_date) AS invoice_date, "
-            "regexp_replace(TRIM(customer_id), '\\.0+$', '') AS customer_id) FROM __uci_in"
+            "CREATE OR REPLACE TEMP TABLE __uci_parsed AS SELECT * REPLACE ("
+            "COALESCE(TRY_CAST(invoice_date AS TIMESTAMP), try_strptime(invoice_date, '%m/%d/%Y %H:%M')) AS invoice_date, "
+            "CASE WHEN ends_with(customer_id, '.0') THEN left(customer_id, -2) ELSE customer_id END AS customer_id), "
+            "invoice_date AS __date_text FROM __uci_in"
         )
+        wb.execute(
+            "CREATE OR REPLACE TEMP TABLE __uci_badtime AS SELECT __line AS line, 'invoice_date' AS field, "
+            "__date_text AS value, CASE WHEN NULLIF(TRIM(__date_text), '') IS NULL THEN 'missing' ELSE 'timestamp' END AS code, "
+            "CASE WHEN NULLIF(TRIM(__date_text), '') IS NULL THEN 'invoice_date: required value is missing' "
+            "ELSE 'invoice_date: expected a timestamp such as 2011-12-09 12:50:00 or 12/9/2011 12:50, got ' "
+            "|| chr(39) || __date_text || chr(39) END AS reason FROM __uci_parsed WHERE invoice_date IS NULL"
+        )
+        wb.execute("CREATE OR REPLACE TEMP VIEW __uci_norm AS "
+                   "SELECT * EXCLUDE (__date_text) FROM __uci_parsed WHERE invoice_date IS NOT NULL")
         spec = _source_spec("uci-online-retail", (
             FieldSpec("invoice", "id", required=True, max_length=64),
             FieldSpec("stock_code", "id", required=True, max_length=64),
@@ -72,8 +82,8 @@ class UciImporter(Importer):
         )
         non_product = ", ".join("'" + c + "'" for c in UCI_NON_PRODUCT_CODES)
         wb.execute(
-            f"CREATE OR REPLACE TEMP TABLE __uci AS SELECT * FROM {clean} "
-            "WHERE __line NOT IN (SELECT line FROM __uci_adjust)"
+            f"CREATE OR REPLACE TEMP VIEW __uci AS SELECT * FROM {clean} "
+            "WHERE NOT (upper(invoice) LIKE 'A%' OR (quantity < 0 AND upper(invoice) NOT LIKE 'C%'))"
         )
         wb.execute(
             "CREATE OR REPLACE TEMP TABLE __uci_customers AS SELECT customer_id, arg_max(country, invoice_date) AS country, "
@@ -108,7 +118,7 @@ class UciImporter(Importer):
                                             "country", "currency", "total", "channel"]),
                 "order_lines": ("__uci_lines", ["order_id", "line_no", "product_id", "quantity", "unit_price"]),
             },
-            reject_tables=[checked.rejects_table, "__uci_adjust"],
+            reject_tables=["__uci_badtime", checked.rejects_table, "__uci_adjust"],
         )
 
 
