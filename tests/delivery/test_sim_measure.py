@@ -115,3 +115,13 @@ def test_bandit_reallocates_variants_wave_by_wave(sim_store):
     propensities = sends["payload_json"].map(lambda p: json.loads(p)["propensity"])
     assert propensities.between(0.1, 1.0).all()
     assert store.scalar("select status from campaigns where campaign_id = 'bandit1'") == "completed"
+
+
+def test_simulated_orders_keep_the_store_invariants(sim_store):
+    store, _, _ = sim_store
+    bad = store.read_sql("""
+        SELECT o.order_id, o.total, SUM(l.quantity * l.unit_price - COALESCE(l.discount, 0)) AS lines
+        FROM orders o LEFT JOIN order_lines l ON l.order_id = o.order_id
+        WHERE o.source = 'simulator' GROUP BY o.order_id, o.total
+        HAVING lines IS NULL OR ABS(o.total - lines) > 0.011""")
+    assert bad.empty, bad.head()

@@ -153,8 +153,10 @@ class Dispatcher:
             insert_rows(conn, o, rows)
         if orders:
             order_ids = [r["order_id"] for r in orders]
+            conn.execute(schema.order_lines.delete().where(schema.order_lines.c.order_id.in_(order_ids)))
             conn.execute(schema.orders.delete().where(schema.orders.c.order_id.in_(order_ids)))
             insert_rows(conn, schema.orders, orders)
+            insert_rows(conn, schema.order_lines, [line for _, r in confirmed for line in r.order_lines])
         sp = schema.suppressions
         for message in unsubscribed:
             conn.execute(sp.delete().where(sp.c.customer_id == message.customer_id, sp.c.channel == message.channel))

@@ -60,8 +60,9 @@ class Receipt:
     provider_id: str | None = None
     #: (kind, ts, value) rows for send_outcomes: delivered, open, click, conversion, unsubscribe, bounce
     outcomes: list[tuple[str, dt.datetime, float | None]] = field(default_factory=list)
-    #: orders the channel observed (simulator only): rows for the orders table
+    #: orders the channel observed (simulator only): rows for the orders and order_lines tables
     orders: list[dict[str, Any]] = field(default_factory=list)
+    order_lines: list[dict[str, Any]] = field(default_factory=list)
 
 
 @runtime_checkable

@@ -49,6 +49,18 @@ def _order_row(order_id: str, customer_id: str, at: dt.datetime, revenue: float)
             "is_return": False, "total": float(revenue), "channel": "web", "source": "simulator"}
 
 
+def _line_row(order_id: str, product_id: str, revenue: float, discount: float) -> dict[str, Any]:
+    """One line carrying the whole order, so total = quantity x unit_price - discount holds."""
+    unit_price = round(float(revenue) / (1.0 - discount), 2) if discount < 1 else float(revenue)
+    return {"order_id": order_id, "line_no": 1, "product_id": product_id, "quantity": 1, "unit_price": unit_price,
+            "discount": round(unit_price - float(revenue), 2)}
+
+
+def _any_product(world, key: str) -> str:  # noqa: ANN001
+    ids = world.product_ids
+    return str(ids[int(_fraction(key, "product") * len(ids))])
+
+
 class SimChannel:
     name: ClassVar[str] = "simulator"
     batch: ClassVar[bool] = True
@@ -99,6 +111,8 @@ class SimChannel:
             at = now + dt.timedelta(days=m.window_days * _fraction(m.send_id, "order"))
             receipt.outcomes.append(("conversion", at, float(row.revenue)))
             receipt.orders.append(_order_row(f"sim-{m.send_id}", m.customer_id, at, row.revenue))
+            product = m.product_ids[0] if m.product_ids else _any_product(self.world, m.send_id)
+            receipt.order_lines.append(_line_row(f"sim-{m.send_id}", product, row.revenue, m.discount))
         return receipt
 
     def close(self) -> None:
@@ -118,15 +132,18 @@ def simulate_untreated(store, sim_dir: str | Path, sends: pd.DataFrame, at: dt.d
     world = load_world(str(Path(sim_dir).resolve()))
     drawn = world.respond(sends["customer_id"].tolist(), None, seed=seed)
     window_message = Message(send_at=at, window_days=window_days)  # validates the window
-    rows = []
+    rows, lines = [], []
     for send_id, customer_id, bought, revenue in zip(sends["send_id"], sends["customer_id"], drawn["purchase"],
                                                      drawn["revenue"], strict=True):
         if bought:
             when = at + dt.timedelta(days=window_message.window_days * _fraction(send_id, "order"))
             rows.append(_order_row(f"sim-{send_id}", customer_id, when, revenue))
+            lines.append(_line_row(f"sim-{send_id}", _any_product(world, send_id), revenue, 0.0))
     if rows:
         ids = [r["order_id"] for r in rows]
         with store.begin() as conn:
+            conn.execute(schema.order_lines.delete().where(schema.order_lines.c.order_id.in_(ids)))
             conn.execute(schema.orders.delete().where(schema.orders.c.order_id.in_(ids)))
             insert_rows(conn, schema.orders, rows)
+            insert_rows(conn, schema.order_lines, lines)
     return len(rows)
