@@ -56,7 +56,7 @@ def campaign_row(store, campaign_id: str) -> dict:  # noqa: ANN001
     frame = store.read_sql(sa.select(c.campaign_id, c.name, c.status, c.plan_json).where(c.campaign_id == campaign_id))
     if frame.empty:
         raise NotFoundError(f"campaign {campaign_id!r} not found",
-                            hint="List campaigns with `marketloop campaign status --all`, or plan one first.")
+                            hint="Check the campaign id; campaigns are created by the planner (marketloop campaign plan).")
     return frame.iloc[0].to_dict()
 
 

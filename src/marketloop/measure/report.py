@@ -111,6 +111,9 @@ def campaign_sections(results: dict) -> list[Section]:
         title="What was sent",
         figures={k: f"{v:,}" for k, v in results["outbox"].items() if v},
         charts=[funnel_fig],
+        tables=[("Skipped at send time, by reason", pd.DataFrame({"reason": list(results["skip_reasons"]),
+                                                                 "sends": list(results["skip_reasons"].values())}))]
+        if results["skip_reasons"] else [],
         notes=["Sends are checked at send time for consent, suppressions, frequency caps and quiet hours; "
                "skipped sends stay in the treated arm (intention to treat)."],
     )
