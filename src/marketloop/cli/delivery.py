@@ -87,7 +87,8 @@ def _dispatcher(channels: Path | None, sim: Path | None, policy: Path | None, se
 
 
 def _print_counts(title: str, counts: dict[str, Any]) -> None:
-    table = Table(title=title)
+    console.print(f"[bold]{title}[/]")
+    table = Table()
     table.add_column("")
     table.add_column("value", justify="right")
     for k, v in counts.items():
