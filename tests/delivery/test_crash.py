@@ -50,7 +50,10 @@ def test_sigkill_mid_campaign_then_restart_delivers_every_message_exactly_once(t
     assert proc.returncode == -signal.SIGKILL
     assert len(smtp_server.raw) == 17
 
-    done = subprocess.run(_dispatch_cmd(db, channels, policy), env=env, capture_output=True, timeout=120)
+    # the dead dispatcher's lock is still fresh: a plain restart is refused, naming the holder
+    refused = subprocess.run(_dispatch_cmd(db, channels, policy), env=env, capture_output=True, timeout=120)
+    assert refused.returncode != 0 and b"is being dispatched by" in refused.stderr and b"--takeover" in refused.stderr
+    done = subprocess.run([*_dispatch_cmd(db, channels, policy), "--takeover"], env=env, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     assert json.loads(done.stdout)["stopped"] == "completed"
 

@@ -131,3 +131,34 @@ def test_pause_stops_the_dispatcher(store, smtp_server):
     assert Dispatcher(store, smtp_router(smtp_server.port), clock=SimClock(T0)).run("c1").stopped == "paused"
     assert smtp_server.raw == []
     assert store.scalar(sa.select(sa.func.count()).select_from(schema.sends).where(schema.sends.c.status == "queued")) == 5
+
+
+def test_one_dispatcher_per_campaign(store, smtp_server):
+    from marketloop.delivery import lock
+    from marketloop.errors import InputError
+
+    ids = seed_customers(store, 3)
+    make_plan(store, "c1", ids, holdout=0.0)
+    launch(store, "c1", force_no_holdout=True)
+    lock.acquire(store, "c1", "other-host:1:x", lease_s=60)
+    with pytest.raises(InputError, match="is being dispatched by other-host:1:x"):
+        Dispatcher(store, smtp_router(smtp_server.port), clock=SimClock(T0)).run("c1")
+    assert smtp_server.raw == []
+    # a lapsed lease is taken without asking
+    with store.begin() as c:
+        c.execute(schema.dispatch_locks.update().values(heartbeat_at=dt.datetime(2000, 1, 1)))
+    assert Dispatcher(store, smtp_router(smtp_server.port), clock=SimClock(T0)).run("c1").sent == 3
+    assert store.count("dispatch_locks") == 0  # released at the end
+
+
+def test_takeover_and_lost_lock(store, smtp_server):
+    from marketloop.delivery import lock
+
+    ids = seed_customers(store, 3)
+    make_plan(store, "c1", ids, holdout=0.0)
+    launch(store, "c1", force_no_holdout=True)
+    lock.acquire(store, "c1", "crashed:1:x", lease_s=60)
+    assert Dispatcher(store, smtp_router(smtp_server.port), clock=SimClock(T0), takeover=True).run("c1").sent == 3
+    lock.acquire(store, "c2", "me", lease_s=60)
+    lock.acquire(store, "c2", "someone-else", lease_s=60, takeover=True)
+    assert not lock.heartbeat(store, "c2", "me")

@@ -58,7 +58,7 @@ def _policy(path: Path | None):  # noqa: ANN202
                          hint=f"Fields: {', '.join(SendPolicy.model_fields)}.") from None
 
 
-def _dispatcher(channels: Path | None, sim: Path | None, policy: Path | None, seed: int):  # noqa: ANN202
+def _dispatcher(channels: Path | None, sim: Path | None, policy: Path | None, seed: int, takeover: bool = False):  # noqa: ANN202
     """Validate the channel routing and the policy, and return ``run(store, campaign_id) -> dict``;
     called before anything is written, so bad options lose nothing."""
     from marketloop.delivery.channels.registry import ChannelRouter
@@ -79,7 +79,7 @@ def _dispatcher(channels: Path | None, sim: Path | None, policy: Path | None, se
 
     def run(store, campaign_id: str) -> dict:  # noqa: ANN001
         with err_console.status("Dispatching") as status:
-            result = Dispatcher(store, ChannelRouter(routing), policy=rules).run(
+            result = Dispatcher(store, ChannelRouter(routing), policy=rules, takeover=takeover).run(
                 campaign_id, on_progress=lambda r: status.update(f"sent {r.sent:,}, skipped {r.skipped:,}, retrying {r.retried:,}"))
         return result.as_dict()
 
@@ -172,12 +172,14 @@ def register(app: typer.Typer) -> None:
         sim: Path | None = SimOption,
         policy: Path | None = PolicyOption,
         seed: int = typer.Option(0, help="Seed of the simulator."),
+        takeover: bool = typer.Option(False, "--takeover", help="Take the campaign's dispatch lock from a dispatcher "
+                                      "that is gone (after a crash), without waiting for its lease to lapse."),
         json_out: JsonOption = False,
     ) -> None:
         """Deliver the due sends of a running campaign (run again after a crash, or for deferred sends)."""
         from marketloop.store import open_store
 
-        run = _dispatcher(channels, sim, policy, seed)
+        run = _dispatcher(channels, sim, policy, seed, takeover)
         with open_store(settings_for(db).db_url) as store:
             result = run(store, campaign_id)
         if json_out:

@@ -15,7 +15,8 @@ e-mail's Message-ID, the webhook's ``Idempotency-Key`` header), which is how the
 recognises the repeat. Batch channels that run in-process (the simulator) deliver and confirm in the
 same transaction, so for them a crash cannot leave anything half done.
 
-Run one dispatcher per store at a time (DuckDB allows one writing process anyway).
+One dispatcher per campaign at a time is enforced by a lock with a heartbeat (:mod:`.lock`); after a
+crash, restart with ``takeover=True`` (CLI ``--takeover``) or wait for the lease to lapse.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import sqlalchemy as sa
 
+from marketloop.delivery import lock
 from marketloop.delivery.campaigns import campaign_row, set_status
 from marketloop.delivery.channels.base import DeliveryError, OutboundMessage, Receipt
 from marketloop.delivery.channels.registry import ChannelRouter
@@ -81,13 +83,20 @@ class DispatchResult:
 
 
 class Dispatcher:
+    """Delivers one campaign's due sends; holds the campaign's dispatch lock while it runs
+    (``lease_s`` without a heartbeat and the lock lapses; ``takeover`` takes it from a dead holder)."""
+
     def __init__(self, store, router: ChannelRouter, *, policy: SendPolicy | None = None,  # noqa: ANN001
-                 clock: SystemClock | SimClock | None = None, batch_size: int = 200) -> None:
+                 clock: SystemClock | SimClock | None = None, batch_size: int = 200, lease_s: float = 120.0,
+                 takeover: bool = False) -> None:
         self.store = store
         self.router = router
         self.policy = policy or SendPolicy()
         self.clock = clock or SystemClock()
         self.batch_size = batch_size
+        self.lease_s = lease_s
+        self.takeover = takeover
+        self.owner = lock.new_owner()
 
     # ---------------------------------------------------------------------------------- reading
     def _due(self, campaign_id: str, now: dt.datetime) -> pd.DataFrame:
@@ -180,8 +189,12 @@ class Dispatcher:
         """Deliver the campaign's due sends until none are due (or ``max_messages`` were sent).
         With a :class:`SimClock`, time jumps to deferred sends so the whole campaign completes."""
         result = DispatchResult()
+        lock.acquire(self.store, campaign_id, self.owner, lease_s=self.lease_s, takeover=self.takeover)
         try:
             while True:
+                if not lock.heartbeat(self.store, campaign_id, self.owner):
+                    result.stopped = "lock taken over by another dispatcher"
+                    break
                 if campaign_row(self.store, campaign_id)["status"] != "running":
                     result.stopped = "paused"
                     break
@@ -209,6 +222,7 @@ class Dispatcher:
                     on_progress(result)
         finally:
             self.router.close()
+            lock.release(self.store, campaign_id, self.owner)
         return result
 
     def _run_batch(self, batch: pd.DataFrame, now: dt.datetime, result: DispatchResult) -> None:

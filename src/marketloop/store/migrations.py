@@ -39,8 +39,8 @@ def _create(*names: str) -> Callable[[Connection], None]:
 
 
 def _add_send_state(conn: Connection) -> None:
-    """Migration 6: the outbox's delivery state on ``sends`` (attempts, next attempt, last error) and
-    the suppression list. Stores created at version 1 by a newer MarketLoop already have the columns."""
+    """Migration 6: the outbox's delivery state on ``sends`` (attempts, next attempt, last error), the
+    suppression list and the dispatch locks. Stores created at version 1 by a newer MarketLoop already have the columns."""
     # a zero-row select names the columns on every backend (DuckDB's reflection is incomplete)
     present = {name.lower() for name in conn.execute(sa.text("SELECT * FROM sends WHERE 1 = 0")).keys()}
     for name in ("attempts", "next_attempt_at", "last_error", "updated_at"):
@@ -50,7 +50,7 @@ def _add_send_state(conn: Connection) -> None:
         ddl = column.type.compile(dialect=conn.dialect)
         extra = " DEFAULT 0 NOT NULL" if name == "attempts" else ""
         conn.execute(sa.text(f"ALTER TABLE sends ADD COLUMN {name} {ddl}{extra}"))
-    _create("suppressions")(conn)
+    _create("suppressions", "dispatch_locks")(conn)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -76,7 +76,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "campaign_audience",
         ),
     ),
-    Migration(6, "delivery: outbox state on sends, suppression list", _add_send_state),
+    Migration(6, "delivery: outbox state on sends, suppression list, dispatch locks", _add_send_state),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -262,6 +262,16 @@ suppressions = sa.Table(
     sa.Column("created_at", TS, nullable=False),
 )
 
+#: One dispatcher per campaign at a time: the owner renews ``heartbeat_at`` every batch; a lock whose
+#: heartbeat is older than the lease may be taken over.
+dispatch_locks = sa.Table(
+    "dispatch_locks",
+    metadata,
+    sa.Column("campaign_id", ID, primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False, comment="host:pid:random of the dispatcher"),
+    sa.Column("heartbeat_at", TS, nullable=False),
+)
+
 #: Tables holding a customer's personal or behavioural data, with the column naming the customer.
 #: `privacy.forget` erases from every one of them; a test proves nothing remains.
 CUSTOMER_TABLES: dict[str, str] = {
