@@ -48,10 +48,10 @@ def campaign_outcomes(store, campaign_id: str, *, window_days: int) -> pd.DataFr
         sends[column] = sends["send_id"].isin(kinds.get(kind, set()))
     r = schema.orders.c
     lo, hi = sends["anchor_at"].min(), sends["anchor_at"].max() + window
-    orders = store.read_sql(sa.select(r.customer_id, r.ordered_at, r.total).select_from(
-        schema.orders.join(schema.sends, sa.and_(s.customer_id == r.customer_id, s.campaign_id == campaign_id)))
-        .where(r.ordered_at >= lo.to_pydatetime(), r.ordered_at < hi.to_pydatetime(), r.is_return.is_(False),
-               r.status == "completed"))
+    audience = sa.select(s.customer_id).where(s.campaign_id == campaign_id)
+    orders = store.read_sql(sa.select(r.customer_id, r.ordered_at, r.total)
+                            .where(r.customer_id.in_(audience), r.ordered_at >= lo.to_pydatetime(),
+                                   r.ordered_at < hi.to_pydatetime(), r.is_return.is_(False), r.status == "completed"))
     merged = orders.merge(sends[["send_id", "customer_id", "anchor_at"]], on="customer_id")
     inside = merged[(merged["ordered_at"] >= merged["anchor_at"]) & (merged["ordered_at"] < merged["anchor_at"] + window)]
     agg = inside.groupby("send_id").agg(orders=("total", "size"), revenue=("total", "sum"))

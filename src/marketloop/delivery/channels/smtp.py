@@ -70,7 +70,11 @@ class SmtpChannel:
         mail.set_content(message.body)
         conn = self._connect()
         try:
-            refused = conn.send_message(mail)
+            try:
+                refused = conn.send_message(mail)
+            except smtplib.SMTPServerDisconnected:  # an idle connection the server closed: reopen once
+                self._drop()
+                refused = self._connect().send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
             raise DeliveryError(f"recipient refused: {exc.recipients}", transient=False) from exc
         except smtplib.SMTPResponseException as exc:
