@@ -8,6 +8,7 @@ each capability adds its step (customer intelligence, recommendations, copy, cam
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import time
 from collections.abc import Callable
@@ -58,7 +59,7 @@ window_days = 14
 """
 
 
-def step_campaign(ctx: DemoContext) -> None:
+def step_plan(ctx: DemoContext) -> None:
     """Run an exploration round in the simulator (recorded as sends), then plan a campaign for a stated goal."""
     import tomllib
 
@@ -86,8 +87,134 @@ def step_campaign(ctx: DemoContext) -> None:
                                "predicted": {k: v.model_dump() for k, v in result.plan.predictions.items()}}
 
 
+def step_demo_campaign(ctx: DemoContext, audience_size: int = 4000) -> None:
+    """A complete small campaign in simulation: plan -> outbox -> simulator channel -> measured lift."""
+    import pandas as pd
+
+    from marketloop.delivery.campaigns import save_plan, set_status
+    from marketloop.delivery.outbox import launch
+    from marketloop.delivery.simulate import run_simulated
+    from marketloop.measure.report import campaign_results, campaign_sections
+    from marketloop.strategy.plan import CampaignPlan, GroupPlan, Interval, Offer, Variant
+
+    customers = ctx.store.read_sql(
+        "SELECT c.customer_id, COUNT(o.order_id) AS n FROM customers c LEFT JOIN orders o ON o.customer_id = c.customer_id "
+        "GROUP BY c.customer_id ORDER BY c.customer_id")
+    audience = customers.sample(n=min(audience_size, len(customers)), random_state=ctx.seed).sort_values("customer_id")
+    audience = pd.DataFrame({"customer_id": audience["customer_id"],
+                             "group_name": audience["n"].map(lambda n: "buyers" if n else "never bought"),
+                             "channel": "email"})
+    audience["variant"] = ["plain", "ten_off"] * (len(audience) // 2) + ["plain"] * (len(audience) % 2)
+    audience["discount"] = audience["variant"].map({"plain": 0.0, "ten_off": 0.1})
+    reach = len(audience) * 0.8 * 0.88  # treated x e-mail consent
+    # Without the planner, the prediction is a prior from Hillstrom's e-mail test: +0.5 points of
+    # conversion per delivered e-mail, about 115 per converter.
+    conv = Interval(mean=0.005 * reach, low=0.002 * reach, high=0.008 * reach)
+    plan = CampaignPlan(
+        campaign_id="demo-winback", name="Demo: e-mail with and without 10 % off", objective="Grow orders over two weeks",
+        created_at=dt.datetime(2026, 1, 1), window_days=14, holdout_fraction=0.2,
+        variants=[Variant(name="plain", subject="New in for you"), Variant(name="ten_off", offer=Offer(discount=0.1, code_prefix="DEMO"),
+                                                                          subject="10 % off your next order")],
+        groups=[GroupPlan(group=g, included=True, customers=int((audience["group_name"] == g).sum()), reason="demo audience")
+                for g in sorted(audience["group_name"].unique())],
+        predictions={"incremental_conversions": conv,
+                     "incremental_revenue": Interval(mean=conv.mean * 115, low=conv.low * 115, high=conv.high * 115)},
+        rationale="A random 20 % holdout per group measures the effect; two variants compare a plain e-mail with 10 % off.")
+    save_plan(ctx.store, plan, audience)
+    set_status(ctx.store, plan.campaign_id, "approved")
+    launch(ctx.store, plan.campaign_id, seed=ctx.seed)
+    result = run_simulated(ctx.store, plan.campaign_id, ctx.sim_dir, seed=ctx.seed)
+    results = campaign_results(ctx.store, plan.campaign_id)
+    sample = ctx.store.read_sql("SELECT payload_json FROM sends WHERE status = 'sent' ORDER BY send_id LIMIT 1")
+    sections = campaign_sections(results)
+    if len(sample):
+        import json
+
+        payload = json.loads(sample["payload_json"].iloc[0])
+        sections[1].blocks.append(("A message as sent", f"Subject: {payload['subject']}\n\n{payload['body']}"))
+    ctx.report.add(*sections)
+    o = results["overall"]
+    ctx.summary["campaign"] = {"sent": result.sent, "skipped": result.skipped, "deferred": result.deferred,
+                               "conversion_lift": o.get("conversion_lift"), "conversion_low": o.get("conversion_low"),
+                               "conversion_high": o.get("conversion_high"), "revenue_lift": o.get("revenue_lift")}
+    ctx.summary.setdefault("highlights", []).append(
+        f"Campaign in simulation: {result.sent:,} e-mails sent, {result.skipped:,} skipped at send time; conversion lift "
+        f"{(o.get('conversion_lift') or 0):+.2%} [{(o.get('conversion_low') or 0):+.2%}, {(o.get('conversion_high') or 0):+.2%}] vs holdout.")
+
+
+def step_bandit(ctx: DemoContext, audience_size: int = 2000, waves: int = 4) -> None:
+    """A campaign whose variants are allocated by Thompson sampling, wave by wave, in simulation."""
+    import pandas as pd
+
+    from marketloop.delivery.bandit import run_bandit_simulated
+    from marketloop.delivery.campaigns import save_plan, set_status
+    from marketloop.delivery.outbox import launch
+    from marketloop.report import Section
+    from marketloop.strategy.plan import CampaignPlan, GroupPlan, Offer, Variant
+
+    taken = set(ctx.store.read_sql("SELECT customer_id FROM campaign_audience")["customer_id"])
+    pool = ctx.store.read_sql("SELECT customer_id FROM customers ORDER BY customer_id")
+    pool = pool[~pool["customer_id"].isin(taken)]
+    ids = pool.sample(n=min(audience_size, len(pool)), random_state=ctx.seed + 1)["customer_id"].sort_values()
+    variants = [Variant(name="new_in", subject="New in this week"), Variant(name="for_you", subject="Picked for you"),
+                Variant(name="fifteen_off", subject="15 % off for you", offer=Offer(discount=0.15, code_prefix="BANDIT"))]
+    plan = CampaignPlan(campaign_id="demo-bandit", name="Demo: three subject lines, allocated by Thompson sampling",
+                        objective="Find the e-mail that earns the most clicks while sending", created_at=dt.datetime(2026, 1, 1),
+                        holdout_fraction=0.1, variants=variants,
+                        groups=[GroupPlan(group="all", included=True, customers=len(ids), reason="demo audience")])
+    audience = pd.DataFrame({"customer_id": ids, "group_name": "all", "channel": "email",
+                             "variant": [variants[i % 3].name for i in range(len(ids))], "discount": 0.0})
+    save_plan(ctx.store, plan, audience)
+    set_status(ctx.store, plan.campaign_id, "approved")
+    launch(ctx.store, plan.campaign_id, seed=ctx.seed, allocate=True)
+    log = run_bandit_simulated(ctx.store, plan.campaign_id, ctx.sim_dir, waves=waves, reward="click", floor=0.15, seed=ctx.seed)
+    table = pd.DataFrame([{"wave": w["wave"] + 1, "sent": w["sent"],
+                           **{f"share {k}": v for k, v in w["allocation"].items()},
+                           **{f"clicks so far {k}": w["rewards"][k] for k in w["rewards"]}} for w in log.waves])
+    ctx.report.add(Section(
+        title="Learning while sending: a bandit over three e-mails",
+        intro="Each wave's traffic shares come from Thompson sampling on the clicks observed so far (Beta-Bernoulli), "
+              "with 15 % of the traffic spread evenly so no variant starves; a stop rule sends the rest to a clear "
+              "winner. Allocation probabilities are logged with each send for off-policy evaluation later.",
+        figures={"waves": str(len(log.waves)), "winner": log.winner or "none yet (no variant clearly best)"},
+        tables=[("Allocation per wave", table)]))
+    ctx.summary["bandit"] = {"waves": log.waves, "winner": log.winner}
+
+
+def step_execute(ctx: DemoContext) -> None:
+    """Approve and launch the planned campaign, deliver it through the outbox to the simulated customers,
+    and measure the lift against its holdout next to the planner's prediction."""
+    from marketloop.delivery.campaigns import set_status
+    from marketloop.delivery.outbox import launch
+    from marketloop.delivery.simulate import run_simulated
+    from marketloop.measure.report import campaign_results, campaign_sections
+
+    campaign_id = ctx.summary.get("campaign", {}).get("campaign_id")
+    if campaign_id is None:
+        step_demo_campaign(ctx)
+        return
+    set_status(ctx.store, campaign_id, "approved")
+    launch(ctx.store, campaign_id, seed=ctx.seed)
+    result = run_simulated(ctx.store, campaign_id, ctx.sim_dir, seed=ctx.seed)
+    results = campaign_results(ctx.store, campaign_id)
+    ctx.report.add(*campaign_sections(results))
+    o = results["overall"]
+    ctx.summary["delivery"] = {"sent": result.sent, "skipped": result.skipped, "deferred": result.deferred,
+                               "conversion_lift": o.get("conversion_lift"), "conversion_low": o.get("conversion_low"),
+                               "conversion_high": o.get("conversion_high"), "revenue_lift": o.get("revenue_lift")}
+    ctx.summary.setdefault("highlights", []).append(
+        f"Planned campaign {campaign_id} delivered in simulation: {result.sent:,} messages sent, {result.skipped:,} "
+        f"skipped at send time; conversion lift {(o.get('conversion_lift') or 0):+.2%} "
+        f"[{(o.get('conversion_low') or 0):+.2%}, {(o.get('conversion_high') or 0):+.2%}] vs holdout.")
+
+
 #: (name, step) in order. Later capabilities append here.
-STEPS: list[tuple[str, Step]] = [("overview", step_overview), ("campaign", step_campaign)]
+STEPS: list[tuple[str, Step]] = [
+    ("overview", step_overview),
+    ("plan", step_plan),
+    ("execute", step_execute),
+    ("bandit", step_bandit),
+]
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from marketloop.cli import customers as customers_cmd
 from marketloop.cli import content as content_cmd
 from marketloop.cli import campaign as campaign_cmd
 from marketloop.cli import db as db_cmd
+from marketloop.cli import delivery as delivery_cmd
 from marketloop.cli import demo as demo_cmd
 from marketloop.cli import evaluate as evaluate_cmd
 from marketloop.cli import ingest as ingest_cmd
@@ -70,6 +71,7 @@ app.add_typer(customers_cmd.app)
 app.add_typer(recs_cmd.app, name="recs")
 content_cmd.register(app)
 app.add_typer(campaign_cmd.app, name="campaign")
+delivery_cmd.register(campaign_cmd.app)
 
 
 def run() -> None:

@@ -38,6 +38,21 @@ def _create(*names: str) -> Callable[[Connection], None]:
     return upgrade
 
 
+def _add_send_state(conn: Connection) -> None:
+    """Migration 6: the outbox's delivery state on ``sends`` (attempts, next attempt, last error), the
+    suppression list and the dispatch locks. Stores created at version 1 by a newer MarketLoop already have the columns."""
+    # a zero-row select names the columns on every backend (DuckDB's reflection is incomplete)
+    present = {name.lower() for name in conn.execute(sa.text("SELECT * FROM sends WHERE 1 = 0")).keys()}
+    for name in ("attempts", "next_attempt_at", "last_error", "updated_at"):
+        if name in present:
+            continue
+        column = schema.sends.c[name]
+        ddl = column.type.compile(dialect=conn.dialect)
+        extra = " DEFAULT 0 NOT NULL" if name == "attempts" else ""
+        conn.execute(sa.text(f"ALTER TABLE sends ADD COLUMN {name} {ddl}{extra}"))
+    _create("suppressions", "dispatch_locks")(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -64,6 +79,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "customers: customer profile table (RFM, value, churn, next order, interests)", _create("customer_profiles")),
     Migration(3, "recs: model registry", _create("recs_models")),
     Migration(4, "content: review sentiment, review summaries, LLM call log", _create("review_sentiment", "review_summaries", "llm_calls")),
+    Migration(6, "delivery: outbox state on sends, suppression list, dispatch locks", _add_send_state),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -173,6 +173,11 @@ sends = sa.Table(
     sa.Column("payload_json", sa.Text),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("sent_at", TS),
+    # added by migration 6 (delivery): the outbox's delivery state
+    sa.Column("attempts", sa.Integer, nullable=False, default=0, server_default="0", comment="delivery attempts so far"),
+    sa.Column("next_attempt_at", TS, comment="not before this time (quiet hours, retry backoff); null = now"),
+    sa.Column("last_error", sa.Text, comment="why the last attempt failed, or why the send was skipped"),
+    sa.Column("updated_at", TS),
 )
 
 send_outcomes = sa.Table(
@@ -245,6 +250,27 @@ campaign_audience = sa.Table(
     sa.Column("predicted_profit", MONEY, comment="predicted incremental profit of treating this customer"),
     sa.Column("products_json", sa.Text, comment="products to feature, as a JSON list of ids"),
 )
+# --- delivery ---
+#: Customers never to be messaged on a channel ("*" = every channel): hard bounces, complaints,
+#: unsubscribes, legal holds. Checked at send time, next to consent.
+suppressions = sa.Table(
+    "suppressions",
+    metadata,
+    sa.Column("customer_id", ID, primary_key=True),
+    sa.Column("channel", SHORT, primary_key=True, comment="email, sms, push, webhook or * for all"),
+    sa.Column("reason", sa.String(128), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+#: One dispatcher per campaign at a time: the owner renews ``heartbeat_at`` every batch; a lock whose
+#: heartbeat is older than the lease may be taken over.
+dispatch_locks = sa.Table(
+    "dispatch_locks",
+    metadata,
+    sa.Column("campaign_id", ID, primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False, comment="host:pid:random of the dispatcher"),
+    sa.Column("heartbeat_at", TS, nullable=False),
+)
 
 #: Tables holding a customer's personal or behavioural data, with the column naming the customer.
 #: `privacy.forget` erases from every one of them; a test proves nothing remains.
@@ -256,6 +282,7 @@ CUSTOMER_TABLES: dict[str, str] = {
     "consents": "customer_id",
     "sends": "customer_id",
     "campaign_audience": "customer_id",
+    "suppressions": "customer_id",
 }
 
 
