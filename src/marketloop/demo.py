@@ -209,8 +209,29 @@ def step_execute(ctx: DemoContext) -> None:
 
 
 #: (name, step) in order. Later capabilities append here.
+def step_customers(ctx: DemoContext) -> None:
+    from marketloop.customers.report import demo_step
+
+    demo_step(ctx)
+
+
+def step_recs(ctx: DemoContext) -> None:
+    from marketloop.recs.report import demo_step
+
+    demo_step(ctx)
+
+
+def step_content(ctx: DemoContext) -> None:
+    from marketloop.content.demo import demo_step
+
+    demo_step(ctx)
+
+
 STEPS: list[tuple[str, Step]] = [
     ("overview", step_overview),
+    ("customers", step_customers),
+    ("recommendations", step_recs),
+    ("content", step_content),
     ("plan", step_plan),
     ("execute", step_execute),
     ("bandit", step_bandit),
