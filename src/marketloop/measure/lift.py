@@ -24,7 +24,9 @@ def diff_ci(treated: np.ndarray, control: np.ndarray, level: float = 0.95) -> tu
 
 def lift(outcomes: pd.DataFrame, by: str | None = None, *, level: float = 0.95) -> pd.DataFrame:
     """One row per level of ``by`` (or one overall row): arm sizes, rates, lifts with intervals, and the
-    incremental totals (lift x treated customers)."""
+    incremental totals (lift x treated customers). An empty audience gives an empty frame."""
+    if outcomes.empty or "is_holdout" not in outcomes:
+        return pd.DataFrame()
     groups = [("all", outcomes)] if by is None else list(outcomes.groupby(by, sort=True))
     rows = []
     for key, frame in groups:
