@@ -13,6 +13,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings as hypothesis_settings
+
+# Property tests draw the same examples on every run, so CI cannot turn red by chance; explore more
+# locally with HYPOTHESIS_PROFILE=explore.
+hypothesis_settings.register_profile("ci", derandomize=True)
+hypothesis_settings.register_profile("explore", max_examples=500)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parents[1]
 BACKEND_ENV = {"postgresql": "MARKETLOOP_TEST_PG_URL", "mysql": "MARKETLOOP_TEST_MYSQL_URL"}

@@ -198,3 +198,13 @@ def test_template_output_always_passes_its_own_fact_check(price, percent, code, 
     )
     result = CopyWriter().write_variant(brief, 0)
     assert result.action == "accepted", result.reasons
+
+
+def test_product_id_inside_the_offer_code_is_not_masked() -> None:
+    # Found by the property test above: product id "P1" was masked inside the code "AAAP1", so the
+    # fact check read the code as "AAA" and blocked a correct message.
+    brief = make_brief(channel="email", language="en",
+                       offer=Offer(kind="percent", value=5, code="AAAP1", expires=dt.date(2026, 11, 27)),
+                       products=[ProductFact(product_id="P1", name="Item 000", price=1.0, currency="GBP")],
+                       other_product_names=[], forbidden_terms=["C2", "ben@example.com"])
+    assert CopyWriter().write_variant(brief, 0).action == "accepted"

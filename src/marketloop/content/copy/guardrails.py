@@ -91,7 +91,8 @@ def _mask_supplied(text: str, brief: CopyBrief) -> str:
     if brief.customer.first_name:
         names.append(brief.customer.first_name)
     for name in sorted({n for n in names if n}, key=len, reverse=True):
-        text = re.sub(re.escape(name), "\u25af", text, flags=re.I)
+        # whole tokens only: product id "P1" must not be masked inside the offer code "SAVEP1"
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", "\u25af", text, flags=re.I)
     return text
 
 
