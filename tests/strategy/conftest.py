@@ -19,7 +19,7 @@ import pytest
 
 from marketloop.store import schema
 from marketloop.store.engine import Store, open_store
-from marketloop.strategy.history import insert_frame
+from marketloop.store.bulk import insert_frame
 
 NOW = dt.datetime(2026, 3, 1, 8, 0)
 KINDS = ("persuadable", "sure_thing", "sleeping_dog", "lost_cause")
@@ -69,15 +69,15 @@ def _build(store: Store, seed: int = 0) -> dict[str, str]:
     with store.begin() as conn:
         conn.execute(schema.products.insert(), [{"product_id": "P1", "name": "Linen Dress", "category": "women", "price": 100.0, "cost": 60.0,
                                                  "is_product": True, "hidden": False}])
-        insert_frame(conn, store.dialect, schema.customers, pd.DataFrame(customers))
-        insert_frame(conn, store.dialect, schema.consents, pd.DataFrame(consents))
-        insert_frame(conn, store.dialect, schema.orders, pd.DataFrame(orders))
-        insert_frame(conn, store.dialect, schema.order_lines, pd.DataFrame(lines))
-        insert_frame(conn, store.dialect, schema.events, pd.DataFrame(events))
+        insert_frame(conn, schema.customers, pd.DataFrame(customers))
+        insert_frame(conn, schema.consents, pd.DataFrame(consents))
+        insert_frame(conn, schema.orders, pd.DataFrame(orders))
+        insert_frame(conn, schema.order_lines, pd.DataFrame(lines))
+        insert_frame(conn, schema.events, pd.DataFrame(events))
         conn.execute(schema.campaigns.insert(), [{"campaign_id": "test-1", "name": "Spring test", "status": "completed", "created_at": sent,
                                                   "updated_at": sent}])
-        insert_frame(conn, store.dialect, schema.sends, pd.DataFrame(sends))
-        insert_frame(conn, store.dialect, schema.send_outcomes, pd.DataFrame(outcomes))
+        insert_frame(conn, schema.sends, pd.DataFrame(sends))
+        insert_frame(conn, schema.send_outcomes, pd.DataFrame(outcomes))
     return kinds
 
 

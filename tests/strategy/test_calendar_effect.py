@@ -10,7 +10,7 @@ import pandas as pd
 from marketloop.store import schema
 from marketloop.store.engine import open_store
 from marketloop.strategy.calendar_effect import fit_demand
-from marketloop.strategy.history import insert_frame
+from marketloop.store.bulk import insert_frame
 
 START = dt.date(2025, 1, 1)
 
@@ -28,7 +28,7 @@ def _store(tmp_path, promo_lift: float):  # noqa: ANN001, ANN202
             k += 1
     store = open_store(f"duckdb:///{tmp_path / f'cal{promo_lift}.duckdb'}")
     with store.begin() as conn:
-        insert_frame(conn, store.dialect, schema.orders, pd.DataFrame(orders))
+        insert_frame(conn, schema.orders, pd.DataFrame(orders))
         conn.execute(schema.calendar.insert(), [{"day": d, "kind": "promotion", "name": f"Flash {d}", "region": "global", "discount": 0.2}
                                                 for d in sorted(promo_days)])
     return store, sorted(promo_days)

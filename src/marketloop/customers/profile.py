@@ -20,7 +20,8 @@ import sqlalchemy as sa
 
 from marketloop.customers.churn import DEFAULT_BANDS, risk_bands
 from marketloop.customers.clv import CLVModel
-from marketloop.customers.frames import insert_frame, read_frame
+from marketloop.customers.frames import read_frame
+from marketloop.store.bulk import insert_frame
 from marketloop.customers.features import History
 from marketloop.customers.horizon import score_horizon
 from marketloop.customers.interests import interest_tags
@@ -165,7 +166,7 @@ def write_profiles(store, frame: pd.DataFrame) -> None:  # noqa: ANN001 - Store
     """Replace the profile table with ``frame`` in one transaction."""
     with store.begin() as conn:
         conn.execute(schema.customer_profiles.delete())
-        insert_frame(conn, store, schema.customer_profiles, frame)
+        insert_frame(conn, schema.customer_profiles, frame)
 
 
 def refresh_profiles(store, as_of: dt.date | None = None, config: AnalyzeConfig | None = None,  # noqa: ANN001

@@ -15,6 +15,7 @@ import io
 import uuid
 from dataclasses import dataclass
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
@@ -181,6 +182,28 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict], *, chunk: i
     for start in range(0, len(rows), chunk):
         conn.execute(table.insert(), rows[start:start + chunk])
     return len(rows)
+
+
+def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame, *, chunk: int = 10_000) -> int:
+    """Insert every row of `frame` (columns named like the table's) inside the caller's transaction:
+    DuckDB scans the DataFrame in place (row-by-row binding is slow there); PostgreSQL and MySQL get
+    multi-row INSERTs of `chunk` rows, with missing values sent as NULL."""
+    if frame.empty:
+        return 0
+    cols = ", ".join(_q(conn, c) for c in frame.columns)
+    if conn.dialect.name == "duckdb":
+        raw = conn.connection.driver_connection
+        name = f"__frame_{uuid.uuid4().hex[:8]}"
+        raw.register(name, frame)
+        try:
+            conn.execute(sa.text(f"INSERT INTO {_q(conn, table.name)} ({cols}) SELECT {cols} FROM {name}"))
+        finally:
+            raw.unregister(name)
+        return len(frame)
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    for start in range(0, len(records), chunk):
+        conn.execute(table.insert(), records[start:start + chunk])
+    return len(frame)
 
 
 def _arrow_type(sql_type: sa.types.TypeEngine) -> pa.DataType:

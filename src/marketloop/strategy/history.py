@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from marketloop.errors import InputError
 from marketloop.store import schema
+from marketloop.store.bulk import insert_frame
 from marketloop.store.engine import Store
 
 log = logging.getLogger(__name__)
@@ -122,8 +123,8 @@ def run_exploration(store: Store, world, customer_ids: list[str] | np.ndarray, a
         conn.execute(schema.campaigns.insert(), [{"campaign_id": campaign_id, "name": "Exploration round (randomised offers)",
                                                   "status": "completed", "goal_json": json.dumps({"arms": [arm_name(*a) for a in arms], "fraction": fraction}),
                                                   "plan_json": None, "created_at": created, "updated_at": created}])
-        insert_frame(conn, store.dialect, schema.sends, pd.DataFrame(sends))
-        insert_frame(conn, store.dialect, schema.send_outcomes, pd.DataFrame(outcomes))
+        insert_frame(conn, schema.sends, pd.DataFrame(sends))
+        insert_frame(conn, schema.send_outcomes, pd.DataFrame(outcomes))
     log.info("exploration round %s: %d customers, %d arms", campaign_id, len(picked), len(arms))
     history = read_history(store, [campaign_id])
     if history is None:  # nobody was held out (a tiny customer list)
@@ -132,18 +133,3 @@ def run_exploration(store: Store, world, customer_ids: list[str] | np.ndarray, a
     return history
 
 
-def insert_frame(conn, dialect: str, table: sa.Table, frame: pd.DataFrame) -> None:  # noqa: ANN001
-    """Insert many rows; DuckDB gets them through a registered DataFrame (executemany is slow there)."""
-    if frame.empty:
-        return
-    if dialect == "duckdb":
-        raw = conn.connection.driver_connection
-        name = f"_ml_stage_{table.name}"
-        raw.register(name, frame)
-        try:
-            cols = ", ".join(f'"{c}"' for c in frame.columns)
-            conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM {name}')
-        finally:
-            raw.unregister(name)
-    else:
-        conn.execute(table.insert(), frame.to_dict("records"))

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from marketloop.errors import NotFoundError
 from marketloop.store import schema
 from marketloop.store.engine import Store
-from marketloop.strategy.history import insert_frame
+from marketloop.store.bulk import insert_frame
 from marketloop.strategy.plan import CampaignPlan
 from marketloop.strategy.planner import PlanResult
 
@@ -28,7 +28,7 @@ def save_plan(store: Store, result: PlanResult) -> str:
         conn.execute(schema.campaigns.insert(), [{
             "campaign_id": plan.campaign_id, "name": plan.name[:255], "status": "planned",
             "goal_json": result.goal.model_dump_json(), "plan_json": plan.model_dump_json(), "created_at": now, "updated_at": now}])
-        insert_frame(conn, store.dialect, schema.campaign_audience, audience)
+        insert_frame(conn, schema.campaign_audience, audience)
     return plan.campaign_id
 
 
