@@ -87,61 +87,6 @@ def step_plan(ctx: DemoContext) -> None:
                                "predicted": {k: v.model_dump() for k, v in result.plan.predictions.items()}}
 
 
-def step_demo_campaign(ctx: DemoContext, audience_size: int = 4000) -> None:
-    """A complete small campaign in simulation: plan -> outbox -> simulator channel -> measured lift."""
-    import pandas as pd
-
-    from marketloop.delivery.campaigns import save_plan, set_status
-    from marketloop.delivery.outbox import launch
-    from marketloop.delivery.simulate import run_simulated
-    from marketloop.measure.report import campaign_results, campaign_sections
-    from marketloop.strategy.plan import CampaignPlan, GroupPlan, Interval, Offer, Variant
-
-    customers = ctx.store.read_sql(
-        "SELECT c.customer_id, COUNT(o.order_id) AS n FROM customers c LEFT JOIN orders o ON o.customer_id = c.customer_id "
-        "GROUP BY c.customer_id ORDER BY c.customer_id")
-    audience = customers.sample(n=min(audience_size, len(customers)), random_state=ctx.seed).sort_values("customer_id")
-    audience = pd.DataFrame({"customer_id": audience["customer_id"],
-                             "group_name": audience["n"].map(lambda n: "buyers" if n else "never bought"),
-                             "channel": "email"})
-    audience["variant"] = ["plain", "ten_off"] * (len(audience) // 2) + ["plain"] * (len(audience) % 2)
-    audience["discount"] = audience["variant"].map({"plain": 0.0, "ten_off": 0.1})
-    reach = len(audience) * 0.8 * 0.88  # treated x e-mail consent
-    # Without the planner, the prediction is a prior from Hillstrom's e-mail test: +0.5 points of
-    # conversion per delivered e-mail, about 115 per converter.
-    conv = Interval(mean=0.005 * reach, low=0.002 * reach, high=0.008 * reach)
-    plan = CampaignPlan(
-        campaign_id="demo-winback", name="Demo: e-mail with and without 10 % off", objective="Grow orders over two weeks",
-        created_at=dt.datetime(2026, 1, 1), window_days=14, holdout_fraction=0.2,
-        variants=[Variant(name="plain", subject="New in for you"), Variant(name="ten_off", offer=Offer(discount=0.1, code_prefix="DEMO"),
-                                                                          subject="10 % off your next order")],
-        groups=[GroupPlan(group=g, included=True, customers=int((audience["group_name"] == g).sum()), reason="demo audience")
-                for g in sorted(audience["group_name"].unique())],
-        predictions={"incremental_conversions": conv,
-                     "incremental_revenue": Interval(mean=conv.mean * 115, low=conv.low * 115, high=conv.high * 115)},
-        rationale="A random 20 % holdout per group measures the effect; two variants compare a plain e-mail with 10 % off.")
-    save_plan(ctx.store, plan, audience)
-    set_status(ctx.store, plan.campaign_id, "approved")
-    launch(ctx.store, plan.campaign_id, seed=ctx.seed)
-    result = run_simulated(ctx.store, plan.campaign_id, ctx.sim_dir, seed=ctx.seed)
-    results = campaign_results(ctx.store, plan.campaign_id)
-    sample = ctx.store.read_sql("SELECT payload_json FROM sends WHERE status = 'sent' ORDER BY send_id LIMIT 1")
-    sections = campaign_sections(results)
-    if len(sample):
-        import json
-
-        payload = json.loads(sample["payload_json"].iloc[0])
-        sections[1].blocks.append(("A message as sent", f"Subject: {payload['subject']}\n\n{payload['body']}"))
-    ctx.report.add(*sections)
-    o = results["overall"]
-    ctx.summary["campaign"] = {"sent": result.sent, "skipped": result.skipped, "deferred": result.deferred,
-                               "conversion_lift": o.get("conversion_lift"), "conversion_low": o.get("conversion_low"),
-                               "conversion_high": o.get("conversion_high"), "revenue_lift": o.get("revenue_lift")}
-    ctx.summary.setdefault("highlights", []).append(
-        f"Campaign in simulation: {result.sent:,} e-mails sent, {result.skipped:,} skipped at send time; conversion lift "
-        f"{(o.get('conversion_lift') or 0):+.2%} [{(o.get('conversion_low') or 0):+.2%}, {(o.get('conversion_high') or 0):+.2%}] vs holdout.")
-
-
 def step_bandit(ctx: DemoContext, audience_size: int = 2000, waves: int = 4) -> None:
     """A campaign whose variants are allocated by Thompson sampling, wave by wave, in simulation."""
     import pandas as pd
@@ -189,10 +134,7 @@ def step_execute(ctx: DemoContext) -> None:
     from marketloop.delivery.simulate import run_simulated
     from marketloop.measure.report import campaign_results, campaign_sections
 
-    campaign_id = ctx.summary.get("campaign", {}).get("campaign_id")
-    if campaign_id is None:
-        step_demo_campaign(ctx)
-        return
+    campaign_id = ctx.summary["campaign"]["campaign_id"]  # set by step_plan, which runs first
     set_status(ctx.store, campaign_id, "approved")
     launch(ctx.store, campaign_id, seed=ctx.seed)
     result = run_simulated(ctx.store, campaign_id, ctx.sim_dir, seed=ctx.seed)

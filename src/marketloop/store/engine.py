@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from marketloop.errors import DependencyError, InputError, StoreError
 
@@ -63,9 +63,10 @@ def normalise_url(url: str) -> sa.URL:
 def redact(url: str | sa.URL) -> str:
     """The URL with any password hidden, safe for logs and messages."""
     try:
-        return make_url(str(url)).render_as_string(hide_password=True) if not isinstance(url, sa.URL) else url.render_as_string(hide_password=True)
+        parsed = url if isinstance(url, sa.URL) else make_url(url)
     except ArgumentError:
         return "<invalid url>"
+    return parsed.render_as_string(hide_password=True)
 
 
 @dataclass
@@ -157,7 +158,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
             f"The database driver {exc.name!r} is not installed",
             hint=f"pip install 'marketloop[{extra}]'",
         ) from None
-    except (OperationalError, Exception) as exc:  # noqa: BLE001 - translated for the user below
+    except Exception as exc:  # noqa: BLE001 - any connection failure is translated for the user below
         text = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
         hint = "Check that the server is running and the URL (user, host, port, database) is right."
         if dialect == "duckdb" and "lock" in text.lower():

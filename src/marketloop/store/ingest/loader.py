@@ -148,7 +148,7 @@ def _run(conn, dialect: str, wb, importer: Importer, path: Path, summary: Ingest
         rejects.append((entity, result.rejects_table))
         loaded_here[entity] = result.clean_table
         present = [f for f in spec.fields if f.name in columns]
-        select = [_value_sql(f.name, f.type, settings) + f" AS {quote(f.target)}" for f in present]
+        select = [_value_sql(f.name, f.type) + f" AS {quote(f.target)}" for f in present]
         targets = [f.target for f in present]
         update = list(targets)
         for col, value in spec.defaults.items():
@@ -175,7 +175,7 @@ def _run(conn, dialect: str, wb, importer: Importer, path: Path, summary: Ingest
     ))
 
 
-def _value_sql(name: str, ftype: str, settings: Settings) -> str:
+def _value_sql(name: str, ftype: str) -> str:
     if ftype in ("email", "phone"):
         return f"ml_pseudonymise({quote(name)})"
     return quote(name)
