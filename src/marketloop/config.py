@@ -72,6 +72,41 @@ class Settings(BaseSettings):
         Path(".marketloop/cache"), description="Caches that can be rebuilt, e.g. product-text embeddings."
     )
     debug: bool = Field(False, description="Show tracebacks for errors (for developers).")
+    # --- service (marketloop serve) ---
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Address customers and browsers reach the service at (used in unsubscribe links).",
+    )
+    session_secret: SecretStr | None = Field(
+        None,
+        description="Key signing dashboard sessions and unsubscribe links. When unset, a random key is "
+        "created once in `session_secret_file`.",
+    )
+    session_secret_file: Path = Field(
+        Path(".marketloop/session.key"), description="Where the generated session key lives when `session_secret` is unset."
+    )
+    api_rate_limit: float = Field(
+        200.0, gt=0, description="Sustained requests per second allowed per API key (token bucket)."
+    )
+    api_rate_burst: int = Field(400, gt=0, description="Requests an API key may make at once above the sustained rate.")
+    api_max_body_bytes: int = Field(
+        1_048_576, gt=0, description="Largest request body the API accepts, in bytes (larger gets 413)."
+    )
+    api_max_batch: int = Field(1_000, gt=0, description="Most events accepted in one tracking request.")
+    channels_file: Path | None = Field(
+        None, description="JSON or TOML file routing channels to providers for the service's dispatcher "
+        '(e.g. {"email": {"provider": "smtp", "host": "localhost"}}).',
+    )
+    sim_dir: Path | None = Field(
+        None, description="A `marketloop sim` folder: the service's dispatcher delivers to its simulated customers.",
+    )
+    send_policy_file: Path | None = Field(
+        None, description="JSON or TOML file with send-time rules (caps, quiet hours, retries) for the dispatcher.",
+    )
+    worker_interval_s: float = Field(2.0, gt=0, description="Seconds between the dispatcher's looks for due sends.")
+    api_max_inflight_writes: int = Field(
+        4, gt=0, description="Tracking batches written at once; beyond this the API answers 503 with Retry-After."
+    )
 
     @field_validator("db_url")
     @classmethod
@@ -97,18 +132,29 @@ class Settings(BaseSettings):
 
     def pii_key(self) -> bytes:
         """The pseudonymisation key, creating a random one in `secret_file` on first use."""
-        if self.pii_secret is not None:
-            return self.pii_secret.get_secret_value().encode()
-        path = self.secret_file
-        if path.exists():
-            return path.read_text().strip().encode()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_hex(32)
+        return _secret(self.pii_secret, self.secret_file)
+
+    def session_key(self) -> bytes:
+        """The key signing dashboard sessions and unsubscribe links, created on first use."""
+        return _secret(self.session_secret, self.session_secret_file)
+
+
+def _secret(value: SecretStr | None, path: Path) -> bytes:
+    """`value` when set, else the random key kept in `path` (created owner-only on first use)."""
+    if value is not None:
+        return value.get_secret_value().encode()
+    if path.exists():
+        return path.read_text().strip().encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
         # Create with owner-only permissions before writing the key.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(key)
-        return key.encode()
+    except FileExistsError:  # another process created it first: use theirs
+        return path.read_text().strip().encode()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key.encode()
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -23,6 +23,7 @@ from marketloop.cli import demo as demo_cmd
 from marketloop.cli import evaluate as evaluate_cmd
 from marketloop.cli import ingest as ingest_cmd
 from marketloop.cli import privacy as privacy_cmd
+from marketloop.cli import service as service_cmd
 from marketloop.cli import sim as sim_cmd
 from marketloop.cli import recs as recs_cmd
 from marketloop.cli.common import err_console
@@ -72,6 +73,7 @@ app.add_typer(recs_cmd.app, name="recs")
 content_cmd.register(app)
 app.add_typer(campaign_cmd.app, name="campaign")
 delivery_cmd.register(campaign_cmd.app)
+service_cmd.register(app)
 
 
 def run() -> None:

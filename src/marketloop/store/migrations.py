@@ -80,6 +80,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "recs: model registry", _create("recs_models")),
     Migration(4, "content: review sentiment, review summaries, LLM call log", _create("review_sentiment", "review_summaries", "llm_calls")),
     Migration(6, "delivery: outbox state on sends, suppression list, dispatch locks", _add_send_state),
+    Migration(7, "service: API keys", _create("api_keys")),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

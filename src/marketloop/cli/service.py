@@ -1,0 +1,156 @@
+"""`marketloop serve`, `marketloop worker` and `marketloop keys`: the HTTP service and its API keys."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+
+keys_app = typer.Typer(help="Create, list and revoke API keys for `marketloop serve` (stored hashed in the store).",
+                       no_args_is_help=True)
+
+
+def _store(db: str | None):  # noqa: ANN202
+    from marketloop.store import open_store
+
+    return open_store(settings_for(db).db_url)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Who or what uses the key, e.g. 'shop-frontend' or 'ana'.")],
+    role: Annotated[str, typer.Option("--role", help="admin (everything), marketer (read, copy, campaigns, consents), "
+                                      "analyst (read only) or ingest (event tracking only).")] = "analyst",
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Create an API key. The key is printed once: store it now, only its hash is kept."""
+    from marketloop.service.audit import record
+    from marketloop.service.keys import check_role, create_key
+
+    check_role(role)
+    with _store(db) as store:
+        created = create_key(store, name, role)
+        record(store, "cli", "key.create", created.principal.key_id, {"name": created.principal.name, "role": role})
+    if json_out:
+        emit_json({"key_id": created.principal.key_id, "name": created.principal.name, "role": role, "key": created.token})
+        return
+    console.print(f"Created {role} key [bold]{created.principal.key_id}[/] for {created.principal.name}:")
+    console.print(created.token, highlight=False, soft_wrap=True)
+    err_console.print("Store it now: it is not shown again. Use it as `Authorization: Bearer <key>` or log in to the dashboard.")
+
+
+@keys_app.command("list")
+def keys_list(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """List API keys (ids, names, roles, state; never secrets)."""
+    from marketloop.service.keys import list_keys
+
+    with _store(db) as store:
+        rows = list_keys(store)
+    if json_out:
+        emit_json({"keys": rows})
+        return
+    if not rows:
+        console.print("No API keys yet. Create one with `marketloop keys create NAME --role admin`.")
+        return
+    table = Table("key id", "name", "role", "created", "state")
+    for r in rows:
+        table.add_row(r["key_id"], r["name"], r["role"], (r["created_at"] or "")[:19],
+                      "active" if r["active"] else f"revoked {r['revoked_at'][:19]}")
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (or the whole key).")], db: DbOption = None,
+                json_out: JsonOption = False) -> None:
+    """Revoke a key: it stops working at once in this process, within seconds in a running server."""
+    from marketloop.service.audit import record
+    from marketloop.service.keys import revoke_key
+
+    with _store(db) as store:
+        principal = revoke_key(store, key_id)
+        record(store, "cli", "key.revoke", principal.key_id, {"name": principal.name})
+    if json_out:
+        emit_json({"key_id": principal.key_id, "revoked": True})
+        return
+    console.print(f"Revoked key {principal.key_id} ({principal.name}, {principal.role}).")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(keys_app, name="keys")
+
+    @app.command("serve")
+    def serve(
+        db: DbOption = None,
+        host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+        sim: Annotated[str | None, typer.Option("--sim", help="Deliver launched campaigns to this simulator folder "
+                                                "(MARKETLOOP_SIM_DIR).")] = None,
+        channels: Annotated[str | None, typer.Option("--channels", help="JSON/TOML channel routing for real delivery "
+                                                     "(MARKETLOOP_CHANNELS_FILE).")] = None,
+        no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run the dispatcher in this process "
+                                                "(run `marketloop worker` instead; PostgreSQL/MySQL only).")] = False,
+        access_log: Annotated[bool, typer.Option("--access-log/--no-access-log",
+                                                 help="Log one line per request (route, status, ms, key id).")] = True,
+    ) -> None:
+        """Run the HTTP API and the dashboard. With DuckDB this process owns the database file (and runs
+        the dispatcher); stop it before running other commands on the same file."""
+        import uvicorn
+
+        from marketloop.config import load_settings
+        from marketloop.service.app import create_app
+
+        settings = load_settings(db_url=db, sim_dir=sim, channels_file=channels)
+        app = create_app(settings, background=not no_worker)
+        logging.getLogger("marketloop.access").setLevel(logging.INFO if access_log else logging.WARNING)
+        if not logging.getLogger().handlers:
+            logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+        if access_log:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+            logging.getLogger("marketloop.access").addHandler(handler)
+            logging.getLogger("marketloop.access").propagate = False
+        err_console.print(f"MarketLoop on http://{host}:{port}  (dashboard: /, API docs: /v1/docs); Ctrl-C stops it.")
+        # uvicorn's own access log prints raw paths and query strings (ids, unsubscribe tokens): ours does not
+        uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+
+    @app.command("worker")
+    def worker(
+        db: DbOption = None,
+        sim: Annotated[str | None, typer.Option("--sim", help="Deliver to this simulator folder.")] = None,
+        channels: Annotated[str | None, typer.Option("--channels", help="JSON/TOML channel routing.")] = None,
+        once: Annotated[bool, typer.Option("--once", help="One pass over running campaigns, then exit.")] = False,
+        json_out: JsonOption = False,
+    ) -> None:
+        """Deliver the due sends of running campaigns, in a loop (for PostgreSQL/MySQL stores; with DuckDB
+        `marketloop serve` does this itself)."""
+        from marketloop.config import load_settings
+        from marketloop.errors import InputError
+        from marketloop.service.worker import Worker
+        from marketloop.store import open_store
+
+        settings = load_settings(db_url=db, sim_dir=sim, channels_file=channels)
+        with open_store(settings.db_url) as store:
+            w = Worker(store, settings)
+            if w.mode == "none":
+                raise InputError("no channels configured: the worker has nothing to deliver with", field="channels",
+                                 value=None, hint="Pass --channels FILE or --sim DIR (or set MARKETLOOP_CHANNELS_FILE).")
+            if once:
+                results = w.run_once()
+                if json_out:
+                    emit_json({"campaigns": results})
+                else:
+                    console.print(f"dispatched {len(results)} running campaign(s)")
+                    for cid, r in results.items():
+                        console.print(f"  {cid}: {r}")
+                return
+            err_console.print(f"Worker delivering through {w.mode}; Ctrl-C stops it.")
+            try:
+                w.loop()
+            except KeyboardInterrupt:
+                w.stop()

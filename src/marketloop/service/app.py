@@ -1,0 +1,114 @@
+"""Build the FastAPI application for a store.
+
+``create_app(settings)`` opens the store (running migrations), prepares the key verifier, limits and
+caches, and mounts every router of ``routes.ROUTERS`` plus the dashboard. The OpenAPI document is served
+at ``/v1/openapi.json`` with interactive docs at ``/v1/docs``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from marketloop import __version__
+from marketloop.config import Settings, load_settings
+from marketloop.service import errors
+from marketloop.service.keys import KeyVerifier
+from marketloop.service.limits import BodyLimit, RateLimiter
+from marketloop.service.state import ServiceState
+
+access_log = logging.getLogger("marketloop.access")
+
+DESCRIPTION = """\
+MarketLoop's HTTP API. Every route except `/healthz`, `/readyz` and the signed unsubscribe link needs an
+API key (`Authorization: Bearer mlk_...` or `X-API-Key: mlk_...`), created with `marketloop keys create`.
+Roles: **admin** (everything), **marketer** (read and act: copy, campaigns, consents), **analyst**
+(read only), **ingest** (event tracking only).
+
+Errors always have the shape `{"error": {"code", "message", "field", "hint", "details"}}`.
+"""
+
+
+class AccessLog:
+    """Logs one line per request: method, the route's template (never the raw path, which may hold ids or
+    tokens), status, milliseconds and the key id. Bodies, query strings and headers are never logged."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] != "http" or not access_log.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 0
+
+        async def capture(message) -> None:  # noqa: ANN001
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or ("<static>" if scope["path"].startswith("/static") else "<unmatched>")
+            principal = getattr(scope.get("state", {}).get("principal"), "key_id", "-") if isinstance(scope.get("state"), dict) else "-"
+            access_log.info("%s %s %s %.1fms key=%s", scope["method"], path, status,
+                            (time.perf_counter() - start) * 1000, principal)
+
+
+def build_state(settings: Settings, store=None) -> ServiceState:  # noqa: ANN001
+    from marketloop.store import open_store
+
+    store = store if store is not None else open_store(settings.db_url)
+    return ServiceState(
+        settings=settings,
+        store=store,
+        verifier=KeyVerifier(store),
+        limiter=RateLimiter(settings.api_rate_limit, settings.api_rate_burst),
+        session_secret=settings.session_key(),
+        write_slots=threading.BoundedSemaphore(settings.api_max_inflight_writes),
+    )
+
+
+def create_app(settings: Settings | None = None, *, store=None, background: bool = True) -> FastAPI:  # noqa: ANN001
+    """The application. `store` lets tests share an open store; `background` starts the worker thread
+    (the dispatcher for launched campaigns) when the store is embedded DuckDB."""
+    from marketloop.service.routes import ROUTERS
+
+    settings = settings or load_settings()
+    state = build_state(settings, store)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # noqa: ANN202
+        worker = None
+        if background and state.store.dialect == "duckdb":
+            from marketloop.service.worker import start_background_worker
+
+            worker = start_background_worker(state)
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            if store is None:
+                state.store.close()
+
+    app = FastAPI(title="MarketLoop", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  openapi_url="/v1/openapi.json", docs_url="/v1/docs", redoc_url=None)
+    app.state.ml = state
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    from marketloop.service.dashboard import mount as mount_dashboard
+
+    mount_dashboard(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(AccessLog)
+    return app

@@ -1,0 +1,27 @@
+"""The audit log of administrative actions (keys, erasure, consents, campaign approval and launch).
+
+Records name the actor by key id and name, never by secret; customers are named by their id only where
+the action is about them (erasure names them by keyed hash, see ``store/privacy.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+from marketloop.service.keys import Principal
+from marketloop.store.schema import audit_log
+
+
+def record(store, actor: Principal | str, action: str, target: str | None = None, detail: dict | None = None,  # noqa: ANN001
+           *, conn=None) -> None:  # noqa: ANN001
+    who = actor if isinstance(actor, str) else f"key:{actor.key_id} ({actor.name}, {actor.role})"
+    values = {"audit_id": uuid.uuid4().hex, "ts": dt.datetime.now(dt.UTC).replace(tzinfo=None), "actor": who[:128],
+              "action": action[:64], "target": None if target is None else str(target)[:128],
+              "detail_json": None if detail is None else json.dumps(detail, default=str)}
+    if conn is not None:
+        conn.execute(audit_log.insert().values(**values))
+        return
+    with store.begin() as c:
+        c.execute(audit_log.insert().values(**values))

@@ -1,0 +1,7 @@
+"""API v1 routers, mounted in this order by ``create_app``."""
+
+from __future__ import annotations
+
+from marketloop.service.routes import events, health, session
+
+ROUTERS = [health.router, session.router, events.router]
