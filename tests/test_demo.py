@@ -38,6 +38,14 @@ def test_demo_loads_every_simulated_row_and_writes_the_report(tmp_path: Path) ->
                     "What was sent", "Measured lift against the holdout", "Learning while sending"):
         assert heading in html
     assert summary["kpis"]["orders"] > 0
+    # the demo ends by saying how to open the dashboard, with an owner-only admin key that works
+    key_file = Path(summary["admin_key_file"])
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert f"--db {summary['db_url']}" in summary["serve_command"] and "--sim" in summary["serve_command"]
+    with open_store(summary["db_url"]) as store:
+        from marketloop.service.keys import KeyVerifier
+
+        assert KeyVerifier(store).verify(key_file.read_text().strip()).role == "admin"
 
 
 def test_load_dataset_rejects_an_empty_folder_and_unknown_entities(store, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ each capability adds its step (customer intelligence, recommendations, copy, cam
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -189,6 +190,22 @@ class DemoOptions:
     seed: int = 7
 
 
+def _dashboard_access(store, out: Path, sim_dir: Path) -> dict[str, str]:  # noqa: ANN001
+    """An admin key for the demo store, kept owner-only in ``out/admin.key``, and the command that serves the
+    dashboard over the demo store (its models and its simulator, so launched campaigns are delivered)."""
+    from marketloop.service.keys import create_key
+
+    key_file = out / "admin.key"
+    key_file.unlink(missing_ok=True)
+    created = create_key(store, "demo admin", "admin")
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(created.token + "\n")
+    serve = (f"MARKETLOOP_MODELS_DIR={out / 'models'} marketloop serve --db duckdb:///{out / 'marketloop.duckdb'} "
+             f"--sim {sim_dir}")
+    return {"admin_key_file": str(key_file), "serve_command": serve, "dashboard_url": "http://127.0.0.1:8000/"}
+
+
 def run_demo(options: DemoOptions, progress: Callable[[str], None] | None = None) -> DemoContext:
     """Run every demo step; returns the context (report path, summary, timings)."""
     from marketloop.sim.generate import generate_store
@@ -234,6 +251,7 @@ def run_demo(options: DemoOptions, progress: Callable[[str], None] | None = None
     ]))
     ctx.summary["report"] = str(report.write(out / "report.html"))
     ctx.summary["db_url"] = f"duckdb:///{db_path}"
+    ctx.summary.update(_dashboard_access(store, out, sim_dir))
     ctx.summary["timings"] = timings
     store.close()
     return ctx

@@ -41,4 +41,8 @@ def register(app: typer.Typer) -> None:
             console.print(f"- {line}")
         console.print(f"Report: [bold]{ctx.summary['report']}[/]")
         console.print(f"Explore the store: marketloop db status --db {ctx.summary['db_url']}")
+        console.print("Open the dashboard: run")
+        console.print(f"  {ctx.summary['serve_command']}", highlight=False, soft_wrap=True)
+        console.print(f"then open {ctx.summary['dashboard_url']} and log in with the admin key in "
+                      f"{ctx.summary['admin_key_file']}.", highlight=False, soft_wrap=True)
         console.print("Timings (s): " + ", ".join(f"{k} {v}" for k, v in ctx.timings.items()))
