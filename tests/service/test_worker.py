@@ -132,6 +132,27 @@ def test_worker_command_delivers_an_api_launched_campaign_exactly_once(tmp_path,
     assert nothing.exit_code != 0 and "no channels configured" in str(nothing.exception)
 
 
+def test_worker_leaves_locked_and_allocation_waiting_campaigns_alone(tmp_path, smtp_server) -> None:  # noqa: F811
+    from marketloop.delivery import lock
+    from marketloop.delivery.outbox import launch, outbox_counts
+
+    store = open_store(f"duckdb:///{tmp_path / 'busy.duckdb'}")
+    ids = seed_customers(store, 6)
+    make_plan(store, "locked", ids, holdout=0.5)
+    make_plan(store, "bandit", ids, holdout=0.5, variants=("a", "b"))
+    launch(store, "locked")
+    launch(store, "bandit", allocate=True)
+    lock.acquire(store, "locked", "other-host:1:x", lease_s=60)  # another worker is delivering it
+    channels = tmp_path / "channels.json"
+    channels.write_text(json.dumps({"email": {"provider": "smtp", "host": "127.0.0.1", "port": smtp_server.port}}))
+    worker = Worker(store, load_settings(db_url=str(store.url), channels_file=channels))
+    assert worker.run_once() == {"locked": {"stopped": "dispatched by another worker"},
+                                 "bandit": {"stopped": "waiting for allocation"}}
+    assert smtp_server.raw == [] and outbox_counts(store, "locked")["queued"] == 3
+    assert outbox_counts(store, "bandit")["waiting"] == 3
+    store.close()
+
+
 def test_server_without_channels_keeps_launched_campaigns_waiting_and_says_why(tmp_path) -> None:
     from fastapi.testclient import TestClient
 
