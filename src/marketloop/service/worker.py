@@ -59,10 +59,13 @@ class Worker:
         if s.sim_dir is not None and not Path(s.sim_dir).is_dir():
             raise ConfigError(f"sim_dir {str(s.sim_dir)!r} is not a folder",
                               hint="Point MARKETLOOP_SIM_DIR at a `marketloop sim generate` folder.")
+        self.unsubscribe_link = None
         if self.routing is not None:
             from marketloop.delivery.channels.registry import ChannelRouter
+            from marketloop.delivery.unsubscribe import link_builder
 
             ChannelRouter(self.routing).close()  # validate now, not at the first send
+            self.unsubscribe_link = link_builder(s.public_url, s.session_key())  # List-Unsubscribe in e-mails
 
     @property
     def mode(self) -> str:
@@ -86,7 +89,8 @@ class Worker:
                 if self.settings.sim_dir:
                     result = run_simulated(self.store, campaign_id, self.settings.sim_dir, policy=self.policy)
                 else:
-                    result = Dispatcher(self.store, ChannelRouter(self.routing), policy=self.policy).run(campaign_id)
+                    result = Dispatcher(self.store, ChannelRouter(self.routing), policy=self.policy,
+                                        unsubscribe_link=self.unsubscribe_link).run(campaign_id)
                 results[campaign_id] = result.as_dict()
             except Exception as exc:  # noqa: BLE001 - one failing campaign must not stop the others
                 log.error("dispatch of campaign %s failed: %s", campaign_id, exc)
