@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from marketloop.service.routes import content, events, health, session
+from marketloop.service.routes import consents, content, events, health, privacy, session
 
-ROUTERS = [health.router, session.router, events.router, content.router]
+ROUTERS = [health.router, session.router, events.router, content.router, consents.router, consents.public_router,
+           privacy.router]
