@@ -211,6 +211,7 @@ def _tampered(api) -> list[str]:  # noqa: ANN001
         "/unsubscribe?" + urlencode({"c": "C1", "ch": "email"}),
         "/unsubscribe",
         "/unsubscribe?" + urlencode({"c": "C1", "ch": "email", "sig": "x" * 500}),
+        "/unsubscribe?" + urlencode({"c": "C1", "ch": "email", "sig": "é" + sig[1:]}),  # not ASCII
     ]
 
 

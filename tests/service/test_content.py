@@ -155,6 +155,8 @@ def test_a_misconfigured_provider_is_a_server_configuration_error(tmp_path) -> N
     ({**EMAIL, "language": "fr"}, 422, "invalid_input", "language"),
     ({**EMAIL, "product_ids": [f"P{i}" for i in range(13)]}, 422, "invalid_input", "product_ids"),
     ({**EMAIL, "colour": "red"}, 422, "invalid_input", "colour"),
+    ({**EMAIL, "goal": "   "}, 422, "invalid_input", "goal"),
+    ({**EMAIL, "store_name": "Shop\nBcc: x"}, 422, "invalid_input", "store_name"),
 ])
 @pytest.mark.parametrize("path", ["/v1/copy", "/v1/copy/preview"])
 def test_bad_copy_requests(shop, path, body, status, code, field) -> None:

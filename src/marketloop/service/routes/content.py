@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 import pandas as pd
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from marketloop.content.copy.brief import EmailCopy, Offer, ProductFact, PushCopy, SmsCopy
 from marketloop.content.copy.generate import CopyResult
@@ -50,6 +50,14 @@ class CopyIn(BaseModel):
     language: Literal["en", "zh"] | None = Field(None, description="Default: the customer's language.")
     voice: Literal["friendly", "premium", "playful", "plain"] = Field("friendly", description="Brand voice.")
     store_name: str = Field("Our Shop", min_length=1, max_length=60, description="The shop's name as the message says it.")
+
+    @field_validator("goal", "store_name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        value = value.strip()
+        if not value or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ValueError("must be one line of text, not blank and without control characters")
+        return value
 
 
 class ViolationOut(BaseModel):
