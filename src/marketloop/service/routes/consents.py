@@ -140,7 +140,7 @@ def unsubscribe_link(body: LinkIn, request: Request, customer_id: str = _custome
     state = request.app.state.ml
     _known(state.store, customer_id)
     return LinkOut(customer_id=customer_id, channel=body.channel,
-                   url=link(state.settings.public_url, state.settings.session_key(), customer_id, body.channel))
+                   url=link(state.settings.public_url, state.session_secret, customer_id, body.channel))
 
 
 # --- the public link ---------------------------------------------------------------------------------

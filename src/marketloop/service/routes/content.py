@@ -141,7 +141,7 @@ def _write(request: Request, body: CopyIn, *, preview: bool) -> CopyOut:
     link = None
     if body.channel == "email":
         link = (settings.public_url.rstrip("/") + PATH if preview
-                else unsubscribe_link(settings.public_url, settings.session_key(), body.customer_id, "email"))
+                else unsubscribe_link(settings.public_url, state.session_secret, body.customer_id, "email"))
     brand = BrandVoice(store_name=body.store_name, voice=body.voice, **({"unsubscribe_url": link} if link else {}))
     product_ids = list(dict.fromkeys(body.product_ids)) if body.product_ids else None
     brief = brief_from_store(store, body.customer_id, goal=body.goal, channel=body.channel, offer=body.offer,
