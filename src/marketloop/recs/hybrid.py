@@ -198,8 +198,13 @@ class Hybrid(BaseRecommender):
 
     # -- scoring -------------------------------------------------------------------------------
     def _fallback(self) -> np.ndarray:
+        """Scores below every ranked candidate, ordered by trend (computed once per serving stage)."""
         t = self._serving.trending
-        return -1e6 + t / (t.max() + 1.0)  # below every ranked candidate, ordered by trend
+        cached = getattr(self, "_fallback_cache", None)
+        if cached is None or cached[0] is not t:
+            cached = (t, -1e6 + t / (t.max() + 1.0))
+            self._fallback_cache = cached
+        return cached[1]
 
     def _rank(self, user_idx: np.ndarray) -> np.ndarray:
         """Run the candidate models and the ranker (the slow path)."""

@@ -26,6 +26,14 @@ class Rules(BaseModel):
     margin_boost: float = Field(0.0, ge=0, description="Re-rank by rank score + boost x margin rate (0 = off).")
 
 
+def _member(idx: np.ndarray, among: np.ndarray, size: int) -> np.ndarray:
+    """Whether each catalogue position in `idx` is in `among` (a mask over the catalogue: several times
+    faster than ``np.isin`` on the short lists serving sees). Negative positions in `among` are ignored."""
+    mask = np.zeros(size, dtype=bool)
+    mask[among[among >= 0]] = True
+    return mask[idx]
+
+
 def apply_rules(
     item_idx: np.ndarray,
     scores: np.ndarray,
@@ -40,8 +48,8 @@ def apply_rules(
     keep = np.ones(len(item_idx), dtype=bool)
     cat = catalog.category[item_idx]
     if rules.exclude_bought and bought is not None and len(bought):
-        was = np.isin(item_idx, bought)
-        keep &= ~was | np.isin(cat, rules.rebuy_categories)
+        was = _member(item_idx, np.asarray(bought, dtype=np.int64), len(catalog.items))
+        keep &= (~was | np.isin(cat, rules.rebuy_categories)) if rules.rebuy_categories else ~was
     if rules.exclude_out_of_stock:
         stock = catalog.stock[item_idx]
         keep &= ~(stock <= 0)  # NaN (unknown) passes
