@@ -1,7 +1,12 @@
-"""API v1 routers, mounted in this order by ``create_app``."""
+"""API v1 routers, mounted in this order by ``create_app``.
+
+Routes are matched in this order, so the hot paths come first: health checks, then recommendations
+(each route tried before the right one costs a few microseconds per request).
+"""
 
 from __future__ import annotations
 
-from marketloop.service.routes import events, health, session
+from marketloop.service.routes import customers, events, health, overview, products, recs, session
 
-ROUTERS = [health.router, session.router, events.router]
+ROUTERS = [health.router, recs.router, session.router, events.router, overview.router, customers.router,
+           products.router]
