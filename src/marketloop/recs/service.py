@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from marketloop.errors import InputError, NotFoundError
-from marketloop.recs.base import BaseRecommender
+from marketloop.recs.base import BaseRecommender, top_row
 from marketloop.recs.data import Catalog
 from marketloop.recs.rules import Rules, apply_rules
 
@@ -35,22 +35,6 @@ class Ranked:
     scores: np.ndarray
     source: str
     model: str  # name of the model that produced the list
-
-
-def _top(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions and values of the `k` largest finite scores of one row, best first (ties by position).
-    The one-row case of :func:`marketloop.recs.base.top_n` without its 2-D bookkeeping."""
-    scores = np.asarray(scores, dtype=np.float64)
-    k = min(k, len(scores))
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    part.sort()  # ties keep catalogue order after the stable sort below
-    vals = scores[part]
-    order = np.argsort(-vals, kind="stable")
-    idx, vals = part[order], vals[order]
-    finite = np.isfinite(vals)
-    return idx[finite], vals[finite]
 
 
 def _row(matrix, u: int) -> np.ndarray:  # noqa: ANN001 - scipy CSR
@@ -76,6 +60,7 @@ class Recommendations:
         self._ids = items
         self._names = [str(t).split(". ")[0] for t in self.catalog.text.tolist()]
         self._maps: dict[int, np.ndarray] = {}
+        self.catalog.columns  # noqa: B018 - build the per-item lists now, not in the first request
         # products somebody bought (the main model's columns); others are served by their text
         self._has_buyers = np.bincount(self.main.seen_.indices, minlength=len(self.main.items_)) > 0
 
@@ -92,15 +77,18 @@ class Recommendations:
             self._maps[id(model)] = found
         return found
 
-    def _finish(self, scores: np.ndarray, rules: Rules, n: int, bought: np.ndarray | None, source: str,
-                model: BaseRecommender) -> Ranked:
-        idx, vals = _top(scores, _POOL + n)
+    def _finish(self, idx: np.ndarray, vals: np.ndarray, rules: Rules, n: int, bought: np.ndarray | None,
+                source: str, model: BaseRecommender) -> Ranked:
+        """Apply the rules to `model`'s ranked candidates (its item positions and scores, best first)."""
         to_cat = self._catalog_index(model)
-        cat_idx = to_cat[idx]
-        keep = cat_idx >= 0
-        sel, sv = apply_rules(cat_idx[keep], vals[keep], self.catalog, rules, n,
+        sel, sv = apply_rules(to_cat[idx], vals, self.catalog, rules, n,
                               bought=None if bought is None else to_cat[bought])
         return Ranked(sel, sv, source, model.name)
+
+    def _finish_scores(self, scores: np.ndarray, rules: Rules, n: int, bought: np.ndarray | None, source: str,
+                       model: BaseRecommender) -> Ranked:
+        idx, vals = top_row(scores, _POOL + n)
+        return self._finish(idx, vals, rules, n, bought, source, model)
 
     def records(self, ranked: Ranked) -> list[dict[str, object]]:
         """The list as plain dicts: product_id, name, score (6 decimals), source."""
@@ -116,27 +104,27 @@ class Recommendations:
     def rank_for_you(self, customer_id: str | None, n: int = 10, rules: Rules | None = None,
                      context_items: list[str] | None = None) -> Ranked:
         rules = rules or Rules()
-        u = int(self.main.user_index(customer_id)[0]) if customer_id is not None else -1
+        u = self.main.user_position(customer_id) if customer_id is not None else -1
         if u >= 0:
-            scores = self.main.score_users(np.array([u]))[0]
-            return self._finish(scores, rules, n, _row(self.main.seen_, u), self.main.name, self.main)
+            idx, vals = self.main.top_for_user(u, _POOL + n)
+            return self._finish(idx, vals, rules, n, _row(self.main.seen_, u), self.main.name, self.main)
         if self.content is not None and context_items:
             clicked = self.content.item_index(context_items)
             clicked = clicked[clicked >= 0]
             if len(clicked):
                 scores = self.content.score_items(clicked)
                 scores[clicked] = -np.inf
-                return self._finish(scores, rules, n, None, "content (cold start)", self.content)
+                return self._finish_scores(scores, rules, n, None, "content (cold start)", self.content)
         return self.rank_trending(n, rules, source="trending (cold start)")
 
     def rank_trending(self, n: int = 10, rules: Rules | None = None, source: str = "trending") -> Ranked:
         if not self.trending_model.users_.size:
             raise NotFoundError("the trending model has no data", hint="Retrain with `marketloop recs train`.")
         scores = self.trending_model.score_users(np.array([0]))[0]
-        return self._finish(scores, rules or Rules(exclude_bought=False), n, None, source, self.trending_model)
+        return self._finish_scores(scores, rules or Rules(exclude_bought=False), n, None, source, self.trending_model)
 
     def rank_buy_again(self, customer_id: str, n: int = 10, rules: Rules | None = None) -> Ranked:
-        u = int(self.main.user_index(customer_id)[0])
+        u = self.main.user_position(customer_id)
         if u < 0:
             raise NotFoundError(f"customer {customer_id!r} has no purchase history",
                                 hint="Check the customer id, or use for-you (cold start).")
@@ -144,21 +132,22 @@ class Recommendations:
         scores = np.full(len(self.main.items_), -np.inf)
         scores[seen] = self.main.score_users(np.array([u]))[0][seen]
         r = (rules or Rules()).model_copy(update={"exclude_bought": False})
-        return self._finish(scores, r, n, None, "buy again", self.main)
+        return self._finish_scores(scores, r, n, None, "buy again", self.main)
 
     def rank_similar(self, product_id: str, n: int = 10, rules: Rules | None = None) -> Ranked:
         rules = rules or Rules(exclude_bought=False)
         for model, label in ((self.main, self.main.name), (self.content, "content")):
             if model is None:
                 continue
-            i = int(model.item_index(product_id)[0])
+            i = model.item_position(product_id)
             if i < 0 or (model is self.main and not self._has_buyers[i] and self.content is not None):
                 continue  # a product nobody bought yet is served by its text
             sim_model = getattr(model, "_serving", None)
             base = next(iter(sim_model.models.values())) if sim_model is not None else model
             scores = np.asarray(base._similar(np.array([i])), dtype=float)[0]
             scores[i] = -np.inf
-            ranked = self._finish(scores, rules, n, None, label if sim_model is None else f"{label}/{base.name}", base)
+            ranked = self._finish_scores(scores, rules, n, None, label if sim_model is None else f"{label}/{base.name}",
+                                         base)
             return dataclasses.replace(ranked, model=model.name)
         raise NotFoundError(f"product {product_id!r} is not known to the recommendation models",
                             hint="Check the product id, or retrain after loading new products.")
@@ -166,12 +155,12 @@ class Recommendations:
     def rank_bought_together(self, product_id: str, n: int = 10, rules: Rules | None = None) -> Ranked:
         if self.assoc is None:
             raise NotFoundError("no bought-together model is trained", hint="Run `marketloop recs train`.")
-        i = int(self.assoc.item_index(product_id)[0])
+        i = self.assoc.item_position(product_id)
         if i < 0:
             raise NotFoundError(f"product {product_id!r} is not known", hint="Check the product id.")
         scores = np.asarray(self.assoc._similar(np.array([i])), dtype=float)[0]
         scores[i] = -np.inf
-        return self._finish(scores, rules or Rules(exclude_bought=False), n, None, "bought together", self.assoc)
+        return self._finish_scores(scores, rules or Rules(exclude_bought=False), n, None, "bought together", self.assoc)
 
     def rank(self, kind: str, key: str | None, n: int = 10, rules: Rules | None = None,
              context_items: list[str] | None = None) -> Ranked:
