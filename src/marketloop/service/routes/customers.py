@@ -230,6 +230,7 @@ def get_segments(request: Request, _: Principal = Depends(require("read"))) -> S
     return SegmentsOut(
         as_of=plain(frame["as_of"].iloc[0]),
         customers=len(frame),
-        segments=[SegmentRow(**row) for row in records(summary.round(4))],
+        segments=[SegmentRow(**row) for row in records(summary.astype({c: "float64" for c in summary.columns
+                                                                      if summary[c].dtype.kind == "f"}).round(4))],
         churn_bands={name: int(counts[name]) for name in BAND_NAMES if name in counts.index},
     )
