@@ -171,7 +171,7 @@ class RecsQuery(BaseModel):
                      margin_boost=self.margin_boost, exclude_bought=exclude_bought)
 
 
-_LISTS = frozenset(name for name, f in RecsQuery.model_fields.items() if "list" in str(f.annotation))
+_LISTS = frozenset({"category", "brand", "exclude", "context_items"})  # the parameters that may repeat
 
 
 def _query(request: Request) -> RecsQuery:
