@@ -3,8 +3,9 @@
 A key looks like ``mlk_<key_id>_<secret>``. ``key_id`` is public (it appears in lists, the audit log and
 the access log); only the SHA-256 of the secret is stored. Verification looks the key id up, compares
 digests in constant time and caches the answer for a few seconds so that a busy route does not read the
-store on every request; revoking through the API clears the cache at once, revoking from another process
-(`marketloop keys revoke` against PostgreSQL) takes effect within :data:`CACHE_SECONDS`.
+store on every request; revoking in the server's process clears the cache at once, revoking from another process
+(`marketloop keys revoke` against PostgreSQL) takes effect within :data:`CACHE_SECONDS` plus one request
+(an expired entry still answers while a background thread re-reads it).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -21,6 +23,8 @@ import sqlalchemy as sa
 
 from marketloop.errors import InputError, NotFoundError
 from marketloop.store.schema import API_ROLES, api_keys
+
+log = logging.getLogger("marketloop.service")
 
 PREFIX = "mlk_"
 CACHE_SECONDS = 5.0
@@ -138,16 +142,34 @@ class KeyVerifier:
         return hit if hit is not None and time.monotonic() - hit[0] < self.ttl else None
 
     def _row(self, key_id: str) -> tuple | None:
-        hit = self._fresh(key_id)
+        """The key's row. A fresh cache entry answers at once; an expired one answers too (stale) while one
+        background thread re-reads the row: a busy server must not stall every request of a key each time
+        its entry expires (reading the store from a thread that competes with a busy event loop for the GIL
+        can take hundreds of milliseconds). Only a key never seen reads the store in the caller."""
+        hit = self._cache.get(key_id)
         if hit is not None:
+            if time.monotonic() - hit[0] >= self.ttl:
+                self._reload_later(key_id)
             return hit[1]
+        return self._load(key_id)
+
+    def _reload_later(self, key_id: str) -> None:
+        with self._lock:
+            if key_id in self._loading:
+                return
+            self._loading[key_id] = threading.Lock()
+        threading.Thread(target=self._load, args=(key_id, True), name="marketloop-key-reload", daemon=True).start()
+
+    def _load(self, key_id: str, background: bool = False) -> tuple | None:
         with self._lock:
             gate = self._loading.setdefault(key_id, threading.Lock())
-        # One store read per key at a time: when the entry of a busy key expires, the requests behind the
-        # first one wait for its answer instead of all reading the same row.
+        # one store read per key at a time: requests behind the first wait for its answer
         with gate:
             hit = self._fresh(key_id)
             if hit is not None:
+                if background:
+                    with self._lock:
+                        self._loading.pop(key_id, None)
                 return hit[1]
             now = time.monotonic()
             try:
@@ -159,14 +181,20 @@ class KeyVerifier:
                     if len(self._cache) > 10_000:  # a flood of made-up key ids must not grow memory
                         self._cache.clear()
                     self._cache[key_id] = (now, value)
+            except Exception:  # noqa: BLE001 - a failed background re-read keeps the last answer; callers see the error
+                if not background:
+                    raise
+                log.warning("re-reading API key %s failed; keeping the cached answer", key_id)
+                value = None
             finally:
                 with self._lock:
                     self._loading.pop(key_id, None)
         return value
 
     def cached(self, key_id: str) -> bool:
-        """Whether `key_id`'s row is in the cache and fresh: verifying it then reads nothing from the store."""
-        return self._fresh(key_id) is not None
+        """Whether `key_id`'s row is cached (fresh, or stale and being re-read): verifying it reads nothing
+        from the store in the caller."""
+        return key_id in self._cache
 
     def verify(self, token: str) -> Principal | None:
         parsed = parse_token(token)
