@@ -1,0 +1,383 @@
+"""The dashboard end to end in a real browser: Playwright drives Debian's chromium against a real uvicorn
+server over a small simulated store (generated, loaded, analysed, recommendations trained), whose worker
+delivers launched campaigns to the simulator.
+
+It logs in, sees the overview charts, opens a customer, plans, approves and launches a campaign, and reads
+its report; on the way it visits every other page. Each page is screenshotted (1366x768, full page) to
+a folder printed at the end: ``MARKETLOOP_SCREENSHOTS`` when set, else pytest's temporary folder.
+
+Skips without the ``playwright`` package or a chromium binary (``MARKETLOOP_CHROMIUM``, default
+/usr/bin/chromium), unless ``MARKETLOOP_REQUIRE_BROWSER=1`` (CI), which turns a missing browser into a
+failure. No browser is downloaded: Playwright only drives the system's chromium. The page may fetch
+nothing but this server: any other request fails the test (charts are served from the package, no CDN).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from marketloop.service.dashboard import CHART_FILE
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+CHROMIUM = os.environ.get("MARKETLOOP_CHROMIUM", "/usr/bin/chromium")
+REQUIRED = os.environ.get("MARKETLOOP_REQUIRE_BROWSER") == "1"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+VIEWPORT = {"width": 1366, "height": 768}
+TIMEOUT_MS = 20_000
+
+
+def _need_browser():  # noqa: ANN202
+    why = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright, why = None, "the playwright package is not installed (pip install -e '.[dev]')"
+    if why is None and not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        why = f"no chromium at {CHROMIUM} (apt-get install chromium, or set MARKETLOOP_CHROMIUM)"
+    if why is not None:
+        if REQUIRED:
+            pytest.fail(f"browser tests required (MARKETLOOP_REQUIRE_BROWSER=1) but {why}")
+        pytest.skip(why)
+    return sync_playwright
+
+
+# --------------------------------------------------------------------------------------- the store
+@dataclass
+class Shop:
+    root: Path
+    db_url: str
+    sim_dir: Path
+    models_dir: Path
+    keys: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
+    """A simulated store, as `marketloop sim generate` + `sim load` + `analyze` + `recs train` make it."""
+    _need_browser()
+    from marketloop.config import load_settings
+    from marketloop.customers.profile import refresh_profiles
+    from marketloop.recs.training import train_from_store
+    from marketloop.service.keys import create_key
+    from marketloop.sim.generate import generate_store
+    from marketloop.store import open_store
+    from marketloop.store.ingest import load_dataset
+
+    root = tmp_path_factory.mktemp("dashboard-shop")
+    manifest = generate_store(root / "sim", customers=900, products=60, days=300, seed=11)
+    shop = Shop(root=root, db_url=f"duckdb:///{root / 'shop.duckdb'}", sim_dir=root / "sim", models_dir=root / "models")
+    settings = load_settings(db_url=shop.db_url, secret_file=root / "pii.key", models_dir=shop.models_dir)
+    with open_store(shop.db_url) as store:
+        load_dataset(store, shop.sim_dir, manifest.files, settings=settings)
+        refresh_profiles(store)
+        train_from_store(store, shop.models_dir, model="als", encoder="hashing")
+        for role in ("marketer", "analyst", "ingest"):
+            shop.keys[role] = create_key(store, f"browser-{role}", role).token
+    return shop
+
+
+# -------------------------------------------------------------------------------------- the server
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    app: object
+
+    def has(self, method: str, path: str) -> bool:
+        """Whether the API offers this operation (routes of other areas may not be merged yet)."""
+        return method.lower() in self.app.openapi().get("paths", {}).get(path, {})
+
+    def require(self, *operations: str) -> None:
+        missing = [op for op in operations if not self.has(*op.split(" ", 1))]
+        if missing:
+            pytest.skip("NOT MERGED YET: this step needs " + ", ".join(missing))
+
+
+@pytest.fixture(scope="module")
+def server(shop: Shop) -> Iterator[Server]:
+    import uvicorn
+
+    from marketloop.config import load_settings
+    from marketloop.service.app import create_app
+
+    settings = load_settings(db_url=shop.db_url, secret_file=shop.root / "pii.key", models_dir=shop.models_dir,
+                             session_secret_file=shop.root / "session.key", sim_dir=shop.sim_dir,
+                             worker_interval_s=0.2, cache_dir=shop.root / "cache")
+    app = create_app(settings, background=True)
+    port = _free_port()
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                                       lifespan="on"))
+    thread = threading.Thread(target=uv.run, name="dashboard-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not uv.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the test server did not start")
+        time.sleep(0.05)
+    yield Server(f"http://127.0.0.1:{port}", app)
+    uv.should_exit = True
+    thread.join(timeout=30)
+
+
+# ------------------------------------------------------------------------------------- the browser
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Path]:
+    folder = Path(os.environ["MARKETLOOP_SCREENSHOTS"]) if os.environ.get("MARKETLOOP_SCREENSHOTS") \
+        else tmp_path_factory.mktemp("dashboard-screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    yield folder
+    line = f"dashboard screenshots: {folder} ({len(list(folder.glob('*.png')))} files)"
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        print(line)
+        return
+    with capture.global_and_fixture_disabled():  # shown even when the tests pass and output is captured
+        reporter.write_line("")
+        reporter.write_line(line)
+
+
+@dataclass
+class Browser:
+    page: object
+    base: str
+    folder: Path
+    problems: list[str]
+
+    def go(self, path: str) -> None:
+        self.page.goto(self.base + path)
+
+    def shot(self, name: str) -> Path:
+        self.page.wait_for_load_state("networkidle")
+        path = self.folder / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def settled(self) -> None:
+        """The page's module ran: no loading indicator left."""
+        self.page.wait_for_function("() => !document.querySelector('#app .loading')", timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(scope="module")
+def browser(server: Server, shots: Path) -> Iterator[Browser]:
+    sync_playwright = _need_browser()
+    pw = sync_playwright().start()
+    chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    context = chromium.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id="UTC")
+    context.set_default_timeout(TIMEOUT_MS)
+    problems: list[str] = []
+
+    def only_this_server(route) -> None:  # noqa: ANN001
+        if route.request.url.startswith(server.url + "/"):
+            route.continue_()
+        else:
+            problems.append(f"request outside the server: {route.request.url}")
+            route.abort()
+
+    context.route("**/*", only_this_server)
+    page = context.new_page()
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
+            if msg.type == "error" and "status of 4" not in msg.text else None)
+    try:
+        yield Browser(page, server.url, shots, problems)
+    finally:
+        context.close()
+        chromium.close()
+        pw.stop()
+
+
+@pytest.fixture
+def ui(browser: Browser) -> Iterator[Browser]:
+    """The browser, checked after each test for script errors, CSP violations and outside requests."""
+    browser.problems.clear()
+    yield browser
+    assert browser.problems == [], browser.problems
+
+
+def _charts(page) -> list[dict]:  # noqa: ANN001
+    """Each chart canvas on the page: its size and how many data points Chart.js drew."""
+    return page.evaluate("""() => [...document.querySelectorAll('canvas')].map(c => {
+        const chart = window.Chart && window.Chart.getChart(c);
+        const values = chart ? chart.data.datasets.flatMap(d => d.data).filter(v => v !== null && v !== undefined) : [];
+        return {label: c.getAttribute('aria-label'), width: c.width, height: c.height, points: values.length,
+                positive: values.some(v => Array.isArray(v) ? v.some(x => x !== 0) : v !== 0)};
+    })""")
+
+
+# ------------------------------------------------------------------------------------------- tests
+def test_pages_need_a_session_and_a_bad_key_is_refused(ui: Browser, shop: Shop) -> None:
+    page = ui.page
+    ui.go("/dashboard/customers")
+    assert page.url.startswith(ui.base + "/?next=/dashboard/customers")
+    page.fill("#api-key", "mlk_nothere_wrong")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#login-error:not([hidden])")
+    assert "not valid" in page.inner_text("#login-error")
+    page.fill("#api-key", shop.keys["ingest"])
+    page.click("button[type=submit]")
+    page.wait_for_function("() => /ingest key/.test(document.querySelector('#login-error').textContent)")
+    ui.shot("01-login-refused")
+
+
+def test_log_in_and_see_the_overview_charts(ui: Browser, server: Server, shop: Shop) -> None:
+    server.require("get /v1/overview")
+    page = ui.page
+    ui.go("/")
+    page.fill("#api-key", shop.keys["marketer"])
+    page.click("button[type=submit]")
+    page.wait_for_url(ui.base + "/dashboard/")
+    ui.settled()
+    tiles = page.locator(".kpi").all_inner_texts()
+    for label in ("REVENUE", "ORDERS", "AVERAGE ORDER VALUE", "ACTIVE CUSTOMERS", "REPEAT RATE"):
+        assert any(t.upper().startswith(label) for t in tiles), (label, tiles)
+    assert page.inner_text(".whoami").startswith("browser-marketer")
+    if CHART_FILE.is_file():
+        charts = _charts(page)
+        assert len(charts) >= 3, charts
+        for c in charts:
+            assert c["width"] > 100 and c["height"] > 100 and c["points"] >= 3 and c["positive"], c
+    else:  # without npm the page says how to get the charts and shows the same data as tables
+        assert "make install" in page.inner_text(".notice-info")
+        assert page.locator("details.chart-data[open] table").count() >= 1
+    ui.shot("02-overview")
+
+
+def test_segments_page(ui: Browser, server: Server) -> None:
+    server.require("get /v1/segments")
+    ui.go("/dashboard/segments")
+    ui.settled()
+    assert ui.page.locator("table tbody tr").count() >= 3
+    if CHART_FILE.is_file():
+        assert all(c["points"] > 0 for c in _charts(ui.page))
+    ui.shot("03-segments")
+
+
+def test_open_a_customer(ui: Browser, server: Server) -> None:
+    server.require("get /v1/customers", "get /v1/customers/{customer_id}",
+                   "get /v1/recommendations/for-you/{customer_id}")
+    page = ui.page
+    ui.go("/dashboard/customers")
+    ui.settled()
+    page.wait_for_selector("table tbody tr")
+    ui.shot("04-customers")
+    first = page.locator("table tbody tr a").first
+    customer_id = first.inner_text()
+    first.click()
+    page.wait_for_url(re.compile(r".*/dashboard/customers/.+"))
+    ui.settled()
+    page.wait_for_function("() => [...document.querySelectorAll('.card')].every(c => !c.querySelector('.loading'))")
+    assert customer_id in page.inner_text("#page-title")
+    assert page.locator(".kpi").count() >= 4
+    recs = page.locator("section.card", has=page.locator("h2", has_text="Recommended for this customer"))
+    names = recs.locator("tbody th").all_inner_texts()
+    assert names and all(n and not n.startswith("P0") for n in names), names  # products by name, not by id
+    ui.shot("05-customer")
+
+
+def test_plan_approve_launch_and_read_the_report(ui: Browser, server: Server) -> None:
+    server.require("post /v1/campaigns", "get /v1/campaigns/{campaign_id}", "post /v1/campaigns/{campaign_id}/approve",
+                   "post /v1/campaigns/{campaign_id}/launch", "get /v1/campaigns/{campaign_id}/report")
+    page = ui.page
+    ui.go("/dashboard/campaigns")
+    ui.settled()
+    page.click("text=New campaign")
+    page.wait_for_url(ui.base + "/dashboard/campaigns/new")
+    ui.settled()
+    page.fill("#f-name", "Browser test: bring customers back")
+    page.select_option("#f-objective", "conversions")
+    page.fill("#f-margin_floor", "0")
+    ui.shot("06-campaign-new")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/dashboard/campaigns/(?!new).+"), timeout=60_000)
+    ui.settled()
+    assert "planned" in page.inner_text(".page-header .badge")
+    assert page.locator("text=Predicted effect").count() == 1
+    assert page.locator(".rationale").inner_text().strip()
+    ui.shot("07-campaign-planned")
+    page.click("button:has-text('Approve the plan')")
+    page.wait_for_selector(".page-header .badge:has-text('approved')")
+    page.click("button:has-text('Launch')")
+    page.wait_for_selector(".page-header .badge:has-text('running'), .page-header .badge:has-text('completed')")
+    # the server's worker delivers to the simulator; the page polls until the messages are out
+    page.wait_for_function("""() => {
+        const tile = [...document.querySelectorAll('#results .kpi')].find(k => /^sent$/i.test(k.querySelector('.kpi-label').textContent));
+        return tile && parseInt(tile.querySelector('.kpi-value').textContent.replace(/,/g, ''), 10) > 0;
+    }""", timeout=60_000)
+    results = page.locator("#results")
+    assert "Lift against the holdout" in results.inner_text()
+    lift = results.locator(".kpi", has_text="Conversion rate").inner_text()
+    assert re.search(r"[-+]?\d[\d.,]* pp\n?.*[-+]?\d[\d.,]* pp to [-+]?\d[\d.,]* pp", lift), lift  # estimate and interval
+    assert results.locator("table").count() >= 1  # predicted against realised
+    ui.shot("08-campaign-report")
+
+
+def test_campaign_list_shows_the_campaign(ui: Browser, server: Server) -> None:
+    server.require("get /v1/campaigns")
+    ui.go("/dashboard/campaigns")
+    ui.settled()
+    ui.shot("09-campaigns")
+
+
+def test_copy_preview_shows_guardrail_verdicts(ui: Browser, server: Server, shop: Shop) -> None:
+    server.require("post /v1/copy/preview", "get /v1/customers")
+    page = ui.page
+    customer = page.evaluate("async () => (await (await fetch('/v1/customers?limit=1')).json()).items[0].customer_id")
+    ui.go(f"/dashboard/copy?customer_id={customer}")
+    page.wait_for_selector("text=Guardrails on the text that would be sent")
+    assert page.locator(".copy-text").count() >= 1
+    ui.shot("10-copy-preview")
+
+
+def test_reviews_and_assistant(ui: Browser, server: Server) -> None:
+    server.require("get /v1/reviews/insights", "post /v1/assistant/chat")
+    page = ui.page
+    ui.go("/dashboard/reviews")
+    ui.settled()
+    ui.shot("11-reviews")
+    product = page.locator("table tbody th a").first
+    if product.count():  # the store has reviews: open one product's insights
+        name = product.inner_text()
+        product.click()
+        page.wait_for_function("() => !document.querySelector('#app .loading') && document.querySelectorAll('#app .card h2').length")
+        assert name in page.locator("#app .card h2").all_inner_texts()
+        ui.shot("11b-review-product")
+    ui.go("/dashboard/assistant")
+    page.fill("textarea[name=message]", "How long does delivery take?")
+    page.click("button:has-text('Send')")
+    page.wait_for_selector(".msg-bot .msg-meta")
+    ui.shot("12-assistant")
+
+
+def test_read_only_key_sees_no_actions_and_logs_out(ui: Browser, server: Server, shop: Shop) -> None:
+    page = ui.page
+    ui.go("/dashboard/")
+    page.click("#logout")
+    page.wait_for_url(ui.base + "/")
+    page.fill("#api-key", shop.keys["analyst"])
+    page.click("button[type=submit]")
+    page.wait_for_url(ui.base + "/dashboard/")
+    if server.has("get", "/v1/campaigns"):
+        ui.go("/dashboard/campaigns")
+        ui.settled()
+        assert page.locator("text=New campaign").count() == 0
+    page.click("#logout")
+    page.wait_for_url(ui.base + "/")
+    ui.go("/dashboard/")
+    assert page.url.startswith(ui.base + "/?next=")
