@@ -20,8 +20,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -109,16 +111,13 @@ class Server:
             pytest.skip("NOT MERGED YET: this step needs " + ", ".join(missing))
 
 
-@pytest.fixture(scope="module")
-def server(shop: Shop) -> Iterator[Server]:
+@contextmanager
+def serving(settings) -> Iterator[Server]:  # noqa: ANN001
+    """A real uvicorn server for these settings, in a thread, on a free port of 127.0.0.1."""
     import uvicorn
 
-    from marketloop.config import load_settings
     from marketloop.service.app import create_app
 
-    settings = load_settings(db_url=shop.db_url, secret_file=shop.root / "pii.key", models_dir=shop.models_dir,
-                             session_secret_file=shop.root / "session.key", sim_dir=shop.sim_dir,
-                             worker_interval_s=0.2, cache_dir=shop.root / "cache")
     app = create_app(settings, background=True)
     port = _free_port()
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
@@ -130,9 +129,22 @@ def server(shop: Shop) -> Iterator[Server]:
         if not thread.is_alive() or time.monotonic() > deadline:
             pytest.fail("the test server did not start")
         time.sleep(0.05)
-    yield Server(f"http://127.0.0.1:{port}", app)
-    uv.should_exit = True
-    thread.join(timeout=30)
+    try:
+        yield Server(f"http://127.0.0.1:{port}", app)
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(shop: Shop) -> Iterator[Server]:
+    from marketloop.config import load_settings
+
+    settings = load_settings(db_url=shop.db_url, secret_file=shop.root / "pii.key", models_dir=shop.models_dir,
+                             session_secret_file=shop.root / "session.key", sim_dir=shop.sim_dir,
+                             worker_interval_s=0.2, cache_dir=shop.root / "cache")
+    with serving(settings) as server:
+        yield server
 
 
 # ------------------------------------------------------------------------------------- the browser
@@ -158,7 +170,20 @@ class Browser:
     page: object
     base: str
     folder: Path
+    keys: dict[str, str]
     problems: list[str]
+    role: str | None = None
+
+    def login(self, role: str) -> None:
+        """Log in through the login page with a key of this role (unless already logged in with it)."""
+        if self.role == role:
+            return
+        self.page.context.clear_cookies()
+        self.go("/")
+        self.page.fill("#api-key", self.keys[role])
+        self.page.click("button[type=submit]")
+        self.page.wait_for_url(self.base + "/dashboard/")
+        self.role = role
 
     def go(self, path: str) -> None:
         self.page.goto(self.base + path)
@@ -175,7 +200,7 @@ class Browser:
 
 
 @pytest.fixture(scope="module")
-def browser(server: Server, shots: Path) -> Iterator[Browser]:
+def browser(server: Server, shots: Path, shop: Shop) -> Iterator[Browser]:
     sync_playwright = _need_browser()
     pw = sync_playwright().start()
     chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -184,7 +209,7 @@ def browser(server: Server, shots: Path) -> Iterator[Browser]:
     problems: list[str] = []
 
     def only_this_server(route) -> None:  # noqa: ANN001
-        if route.request.url.startswith(server.url + "/"):
+        if urlsplit(route.request.url).hostname == "127.0.0.1":  # the test servers: no CDN, nothing outside
             route.continue_()
         else:
             problems.append(f"request outside the server: {route.request.url}")
@@ -196,7 +221,7 @@ def browser(server: Server, shots: Path) -> Iterator[Browser]:
     page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
             if msg.type == "error" and "status of 4" not in msg.text else None)
     try:
-        yield Browser(page, server.url, shots, problems)
+        yield Browser(page, server.url, shots, shop.keys, problems)
     finally:
         context.close()
         chromium.close()
@@ -236,18 +261,15 @@ def test_pages_need_a_session_and_a_bad_key_is_refused(ui: Browser, shop: Shop) 
     ui.shot("01-login-refused")
 
 
-def test_log_in_and_see_the_overview_charts(ui: Browser, server: Server, shop: Shop) -> None:
-    server.require("get /v1/overview")
+def test_log_in_and_see_the_overview_charts(ui: Browser, server: Server) -> None:
+    ui.login("marketer")
     page = ui.page
-    ui.go("/")
-    page.fill("#api-key", shop.keys["marketer"])
-    page.click("button[type=submit]")
-    page.wait_for_url(ui.base + "/dashboard/")
+    assert page.inner_text(".whoami").startswith("browser-marketer")
+    server.require("get /v1/overview")
     ui.settled()
     tiles = page.locator(".kpi").all_inner_texts()
     for label in ("REVENUE", "ORDERS", "AVERAGE ORDER VALUE", "ACTIVE CUSTOMERS", "REPEAT RATE"):
         assert any(t.upper().startswith(label) for t in tiles), (label, tiles)
-    assert page.inner_text(".whoami").startswith("browser-marketer")
     if CHART_FILE.is_file():
         charts = _charts(page)
         assert len(charts) >= 3, charts
@@ -260,6 +282,7 @@ def test_log_in_and_see_the_overview_charts(ui: Browser, server: Server, shop: S
 
 
 def test_segments_page(ui: Browser, server: Server) -> None:
+    ui.login("marketer")
     server.require("get /v1/segments")
     ui.go("/dashboard/segments")
     ui.settled()
@@ -270,6 +293,7 @@ def test_segments_page(ui: Browser, server: Server) -> None:
 
 
 def test_open_a_customer(ui: Browser, server: Server) -> None:
+    ui.login("marketer")
     server.require("get /v1/customers", "get /v1/customers/{customer_id}",
                    "get /v1/recommendations/for-you/{customer_id}")
     page = ui.page
@@ -292,6 +316,7 @@ def test_open_a_customer(ui: Browser, server: Server) -> None:
 
 
 def test_plan_approve_launch_and_read_the_report(ui: Browser, server: Server) -> None:
+    ui.login("marketer")
     server.require("post /v1/campaigns", "get /v1/campaigns/{campaign_id}", "post /v1/campaigns/{campaign_id}/approve",
                    "post /v1/campaigns/{campaign_id}/launch", "get /v1/campaigns/{campaign_id}/report")
     page = ui.page
@@ -329,13 +354,15 @@ def test_plan_approve_launch_and_read_the_report(ui: Browser, server: Server) ->
 
 
 def test_campaign_list_shows_the_campaign(ui: Browser, server: Server) -> None:
+    ui.login("marketer")
     server.require("get /v1/campaigns")
     ui.go("/dashboard/campaigns")
     ui.settled()
     ui.shot("09-campaigns")
 
 
-def test_copy_preview_shows_guardrail_verdicts(ui: Browser, server: Server, shop: Shop) -> None:
+def test_copy_preview_shows_guardrail_verdicts(ui: Browser, server: Server) -> None:
+    ui.login("marketer")
     server.require("post /v1/copy/preview", "get /v1/customers")
     page = ui.page
     customer = page.evaluate("async () => (await (await fetch('/v1/customers?limit=1')).json()).items[0].customer_id")
@@ -346,6 +373,7 @@ def test_copy_preview_shows_guardrail_verdicts(ui: Browser, server: Server, shop
 
 
 def test_reviews_and_assistant(ui: Browser, server: Server) -> None:
+    ui.login("marketer")
     server.require("get /v1/reviews/insights", "post /v1/assistant/chat")
     page = ui.page
     ui.go("/dashboard/reviews")
@@ -365,19 +393,56 @@ def test_reviews_and_assistant(ui: Browser, server: Server) -> None:
     ui.shot("12-assistant")
 
 
-def test_read_only_key_sees_no_actions_and_logs_out(ui: Browser, server: Server, shop: Shop) -> None:
+def test_read_only_key_sees_no_actions_and_logs_out(ui: Browser, server: Server) -> None:
+    ui.login("analyst")
     page = ui.page
-    ui.go("/dashboard/")
-    page.click("#logout")
-    page.wait_for_url(ui.base + "/")
-    page.fill("#api-key", shop.keys["analyst"])
-    page.click("button[type=submit]")
-    page.wait_for_url(ui.base + "/dashboard/")
+    assert "analyst" in page.inner_text(".role-badge").lower()
     if server.has("get", "/v1/campaigns"):
         ui.go("/dashboard/campaigns")
         ui.settled()
         assert page.locator("text=New campaign").count() == 0
+        assert "needs a marketer or admin key" in page.inner_text("#app")
     page.click("#logout")
     page.wait_for_url(ui.base + "/")
+    ui.role = None
     ui.go("/dashboard/")
     assert page.url.startswith(ui.base + "/?next=")
+
+
+def test_an_empty_store_says_what_to_do_next(ui: Browser, tmp_path: Path) -> None:
+    """A fresh store: every page answers with the command that fills it, not with an error or a blank."""
+    from marketloop.config import load_settings
+    from marketloop.service.keys import create_key
+    from marketloop.store import open_store
+
+    url = f"duckdb:///{tmp_path / 'empty.duckdb'}"
+    with open_store(url) as store:
+        key = create_key(store, "browser-empty", "analyst").token
+    settings = load_settings(db_url=url, secret_file=tmp_path / "pii.key", models_dir=tmp_path / "models",
+                             session_secret_file=tmp_path / "session.key", cache_dir=tmp_path / "cache")
+    with serving(settings) as empty:
+        page, base, keys = ui.page, ui.base, ui.keys
+        ui.base, ui.keys, ui.role = empty.url, {"analyst": key}, None
+        try:
+            ui.login("analyst")
+            expected = {"/dashboard/": ("get /v1/overview", "No orders yet"),
+                        "/dashboard/segments": ("get /v1/segments", "marketloop analyze"),
+                        "/dashboard/customers": ("get /v1/customers", "marketloop analyze"),
+                        "/dashboard/campaigns": ("get /v1/campaigns", "No campaigns yet"),
+                        "/dashboard/reviews": ("get /v1/reviews/insights", "No review insights yet")}
+            checked = 0
+            for path, (operation, text) in expected.items():
+                if not empty.has(*operation.split(" ", 1)):
+                    continue  # NOT MERGED YET: that page's route
+                ui.go(path)
+                ui.settled()
+                assert text in page.inner_text("#app"), (path, page.inner_text("#app"))
+                assert page.locator(".notice-error").count() == 0, path
+                checked += 1
+                if path == "/dashboard/":
+                    ui.shot("00-empty-store-overview")
+            if not checked:
+                pytest.skip("NOT MERGED YET: no data route to show an empty state")
+        finally:
+            ui.base, ui.keys, ui.role = base, keys, None
+            page.context.clear_cookies()

@@ -155,12 +155,23 @@ export function fields(obj, keys) {
   return h("dl", { class: "fields" }, entries.map((k) => [h("dt", null, label(k)), h("dd", null, auto(k, obj[k]))]));
 }
 
-/** An empty state: what is missing and the command or action that fills it. */
+/** Text whose `backticked` parts are commands: they become <code> elements (still text, never HTML). */
+export function prose(text) {
+  return String(text ?? "").split("`").map((part, i) => (i % 2 ? h("code", null, part) : part)).filter((x) => x !== "");
+}
+
+/** An empty state: what is missing and the command that fills it (shown unless `text` names one). */
 export function empty(title, text, command) {
+  const named = text && String(text).includes("`");
   return h("div", { class: "empty" },
     h("p", { class: "empty-title" }, title),
-    text ? h("p", null, text) : null,
-    command ? h("p", null, h("code", { class: "command" }, command)) : null);
+    text ? h("p", null, prose(text)) : null,
+    command && !named ? h("p", null, h("code", { class: "command" }, command)) : null);
+}
+
+/** A blue note, e.g. the API's hint on what to set up next. */
+export function note(...content) {
+  return h("div", { class: "notice notice-info", role: "note" }, content.map((c) => (typeof c === "string" ? prose(c) : c)));
 }
 
 /** An error from the API, with its hint; a route this server lacks is said so plainly. */
@@ -173,7 +184,7 @@ export function errorBox(err, what) {
   const e = err instanceof ApiError ? err : new ApiError(0, { error: { message: String(err && err.message || err) } });
   return h("div", { class: "notice notice-error", role: "alert" },
     h("strong", null, what ? `${what}: ` : ""), e.message,
-    e.hint ? h("div", { class: "hint" }, e.hint) : null);
+    e.hint ? h("div", { class: "hint" }, prose(e.hint)) : null);
 }
 
 export function loading(text = "Loading…") {

@@ -104,7 +104,7 @@ start(async () => {
     put(slot,
       h("div", { class: "kpis kpis-compact" }, keys.map((k) => kpi(label(k), fmt.int(counts[k]), hints[k]))),
       worker.note || worker.last_error ? h("p", { class: "muted small" },
-        worker.last_error ? `Dispatcher error: ${worker.last_error}` : worker.note) : null,
+        worker.last_error ? `Dispatcher error: ${worker.last_error}` : sentence(worker.note)) : null,
     );
     clearTimeout(timer);
     const now = s.status || status;
@@ -172,7 +172,7 @@ start(async () => {
       Object.keys(r.skip_reasons || {}).length ? h("div", null, h("h3", null, "Skipped at send time"), table([
         { key: "reason", label: "Reason", header: true, format: fmt.text }, { key: "n", label: "Messages", num: true, format: fmt.int }],
       Object.entries(r.skip_reasons).map(([reason, n]) => ({ reason, n })))) : null,
-      h("p", { class: "small" }, h("a", { href: `${path}/report.html` }, "Open the full report (HTML, printable)")),
+      h("p", { class: "small report-link" }, h("a", { href: `${path}/report.html` }, "Open the full report (HTML, printable)")),
     );
   }
 
@@ -241,6 +241,11 @@ start(async () => {
 });
 
 /** The goal's fields that were set (nested ones as "eligible_segment"), without defaults that say nothing. */
+function sentence(text) {
+  const s = String(text || "");
+  return s.charAt(0).toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? "" : ".");
+}
+
 function flatGoal(goal, prefix = "") {
   const out = {};
   for (const [k, v] of Object.entries(goal || {})) {

@@ -23,7 +23,7 @@ start(async () => {
   }
   const rows = items.map((c) => ({ ...c, _id: idOf(c), _name: c.name ?? planOf(c).name, _h: headline(c) }));
   render(
-    h("div", { class: "page-header" }, h("p", { class: "muted" }, `${fmt.int(rows.length)} campaigns`),
+    h("div", { class: "page-header" }, h("p", { class: "muted" }, `${fmt.int(rows.length)} campaign${rows.length === 1 ? "" : "s"}`),
       h("span", { class: "spacer" }), newButton),
     card(null, table([
       { key: "_name", label: "Campaign", header: true, format: (v, r) => v || r._id,

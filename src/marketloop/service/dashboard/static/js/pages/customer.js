@@ -1,8 +1,8 @@
 // One customer: profile, interests, churn reasons, recent orders, consents, and recommendations by name.
 
-import { get } from "../api.js";
+import { ApiError, get, isMissingRoute } from "../api.js";
 import { start } from "../shell.js";
-import { auto, badge, card, context, empty, fill, fields, fmt, h, kpi, kpis, label, render, setTitle, table } from "../ui.js";
+import { auto, badge, card, context, empty, fields, fill, fmt, h, kpi, kpis, label, prose, render, setTitle, table } from "../ui.js";
 
 const HEADLINE = ["segment", "orders", "revenue", "clv", "churn_probability", "next_order_at"];
 const SHOWN = new Set(["customer_id", "interests", "interests_json", "churn_reasons", "churn_reasons_json",
@@ -27,7 +27,7 @@ function interestsView(interests) {
 
 function reasonsView(reasons, up = "raises the risk", down = "lowers the risk") {
   if (!reasons || reasons.length === 0) {
-    return h("p", { class: "muted" }, "No reasons to show: the churn model gives per-customer reasons once the store has enough orders to train it (`marketloop analyze`).");
+    return h("p", { class: "muted" }, prose("No reasons to show: the churn model gives per-customer reasons once the store has enough orders to train it (`marketloop analyze`)."));
   }
   return h("ol", { class: "reasons" }, reasons.map((r) => {
     if (typeof r !== "object") return h("li", null, String(r));
@@ -41,7 +41,7 @@ function reasonsView(reasons, up = "raises the risk", down = "lowers the risk") 
 
 function recsView(data, emptyText) {
   const items = (data && data.items) || [];
-  if (items.length === 0) return h("p", { class: "muted" }, emptyText);
+  if (items.length === 0) return h("p", { class: "muted" }, prose(emptyText));
   return h("div", null, table([
     { key: "name", label: "Product", header: true, value: (r) => r.name || r.product_id, format: fmt.text },
     { key: "category", label: "Category", format: fmt.text },
@@ -107,9 +107,17 @@ start(async () => {
       ], data.consents || [], { empty: "No consent recorded: messages on any channel are skipped at send time." })),
       card("All profile fields", hasProfile ? fields(p, otherFields) : h("p", { class: "muted" }, "None."))),
   );
-  const n = { n: 6 };
-  fill(recsFor, async () => recsView(await get(`/v1/recommendations/for-you/${encodeURIComponent(id)}`, n),
-    "No recommendations: train the models with `marketloop recs train`."), "Recommendations");
-  fill(recsAgain, async () => recsView(await get(`/v1/recommendations/buy-again/${encodeURIComponent(id)}`, n),
-    "Nothing to buy again yet."), "Buy again");
+  // No trained models is a setup step, not a failure: say which command trains them.
+  const recs = async (kind, emptyText) => {
+    try {
+      return recsView(await get(`/v1/recommendations/${kind}/${encodeURIComponent(id)}`, { n: 6 }), emptyText);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404 && !isMissingRoute(err)) {
+        return h("p", { class: "muted" }, prose(err.hint || err.message));
+      }
+      throw err;
+    }
+  };
+  fill(recsFor, () => recs("for-you", "No recommendations: train the models with `marketloop recs train`."), "Recommendations");
+  fill(recsAgain, () => recs("buy-again", "Nothing to buy again yet: the customer has no past purchases the models know."), "Buy again");
 });

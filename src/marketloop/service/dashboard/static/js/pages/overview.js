@@ -3,7 +3,7 @@
 import { get } from "../api.js";
 import { chart, missingChartsNote } from "../charts.js";
 import { start } from "../shell.js";
-import { card, empty, fmt, h, kpi, kpis, render } from "../ui.js";
+import { card, empty, fmt, h, kpi, kpis, note, render } from "../ui.js";
 
 start(async () => {
   const data = await get("/v1/overview");
@@ -49,7 +49,7 @@ start(async () => {
   ];
   render(
     missingChartsNote(),
-    data.next_step ? h("div", { class: "notice notice-info", role: "note" }, h("strong", null, "Next step: "), data.next_step) : null,
+    data.next_step ? note(h("strong", null, "Next step: "), data.next_step) : null,
     tiles,
     small.length ? h("p", { class: "muted small" }, small.join(" · ")) : null,
     card("Over time", ...charts),

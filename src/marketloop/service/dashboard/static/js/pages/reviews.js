@@ -4,7 +4,7 @@
 import { get } from "../api.js";
 import { chart, missingChartsNote } from "../charts.js";
 import { start } from "../shell.js";
-import { badge, card, empty, errorBox, field, fmt, h, kpi, kpis, loading, put, render, table } from "../ui.js";
+import { badge, card, empty, errorBox, field, fmt, h, kpi, kpis, loading, note, put, render, table } from "../ui.js";
 
 function aspects(list, tone) {
   if (!list || !list.length) return h("p", { class: "muted small" }, "Nothing mentioned often enough yet.");
@@ -63,7 +63,7 @@ start(async () => {
     const products = data.products || data.items || (data.product_id ? [data] : []);
     if (!products.length) {
       put(out, card(null, empty(pid ? `No review insights for ${pid}.` : "No review insights yet.",
-        "Insights come from scoring the store's reviews: sentiment, and the aspects customers mention.",
+        data.hint || "Insights come from scoring the store's reviews: sentiment, and the aspects customers mention.",
         "marketloop reviews analyze")));
       return;
     }
@@ -80,7 +80,7 @@ start(async () => {
     const top = products.slice(0, 12);
     const aspectList = (list) => (list || []).map((a) => `${a.aspect} (${fmt.int(a.mentions)})`).join(", ") || "–";
     put(out,
-      data.hint ? h("div", { class: "notice notice-info", role: "note" }, data.hint) : null,
+      data.hint ? note(data.hint) : null,
       total && products.length !== 1 ? kpis(kpi("Reviews", fmt.int(total), data.model ? `sentiment by ${data.model}` : null),
         ...["positive", "neutral", "negative"].filter((k) => k in sentiment).map((k) =>
           kpi(k, fmt.pct(sentiment[k] / total, 0), `${fmt.int(sentiment[k])} reviews`, k === "negative" ? "bad" : k === "positive" ? "good" : null))) : null,
