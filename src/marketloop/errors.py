@@ -61,6 +61,13 @@ class NotFoundError(LookupError, MarketLoopError):
         MarketLoopError.__init__(self, message, hint=hint)
 
 
+class ConflictError(MarketLoopError):
+    """The action does not fit the current state of a thing (e.g. approving a campaign twice, or
+    launching one that is not approved). The API answers 409."""
+
+    exit_code = 2
+
+
 class StoreError(MarketLoopError):
     """The store cannot be reached, is locked by another process, or has an unexpected schema."""
 

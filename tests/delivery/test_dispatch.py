@@ -162,3 +162,21 @@ def test_takeover_and_lost_lock(store, smtp_server):
     lock.acquire(store, "c2", "me", lease_s=60)
     lock.acquire(store, "c2", "someone-else", lease_s=60, takeover=True)
     assert not lock.heartbeat(store, "c2", "me")
+
+
+def test_campaign_paused_as_the_last_batch_ends_is_not_completed(store, smtp_server, monkeypatch):
+    from marketloop.delivery import dispatcher
+    from marketloop.delivery.campaigns import set_status
+
+    ids = seed_customers(store, 3)
+    make_plan(store, "c1", ids, holdout=0.0)
+    launch(store, "c1", force_no_holdout=True)
+
+    def pause_first(store_, campaign_id, new, **kw):  # noqa: ANN001, ANN003, ANN202 - a pause wins the race
+        set_status(store_, campaign_id, "paused")
+        return set_status(store_, campaign_id, new, **kw)
+
+    monkeypatch.setattr(dispatcher, "set_status", pause_first)
+    result = Dispatcher(store, smtp_router(smtp_server.port), clock=SimClock(T0)).run("c1")
+    assert result.sent == 3 and result.stopped == "paused"
+    assert store.scalar("select status from campaigns where campaign_id = 'c1'") == "paused"

@@ -62,3 +62,20 @@ def test_zero_holdout_only_when_forced(store):
     ids = seed_customers(store, 10)
     make_plan(store, "c1", ids, holdout=0.0)
     assert launch(store, "c1", force_no_holdout=True).holdout == 0
+
+
+def test_status_changes_refuse_disallowed_and_concurrent_changes(store, monkeypatch):
+    from marketloop.delivery import campaigns
+    from marketloop.errors import ConflictError
+
+    make_plan(store, "c1", seed_customers(store, 4), approve=False)
+    with pytest.raises(ConflictError, match="'c1' is planned; it cannot become running"):
+        campaigns.set_status(store, "c1", "running")
+    assert campaigns.set_status(store, "c1", "approved") == "planned"
+    assert campaigns.set_status(store, "c1", "approved") == "approved"  # already there: nothing to do
+    # another process cancels it between our read and our write: the conditional update notices
+    campaigns.set_status(store, "c1", "cancelled")
+    monkeypatch.setattr(campaigns, "campaign_row", lambda s, cid: {"status": "approved"})
+    with pytest.raises(ConflictError, match="changed status while it was being set to running"):
+        campaigns.set_status(store, "c1", "running")
+    assert store.scalar("select status from campaigns where campaign_id = 'c1'") == "cancelled"

@@ -61,7 +61,7 @@ def plan_command(
     """Plan a campaign for GOAL: audience by uplift, offer, channel and day, with its predicted effect; stored as 'planned'."""
     from marketloop.store.engine import open_store
     from marketloop.strategy.goal import load_goal
-    from marketloop.strategy.history import arm_name, read_history, run_exploration
+    from marketloop.strategy.history import arm_name, exploration_arms, read_history, run_exploration
     from marketloop.strategy.planner import plan_campaign
     from marketloop.strategy.storage import save_plan
     from marketloop.strategy.uplift import make_learner
@@ -75,7 +75,7 @@ def plan_command(
             from marketloop.sim import SimWorld
 
             world = SimWorld.load(sim)
-            arms = [(c, d) for c in parsed.channels if c != "webhook" for d in parsed.discounts]
+            arms = exploration_arms(parsed)
             with err_console.status(f"Exploration round in the simulator: {len(arms)} offers to {explore_fraction:.0%} of customers"):
                 history = run_exploration(store, world, world.customer_ids, arms, fraction=explore_fraction)
             err_console.print(f"Exploration round recorded as {history.campaigns[0]} ({len(history.rows):,} customers: "

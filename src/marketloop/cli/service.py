@@ -116,6 +116,13 @@ def register(app: typer.Typer) -> None:
             logging.getLogger("marketloop.access").addHandler(handler)
             logging.getLogger("marketloop.access").propagate = False
         err_console.print(f"MarketLoop on http://{host}:{port}  (dashboard: /, API docs: /v1/docs); Ctrl-C stops it.")
+        worker = app.state.ml.worker
+        if worker is None:
+            err_console.print("Dispatcher: not in this process; run `marketloop worker` to deliver launched campaigns."
+                              + (" With DuckDB no other process can open the file, so nothing will be delivered."
+                                 if app.state.ml.store.dialect == "duckdb" else ""))
+        else:
+            err_console.print(f"Dispatcher: {worker.mode} ({worker.status()['note']}).")
         # uvicorn's own access log prints raw paths and query strings (ids, unsubscribe tokens): ours does not
         uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
 

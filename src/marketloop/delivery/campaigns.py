@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import sqlalchemy as sa
 
-from marketloop.errors import InputError, NotFoundError
+from marketloop.errors import ConflictError, InputError, NotFoundError
 from marketloop.store import schema
 from marketloop.store.bulk import insert_rows
 from marketloop.strategy.plan import CampaignPlan
@@ -74,19 +74,26 @@ def load_audience(store, campaign_id: str) -> pd.DataFrame:  # noqa: ANN001
 
 
 def set_status(store, campaign_id: str, new: str, *, conn=None) -> str:  # noqa: ANN001
-    """Move a campaign to ``new``; returns the old status. Raises InputError on a disallowed change."""
+    """Move a campaign to ``new``; returns the old status (unchanged when it already is ``new``).
+
+    Raises ConflictError on a change :data:`TRANSITIONS` does not allow, or when another process
+    changed the status between our read and our write (the update is conditional on the old status)."""
     old = campaign_row(store, campaign_id)["status"]
     if old == new:
         return old
     if new not in TRANSITIONS.get(old, set()):
         allowed = ", ".join(sorted(TRANSITIONS.get(old, set()))) or "nothing (final)"
-        raise InputError(f"campaign {campaign_id!r} is {old}; it cannot become {new}", field="status", value=new,
-                         hint=f"From {old} it can become: {allowed}.")
+        raise ConflictError(f"campaign {campaign_id!r} is {old}; it cannot become {new}",
+                            hint=f"From {old} it can become: {allowed}.")
     c = schema.campaigns.c
-    stmt = schema.campaigns.update().where(c.campaign_id == campaign_id).values(status=new, updated_at=utcnow())
+    stmt = (schema.campaigns.update().where(c.campaign_id == campaign_id, c.status == old)
+            .values(status=new, updated_at=utcnow()))
     if conn is not None:
-        conn.execute(stmt)
+        changed = conn.execute(stmt).rowcount
     else:
         with store.begin() as cx:
-            cx.execute(stmt)
+            changed = cx.execute(stmt).rowcount
+    if changed == 0:
+        raise ConflictError(f"campaign {campaign_id!r} changed status while it was being set to {new}",
+                            hint="Read its status again and retry if the change still makes sense.")
     return old

@@ -35,6 +35,7 @@ from marketloop.delivery.campaigns import campaign_row, set_status
 from marketloop.delivery.channels.base import DeliveryError, OutboundMessage, Receipt
 from marketloop.delivery.channels.registry import ChannelRouter
 from marketloop.delivery.checks import SendPolicy, check_batch
+from marketloop.errors import ConflictError
 from marketloop.store import schema
 from marketloop.store.bulk import insert_rows
 
@@ -209,7 +210,11 @@ class Dispatcher:
                         if self._waiting(campaign_id):
                             result.stopped = "waiting for allocation"
                             break
-                        set_status(self.store, campaign_id, "completed")
+                        try:
+                            set_status(self.store, campaign_id, "completed")
+                        except ConflictError:  # paused (or cancelled) meanwhile: the next run completes it
+                            result.stopped = "paused"
+                            break
                         result.stopped = "completed"
                         break
                     if self.clock.can_advance:

@@ -22,6 +22,10 @@ from marketloop.errors import InputError
 from marketloop.store import schema
 
 
+class LockHeld(InputError):
+    """Another live dispatcher holds the campaign's dispatch lock."""
+
+
 def new_owner() -> str:
     return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -39,7 +43,7 @@ def _holder(store, campaign_id: str) -> tuple[str | None, dt.datetime | None]:  
 
 
 def acquire(store, campaign_id: str, owner: str, *, lease_s: float, takeover: bool = False) -> None:  # noqa: ANN001
-    """Take the campaign's dispatch lock or raise InputError naming the current holder."""
+    """Take the campaign's dispatch lock or raise :class:`LockHeld` naming the current holder."""
     t = schema.dispatch_locks
     now = _now()
     try:
@@ -55,7 +59,7 @@ def acquire(store, campaign_id: str, owner: str, *, lease_s: float, takeover: bo
     holder, beat = _holder(store, campaign_id)
     if holder != owner:
         age = (now - beat).total_seconds() if beat else float("nan")
-        raise InputError(
+        raise LockHeld(
             f"campaign {campaign_id!r} is being dispatched by {holder} (last heartbeat {age:.0f} s ago)",
             field="campaign_id", value=campaign_id,
             hint=f"Wait for it to finish (its lock lapses {lease_s:.0f} s after its last heartbeat), or, if that "

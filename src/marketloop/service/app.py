@@ -78,20 +78,28 @@ def build_state(settings: Settings, store=None) -> ServiceState:  # noqa: ANN001
 
 
 def create_app(settings: Settings | None = None, *, store=None, background: bool = True) -> FastAPI:  # noqa: ANN001
-    """The application. `store` lets tests share an open store; `background` starts the worker thread
-    (the dispatcher for launched campaigns) when the store is embedded DuckDB."""
+    """The application. `store` lets tests share an open store; `background` runs the dispatcher of
+    launched campaigns (``service/worker.py``) in a thread of this process, whatever the store (with
+    PostgreSQL / MySQL, ``background=False`` leaves it to `marketloop worker` processes). The worker's
+    settings (channels, simulator, send policy) are checked here, so a bad file fails before serving."""
     from marketloop.service.routes import ROUTERS
+    from marketloop.service.worker import Worker, start_background_worker
 
     settings = settings or load_settings()
     state = build_state(settings, store)
+    if background:
+        try:
+            state.worker = Worker(state.store, settings)
+        except Exception:
+            if store is None:
+                state.store.close()
+            raise
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
         worker = None
-        if background and state.store.dialect == "duckdb":
-            from marketloop.service.worker import start_background_worker
-
-            worker = start_background_worker(state)
+        if state.worker is not None and state.worker.mode != "none":
+            worker = start_background_worker(state.worker)
         try:
             yield
         finally:

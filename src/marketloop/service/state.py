@@ -20,6 +20,9 @@ class ServiceState:
     session_secret: bytes
     #: bounds concurrent tracking writes; a request that cannot get a slot answers 503 (back-pressure)
     write_slots: threading.BoundedSemaphore
+    #: the dispatcher running in this process (``service/worker.py``), or None when deliveries are left to
+    #: `marketloop worker` processes (``serve --no-worker``) or to nobody (tests)
+    worker: Any = None
     #: lazily loaded, process-wide objects (the recommendation service, ...), built once under the lock
     _cache: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)

@@ -32,7 +32,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from marketloop.errors import InputError
 from marketloop.strategy.plan import Channel
@@ -42,58 +42,76 @@ Segment = Literal["all", "new", "active", "lapsing", "lapsed"]
 
 
 class Eligibility(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    segment: Segment = "all"
-    min_orders: int = Field(0, ge=0)
-    min_days_since_order: float | None = Field(None, ge=0)
-    max_days_since_order: float | None = Field(None, ge=0)
-    countries: list[str] | None = None
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    segment: Segment = Field("all", description="lifecycle segment by recency: new, active, lapsing, lapsed, or all")
+    min_orders: int = Field(0, ge=0, description="customers with at least this many orders")
+    min_days_since_order: float | None = Field(None, ge=0, description="last order at least this many days ago")
+    max_days_since_order: float | None = Field(None, ge=0, description="last order at most this many days ago")
+    countries: list[str] | None = Field(None, description="ISO country codes; none = every country")
     customer_ids: list[str] | None = Field(None, description="an explicit list (API use); combined with the rest")
 
-    @model_validator(mode="after")
-    def _order(self) -> Eligibility:
-        lo, hi = self.min_days_since_order, self.max_days_since_order
+    @field_validator("max_days_since_order")
+    @classmethod
+    def _order(cls, hi: float | None, info: ValidationInfo) -> float | None:
+        lo = info.data.get("min_days_since_order")
         if lo is not None and hi is not None and lo > hi:
             raise ValueError(f"min_days_since_order ({lo}) must not exceed max_days_since_order ({hi})")
-        return self
+        return hi
 
 
 class Frequency(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    max_messages: int = Field(1, ge=1, le=10)
-    min_days_between: int = Field(0, ge=0, le=365)
+    max_messages: int = Field(1, ge=1, le=10, description="messages per customer inside the window (the plan sends one)")
+    min_days_between: int = Field(0, ge=0, le=365, description="customers messaged this recently are left out")
 
 
 class Goal(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(..., min_length=1, max_length=200)
-    objective: Objective = "incremental_profit"
+    """What the marketer wants. Cross-field rules are checked on the later field, so an error names it
+    (``discounts`` against ``max_discount``, ``end`` against ``start``)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    name: str = Field(..., min_length=1, max_length=200, description="what the campaign is called")
+    objective: Objective = Field("incremental_profit", description="what the planner maximises")
     budget: float | None = Field(None, gt=0, description="money for discounts and sends; none = unlimited")
     margin_floor: float = Field(0.0, ge=0.0, lt=1.0, description="gross margin to keep on discounted orders")
-    max_discount: float = Field(0.3, ge=0.0, le=0.5)
-    discounts: list[float] = Field(default_factory=lambda: [0.0, 0.1, 0.2])
-    channels: list[Channel] = Field(default_factory=lambda: ["email"], min_length=1)
-    window_days: int = Field(14, ge=1, le=90)
-    start: dt.date | None = None
-    end: dt.date | None = None
-    holdout_fraction: float = Field(0.1, ge=0.0, lt=1.0)
-    eligible: Eligibility = Eligibility()
-    frequency: Frequency = Frequency()
+    max_discount: float = Field(0.3, ge=0.0, le=0.5, description="largest discount the planner may offer")
+    discounts: list[float] = Field(default_factory=lambda: [0.0, 0.1, 0.2],
+                                   description="discount levels the planner may choose from (0.0 = no discount), each <= max_discount")
+    channels: list[Channel] = Field(default_factory=lambda: ["email"], min_length=1, description="channels it may use, each once")
+    window_days: int = Field(14, ge=1, le=90, description="attribution / response window in days")
+    start: dt.date | None = Field(None, description="first day the campaign may be sent (default: the day after the store's data)")
+    end: dt.date | None = Field(None, description="last day it may be sent (default: start); at most 14 days are considered")
+    holdout_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="share of the audience held out to measure the effect")
+    eligible: Eligibility = Field(default_factory=Eligibility, description="who may be contacted")
+    frequency: Frequency = Field(default_factory=Frequency, description="contact limits")
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Goal:
-        if not self.discounts:
-            raise ValueError("discounts must list at least one level (0.0 = no discount)")
-        for d in self.discounts:
+    @field_validator("discounts")
+    @classmethod
+    def _discounts(cls, discounts: list[float], info: ValidationInfo) -> list[float]:
+        if not discounts:
+            raise ValueError("list at least one level (0.0 = no discount)")
+        top = info.data.get("max_discount")
+        for d in discounts:
             if not 0.0 <= d <= 0.5:
-                raise ValueError(f"discounts: each level must be between 0 and 0.5, got {d}")
-            if d > self.max_discount + 1e-12:
-                raise ValueError(f"discounts: level {d} is above max_discount {self.max_discount}")
-        if self.start and self.end and self.end < self.start:
-            raise ValueError(f"end ({self.end}) is before start ({self.start})")
-        if len(set(self.channels)) != len(self.channels):
-            raise ValueError("channels: each channel may appear once")
-        return self
+                raise ValueError(f"each level must be between 0 and 0.5, got {d}")
+            if top is not None and d > top + 1e-12:
+                raise ValueError(f"level {d} is above max_discount {top}")
+        return discounts
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, channels: list[str]) -> list[str]:
+        if len(set(channels)) != len(channels):
+            raise ValueError("each channel may appear once")
+        return channels
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, end: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        start = info.data.get("start")
+        if start and end and end < start:
+            raise ValueError(f"end ({end}) is before start ({start})")
+        return end
 
     def allowed_discount(self, cost_ratio: float) -> float:
         """Largest discount keeping (price x (1 - d) - cost) / (price x (1 - d)) >= margin_floor."""

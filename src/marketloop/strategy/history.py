@@ -82,6 +82,12 @@ def read_history(store: Store, campaign_ids: list[str] | None = None) -> Randomi
     return RandomisedHistory(rows=rows, sent_at=times.min().to_pydatetime(), campaigns=chosen)
 
 
+def exploration_arms(goal) -> list[tuple[str, float]]:  # noqa: ANN001 - a strategy.goal.Goal
+    """The offers an exploration round for ``goal`` tries: each of its channels (webhooks have no
+    simulated customers) with each of its discount levels."""
+    return [(c, d) for c in goal.channels if c != "webhook" for d in goal.discounts]
+
+
 def run_exploration(store: Store, world, customer_ids: list[str] | np.ndarray, arms: list[tuple[str, float]],  # noqa: ANN001
                     *, fraction: float = 0.5, seed: int = 0, window_days: int = 14,
                     send_at: dt.datetime | None = None) -> RandomisedHistory:

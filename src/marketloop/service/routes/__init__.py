@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from marketloop.service.routes import events, health, session
+from marketloop.service.routes import campaigns, events, health, session
 
-ROUTERS = [health.router, session.router, events.router]
+ROUTERS = [health.router, session.router, events.router, campaigns.router]
