@@ -23,9 +23,11 @@ start(async () => {
     kpi("Repeat rate", fmt.pct(k.repeat_rate), "customers with 2+ orders"),
   );
   const small = [];
-  if (k.customers !== undefined) small.push(`${fmt.int(k.customers)} customers`);
+  if (k.customers !== undefined) {
+    small.push(`${fmt.int(k.customers)} customers${k.customers_with_orders !== undefined ? ` (${fmt.int(k.customers_with_orders)} with orders)` : ""}`);
+  }
   if (k.products !== undefined) small.push(`${fmt.int(k.products)} products`);
-  if (k.first_order && k.last_order) small.push(`orders from ${fmt.date(k.first_order)} to ${fmt.date(k.last_order)}`);
+  if (k.profiles !== undefined) small.push(`${fmt.int(k.profiles)} customer profiles`);
 
   const months = series.map((r) => r.month);
   const col = (key) => series.map((r) => (typeof r[key] === "number" ? r[key] : null));
@@ -34,16 +36,23 @@ start(async () => {
     { key: "revenue", label: "Revenue", num: true, format: fmt.money },
     { key: "orders", label: "Orders", num: true, format: fmt.int },
     { key: "aov", label: "AOV", num: true, format: fmt.money },
-    { key: "active_customers", label: "Active customers", num: true, format: fmt.int },
-  ] };
+    { key: "active_customers", label: "Buying customers", num: true, format: fmt.int },
+    { key: "new_customers", label: "New", num: true, format: fmt.int },
+    { key: "returning_customers", label: "Returning", num: true, format: fmt.int },
+  ].filter((c) => series.some((r) => r[c.key] !== undefined)) };
   const charts = series.length === 0 ? [h("p", { class: "muted" }, "No monthly figures yet.")] : [
     chart("Revenue by month", { type: "bar", labels: months, datasets: [{ label: "Revenue", data: col("revenue") }],
       yFormat: fmt.money, description: `Monthly revenue for ${months.length} months.`, table: tableSpec, height: 260 }),
     h("div", { class: "grid-2" },
-      chart("Orders and active customers", { type: "line", labels: months, datasets: [
-        { label: "Orders", data: col("orders") },
-        { label: "Active customers", data: col("active_customers"), color: "#b5580b" },
-      ], yFormat: fmt.int, description: "Orders and active customers per month." }),
+      series.some((r) => typeof r.new_customers === "number")
+        ? chart("Buying customers: new and returning", { type: "bar", stacked: true, labels: months, datasets: [
+          { label: "New", data: col("new_customers"), color: "#0f7b6c" },
+          { label: "Returning", data: col("returning_customers"), color: "#2457a6" },
+        ], yFormat: fmt.int, description: "Customers who ordered each month, split into first-time and returning buyers." })
+        : chart("Orders and active customers", { type: "line", labels: months, datasets: [
+          { label: "Orders", data: col("orders") },
+          { label: "Active customers", data: col("active_customers"), color: "#b5580b" },
+        ], yFormat: fmt.int, description: "Orders and active customers per month." }),
       chart("Average order value", { type: "line", labels: months, datasets: [{ label: "AOV", data: col("aov"), color: "#0f7b6c" }],
         yFormat: fmt.money, description: "Average order value per month." })),
   ];
