@@ -281,6 +281,24 @@ def test_log_in_and_see_the_overview_charts(ui: Browser, server: Server) -> None
     ui.shot("02-overview")
 
 
+def test_without_chart_js_the_pages_show_tables_and_say_how_to_get_charts(ui: Browser, server: Server,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a machine without npm: no chart script, the same data as open tables, and a note."""
+    from marketloop.service import dashboard
+
+    server.require("get /v1/overview")
+    monkeypatch.setattr(dashboard, "CHART_FILE", Path("/nonexistent/chart.umd.js"))
+    ui.login("marketer")
+    ui.go("/dashboard/")
+    ui.settled()
+    page = ui.page
+    assert page.locator("canvas").count() == 0
+    assert "make install" in page.inner_text(".notice-info") and "npm" in page.inner_text(".notice-info")
+    table = page.locator("details.chart-data[open] table").first
+    assert table.locator("tbody tr").count() >= 3
+    ui.shot("02b-overview-without-chart-js")
+
+
 def test_segments_page(ui: Browser, server: Server) -> None:
     ui.login("marketer")
     server.require("get /v1/segments")

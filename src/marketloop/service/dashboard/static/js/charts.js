@@ -39,7 +39,7 @@ function axis(format, extra) {
 }
 
 /**
- * A chart with its data table.
+ * A chart with its data table (null without Chart.js when it has no table of its own).
  * spec: {type, labels, datasets:[{label, data, color, type?}], yFormat, xFormat, horizontal, stacked,
  *        description (what the chart shows, for screen readers), height, table: {columns, rows}}
  */
@@ -50,6 +50,7 @@ export function chart(title, spec) {
   const details = tableEl ? h("details", { class: "chart-data", open: !chartsAvailable() },
     h("summary", null, "Show the data as a table"), tableEl) : null;
   if (!chartsAvailable()) {
+    if (!details) return null; // its data is in another chart's table
     fig.append(caption);
     if (details) fig.append(details);
     return fig;

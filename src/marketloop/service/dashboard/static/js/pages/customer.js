@@ -4,6 +4,9 @@ import { ApiError, get, isMissingRoute } from "../api.js";
 import { start } from "../shell.js";
 import { auto, badge, card, context, empty, fields, fill, fmt, h, kpi, kpis, label, prose, render, setTitle, table } from "../ui.js";
 
+const SOURCES = { als: "shoppers like them (ALS)", ease: "shoppers like them (EASE)", itemknn: "similar items",
+  hybrid: "ranked blend", trending: "trending now", popularity: "popular", content: "similar descriptions",
+  "buy again": "bought before", "content (cold start)": "similar descriptions (new customer)", "bought together": "bought together" };
 const HEADLINE = ["segment", "orders", "revenue", "clv", "churn_probability", "next_order_at"];
 const SHOWN = new Set(["customer_id", "interests", "interests_json", "churn_reasons", "churn_reasons_json",
   "propensity_reasons", "propensity_reasons_json"]);
@@ -39,6 +42,16 @@ function reasonsView(reasons, up = "raises the risk", down = "lowers the risk") 
   }));
 }
 
+/** "Linen Coat, Lip Balm ×2": each product once, with its quantity when above one. */
+function productList(lines) {
+  const qty = new Map();
+  for (const l of lines) {
+    const name = l.name || l.product_id;
+    qty.set(name, (qty.get(name) || 0) + (l.quantity || 1));
+  }
+  return [...qty].map(([name, n]) => (n > 1 ? `${name} ×${n}` : name)).join(", ");
+}
+
 function recsView(data, emptyText) {
   const items = (data && data.items) || [];
   if (items.length === 0) return h("p", { class: "muted" }, prose(emptyText));
@@ -46,7 +59,7 @@ function recsView(data, emptyText) {
     { key: "name", label: "Product", header: true, value: (r) => r.name || r.product_id, format: fmt.text },
     { key: "category", label: "Category", format: fmt.text },
     { key: "price", label: "Price", num: true, format: fmt.money },
-    { key: "source", label: "Why", format: fmt.text },
+    { key: "source", label: "Source", format: (v) => SOURCES[v] || fmt.text(v) },
   ].filter((c) => c.key === "name" || items.some((r) => r[c.key] !== undefined && r[c.key] !== null)), items),
   data.model ? h("p", { class: "muted small" }, `Model: ${data.model.name || "?"} v${data.model.version ?? "?"}`) : null);
 }
@@ -90,11 +103,10 @@ start(async () => {
         (data.propensity_reasons || []).length ? [h("h3", null, "What drives the chance of an order"), reasonsView(data.propensity_reasons, "raises it", "lowers it")] : null)),
     card("Recent orders", table([
       { key: "order_id", label: "Order", header: true, format: fmt.text },
-      { key: "ordered_at", label: "Date", value: (r) => r.ordered_at ?? r.created_at ?? r.ts, format: fmt.datetime },
+      { key: "ordered_at", label: "Date", value: (r) => r.ordered_at ?? r.created_at ?? r.ts, format: fmt.date },
       { key: "items", label: "Items", num: true, format: fmt.int,
         value: (r) => (Array.isArray(r.lines) ? r.lines.reduce((n, l) => n + (l.quantity || 0), 0) : r.items) },
-      { key: "products", label: "Products", value: (r) => (Array.isArray(r.lines) ? r.lines.map((l) => l.name || l.product_id).join(", ") : null),
-        format: fmt.text },
+      { key: "products", label: "Products", value: (r) => (Array.isArray(r.lines) ? productList(r.lines) : null), format: fmt.text },
       { key: "total", label: "Total", num: true, value: (r) => r.total ?? r.revenue ?? r.amount, format: fmt.money },
       { key: "status", label: "Status", value: (r) => (r.is_return ? "return" : r.status), format: fmt.text },
     ], data.recent_orders || [], { empty: "No orders." })),
