@@ -190,6 +190,7 @@ class Browser:
 
     def shot(self, name: str) -> Path:
         self.page.wait_for_load_state("networkidle")
+        self.page.evaluate("window.scrollTo(0, 0)")  # a sticky header would otherwise sit mid-picture
         path = self.folder / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
@@ -346,7 +347,13 @@ def test_plan_approve_launch_and_read_the_report(ui: Browser, server: Server) ->
     page.fill("#f-name", "Browser test: bring customers back")
     page.select_option("#f-objective", "conversions")
     page.fill("#f-margin_floor", "0")
-    ui.shot("06-campaign-new")
+    page.fill("#f-max_discount", "5")  # below the 10 % and 20 % levels ticked: the API refuses the goal
+    page.click("button[type=submit]")
+    page.wait_for_selector("#form-error .notice-error")
+    assert "max_discount" in page.inner_text("#form-error")
+    assert page.locator("[role=group][aria-invalid=true]").count() == 1  # the discount levels are marked
+    ui.shot("06-campaign-new-refused")
+    page.fill("#f-max_discount", "20")
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r".*/dashboard/campaigns/(?!new).+"), timeout=60_000)
     ui.settled()

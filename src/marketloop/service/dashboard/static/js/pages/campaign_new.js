@@ -98,7 +98,10 @@ start(async () => {
 
 function markInvalid(form, name) {
   const el = form.querySelector(`[name="${CSS.escape(name)}"]`);
-  if (el) { el.setAttribute("aria-invalid", "true"); el.focus(); }
+  if (!el) return;
+  const group = el.type === "checkbox" ? el.closest("[role=group]") : null; // checkboxes: mark their group
+  (group || el).setAttribute("aria-invalid", "true");
+  el.focus();
 }
 
 function buildGoal(form) {

@@ -1,7 +1,7 @@
 // Segments and value: RFM segments with their size, revenue share, value and churn risk (GET /v1/segments).
 
 import { get } from "../api.js";
-import { chart, missingChartsNote } from "../charts.js";
+import { chart, chartsAvailable, missingChartsNote } from "../charts.js";
 import { start } from "../shell.js";
 import { card, empty, fmt, h, kpi, kpis, render, table } from "../ui.js";
 
@@ -48,7 +48,7 @@ start(async () => {
       top ? kpi("Most revenue", top.segment, `${fmt.pct(top.revenue_share)} of revenue`) : null,
       risky ? kpi("Highest churn risk", risky.segment, `${fmt.pct(risky.churn)} on average`, "bad") : null,
     ),
-    h("div", { class: "grid-2" },
+    !chartsAvailable() ? null : h("div", { class: "grid-2" },
       card("Size and revenue",
         chart("Share of customers and of revenue", { type: "bar", labels, horizontal: true, height: 40 + 30 * labels.length,
           datasets: [{ label: "Customers", data: rows.map((r) => r.share) },
