@@ -73,10 +73,10 @@ export function chart(title, spec) {
   const datasets = spec.datasets.map((d, i) => {
     const color = d.color || COLORS[i % COLORS.length];
     const type = d.type || spec.type;
-    const base = { ...d, borderColor: color, backgroundColor: type === "line" ? color : `${color}${d.solid ? "" : "d9"}` };
+    const base = { ...d, borderColor: color, backgroundColor: type === "line" ? color : `${color}${d.alpha || (d.solid ? "" : "d9")}` };
     if (type === "line") Object.assign(base, { tension: 0.25, pointRadius: d.pointRadius ?? 2.5, borderWidth: 2 });
-    if (type === "bar") Object.assign(base, { borderWidth: 0, borderRadius: 3, maxBarThickness: 42 });
-    delete base.color; delete base.solid;
+    if (type === "bar") Object.assign(base, { borderWidth: d.alpha ? 1 : 0, borderRadius: 3, maxBarThickness: 42 });
+    delete base.color; delete base.solid; delete base.alpha;
     return base;
   });
   const options = {
@@ -107,7 +107,7 @@ export function intervalChart(title, series, { format, tickFormat, horizontal = 
   series.forEach((s, i) => {
     const color = s.color || COLORS[i % COLORS.length];
     datasets.push({ type: "bar", label: `${s.name}: interval`, data: s.rows.map((r) => (r.low !== null && r.low !== undefined && r.high !== null && r.high !== undefined ? [r.low, r.high] : null)),
-      color: `${color}`, solid: false, grouped: series.length > 1, barPercentage: 0.55 });
+      color, alpha: "4d", grouped: series.length > 1, barPercentage: 0.5 });
     datasets.push({ type: "line", label: `${s.name}: estimate`, data: s.rows.map((r) => r.mean ?? null), color: INK,
       showLine: false, pointRadius: 9, pointHoverRadius: 10, pointStyle: "line", pointBorderWidth: 3,
       pointRotation: horizontal ? 90 : 0 });
