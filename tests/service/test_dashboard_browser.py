@@ -375,6 +375,8 @@ def test_plan_approve_launch_and_read_the_report(ui: Browser, server: Server) ->
     lift = results.locator(".kpi", has_text="Conversion rate").inner_text()
     assert re.search(r"[-+]?\d[\d.,]* pp\n?.*[-+]?\d[\d.,]* pp to [-+]?\d[\d.,]* pp", lift), lift  # estimate and interval
     assert results.locator("table").count() >= 1  # predicted against realised
+    report = page.request.get(ui.base + results.locator(".report-link a").get_attribute("href"))  # the session's cookie
+    assert report.status == 200 and report.headers["content-type"].startswith("text/html")
     ui.shot("08-campaign-report")
 
 
