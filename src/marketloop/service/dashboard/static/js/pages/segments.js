@@ -48,6 +48,7 @@ start(async () => {
       top ? kpi("Most revenue", top.segment, `${fmt.pct(top.revenue_share)} of revenue`) : null,
       risky ? kpi("Highest churn risk", risky.segment, `${fmt.pct(risky.churn)} on average`, "bad") : null,
     ),
+    bandTiles(data.churn_bands, total),
     !chartsAvailable() ? null : h("div", { class: "grid-2" },
       card("Size and revenue",
         chart("Share of customers and of revenue", { type: "bar", labels, horizontal: true, height: 40 + 30 * labels.length,
@@ -55,10 +56,20 @@ start(async () => {
             { label: "Revenue", data: rows.map((r) => r.revenue_share), color: "#0f7b6c" }],
           yFormat: (v) => fmt.pct(v, 1), tickFormat: (v) => fmt.pct(v, 0),
           description: "For each segment, its share of customers and of revenue." })),
-      card("Value and risk",
+      card("Predicted value",
         chart("Average predicted customer value", { type: "bar", labels, horizontal: true, height: 40 + 30 * labels.length,
           datasets: [{ label: "Avg predicted CLV", data: rows.map((r) => r.avg_clv), color: "#7048c2" }],
           yFormat: fmt.money, description: "Average predicted lifetime value per segment." }))),
     card("Segments", table(columns, rows, { caption: "Open a segment to see its customers." })),
   );
 });
+
+/** Customers per churn-risk band, as compact tiles (low to very high). */
+function bandTiles(bands, total) {
+  const order = ["low", "medium", "high", "very_high"];
+  if (!bands || !Object.keys(bands).length) return null;
+  const present = [...order, ...Object.keys(bands).filter((b) => !order.includes(b))];
+  return h("div", null, h("h2", { class: "section-title" }, "Churn risk"),
+    h("div", { class: "kpis kpis-compact" }, present.map((b) => kpi(`${b.replace("_", " ")} risk`, fmt.int(bands[b] || 0),
+      total ? `${fmt.pct((bands[b] || 0) / total, 0)} of profiled customers` : null, b === "very_high" ? "bad" : null))));
+}
