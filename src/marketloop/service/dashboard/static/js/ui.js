@@ -3,7 +3,7 @@
 
 import { ApiError, isMissingRoute } from "./api.js";
 
-const SAFE_HREF = /^(\/(?!\/)|\?|#)/; // same-site paths, queries and fragments only
+const SAFE_HREF = /^(\/(?![\/\\])|\?|#)/; // same-site paths, queries and fragments only
 
 /** h("a", {href: "/x", class: "y"}, "text", child, [more]) builds an element; strings become text. */
 export function h(tag, attrs, ...children) {
