@@ -29,7 +29,7 @@ import pytest
 
 from marketloop.service.dashboard import CHART_FILE
 
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+pytestmark = pytest.mark.slow
 
 CHROMIUM = os.environ.get("MARKETLOOP_CHROMIUM", "/usr/bin/chromium")
 REQUIRED = os.environ.get("MARKETLOOP_REQUIRE_BROWSER") == "1"
