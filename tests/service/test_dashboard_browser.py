@@ -230,10 +230,14 @@ def browser(server: Server, shots: Path, shop: Shop) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def ui(browser: Browser) -> Iterator[Browser]:
-    """The browser, checked after each test for script errors, CSP violations and outside requests."""
+def ui(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Browser]:
+    """The browser, checked after each test for script errors, CSP violations and outside requests; a
+    failed test leaves a screenshot of where it stopped (FAILED-<test>.png)."""
     browser.problems.clear()
+    failed_before = request.session.testsfailed
     yield browser
+    if request.session.testsfailed > failed_before:  # the call phase's report is counted before teardown
+        browser.page.screenshot(path=str(browser.folder / f"FAILED-{request.node.name}.png"), full_page=True)
     assert browser.problems == [], browser.problems
 
 
