@@ -5,7 +5,7 @@ import { get, post } from "../api.js";
 import { PREDICTED, planOf, predictionsOf } from "../campaign_data.js";
 import { intervalChart, missingChartsNote } from "../charts.js";
 import { start } from "../shell.js";
-import { badge, card, context, empty, errorBox, fields, fmt, h, interval, kpi, kpis, label, loading, render, setTitle, table, put } from "../ui.js";
+import { badge, card, context, empty, errorBox, fields, fmt, h, interval, kpi, label, loading, put, render, setTitle, table } from "../ui.js";
 
 const LAUNCHED = new Set(["running", "paused", "completed"]);
 const POLL_MS = 2000;
