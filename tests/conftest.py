@@ -41,6 +41,7 @@ def shared_data() -> Path:
 def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test gets its own secret file and default store, and no marketloop.toml from the cwd."""
     monkeypatch.setenv("MARKETLOOP_SECRET_FILE", str(tmp_path / "secret" / "pii.key"))
+    monkeypatch.setenv("MARKETLOOP_SESSION_SECRET_FILE", str(tmp_path / "secret" / "session.key"))
     monkeypatch.setenv("MARKETLOOP_DB_URL", f"duckdb:///{tmp_path / 'default.duckdb'}")
     monkeypatch.setenv("MARKETLOOP_CONFIG", str(tmp_path / "absent.toml"))
     from marketloop.config import get_settings

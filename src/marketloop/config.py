@@ -104,6 +104,14 @@ class Settings(BaseSettings):
         None, description="JSON or TOML file with send-time rules (caps, quiet hours, retries) for the dispatcher.",
     )
     worker_interval_s: float = Field(2.0, gt=0, description="Seconds between the dispatcher's looks for due sends.")
+    copy_provider: str = Field(
+        "template", description="Text provider the API writes copy with: template (built-in, grounded, no model), "
+        "openai, transformers, llamacpp or a plugin.",
+    )
+    copy_provider_options: dict[str, Any] = Field(
+        default_factory=dict, description='Options of `copy_provider`, e.g. {"base_url": "http://127.0.0.1:8000/v1", '
+        '"model": "qwen2.5"} (JSON in MARKETLOOP_COPY_PROVIDER_OPTIONS).',
+    )
     api_max_inflight_writes: int = Field(
         4, gt=0, description="Tracking batches written at once; beyond this the API answers 503 with Retry-After."
     )

@@ -208,3 +208,19 @@ def test_product_id_inside_the_offer_code_is_not_masked() -> None:
                        products=[ProductFact(product_id="P1", name="Item 000", price=1.0, currency="GBP")],
                        other_product_names=[], forbidden_terms=["C2", "ben@example.com"])
     assert CopyWriter().write_variant(brief, 0).action == "accepted"
+
+
+def test_when_no_writer_can_write_the_message_is_blocked_not_an_error() -> None:
+    # Found through the API: a brief the template writer cannot write from (a blank goal) left the
+    # blocked result without a report and raised UnboundLocalError.
+    from marketloop.content.providers.base import ProviderError
+    from marketloop.content.providers.runtime import TextClient
+    from marketloop.content.providers.template import TemplateWriter
+
+    class Broken(TemplateWriter):
+        def generate(self, request):  # noqa: ANN001, ANN202
+            raise ProviderError("cannot write this")
+
+    result = CopyWriter(TextClient(Broken()), fallback=TextClient(Broken())).write_variant(make_brief(), 0)
+    assert result.action == "blocked" and result.message is None and not result.delivered
+    assert result.final_report.kinds() == ["format"] and len(result.reasons) == 3

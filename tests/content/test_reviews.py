@@ -119,3 +119,22 @@ def test_real_reviews_classifier_beats_lexicon(content_data) -> None:
     lex_f1 = f1_score(yte, LexiconSentiment().predict(xte), average="macro")
     assert clf_f1 >= 0.78  # 0.88 on the full data (docs/benchmarks/content.md); smaller here with 1,750 training reviews
     assert clf_f1 - lex_f1 >= 0.05
+
+
+def test_summaries_computed_without_storing_match_the_stored_ones(tiny_store) -> None:
+    from dataclasses import asdict
+
+    from marketloop.content.reviews.insights import analyse_store_reviews, load_summaries, summarise_reviews
+
+    computed = summarise_reviews(tiny_store)
+    assert tiny_store.count("review_summaries") == 0 and tiny_store.count("review_sentiment") == 0
+    assert [s.product_id for s in computed.summaries] == ["P1", "P4"] and computed.model == "lexicon"
+    assert sum(computed.labels.values()) == 10
+    assert [s.product_id for s in summarise_reviews(tiny_store, limit=1).summaries] == ["P1"]  # most-reviewed first
+    assert [s.product_id for s in summarise_reviews(tiny_store, ["P4"]).summaries] == ["P4"]
+    assert summarise_reviews(tiny_store, ["P2"]).summaries == []
+    analyse_store_reviews(tiny_store)
+    def rounded(summaries: list) -> list[dict]:  # the store keeps shares as 32-bit floats
+        return [asdict(s) | {"positive_share": round(s.positive_share, 3)} for s in summaries]
+
+    assert rounded(load_summaries(tiny_store)) == rounded(computed.summaries)

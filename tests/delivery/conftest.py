@@ -72,6 +72,7 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.raw: list[tuple[str, str]] = []  # (message-id, recipient)
+        self.messages: list[email.message.Message] = []  # the parsed messages, headers included
         self.lock = threading.Lock()
         self.gate_at: int | None = None
         self.reached = threading.Event()
@@ -81,6 +82,7 @@ class Mailbox:
         msg = email.message_from_bytes(envelope.content)
         with self.lock:
             self.raw.append((msg["Message-ID"], envelope.rcpt_tos[0]))
+            self.messages.append(msg)
             count = len(self.raw)
         if self.gate_at is not None and count == self.gate_at:
             self.reached.set()

@@ -140,3 +140,8 @@ def test_access_log_names_routes_not_paths_or_secrets(api, caplog) -> None:
     text = "\n".join(lines)
     assert "alice" not in text and "SECRET" not in text
     assert all(k.split("_")[2] not in text for k in api.keys.values())
+
+
+def test_a_session_cookie_with_non_ascii_bytes_is_401_not_500(api) -> None:
+    r = api.client.get("/v1/me", headers={"Cookie": b"ml_session=abc.123.\xe9t"})
+    assert_error(r, 401, "unauthorized")

@@ -64,6 +64,7 @@ def _dispatcher(channels: Path | None, sim: Path | None, policy: Path | None, se
     from marketloop.delivery.channels.registry import ChannelRouter
     from marketloop.delivery.dispatcher import Dispatcher
     from marketloop.delivery.simulate import run_simulated
+    from marketloop.delivery.unsubscribe import link_builder
 
     rules = _policy(policy)
     if sim is not None:
@@ -76,10 +77,12 @@ def _dispatcher(channels: Path | None, sim: Path | None, policy: Path | None, se
                          hint='E.g. --channels channels.json with {"email": {"provider": "smtp", "host": "localhost"}}.')
     routing = _read_mapping(channels, "channels")
     ChannelRouter(routing)
+    settings = settings_for()
+    links = link_builder(settings.public_url, settings.session_key())  # List-Unsubscribe, checked by `marketloop serve`
 
     def run(store, campaign_id: str) -> dict:  # noqa: ANN001
         with err_console.status("Dispatching") as status:
-            result = Dispatcher(store, ChannelRouter(routing), policy=rules, takeover=takeover).run(
+            result = Dispatcher(store, ChannelRouter(routing), policy=rules, takeover=takeover, unsubscribe_link=links).run(
                 campaign_id, on_progress=lambda r: status.update(f"sent {r.sent:,}, skipped {r.skipped:,}, retrying {r.retried:,}"))
         return result.as_dict()
 

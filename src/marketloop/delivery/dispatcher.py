@@ -89,7 +89,7 @@ class Dispatcher:
 
     def __init__(self, store, router: ChannelRouter, *, policy: SendPolicy | None = None,  # noqa: ANN001
                  clock: SystemClock | SimClock | None = None, batch_size: int = 200, lease_s: float = 120.0,
-                 takeover: bool = False) -> None:
+                 takeover: bool = False, unsubscribe_link: Callable[[str, str], str] | None = None) -> None:
         self.store = store
         self.router = router
         self.policy = policy or SendPolicy()
@@ -97,6 +97,7 @@ class Dispatcher:
         self.batch_size = batch_size
         self.lease_s = lease_s
         self.takeover = takeover
+        self.unsubscribe_link = unsubscribe_link  # (customer_id, channel) -> signed link, see delivery/unsubscribe.py
         self.owner = lock.new_owner()
 
     # ---------------------------------------------------------------------------------- reading
@@ -121,8 +122,7 @@ class Dispatcher:
         return bool(self.store.scalar(sa.select(sa.func.count()).select_from(schema.sends)
                                       .where(s.campaign_id == campaign_id, s.status == "waiting")))
 
-    @staticmethod
-    def _message(row) -> OutboundMessage:  # noqa: ANN001
+    def _message(self, row) -> OutboundMessage:  # noqa: ANN001
         payload = json.loads(row.payload_json)
         to = {"email": row.email_hash, "sms": row.phone_hash}.get(row.channel, row.customer_id)
         return OutboundMessage(
@@ -130,7 +130,8 @@ class Dispatcher:
             customer_id=row.customer_id, channel=row.channel, variant=row.variant,
             to=to if isinstance(to, str) else None, subject=payload["subject"], body=payload["body"],
             discount=float(payload.get("discount") or 0.0), offer_code=payload.get("offer_code"),
-            product_ids=tuple(payload.get("product_ids") or ()), window_days=int(payload.get("window_days") or 14))
+            product_ids=tuple(payload.get("product_ids") or ()), window_days=int(payload.get("window_days") or 14),
+            unsubscribe_url=self.unsubscribe_link(row.customer_id, row.channel) if self.unsubscribe_link else None)
 
     # ---------------------------------------------------------------------------------- writing
     def _update(self, conn, send_id: str, **values) -> None:  # noqa: ANN001, ANN003

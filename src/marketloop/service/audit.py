@@ -14,9 +14,14 @@ from marketloop.service.keys import Principal
 from marketloop.store.schema import audit_log
 
 
+def actor_name(actor: Principal | str) -> str:
+    """How the audit log names who acted: ``key:<key_id> (<name>, <role>)`` for an API key."""
+    return actor if isinstance(actor, str) else f"key:{actor.key_id} ({actor.name}, {actor.role})"
+
+
 def record(store, actor: Principal | str, action: str, target: str | None = None, detail: dict | None = None,  # noqa: ANN001
            *, conn=None) -> None:  # noqa: ANN001
-    who = actor if isinstance(actor, str) else f"key:{actor.key_id} ({actor.name}, {actor.role})"
+    who = actor_name(actor)
     values = {"audit_id": uuid.uuid4().hex, "ts": dt.datetime.now(dt.UTC).replace(tzinfo=None), "actor": who[:128],
               "action": action[:64], "target": None if target is None else str(target)[:128],
               "detail_json": None if detail is None else json.dumps(detail, default=str)}

@@ -35,6 +35,11 @@ def _sign(key: bytes, payload: str) -> str:
     return base64.urlsafe_b64encode(hmac.new(key, payload.encode(), hashlib.sha256).digest()).decode().rstrip("=")
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison that also accepts non-ASCII input (compare_digest refuses such str)."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 def session_token(secret: bytes, key_id: str, now: float | None = None) -> str:
     expires = int((now or time.time()) + SESSION_SECONDS)
     payload = f"{key_id}.{expires}"
@@ -47,7 +52,7 @@ def session_key_id(secret: bytes, token: str, now: float | None = None) -> str |
     if len(parts) != 3 or not parts[1].isdigit():
         return None
     payload = f"{parts[0]}.{parts[1]}"
-    if not hmac.compare_digest(parts[2], _sign(secret, "session:" + payload)):
+    if not _same(parts[2], _sign(secret, "session:" + payload)):
         return None
     if int(parts[1]) < (now or time.time()):
         return None
@@ -60,7 +65,7 @@ def sign_value(secret: bytes, purpose: str, value: str) -> str:
 
 
 def check_signature(secret: bytes, purpose: str, value: str, signature: str) -> bool:
-    return hmac.compare_digest(signature, sign_value(secret, purpose, value))
+    return _same(signature, sign_value(secret, purpose, value))
 
 
 def authenticate(request: Request, bearer: HTTPAuthorizationCredentials | None, header: str | None) -> Principal:

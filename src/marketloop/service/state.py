@@ -41,3 +41,12 @@ class ServiceState:
     def invalidate(self, name: str) -> None:
         with self._lock:
             self._cache.pop(name, None)
+
+    def invalidate_all(self, keep: tuple[str, ...] = ("worker",)) -> list[str]:
+        """Drop every cached object except those named in `keep` (they are rebuilt on next use), e.g.
+        after an erasure, so that nothing loaded before still holds the customer. Returns what went."""
+        with self._lock:
+            gone = sorted(name for name in self._cache if name not in keep)
+            for name in gone:
+                del self._cache[name]
+        return gone

@@ -83,10 +83,13 @@ class Worker:
                               hint="Point MARKETLOOP_SIM_DIR at a `marketloop sim generate` folder.")
         if s.sim_dir is not None and self.routing is not None:
             log.warning("both sim_dir and channels_file are set: delivering to the simulator, not to the channels")
+        self.unsubscribe_link = None
         if self.routing is not None:
             from marketloop.delivery.channels.registry import ChannelRouter
+            from marketloop.delivery.unsubscribe import link_builder
 
             ChannelRouter(self.routing).close()  # validate now, not at the first send
+            self.unsubscribe_link = link_builder(s.public_url, s.session_key())  # List-Unsubscribe in e-mails
 
     @property
     def mode(self) -> str:
@@ -123,7 +126,8 @@ class Worker:
             return {"stopped": "waiting for allocation"}
         if self.mode == "simulator":
             return run_simulated(self.store, campaign_id, self.settings.sim_dir, policy=self.policy).as_dict()
-        return Dispatcher(self.store, ChannelRouter(self.routing), policy=self.policy).run(campaign_id).as_dict()
+        return Dispatcher(self.store, ChannelRouter(self.routing), policy=self.policy,
+                          unsubscribe_link=self.unsubscribe_link).run(campaign_id).as_dict()
 
     def run_once(self) -> dict[str, dict]:
         """Dispatch every running campaign once; return each one's result. A failing campaign is logged

@@ -29,6 +29,12 @@ def pseudonymise(value: str | None, key: bytes) -> str | None:
     return hmac.new(key, value.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
+def customer_ref(customer_id: str, key: bytes) -> str:
+    """How audit records name a customer: a keyed hash of the id (32 hex characters), the same in the
+    erasure record and in every other record about the customer, and meaningless without the key."""
+    return (pseudonymise(customer_id, key) or "")[:32]
+
+
 @dataclass(frozen=True)
 class ForgetResult:
     customer_ref: str
@@ -49,7 +55,7 @@ def forget(store: Store, customer_id: str, *, key: bytes, actor: str = "cli") ->
     if not customer_id:
         raise InputError("customer id is empty", field="customer_id", value=customer_id,
                          hint="Pass the customer's id, e.g. `marketloop privacy forget 12345`.")
-    ref = pseudonymise(customer_id, key) or ""
+    ref = customer_ref(customer_id, key)
     deleted: dict[str, int] = {}
     with store.begin() as conn:
         orders = schema.orders
@@ -81,10 +87,10 @@ def forget(store: Store, customer_id: str, *, key: bytes, actor: str = "cli") ->
             ts=dt.datetime.now(dt.UTC).replace(tzinfo=None),
             actor=actor,
             action="privacy.forget",
-            target=ref[:32],
+            target=ref,
             detail_json=json.dumps({"rows_deleted": {k: v for k, v in deleted.items() if v}}),
         ))
-    return ForgetResult(ref[:32], deleted)
+    return ForgetResult(ref, deleted)
 
 
 def extra_customer_tables() -> dict[str, str]:

@@ -29,11 +29,11 @@ class ProductFact(_Strict):
 
 
 class Offer(_Strict):
-    kind: Literal["none", "percent", "amount", "free_shipping"] = "none"
-    value: float = Field(0.0, ge=0)
-    code: str | None = Field(None, pattern=r"^[A-Z0-9][A-Z0-9_-]{2,31}$")
-    expires: dt.date | None = None
-    min_spend: float | None = Field(None, ge=0)
+    kind: Literal["none", "percent", "amount", "free_shipping"] = Field("none", description="What the offer gives.")
+    value: float = Field(0.0, ge=0, description="Percent off (0 < value < 100) or money off (> 0); 0 otherwise.")
+    code: str | None = Field(None, pattern=r"^[A-Z0-9][A-Z0-9_-]{2,31}$", description="Discount code, e.g. SAVE15.")
+    expires: dt.date | None = Field(None, description="Last day of the offer (YYYY-MM-DD).")
+    min_spend: float | None = Field(None, ge=0, description="Smallest order the offer applies to.")
 
     @model_validator(mode="after")
     def _check(self) -> Offer:

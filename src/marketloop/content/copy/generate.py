@@ -174,11 +174,12 @@ class CopyWriter:
                     return CopyResult(action="repaired", message=fixed, final_report=report, reasons=reasons,
                                       final_provider=self.client.name, **common)
                 reasons.append(f"repair failed: {report.summary()}")
+        report = raw_report  # what a blocked result reports when the template writer cannot write either
         for safe in (False, True):
             try:
                 result, _ = self.fallback.generate(build_request(brief, variant, safe=safe))
                 replacement = parse_copy(result.text, brief.channel)
-            except (ProviderError, ValueError, ValidationError) as exc:  # pragma: no cover - template is total
+            except (ProviderError, ValueError, ValidationError) as exc:  # e.g. a brief the template cannot write from
                 reasons.append(f"template failed: {exc}")
                 continue
             report = check(replacement, brief, self.config)

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,53 @@ def label_reviews(texts: Sequence[str], classifier: Any = None) -> tuple[np.ndar
     return labels, scores, f"sentiment:{classifier.features_}"[:64], lambda sents: classifier.score_texts(list(sents))
 
 
+def _score(df: pd.DataFrame, classifier: Any, min_mentions: int) -> tuple[np.ndarray, np.ndarray, str, list, list[ProductSummary]]:
+    """Label every review of `df` (review_id, product_id, rating, title, body), find its aspects and
+    summarise each product: (labels, scores, model name, aspect mentions per review, summaries)."""
+    texts = review_texts(df)
+    labels, scores, model_name, scorer = label_reviews(texts, classifier)
+    mentions = [extract_aspects(t, scorer) for t in texts]
+    frame = df.assign(label=labels, idx=np.arange(len(df)))
+    summaries: list[ProductSummary] = []
+    for pid, group in frame.groupby("product_id", sort=True):
+        ratings = [None if pd.isna(x) else float(x) for x in group["rating"]]
+        summaries.append(summarise_product(str(pid), list(group["label"]), ratings,
+                                           [mentions[i] for i in group["idx"]], min_mentions=min_mentions))
+    return labels, scores, model_name, mentions, summaries
+
+
+@dataclass(frozen=True)
+class ReviewInsights:
+    """Summaries computed on the fly (most-reviewed product first), review counts per label, the model."""
+
+    summaries: list[ProductSummary]
+    labels: dict[str, int]
+    model: str | None
+
+
+def summarise_reviews(store: Any, product_ids: Sequence[str] | None = None, *, limit: int | None = None,
+                      classifier: Any = None, min_mentions: int = 3) -> ReviewInsights:
+    """What :func:`analyse_store_reviews` would store, computed without writing anything: for
+    `product_ids`, else for the `limit` most-reviewed products (all when None)."""
+    r = schema.reviews
+    if product_ids is None:
+        top = (sa.select(r.c.product_id).group_by(r.c.product_id)
+               .order_by(sa.func.count().desc(), r.c.product_id))
+        if limit:
+            top = top.limit(limit)
+        product_ids = [str(x) for x in store.read_sql(top)["product_id"]]
+    if not product_ids:
+        return ReviewInsights([], {}, None)
+    df = store.read_sql(sa.select(r.c.review_id, r.c.product_id, r.c.rating, r.c.title, r.c.body)
+                        .where(r.c.product_id.in_(list(product_ids))).order_by(r.c.review_id))
+    if df.empty:
+        return ReviewInsights([], {}, None)
+    labels, _, model_name, _, summaries = _score(df, classifier, min_mentions)
+    summaries.sort(key=lambda s: (-s.n_reviews, s.product_id))
+    counts = pd.Series(labels).value_counts().to_dict()
+    return ReviewInsights(summaries[:limit] if limit else summaries, {str(k): int(v) for k, v in counts.items()}, model_name)
+
+
 def analyse_store_reviews(store: Any, *, classifier: Any = None, min_mentions: int = 3,
                           product_ids: Sequence[str] | None = None) -> dict[str, Any]:
     """Score every review (or those of `product_ids`), store sentiment and per-product summaries."""
@@ -54,9 +102,7 @@ def analyse_store_reviews(store: Any, *, classifier: Any = None, min_mentions: i
     df = store.read_sql(query)
     if df.empty:
         return {"reviews": 0, "products": 0, "model": None}
-    texts = review_texts(df)
-    labels, scores, model_name, scorer = label_reviews(texts, classifier)
-    mentions = [extract_aspects(t, scorer) for t in texts]
+    labels, scores, model_name, mentions, summaries = _score(df, classifier, min_mentions)
     now = _now()
     rows = [
         {"review_id": str(rid), "product_id": str(pid), "label": str(lab), "score": float(sc),
@@ -64,12 +110,6 @@ def analyse_store_reviews(store: Any, *, classifier: Any = None, min_mentions: i
          "model": model_name, "scored_at": now}
         for rid, pid, lab, sc, ms in zip(df["review_id"], df["product_id"], labels, scores, mentions, strict=True)
     ]
-    df = df.assign(label=labels, idx=np.arange(len(df)))
-    summaries: list[ProductSummary] = []
-    for pid, group in df.groupby("product_id", sort=True):
-        ratings = [None if pd.isna(x) else float(x) for x in group["rating"]]
-        summaries.append(summarise_product(str(pid), list(group["label"]), ratings,
-                                           [mentions[i] for i in group["idx"]], min_mentions=min_mentions))
     srows = [
         {"product_id": s.product_id, "n_reviews": s.n_reviews, "avg_rating": s.avg_rating, "positive_share": s.positive_share,
          "loves_json": json.dumps(s.loves, ensure_ascii=False), "complaints_json": json.dumps(s.complaints, ensure_ascii=False),

@@ -34,6 +34,8 @@ class OutboundMessage:
     offer_code: str | None = None
     product_ids: tuple[str, ...] = ()
     window_days: int = 14
+    #: signed one-click unsubscribe link for this customer and channel (e-mail puts it in List-Unsubscribe)
+    unsubscribe_url: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 import socket
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import ClassVar
@@ -24,6 +25,12 @@ class SmtpOptions(BaseModel):
     password: str | None = None
     timeout: float = Field(10.0, gt=0)
     message_id_domain: str = "marketloop.invalid"
+
+
+#: Lines up to RFC 5322's hard limit of 998 characters: a header holding one long token (the signed
+#: List-Unsubscribe URL) must stay one line; the default 78 would rewrite it as RFC 2047 encoded-words,
+#: which mail clients do not read as a link.
+MAIL_POLICY = policy.default.clone(max_line_length=998)
 
 
 def message_id(key: str, domain: str) -> str:
@@ -59,7 +66,7 @@ class SmtpChannel:
     def deliver(self, message: OutboundMessage, now: dt.datetime) -> Receipt:
         if not message.to or "@" not in message.to:
             raise DeliveryError(f"customer {message.customer_id} has no e-mail address", transient=False)
-        mail = EmailMessage()
+        mail = EmailMessage(policy=MAIL_POLICY)
         mail["From"] = self.options.sender
         mail["To"] = message.to
         mail["Subject"] = message.subject
@@ -67,6 +74,9 @@ class SmtpChannel:
         mail["Date"] = format_datetime(now.replace(tzinfo=dt.UTC))
         mail["X-MarketLoop-Campaign"] = message.campaign_id
         mail["X-MarketLoop-Send"] = message.send_id
+        if message.unsubscribe_url:  # RFC 2369 link plus RFC 8058 one-click: the mail client POSTs to it
+            mail["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+            mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         mail.set_content(message.body)
         conn = self._connect()
         try:
