@@ -62,6 +62,7 @@ class Shop:
     sim_dir: Path
     models_dir: Path
     keys: dict[str, str] = field(default_factory=dict)
+    buyer: str = ""  # a customer with orders
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
         load_dataset(store, shop.sim_dir, manifest.files, settings=settings)
         refresh_profiles(store)
         train_from_store(store, shop.models_dir, model="als", encoder="hashing")
+        shop.buyer = str(store.read_sql("SELECT min(customer_id) AS c FROM orders WHERE customer_id IS NOT NULL")["c"][0])
         for role in ("marketer", "analyst", "ingest"):
             shop.keys[role] = create_key(store, f"browser-{role}", role).token
     return shop
@@ -392,15 +394,24 @@ def test_campaign_list_shows_the_campaign(ui: Browser, server: Server) -> None:
     ui.shot("09-campaigns")
 
 
-def test_copy_preview_shows_guardrail_verdicts(ui: Browser, server: Server) -> None:
+def test_copy_preview_shows_guardrail_verdicts(ui: Browser, server: Server, shop: Shop) -> None:
     ui.login("marketer")
-    server.require("post /v1/copy/preview", "get /v1/customers")
+    server.require("post /v1/copy/preview")
     page = ui.page
-    customer = page.evaluate("async () => (await (await fetch('/v1/customers?limit=1')).json()).items[0].customer_id")
-    ui.go(f"/dashboard/copy?customer_id={customer}")
+    ui.go(f"/dashboard/copy?customer_id={shop.buyer}")  # the page previews at once for a given customer
     page.wait_for_selector("text=Guardrails on the text that would be sent")
-    assert page.locator(".copy-text").count() >= 1
+    variants = page.locator("#app section.card", has=page.locator("h2", has_text="Variant"))
+    assert variants.count() == 2 and page.locator(".copy-text").count() == 2
+    for i in range(2):
+        text = variants.nth(i).inner_text()
+        assert re.search(r"\b(accepted|repaired|replaced|blocked)\b", text), text
+        assert "Guardrails on the writer's text" in text
     ui.shot("10-copy-preview")
+    page.fill("input[name=discount]", "150")  # not a percentage: the API says which field
+    page.click("button:has-text('Preview')")
+    page.wait_for_selector(".notice-error")
+    assert "offer" in page.inner_text(".notice-error")
+    assert page.get_attribute("input[name=discount]", "aria-invalid") == "true"
 
 
 def test_reviews_and_assistant(ui: Browser, server: Server) -> None:

@@ -87,7 +87,7 @@ start(async () => {
       customer.focus();
       return;
     }
-    customer.removeAttribute("aria-invalid");
+    form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
     const body = { customer_id: customer.value.trim(), channel: channel.value, goal: goal.value,
       variants: Number(variants.value) || 1, voice: voice.value, store_name: storeName.value.trim() || "Our Shop" };
     const ids = products.value.split(",").map((s) => s.trim()).filter(Boolean);
@@ -107,7 +107,11 @@ start(async () => {
           facts.length ? `facts it may state: ${facts.map((f) => `${f.name} at ${fmt.money(f.price)}`).join("; ")}` : null].filter(Boolean).join(" · ")),
         ...results.map((r) => resultView(r, body.channel)));
     } catch (err) {
-      if (err.field) form.querySelector(`[name="${CSS.escape(err.field.split(".")[0])}"]`)?.setAttribute("aria-invalid", "true");
+      if (err.field) {
+        const top = err.field.split(".")[0];
+        const name = top === "offer" ? (err.field.endsWith("code") ? "code" : "discount") : top;
+        form.querySelector(`[name="${CSS.escape(name)}"]`)?.setAttribute("aria-invalid", "true");
+      }
       put(out, errorBox(err, "No preview"));
     }
   });
