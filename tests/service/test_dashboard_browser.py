@@ -432,6 +432,8 @@ def test_reviews_and_assistant(ui: Browser, server: Server) -> None:
     page.fill("textarea[name=message]", "How long does delivery take?")
     page.click("button:has-text('Send')")
     page.wait_for_selector(".msg-bot .msg-meta")
+    meta = page.inner_text(".msg-bot .msg-meta")
+    assert "intent:" in meta and "sources:" in meta, meta
     ui.shot("12-assistant")
 
 
