@@ -6,13 +6,14 @@ import datetime as dt
 import json
 import sys
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from marketloop.cli.main import app, run
 from marketloop.customers.profile import PROFILE_COLUMNS, get_profile, load_profiles
 from marketloop.customers.rfm import SEGMENTS
-from marketloop.errors import NotFoundError
+from marketloop.errors import InputError, NotFoundError
 from marketloop.store import open_store, schema
 
 from .conftest import synthetic_orders
@@ -109,3 +110,47 @@ def test_analyze_empty_store_and_segments_before_analyze(tmp_path):
     assert result.exit_code != 0 and "the store has no orders" in str(result.exception)
     result = runner.invoke(app, ["segments", "--db", url])
     assert "no customer profiles yet" in str(result.exception)
+
+
+def _profile_rows() -> pd.DataFrame:
+    """Four hand-written profiles: ``b`` has no predicted value (sorts last either way)."""
+    rows = [("a", "Champions", 300.0, 250.0, 0.1, "low", True), ("b", "Lost", 20.0, None, 0.9, "very_high", False),
+            ("c_1", "Champions", 120.0, 90.0, 0.3, "medium", False), ("d", "At risk", 80.0, 60.0, 0.7, "high", False)]
+    frame = pd.DataFrame(rows, columns=["customer_id", "segment", "revenue", "clv", "churn_probability", "churn_band",
+                                        "high_value"])
+    frame["as_of"] = dt.date(2024, 6, 30)
+    frame["orders"], frame["returns"] = 2, 0
+    frame["computed_at"] = dt.datetime(2024, 7, 1)
+    for column in PROFILE_COLUMNS:
+        if column not in frame:
+            frame[column] = None
+    return frame[list(PROFILE_COLUMNS)]
+
+
+@pytest.mark.backend
+def test_query_profiles_filters_sorts_and_pages(any_store_url):
+    from marketloop.customers.profile import customer_view, query_profiles, write_profiles
+
+    with open_store(any_store_url) as st:
+        write_profiles(st, _profile_rows())
+        ids = lambda **kw: list(query_profiles(st, **kw)[1]["customer_id"])  # noqa: E731
+        assert ids() == ["a", "c_1", "d", "b"]  # -clv, missing value last
+        assert ids(sort="clv") == ["d", "c_1", "a", "b"]
+        assert ids(sort="-customer_id", limit=2, offset=1) == ["c_1", "b"]
+        assert ids(segment="Champions") == ["a", "c_1"] and query_profiles(st, segment="Champions")[0] == 2
+        assert ids(high_value=False) == ["c_1", "d", "b"] and ids(churn_band="high") == ["d"]
+        assert ids(q="C_") == ["c_1"] and ids(q="%") == []  # LIKE wildcards are matched literally
+        with pytest.raises(InputError, match="cannot sort by 'email'"):
+            query_profiles(st, sort="email")
+        with st.begin() as conn:
+            conn.execute(schema.orders.insert(), [{"order_id": "o1", "customer_id": "a", "status": "completed",
+                                                   "is_return": False, "total": 10.0,
+                                                   "ordered_at": dt.datetime(2024, 6, 1)}])
+            conn.execute(schema.order_lines.insert(), [{"order_id": "o1", "line_no": 1, "product_id": "p9",
+                                                        "quantity": 1, "unit_price": 10.0}])
+        view = customer_view(st, "a")
+        assert view["profile"]["segment"] == "Champions" and view["customer"] is None and view["consents"] == []
+        assert [o["order_id"] for o in view["recent_orders"]] == ["o1"]
+        assert view["recent_orders"][0]["lines"][0]["product_id"] == "p9" and view["recent_orders"][0]["lines"][0]["name"] is None
+        with pytest.raises(NotFoundError, match="no customer 'zz'"):
+            customer_view(st, "zz")

@@ -46,9 +46,11 @@ def test_register_promote_rollback(registry, board):
     assert v1.data["sha256"] == snap["sha256"] and v1.metrics == {"ndcg@10": 0.1}
     with pytest.raises(NotFoundError, match="no promoted version of model 'itemknn'"):
         registry.load_promoted("itemknn")
+    assert registry.promoted_versions() == {}
     registry.promote("itemknn", 1)
     assert registry.load_promoted("itemknn").shrink == 1.0
     registry.promote("itemknn", 2)
+    assert registry.promoted_versions() == {"itemknn": 2}
     assert registry.load_promoted("itemknn").shrink == 50.0
     assert {v.version: v.status for v in registry.versions("itemknn")} == {1: "retired", 2: "promoted"}
     back = registry.rollback("itemknn")

@@ -72,3 +72,24 @@ def test_precomputed_lists_serve_the_same_top_items(tmp_path):
     assert loaded.cache_idx_.shape == (20, 20)
     np.testing.assert_allclose(loaded.recommend(users, n=5, exclude_seen=False)[1].astype(float),
                                fast_scores.astype(float))
+    # serving reads the stored list directly, continued by trend past its end: the same as the dense row
+    from marketloop.recs.base import top_row
+
+    for u in range(len(loaded.users_)):
+        for k in (5, 20, 30):
+            idx, vals = loaded.top_for_user(u, k)
+            dense_idx, dense_vals = top_row(loaded.score_users(np.array([u]))[0], k)
+            assert np.array_equal(vals, dense_vals)  # the same scores; items tied at the cut may differ
+            values, counts = np.unique(vals, return_counts=True)
+            once = np.isin(vals, values[counts == 1])
+            assert idx[once].tolist() == dense_idx[once].tolist()
+            assert loaded.user_position(loaded.users_[u]) == u
+    assert loaded.user_position("nobody") == -1 and loaded.item_position(loaded.items_[3]) == 3
+
+
+def test_top_row_keeps_finite_scores_best_first_ties_by_position():
+    from marketloop.recs.base import top_row
+
+    idx, vals = top_row(np.array([0.5, np.inf * -1, 2.0, 0.5, np.nan, 1.0]), 5)
+    assert idx.tolist() == [2, 5, 0, 3] and vals.tolist() == [2.0, 1.0, 0.5, 0.5]
+    assert top_row(np.array([1.0, 3.0]), 0)[0].tolist() == [] and top_row(np.array([1.0, 3.0]), 9)[0].tolist() == [1, 0]

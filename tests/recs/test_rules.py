@@ -65,3 +65,12 @@ def test_margin_boost_moves_high_margin_up(board_catalog):
 def test_bad_rule_options(kw, field):
     with pytest.raises(ValidationError, match=field):
         Rules(**kw)
+
+
+def test_positions_outside_the_catalogue_are_dropped_and_unknown_margins_count_zero(board_catalog):
+    idx = np.array([-1, 0, 1])
+    sel, scores = apply_rules(idx, np.array([9.0, 1.0, 0.5]), board_catalog, off(), 10)
+    assert sel.tolist() == [0, 1] and scores.tolist() == [1.0, 0.5]
+    from marketloop.recs.rules import _margin
+
+    assert _margin(50.0, 5.0) == 0.9 and _margin(0.0, 5.0) == 0.0 and _margin(float("nan"), 1.0) == 0.0

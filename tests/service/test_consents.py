@@ -16,7 +16,7 @@ from marketloop.service.auth import sign_value
 from marketloop.store import schema
 from marketloop.store.privacy import customer_ref
 from tests.service.conftest import ROLES, assert_error
-from tests.service.shop import shop_api
+from tests.service.content_shop import shop_api
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:httpx.*")
 

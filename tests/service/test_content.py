@@ -13,7 +13,7 @@ from marketloop.content.providers.base import TextProvider, TextRequest, TextRes
 from marketloop.content.reviews.insights import analyse_store_reviews
 from marketloop.service.conversations import ConversationStore
 from tests.service.conftest import ROLES, assert_error
-from tests.service.shop import shop_api
+from tests.service.content_shop import shop_api
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:httpx.*")
 

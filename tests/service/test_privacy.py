@@ -11,7 +11,7 @@ from marketloop.service.conversations import ConversationStore
 from marketloop.store import schema
 from marketloop.store.privacy import customer_ref
 from tests.service.conftest import assert_error
-from tests.service.shop import shop_api
+from tests.service.content_shop import shop_api
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:httpx.*")
 

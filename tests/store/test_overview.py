@@ -58,3 +58,23 @@ def test_kpis_categories_and_lifecycle(any_store_url: str, tmp_path: Path) -> No
         report = Report("t").add(store_overview(store), ingestion_section(store))
         html = report.write(tmp_path / "r.html").read_text()
         assert "Revenue per week" in html and "Customers by lifecycle stage" in html and "Plotly" in html
+
+
+def test_monthly_series_fills_gaps_and_splits_new_from_returning(any_store_url: str, tmp_path: Path) -> None:
+    for name, text in (("products", PRODUCTS), ("customers", CUSTOMERS), ("orders", ORDERS), ("order_lines", LINES)):
+        (tmp_path / f"{name}.csv").write_text(text)
+    with open_store(any_store_url) as store:
+        assert overview.monthly_series(store).empty  # no orders yet
+        for name in ("products", "customers", "orders", "order_lines"):
+            load_file(store, name, tmp_path / f"{name}.csv")
+        series = overview.monthly_series(store)
+        assert list(overview.monthly_series(store, months=2)["month"]) == ["2024-02", "2024-03"]
+    assert list(series["month"]) == ["2023-09", "2023-10", "2023-11", "2023-12", "2024-01", "2024-02", "2024-03"]
+    by = series.set_index("month")
+    assert by.loc["2024-03"].to_dict() == {  # O2 (A, returning), O3 (B, new), O5 (guest); the return R1 is left out
+        "revenue": 120.0, "orders": 3, "aov": 40.0, "active_customers": 2, "new_customers": 1,
+        "returning_customers": 1, "repeat_rate": 0.5}
+    assert by.loc["2023-09", "new_customers"] == 1 and by.loc["2024-01", "revenue"] == 100.0
+    assert by.loc["2023-11"].to_dict() == {"revenue": 0.0, "orders": 0, "aov": 0.0, "active_customers": 0,
+                                           "new_customers": 0, "returning_customers": 0, "repeat_rate": 0.0}
+    assert series["revenue"].sum() == 240.0 and series["new_customers"].sum() == 3

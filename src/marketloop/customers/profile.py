@@ -187,6 +187,55 @@ def load_profiles(store, columns: list[str] | None = None) -> pd.DataFrame:  # n
     return read_frame(store, sa.select(*cols).order_by(table.c.customer_id))
 
 
+#: profile columns the customer list can be sorted by (prefix "-" for descending)
+SORTABLE = ("customer_id", "revenue", "orders", "clv", "churn_probability", "propensity_30d", "recency_days",
+            "last_order_at", "first_order_at", "next_order_at", "p_alive")
+
+
+def query_profiles(
+    store,  # noqa: ANN001 - Store
+    *,
+    segment: str | None = None,
+    churn_band: str | None = None,
+    high_value: bool | None = None,
+    q: str | None = None,
+    sort: str = "-clv",
+    limit: int = 50,
+    offset: int = 0,
+    columns: list[str] | None = None,
+) -> tuple[int, pd.DataFrame]:
+    """One page of profiles, filtered and sorted in the database: ``(matching rows, page)``.
+
+    `q` matches part of the customer id (case-insensitive); `sort` is a column of :data:`SORTABLE`,
+    descending with a leading ``-``; missing values sort last either way, ties by customer id.
+    """
+    name = sort.removeprefix("-")
+    if name not in SORTABLE:
+        raise InputError(f"cannot sort by {sort!r} (expected one of: {', '.join(SORTABLE)}, optionally with a "
+                         "leading - for descending)", field="sort", value=sort, hint="For example sort=-clv.")
+    if limit < 1 or offset < 0:
+        raise InputError(f"limit must be >= 1 and offset >= 0, got limit={limit}, offset={offset}",
+                         field="limit" if limit < 1 else "offset", value=limit if limit < 1 else offset)
+    table = schema.customer_profiles
+    where = []
+    if segment is not None:
+        where.append(table.c.segment == segment)
+    if churn_band is not None:
+        where.append(table.c.churn_band == churn_band)
+    if high_value is not None:
+        where.append(table.c.high_value.is_(True) if high_value else table.c.high_value.is_not(True))
+    if q:
+        where.append(sa.func.lower(table.c.customer_id).contains(q.lower(), autoescape=True))
+    total = int(store.scalar(sa.select(sa.func.count()).select_from(table).where(*where)) or 0)
+    col = table.c[name]
+    key = col.desc() if sort.startswith("-") else col.asc()
+    cols = [table.c[c] for c in (columns or PROFILE_COLUMNS)]
+    query = (sa.select(*cols).where(*where)
+             .order_by(sa.case((col.is_(None), 1), else_=0), key, table.c.customer_id)  # NULLs last on every backend
+             .limit(limit).offset(offset))
+    return total, store.read_sql(query)
+
+
 def get_profile(store, customer_id: str) -> dict[str, object]:  # noqa: ANN001 - Store
     """One customer's profile as a dict; NotFoundError naming the id when there is none."""
     table = schema.customer_profiles
@@ -196,3 +245,67 @@ def get_profile(store, customer_id: str) -> dict[str, object]:  # noqa: ANN001 -
         hint = "Run `marketloop analyze` first." if not known else "Check the id with `marketloop segments` or the customers table."
         raise NotFoundError(f"No profile for customer {customer_id!r}", hint=hint)
     return frame.iloc[0].to_dict()
+
+
+#: customer attributes shown with a profile (contact details and names are personal data: never here)
+PUBLIC_CUSTOMER_FIELDS = ("country", "language", "time_zone", "signup_at", "is_guest")
+
+
+def recent_orders(store, customer_id: str, limit: int = 10) -> list[dict[str, object]]:  # noqa: ANN001 - Store
+    """The customer's last `limit` orders (returns included), newest first, each with its lines."""
+    o, ln, p = schema.orders, schema.order_lines, schema.products
+    heads = store.read_sql(
+        sa.select(o.c.order_id, o.c.ordered_at, o.c.status, o.c.is_return, o.c.total, o.c.currency, o.c.channel)
+        .where(o.c.customer_id == str(customer_id))
+        .order_by(o.c.ordered_at.desc(), o.c.order_id).limit(limit))
+    if heads.empty:
+        return []
+    lines = store.read_sql(
+        sa.select(ln.c.order_id, ln.c.line_no, ln.c.product_id, p.c.name, p.c.category, ln.c.quantity,
+                  ln.c.unit_price, ln.c.discount)
+        .select_from(ln.outerjoin(p, p.c.product_id == ln.c.product_id))
+        .where(ln.c.order_id.in_(heads["order_id"].tolist()))
+        .order_by(ln.c.order_id, ln.c.line_no))
+    by_order: dict[str, list[dict]] = {}
+    for row in lines.to_dict("records"):
+        by_order.setdefault(row.pop("order_id"), []).append(row)
+    out = heads.to_dict("records")
+    for order in out:
+        order["lines"] = by_order.get(order["order_id"], [])
+    return out
+
+
+def customer_view(store, customer_id: str, n_orders: int = 10) -> dict[str, object]:  # noqa: ANN001 - Store
+    """The customer 360 of one customer: non-personal attributes, the stored profile with its interests
+    and churn / propensity reasons parsed, recent orders and consents. A known customer without a profile
+    (no completed order, or `marketloop analyze` not run yet) has ``profile = None``; an id the store
+    does not know at all raises NotFoundError."""
+    import json
+
+    c, k = schema.customers, schema.consents
+    attrs = store.read_sql(sa.select(*(c.c[f] for f in PUBLIC_CUSTOMER_FIELDS)).where(c.c.customer_id == str(customer_id)))
+    try:
+        profile: dict[str, object] | None = get_profile(store, customer_id)
+    except NotFoundError:
+        ordered = store.scalar(sa.select(sa.func.count()).select_from(schema.orders)
+                               .where(schema.orders.c.customer_id == str(customer_id)))
+        if attrs.empty and not ordered:
+            raise NotFoundError(f"no customer {customer_id!r} in this store",
+                                hint="Check the id (GET /v1/customers lists them).") from None
+        profile = None
+    parsed = {}
+    for key in ("interests_json", "churn_reasons_json", "propensity_reasons_json"):
+        raw = profile.pop(key) if profile is not None else None
+        parsed[key.removesuffix("_json")] = json.loads(raw) if isinstance(raw, str) and raw else None
+    consents = store.read_sql(sa.select(k.c.channel, k.c.status, k.c.updated_at, k.c.source)
+                              .where(k.c.customer_id == str(customer_id)).order_by(k.c.channel))
+    return {
+        "customer_id": str(customer_id),
+        "customer": attrs.iloc[0].to_dict() if len(attrs) else None,
+        "profile": profile,
+        "interests": parsed["interests"] or {},
+        "churn_reasons": parsed["churn_reasons"] or [],
+        "propensity_reasons": parsed["propensity_reasons"] or [],
+        "recent_orders": recent_orders(store, customer_id, n_orders),
+        "consents": consents.to_dict("records"),
+    }

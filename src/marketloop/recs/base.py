@@ -79,6 +79,23 @@ def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, vals
 
 
+def top_row(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions and values of the `k` largest finite scores of one row, best first: the one-row case of
+    :func:`top_n` without its 2-D bookkeeping (serving ranks one row per request). Ties inside the list
+    keep position order; which of several items tied at the cut makes the list is unspecified."""
+    scores = np.asarray(scores, dtype=np.float64)
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    part.sort()  # ties keep position order through the stable sort below
+    vals = scores[part]
+    order = np.argsort(-vals, kind="stable")
+    idx, vals = part[order], vals[order]
+    finite = np.isfinite(vals)
+    return idx[finite], vals[finite]
+
+
 class BaseRecommender:
     """Shared machinery: id handling, exclusion of seen items, top-n, similar items, persistence."""
 
@@ -164,6 +181,16 @@ class BaseRecommender:
         self._check_fitted()
         return np.array([self._item_pos.get(str(x), -1) for x in np.atleast_1d(ids)], dtype=np.int64)
 
+    def user_position(self, user_id: object) -> int:
+        """Dense index of one user id, -1 when unknown (the scalar :meth:`user_index`, for serving)."""
+        self._check_fitted()
+        return self._user_pos.get(str(user_id), -1)
+
+    def item_position(self, item_id: object) -> int:
+        """Dense index of one item id, -1 when unknown."""
+        self._check_fitted()
+        return self._item_pos.get(str(item_id), -1)
+
     def score_users(self, user_idx: np.ndarray, exclude_seen: bool = False) -> np.ndarray:
         """Scores over all items for known users (dense indices); used by evaluation and the ranker."""
         self._check_fitted()
@@ -174,6 +201,11 @@ class BaseRecommender:
             rows = np.repeat(np.arange(len(user_idx)), np.diff(seen.indptr))
             scores[rows, seen.indices] = -np.inf
         return scores
+
+    def top_for_user(self, u: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Item positions and scores of the `k` best items for the known user `u` (a dense index), best
+        first, finite scores only, items already seen included (serving's business rules decide)."""
+        return top_row(self.score_users(np.array([u]))[0], k)
 
     def recommend(
         self, user_ids: object, n: int = 10, exclude_seen: bool = True

@@ -197,9 +197,18 @@ class Hybrid(BaseRecommender):
             groups.extend(np.bincount(rows[keep], minlength=len(users))[keep_users].tolist())
 
     # -- scoring -------------------------------------------------------------------------------
-    def _fallback(self) -> np.ndarray:
+    def _fallback_parts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Scores below every ranked candidate, ordered by trend, and that order (computed once per stage)."""
         t = self._serving.trending
-        return -1e6 + t / (t.max() + 1.0)  # below every ranked candidate, ordered by trend
+        cached = getattr(self, "_fallback_cache", None)
+        if cached is None or cached[0] is not t:
+            fallback = -1e6 + t / (t.max() + 1.0)
+            cached = (t, fallback, np.argsort(-fallback, kind="stable"))
+            self._fallback_cache = cached
+        return cached[1], cached[2]
+
+    def _fallback(self) -> np.ndarray:
+        return self._fallback_parts()[0]
 
     def _rank(self, user_idx: np.ndarray) -> np.ndarray:
         """Run the candidate models and the ranker (the slow path)."""
@@ -238,6 +247,21 @@ class Hybrid(BaseRecommender):
         rows = np.repeat(np.arange(len(user_idx)), ok.sum(axis=1))
         out[rows, idx[ok]] = vals[ok]
         return out
+
+    def top_for_user(self, u: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The customer's precomputed list, continued by trend when `k` is longer: the same answer as
+        ranking :meth:`_score`'s dense row, without building it."""
+        if getattr(self, "cache_idx_", None) is None:
+            return super().top_for_user(u, k)
+        idx, vals = self.cache_idx_[u], self.cache_scores_[u]
+        m = int(np.count_nonzero(idx >= 0))  # the list is best first, padded with -1 at its end
+        if k <= m:
+            return idx[:k].astype(np.int64), vals[:k]
+        fallback, order = self._fallback_parts()
+        listed = np.zeros(len(fallback), dtype=bool)
+        listed[idx[:m]] = True
+        extra = order[~listed[order]][: k - m]
+        return np.concatenate([idx[:m].astype(np.int64), extra]), np.concatenate([vals[:m], fallback[extra]])
 
     def feature_importance(self) -> dict[str, float]:
         gain = self.booster_.feature_importance(importance_type="gain")

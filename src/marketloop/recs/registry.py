@@ -59,6 +59,12 @@ class ModelRegistry:
             q = q.where(T.c.name == name)
         return [_row(r) for _, r in self.store.read_sql(q).iterrows()]
 
+    def promoted_versions(self) -> dict[str, int]:
+        """Name -> promoted version of every served model (one light query; serving polls it)."""
+        with self.store.connect() as conn:
+            rows = conn.execute(sa.select(T.c.name, T.c.version).where(T.c.status == "promoted")).all()
+        return {name: int(version) for name, version in rows}
+
     def register(self, model: BaseRecommender, data_snapshot: dict, metrics: dict | None = None) -> ModelVersion:
         """Save `model` as the next version of its name (status ``trained``)."""
         with self.store.begin() as conn:

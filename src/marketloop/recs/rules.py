@@ -4,6 +4,9 @@ then diversity. Each rule is an option of :class:`Rules` (a pydantic model: unkn
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Iterator
+
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +29,12 @@ class Rules(BaseModel):
     margin_boost: float = Field(0.0, ge=0, description="Re-rank by rank score + boost x margin rate (0 = off).")
 
 
+def _margin(price: float, cost: float) -> float:
+    """Margin rate (price - cost) / price; 0 when it is unknown (missing price or cost, or price 0)."""
+    rate = (price - cost) / price if price else math.nan
+    return rate if math.isfinite(rate) else 0.0
+
+
 def apply_rules(
     item_idx: np.ndarray,
     scores: np.ndarray,
@@ -34,43 +43,55 @@ def apply_rules(
     n: int,
     bought: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Filter and re-order ranked candidates (best first); return the first `n` that pass."""
-    item_idx = np.asarray(item_idx, dtype=np.int64)
-    scores = np.asarray(scores, dtype=np.float64)
-    keep = np.ones(len(item_idx), dtype=bool)
-    cat = catalog.category[item_idx]
-    if rules.exclude_bought and bought is not None and len(bought):
-        was = np.isin(item_idx, bought)
-        keep &= ~was | np.isin(cat, rules.rebuy_categories)
-    if rules.exclude_out_of_stock:
-        stock = catalog.stock[item_idx]
-        keep &= ~(stock <= 0)  # NaN (unknown) passes
-    if rules.exclude_hidden:
-        keep &= ~catalog.hidden[item_idx]
-    if rules.categories is not None:
-        keep &= np.isin(cat, rules.categories)
-    if rules.brands is not None:
-        keep &= np.isin(catalog.brand[item_idx], rules.brands)
-    price = catalog.price[item_idx]
-    if rules.min_price is not None:
-        keep &= price >= rules.min_price
-    if rules.max_price is not None:
-        keep &= price <= rules.max_price
-    if rules.exclude_items:
-        keep &= ~np.isin(catalog.items[item_idx], rules.exclude_items)
-    item_idx, scores, cat = item_idx[keep], scores[keep], cat[keep]
-    if rules.margin_boost > 0 and len(item_idx):
-        rank_score = 1.0 - np.arange(len(item_idx)) / len(item_idx)
-        p, c = catalog.price[item_idx], catalog.cost[item_idx]
-        margin = np.nan_to_num((p - c) / p, nan=0.0)
-        order = np.argsort(-(rank_score + rules.margin_boost * margin), kind="stable")
-        item_idx, scores, cat = item_idx[order], scores[order], cat[order]
-    if rules.max_per_category is not None:
-        taken: dict[str, int] = {}
-        ok = np.zeros(len(item_idx), dtype=bool)
-        for j, c in enumerate(cat.tolist()):
-            if taken.get(c, 0) < rules.max_per_category:
-                taken[c] = taken.get(c, 0) + 1
-                ok[j] = True
-        item_idx, scores = item_idx[ok], scores[ok]
-    return item_idx[:n], scores[:n]
+    """Filter and re-order ranked candidates (catalogue positions, best first; negative positions are
+    items the catalogue lacks and are dropped); return the first `n` that pass.
+
+    A loop over the candidates rather than array operations: serving passes a couple of hundred and,
+    without a margin boost, stops as soon as `n` have passed, which takes microseconds where a dozen
+    numpy calls over every candidate took ten times longer.
+    """
+    col = catalog.columns
+    skip = set(np.asarray(bought).tolist()) if rules.exclude_bought and bought is not None else set()
+    rebuy = set(rules.rebuy_categories)
+    categories = None if rules.categories is None else set(rules.categories)
+    brands = None if rules.brands is None else set(rules.brands)
+    excluded = set(rules.exclude_items)
+    low, high = rules.min_price, rules.max_price
+    out_of_stock, hidden = rules.exclude_out_of_stock, rules.exclude_hidden
+
+    def eligible() -> Iterator[tuple[int, float]]:
+        for i, score in zip(np.asarray(item_idx, dtype=np.int64).tolist(),
+                            np.asarray(scores, dtype=np.float64).tolist(), strict=True):
+            if i < 0:
+                continue  # not in the catalogue
+            category = col.category[i]
+            if (i in skip and category not in rebuy) or (out_of_stock and col.stock[i] <= 0) \
+                    or (hidden and col.hidden[i]) or (categories is not None and category not in categories) \
+                    or (brands is not None and col.brand[i] not in brands) \
+                    or (low is not None and not col.price[i] >= low) or (high is not None and not col.price[i] <= high) \
+                    or (excluded and col.items[i] in excluded):
+                continue  # unknown stock (NaN) passes; an unknown price fails a price filter
+            yield i, score
+
+    ranked: Iterable[tuple[int, float]] = eligible()
+    if rules.margin_boost > 0:
+        kept = list(ranked)
+        size = len(kept)
+        boost = [(1.0 - pos / size) + rules.margin_boost * _margin(col.price[i], col.cost[i])
+                 for pos, (i, _) in enumerate(kept)]
+        ranked = [kept[pos] for pos in sorted(range(size), key=lambda pos: -boost[pos])]  # stable: ties keep rank
+    chosen: list[int] = []
+    values: list[float] = []
+    taken: dict[str, int] = {}
+    cap = rules.max_per_category
+    for i, score in ranked:
+        if len(chosen) == n:
+            break
+        if cap is not None:
+            category = col.category[i]
+            if taken.get(category, 0) >= cap:
+                continue
+            taken[category] = taken.get(category, 0) + 1
+        chosen.append(i)
+        values.append(score)
+    return np.array(chosen, dtype=np.int64), np.array(values, dtype=np.float64)

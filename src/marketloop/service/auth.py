@@ -16,13 +16,14 @@ import base64
 import hashlib
 import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from marketloop.service.errors import ApiError
-from marketloop.service.keys import Principal
+from marketloop.service.keys import Principal, parse_token
 
 SESSION_COOKIE = "ml_session"
 SESSION_SECONDS = 12 * 3600
@@ -96,12 +97,32 @@ def authenticate(request: Request, bearer: HTTPAuthorizationCredentials | None, 
     return principal
 
 
-def require(scope: str) -> Callable[..., Principal]:
+def _claimed_key_id(request: Request, bearer: HTTPAuthorizationCredentials | None, header: str | None) -> str | None:
+    """The key id the credentials name, before any check against the store (None: no usable credentials)."""
+    token = bearer.credentials if bearer is not None else header
+    if token:
+        parsed = parse_token(token.strip())
+        return parsed[0] if parsed else None
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return session_key_id(request.app.state.ml.session_secret, cookie) if cookie else None
+
+
+async def _authenticate(request: Request, bearer: HTTPAuthorizationCredentials | None, header: str | None) -> Principal:
+    """:func:`authenticate` on the event loop when it needs no store read (the key's row is cached, or the
+    credentials are unusable), else in the thread pool: a busy route does not pay a thread hop per request,
+    and the loop never waits on the store."""
+    key_id = _claimed_key_id(request, bearer, header)
+    if key_id is None or request.app.state.ml.verifier.cached(key_id):
+        return authenticate(request, bearer, header)
+    return await run_in_threadpool(authenticate, request, bearer, header)
+
+
+def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting callers whose role grants `scope` (read, write, ingest or admin)."""
 
-    def dependency(request: Request, bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
-                   header: str | None = Depends(_header)) -> Principal:
-        principal = authenticate(request, bearer, header)
+    async def dependency(request: Request, bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
+                         header: str | None = Depends(_header)) -> Principal:
+        principal = await _authenticate(request, bearer, header)
         if scope not in principal.scopes:
             raise ApiError(403, "forbidden", f"the {principal.role} role may not do this (needs {scope!r})",
                            hint="Use a key whose role allows it; roles: admin, marketer, analyst, ingest.")
@@ -111,7 +132,7 @@ def require(scope: str) -> Callable[..., Principal]:
     return dependency
 
 
-def authenticated(request: Request, bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
-                  header: str | None = Depends(_header)) -> Principal:
+async def authenticated(request: Request, bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
+                        header: str | None = Depends(_header)) -> Principal:
     """A dependency admitting any valid key, whatever its role."""
-    return authenticate(request, bearer, header)
+    return await _authenticate(request, bearer, header)

@@ -130,23 +130,43 @@ class KeyVerifier:
         self.store = store
         self.ttl = ttl
         self._cache: dict[str, tuple[float, tuple | None]] = {}
+        self._loading: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
+    def _fresh(self, key_id: str) -> tuple[float, tuple | None] | None:
+        hit = self._cache.get(key_id)
+        return hit if hit is not None and time.monotonic() - hit[0] < self.ttl else None
+
     def _row(self, key_id: str) -> tuple | None:
-        now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(key_id)
-        if hit is not None and now - hit[0] < self.ttl:
+        hit = self._fresh(key_id)
+        if hit is not None:
             return hit[1]
-        with self.store.connect() as conn:
-            row = conn.execute(sa.select(api_keys.c.name, api_keys.c.role, api_keys.c.secret_sha256, api_keys.c.revoked_at)
-                               .where(api_keys.c.key_id == key_id)).first()
-        value = None if row is None or row.revoked_at is not None else (row.name, row.role, row.secret_sha256)
         with self._lock:
-            if len(self._cache) > 10_000:  # a flood of made-up key ids must not grow memory
-                self._cache.clear()
-            self._cache[key_id] = (now, value)
+            gate = self._loading.setdefault(key_id, threading.Lock())
+        # One store read per key at a time: when the entry of a busy key expires, the requests behind the
+        # first one wait for its answer instead of all reading the same row.
+        with gate:
+            hit = self._fresh(key_id)
+            if hit is not None:
+                return hit[1]
+            now = time.monotonic()
+            try:
+                with self.store.connect() as conn:
+                    row = conn.execute(sa.select(api_keys.c.name, api_keys.c.role, api_keys.c.secret_sha256,
+                                                 api_keys.c.revoked_at).where(api_keys.c.key_id == key_id)).first()
+                value = None if row is None or row.revoked_at is not None else (row.name, row.role, row.secret_sha256)
+                with self._lock:
+                    if len(self._cache) > 10_000:  # a flood of made-up key ids must not grow memory
+                        self._cache.clear()
+                    self._cache[key_id] = (now, value)
+            finally:
+                with self._lock:
+                    self._loading.pop(key_id, None)
         return value
+
+    def cached(self, key_id: str) -> bool:
+        """Whether `key_id`'s row is in the cache and fresh: verifying it then reads nothing from the store."""
+        return self._fresh(key_id) is not None
 
     def verify(self, token: str) -> Principal | None:
         parsed = parse_token(token)

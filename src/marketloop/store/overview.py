@@ -156,3 +156,75 @@ def kpis(store: Store) -> Kpis:
         returns_value=round(abs(float(totals["returns"] or 0)), 2),
         as_of=as_of.to_pydatetime() if as_of is not None else None,
     )
+
+
+def _year_month(column: sa.ColumnElement) -> tuple[sa.ColumnElement, sa.ColumnElement]:
+    # EXTRACT(YEAR/MONTH FROM ts) is standard SQL: DuckDB, PostgreSQL and MySQL all accept it
+    return sa.extract("year", column).label("y"), sa.extract("month", column).label("m")
+
+
+def monthly_series(store: Store, months: int | None = None) -> pd.DataFrame:
+    """Per calendar month (completed sales, returns excluded): revenue, orders, average order value,
+    buying (active) customers, new customers (first completed order that month), returning customers
+    (bought that month and before) and the repeat rate (returning / active). Months without sales
+    inside the range are filled with zeros; `months` keeps only the last so many."""
+    sales = _sales(store).subquery()
+    y, m = _year_month(sales.c.ordered_at)
+    per_month = store.read_sql(
+        sa.select(y, m, sa.func.coalesce(sa.func.sum(sales.c.total), 0).label("revenue"),
+                  sa.func.count().label("orders"),
+                  sa.func.count(sa.distinct(sales.c.customer_id)).label("active_customers"))
+        .group_by(y, m)
+    )
+    firsts = (sa.select(sales.c.customer_id, sa.func.min(sales.c.ordered_at).label("first_at"))
+              .where(sales.c.customer_id.is_not(None)).group_by(sales.c.customer_id).subquery())
+    fy, fm = _year_month(firsts.c.first_at)
+    new = store.read_sql(sa.select(fy, fm, sa.func.count().label("new_customers")).group_by(fy, fm))
+    columns = ["month", "revenue", "orders", "aov", "active_customers", "new_customers", "returning_customers",
+               "repeat_rate"]
+    if per_month.empty:
+        return pd.DataFrame(columns=columns)
+
+    def period(frame: pd.DataFrame) -> pd.PeriodIndex:
+        return pd.PeriodIndex.from_fields(year=frame["y"].astype(int), month=frame["m"].astype(int), freq="M")
+
+    per_month.index = period(per_month)
+    new.index = period(new) if len(new) else pd.PeriodIndex([], freq="M")
+    full = pd.period_range(per_month.index.min(), per_month.index.max(), freq="M")
+    out = pd.DataFrame(index=full)
+    out["revenue"] = per_month["revenue"].astype(float).reindex(full, fill_value=0.0).round(2)
+    out["orders"] = per_month["orders"].astype(int).reindex(full, fill_value=0)
+    out["active_customers"] = per_month["active_customers"].astype(int).reindex(full, fill_value=0)
+    out["new_customers"] = new["new_customers"].astype(int).reindex(full, fill_value=0) if len(new) else 0
+    out["returning_customers"] = out["active_customers"] - out["new_customers"]
+    orders = out["orders"].where(out["orders"] > 0)
+    active = out["active_customers"].where(out["active_customers"] > 0)
+    out["aov"] = (out["revenue"] / orders).fillna(0.0).round(2)
+    out["repeat_rate"] = (out["returning_customers"] / active).fillna(0.0).round(4)
+    out["month"] = full.strftime("%Y-%m")
+    out = out.reset_index(drop=True)[columns]
+    return out.tail(months).reset_index(drop=True) if months else out
+
+
+def product_sales(store: Store, product_id: str) -> dict[str, object]:
+    """One product's sales (orders, units, revenue, last sale; returns excluded) and review count and
+    mean rating."""
+    o, ln, r = schema.orders, schema.order_lines, schema.reviews
+    sales = store.read_sql(
+        sa.select(sa.func.count(sa.distinct(ln.c.order_id)).label("orders"),
+                  sa.func.coalesce(sa.func.sum(ln.c.quantity), 0).label("units"),
+                  sa.func.coalesce(sa.func.sum(ln.c.quantity * ln.c.unit_price), 0).label("revenue"),
+                  sa.func.max(o.c.ordered_at).label("last_ordered_at"))
+        .select_from(ln.join(o, o.c.order_id == ln.c.order_id))
+        .where(ln.c.product_id == str(product_id), ~o.c.is_return)).iloc[0]
+    reviews = store.read_sql(sa.select(sa.func.count().label("reviews"), sa.func.avg(r.c.rating).label("rating"))
+                             .where(r.c.product_id == str(product_id))).iloc[0]
+    last = sales["last_ordered_at"]
+    return {
+        "orders": int(sales["orders"] or 0),
+        "units": int(sales["units"] or 0),
+        "revenue": round(float(sales["revenue"] or 0), 2),
+        "last_ordered_at": None if last is None or pd.isna(last) else pd.Timestamp(last).to_pydatetime(),
+        "reviews": int(reviews["reviews"] or 0),
+        "mean_rating": None if reviews["rating"] is None or pd.isna(reviews["rating"]) else round(float(reviews["rating"]), 2),
+    }
