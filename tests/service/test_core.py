@@ -145,3 +145,42 @@ def test_access_log_names_routes_not_paths_or_secrets(api, caplog) -> None:
 def test_a_session_cookie_with_non_ascii_bytes_is_401_not_500(api) -> None:
     r = api.client.get("/v1/me", headers={"Cookie": b"ml_session=abc.123.\xe9t"})
     assert_error(r, 401, "unauthorized")
+
+
+def _operations(api) -> list[tuple[str, str, str | None]]:
+    doc = api.client.get("/v1/openapi.json").json()
+    return [(method.upper(), path, op.get("x-required-scope")) for path, ops in doc["paths"].items()
+            for method, op in ops.items()]
+
+
+def test_every_v1_operation_declares_its_scope_except_login(api) -> None:
+    ops = _operations(api)
+    assert len(ops) >= 30
+    public = {(m, p) for m, p, scope in ops if scope is None}
+    assert public == {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/v1/session"), ("GET", "/unsubscribe"),
+                      ("POST", "/unsubscribe")}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_matrix_over_every_operation(api, role) -> None:
+    """Each role gets 403 exactly on the operations whose scope it lacks, and never 401 with its key."""
+    from marketloop.service.keys import ROLE_SCOPES
+
+    for method, path, scope in _operations(api):
+        if scope is None:
+            continue
+        url = path.replace("{customer_id}", "nobody").replace("{product_id}", "nothing").replace(
+            "{campaign_id}", "none").replace("{channel}", "email")
+        r = api.client.request(method, url, headers=api.as_(role), json={})
+        allowed = scope == "any" or scope in ROLE_SCOPES[role]
+        assert r.status_code != 401, (method, path, r.text)
+        if allowed:
+            assert r.status_code != 403, (method, path, role, r.text)
+        else:
+            assert_error(r, 403, "forbidden")
+
+
+def test_authorization_header_must_be_bearer(api) -> None:
+    err = assert_error(api.client.get("/v1/me", headers={"Authorization": f"Basic {api.keys['admin']}"}), 401,
+                       "unauthorized")
+    assert "Bearer" in err["message"]

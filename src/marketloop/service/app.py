@@ -63,6 +63,21 @@ class AccessLog:
                             (time.perf_counter() - start) * 1000, principal)
 
 
+def _document_security(app: FastAPI) -> None:
+    """Generate the OpenAPI document once, with the key schemes and each operation's scope."""
+    from marketloop.service.auth import security_openapi
+
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if not getattr(app.state, "openapi_secured", False):
+            security_openapi(app, generate())
+            app.state.openapi_secured = True
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
 def build_state(settings: Settings, store=None) -> ServiceState:  # noqa: ANN001
     from marketloop.store import open_store
 
@@ -112,6 +127,7 @@ def create_app(settings: Settings | None = None, *, store=None, background: bool
                   openapi_url="/v1/openapi.json", docs_url="/v1/docs", redoc_url=None)
     app.state.ml = state
     errors.install(app)
+    _document_security(app)
     for router in ROUTERS:
         app.include_router(router)
     from marketloop.service.dashboard import mount as mount_dashboard
