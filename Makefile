@@ -14,7 +14,23 @@ help:
 	@echo "make test   - run the test suite (PostgreSQL/MariaDB suites run when MARKETLOOP_TEST_*_URL are set)"
 	@echo "make bench  - run the benchmarks (writes bench/results/*.json)"
 
-$(STAMP): pyproject.toml
+# Chart.js for the dashboard's charts: installed from npm at the version locked in web/package-lock.json
+# and copied into the package (gitignored: third-party code is not committed). Without npm the dashboard
+# still works and shows its figures as tables. Order-only for the stamp: a missing npm must not make
+# every `make test` reinstall the Python packages.
+VENDOR  := src/marketloop/service/dashboard/static/vendor
+CHARTJS := $(VENDOR)/chart.umd.js
+
+$(CHARTJS): web/package.json web/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix web --no-audit --no-fund --loglevel=error && mkdir -p $(VENDOR) && \
+	  sed '/^\/\/# sourceMappingURL=/d' web/node_modules/chart.js/dist/chart.umd.js > $@ && \
+	  cp web/node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js.LICENSE.md; \
+	else \
+	  echo "npm not found: the dashboard will show tables instead of charts (install Node.js with npm, then make install)"; \
+	fi
+
+$(STAMP): pyproject.toml | $(CHARTJS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first and pinned: the pinned version is a CPU build; anything else pulls a CUDA build.
@@ -34,4 +50,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) demo bench/results .pytest_cache
+	rm -rf $(VENV) demo bench/results .pytest_cache web/node_modules $(VENDOR)
