@@ -1,7 +1,8 @@
 """Fuzzing the OpenAPI document with schemathesis: whatever a client sends, the API never answers 5xx.
 
 Every operation of /v1/openapi.json gets generated requests (valid and invalid bodies, parameters and
-ids) sent with an admin key, through the real ASGI app over a real store holding a little data.
+ids) sent with an admin key, through the real ASGI app over a real store with data: the small analysed
+shop of ``shop.py`` with trained recommendation models (its own copy, since fuzzing writes to it).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from schemathesis.checks import not_a_server_error
 from marketloop.config import load_settings
 from marketloop.service.app import create_app
 from marketloop.service.keys import create_key
-from marketloop.store import open_store
+from tests.service.shop import build_shop
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning"),
               pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
@@ -27,10 +28,11 @@ _KEY: dict[str, str] = {}
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     tmp = Path(tmp_path_factory.mktemp("fuzz"))
-    store = open_store(f"duckdb:///{tmp / 'fuzz.duckdb'}")
+    shop = build_shop(tmp)
+    store = shop.store
     _KEY["admin"] = create_key(store, "fuzzer", "admin").token
     conf = load_settings(db_url=str(store.url), session_secret_file=tmp / "session.key", api_rate_limit=1e6,
-                         api_rate_burst=10**6, models_dir=tmp / "models", cache_dir=tmp / "cache")
+                         api_rate_burst=10**6, models_dir=shop.models_dir, cache_dir=tmp / "cache")
     app = create_app(conf, store=store, background=False)
     yield schemathesis.openapi.from_asgi("/v1/openapi.json", app)
     store.close()
