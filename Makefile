@@ -14,7 +14,7 @@ help:
 	@echo "make test   - run the test suite (PostgreSQL/MariaDB suites run when MARKETLOOP_TEST_*_URL are set)"
 	@echo "make bench  - run the benchmarks (writes bench/results/*.json)"
 
-# Chart.js for the dashboard's charts: installed from npm at the version locked in web/package-lock.json
+# Chart.js for the dashboard's charts and Swagger UI for /v1/docs: installed from npm at the version locked in web/package-lock.json
 # and copied into the package (gitignored: third-party code is not committed). Without npm the dashboard
 # still works and shows its figures as tables. Order-only for the stamp: a missing npm must not make
 # every `make test` reinstall the Python packages.
@@ -25,9 +25,12 @@ $(CHARTJS): web/package.json web/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 	  npm ci --prefix web --no-audit --no-fund --loglevel=error && mkdir -p $(VENDOR) && \
 	  sed '/^\/\/# sourceMappingURL=/d' web/node_modules/chart.js/dist/chart.umd.js > $@ && \
-	  cp web/node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js.LICENSE.md; \
+	  cp web/node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js.LICENSE.md && \
+	  sed '/^\/\/# sourceMappingURL=/d' web/node_modules/swagger-ui-dist/swagger-ui-bundle.js > $(VENDOR)/swagger-ui-bundle.js && \
+	  sed '/sourceMappingURL=/d' web/node_modules/swagger-ui-dist/swagger-ui.css > $(VENDOR)/swagger-ui.css && \
+	  cp web/node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui.LICENSE; \
 	else \
-	  echo "npm not found: the dashboard will show tables instead of charts (install Node.js with npm, then make install)"; \
+	  echo "npm not found: the dashboard will show tables instead of charts and /v1/docs links the OpenAPI document (install Node.js with npm, then make install)"; \
 	fi
 
 $(STAMP): pyproject.toml | $(CHARTJS)

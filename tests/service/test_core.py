@@ -184,3 +184,20 @@ def test_authorization_header_must_be_bearer(api) -> None:
     err = assert_error(api.client.get("/v1/me", headers={"Authorization": f"Basic {api.keys['admin']}"}), 401,
                        "unauthorized")
     assert "Bearer" in err["message"]
+
+
+def test_interactive_docs_load_nothing_from_other_sites(api, monkeypatch) -> None:
+    import re
+
+    from marketloop.service.dashboard import STATIC_DIR
+
+    page = api.client.get("/v1/docs")
+    assert page.status_code == 200
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']|url: ?["']([^"']+)["']""", page.text)
+    urls = [a or b for a, b in urls]
+    assert urls and all(u.startswith("/") for u in urls), urls  # same site only: the docs work offline
+    if (STATIC_DIR / "vendor" / "swagger-ui-bundle.js").exists():
+        assert "/static/vendor/swagger-ui-bundle.js" in urls
+        assert api.client.get("/static/vendor/swagger-ui-bundle.js").status_code == 200
+    else:
+        assert "/v1/openapi.json" in urls and "make install" in page.text

@@ -78,6 +78,27 @@ def _document_security(app: FastAPI) -> None:
     app.openapi = openapi
 
 
+def _interactive_docs(app: FastAPI) -> None:
+    """``/v1/docs``: Swagger UI from the package's static files (installed from npm by `make install`), so the
+    docs work offline; FastAPI's default page loads Swagger UI from a CDN."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+
+    from marketloop.service.dashboard import STATIC_DIR
+
+    @app.get("/v1/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        if not (STATIC_DIR / "vendor" / "swagger-ui-bundle.js").exists():
+            return HTMLResponse(
+                "<!doctype html><title>MarketLoop API</title><p>The interactive docs need Swagger UI, which "
+                "<code>make install</code> installs with npm. The API is described by "
+                '<a href="/v1/openapi.json">/v1/openapi.json</a>.</p>')
+        return get_swagger_ui_html(openapi_url="/v1/openapi.json", title="MarketLoop API",
+                                   swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger-ui.css",
+                                   swagger_favicon_url="/static/img/favicon.svg")
+
+
 def build_state(settings: Settings, store=None) -> ServiceState:  # noqa: ANN001
     from marketloop.store import open_store
 
@@ -124,10 +145,11 @@ def create_app(settings: Settings | None = None, *, store=None, background: bool
                 state.store.close()
 
     app = FastAPI(title="MarketLoop", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  openapi_url="/v1/openapi.json", docs_url="/v1/docs", redoc_url=None)
+                  openapi_url="/v1/openapi.json", docs_url=None, redoc_url=None)
     app.state.ml = state
     errors.install(app)
     _document_security(app)
+    _interactive_docs(app)
     for router in ROUTERS:
         app.include_router(router)
     from marketloop.service.dashboard import mount as mount_dashboard
