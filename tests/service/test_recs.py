@@ -68,6 +68,26 @@ def test_for_you(shop_api, shop, oracle) -> None:
     assert set(ids(again)) & bought_by(shop, "c0")
 
 
+@pytest.mark.parametrize("rules", [
+    Rules(), Rules(exclude_bought=False), Rules(max_per_category=1), Rules(categories=["garden"]),
+    Rules(min_price=20.0), Rules(exclude_items=["p1", "p2", "p3"], max_per_category=2), Rules(margin_boost=2.0)],
+    ids=["default", "bought", "diverse", "category", "price", "exclude", "margin"])
+def test_for_you_from_the_stored_list_equals_the_full_ranking(oracle, rules) -> None:
+    """for-you answers from the customer's precomputed list when n of it pass the rules; that must be the
+    answer of the full ranking (the list continued by trend), for every customer and list length."""
+    from marketloop.recs.service import _POOL, _row
+
+    main = oracle.main
+    short = 0
+    for u, customer in enumerate(main.users_.tolist()):
+        for n in (1, 5, 10, 40):
+            got = oracle.rank_for_you(customer, n, rules)
+            full = oracle._finish(*main.top_for_user(u, _POOL + n), rules, n, _row(main.seen_, u), main.name, main)
+            assert got.idx.tolist() == full.idx.tolist() and got.scores.tolist() == full.scores.tolist(), (customer, n)
+            short += len(main.head_for_user(u, _POOL + n)[0]) < n
+    assert short  # some lists are too short for n, so the continuation is exercised too
+
+
 def test_cold_start(shop_api, oracle) -> None:
     new = shop_api.get(f"{R}/for-you/someone-new", params={"n": 5}).json()
     assert {i["source"] for i in new["items"]} == {"trending (cold start)"}

@@ -202,6 +202,11 @@ class BaseRecommender:
             scores[rows, seen.indices] = -np.inf
         return scores
 
+    def head_for_user(self, u: int, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The start (at most `k` items) of :meth:`top_for_user` when the model keeps it precomputed and
+        can give it without scoring, else None (the default)."""
+        return None
+
     def top_for_user(self, u: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Item positions and scores of the `k` best items for the known user `u` (a dense index), best
         first, finite scores only, items already seen included (serving's business rules decide)."""

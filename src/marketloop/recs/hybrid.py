@@ -248,20 +248,30 @@ class Hybrid(BaseRecommender):
         out[rows, idx[ok]] = vals[ok]
         return out
 
+    def head_for_user(self, u: int, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """At most `k` of the customer's precomputed list (best first); None when nothing is precomputed."""
+        if getattr(self, "cache_idx_", None) is None:
+            return None
+        idx, vals = self.cache_idx_[u], self.cache_scores_[u]
+        m = min(k, int(np.count_nonzero(idx >= 0)))  # the list is best first, padded with -1 at its end
+        return idx[:m].astype(np.int64), vals[:m]
+
     def top_for_user(self, u: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The customer's precomputed list, continued by trend when `k` is longer: the same answer as
         ranking :meth:`_score`'s dense row, without building it."""
-        if getattr(self, "cache_idx_", None) is None:
+        head = self.head_for_user(u, k)
+        if head is None:
             return super().top_for_user(u, k)
-        idx, vals = self.cache_idx_[u], self.cache_scores_[u]
-        m = int(np.count_nonzero(idx >= 0))  # the list is best first, padded with -1 at its end
+        idx, vals = head
+        m = len(idx)
         if k <= m:
-            return idx[:k].astype(np.int64), vals[:k]
+            return idx, vals
         fallback, order = self._fallback_parts()
         listed = np.zeros(len(fallback), dtype=bool)
-        listed[idx[:m]] = True
-        extra = order[~listed[order]][: k - m]
-        return np.concatenate([idx[:m].astype(np.int64), extra]), np.concatenate([vals[:m], fallback[extra]])
+        listed[idx] = True
+        first = order[:k]  # holds at least k - m unlisted items, as at most m are listed
+        extra = first[~listed[first]][: k - m]
+        return np.concatenate([idx, extra]), np.concatenate([vals, fallback[extra]])
 
     def feature_importance(self) -> dict[str, float]:
         gain = self.booster_.feature_importance(importance_type="gain")

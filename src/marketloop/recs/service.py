@@ -106,8 +106,16 @@ class Recommendations:
         rules = rules or Rules()
         u = self.main.user_position(customer_id) if customer_id is not None else -1
         if u >= 0:
+            bought = _row(self.main.seen_, u)
+            head = None if rules.margin_boost else self.main.head_for_user(u, _POOL + n)
+            if head is not None:
+                # Without a margin boost the rules keep candidates in rank order and stop at n, so when n of
+                # the customer's precomputed list pass, the rest of the ranking cannot change the answer.
+                ranked = self._finish(*head, rules, n, bought, self.main.name, self.main)
+                if len(ranked.idx) == n:
+                    return ranked
             idx, vals = self.main.top_for_user(u, _POOL + n)
-            return self._finish(idx, vals, rules, n, _row(self.main.seen_, u), self.main.name, self.main)
+            return self._finish(idx, vals, rules, n, bought, self.main.name, self.main)
         if self.content is not None and context_items:
             clicked = self.content.item_index(context_items)
             clicked = clicked[clicked >= 0]

@@ -138,15 +138,20 @@ async def _authenticate(request: Request) -> Principal:
 SCOPE_ATTRIBUTE = "__marketloop_scope__"
 
 
+async def authorize(request: Request, scope: str) -> Principal:
+    """The caller, when its key is valid, under its rate and its role grants `scope` ("any": any role)."""
+    principal = await _authenticate(request)
+    if scope != "any" and scope not in principal.scopes:
+        raise ApiError(403, "forbidden", f"the {principal.role} role may not do this (needs {scope!r})",
+                       hint="Use a key whose role allows it; roles: admin, marketer, analyst, ingest.")
+    return principal
+
+
 def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting callers whose role grants `scope` (read, write, ingest or admin)."""
 
     async def dependency(request: Request) -> Principal:
-        principal = await _authenticate(request)
-        if scope not in principal.scopes:
-            raise ApiError(403, "forbidden", f"the {principal.role} role may not do this (needs {scope!r})",
-                           hint="Use a key whose role allows it; roles: admin, marketer, analyst, ingest.")
-        return principal
+        return await authorize(request, scope)
 
     dependency.__name__ = f"require_{scope}"
     setattr(dependency, SCOPE_ATTRIBUTE, scope)
@@ -155,7 +160,7 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
 
 async def authenticated(request: Request) -> Principal:
     """A dependency admitting any valid key, whatever its role."""
-    return await _authenticate(request)
+    return await authorize(request, "any")
 
 
 setattr(authenticated, SCOPE_ATTRIBUTE, "any")
