@@ -39,7 +39,8 @@ def _lean_shape(route: APIRoute) -> tuple[str, str] | None:
     if scope is None or dependency.dependencies or not dependency.name:
         return None
     names = set(inspect.signature(route.endpoint).parameters)
-    declared = {field.name for field in dependant.path_params} | {dependency.name, dependant.request_param_name}
+    declared = {field.name for field in dependant.path_params} | {dependency.name} | (
+        {dependant.request_param_name} if dependant.request_param_name else set())
     if names != declared:
         return None  # a parameter FastAPI would supply that this handler does not (background tasks, ...)
     return scope, dependency.name
@@ -62,11 +63,15 @@ class LeanRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             kwargs: dict[str, Any] = {principal_name: await authorize(request, scope)}
+            errors: list[Any] = []
             for field in path_fields:  # always present once the route matched: FastAPI's field validator directly
-                value, errors = field.validate(request.path_params[field.alias], kwargs, loc=("path", field.alias))
-                if errors:
-                    raise RequestValidationError(errors)
-                kwargs[field.name] = value
+                value, field_errors = field.validate(request.path_params[field.alias], kwargs, loc=("path", field.alias))
+                if field_errors:
+                    errors.extend(field_errors)
+                else:
+                    kwargs[field.name] = value
+            if errors:
+                raise RequestValidationError(errors)
             if request_name:
                 kwargs[request_name] = request
             response = await endpoint(**kwargs) if is_async else await run_in_threadpool(endpoint, **kwargs)
