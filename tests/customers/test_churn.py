@@ -71,3 +71,49 @@ def test_reasons_are_valid_json_with_missing_values():
     assert [r["feature"] for r in docs[0]] == ["recency_days"]
     assert docs[1] == [{"feature": "orders", "label": "orders", "value": 1.0, "shap": 0.3}]
     assert json.loads(top_reasons(X, contributions, sign=-1.0)[0])[0]["feature"] == "orders"
+
+
+def test_contributions_computed_once_per_split_pattern_equal_direct_treeshap():
+    """Rows are grouped by their side of every split; the values must equal LightGBM's own, row by row,
+    including values exactly at a threshold, one step either side of it, and missing values."""
+    rng = np.random.default_rng(3)
+    n = 4000
+    X = pd.DataFrame({"recency_days": rng.integers(0, 400, n).astype(float), "spend": rng.gamma(2.0, 40.0, n).round(2),
+                      "gap": np.where(rng.random(n) < 0.2, np.nan, rng.uniform(5, 90, n))})
+    y = rng.random(n) < 1 / (1 + np.exp(-(X["recency_days"] - 200) / 40 + 0.002 * X["spend"]))
+    clf = ChurnClassifier(random_state=0).fit(X, y)
+    clf._split_pattern(X.to_numpy())  # reads the thresholds
+    edges = []
+    for j, cuts in enumerate(clf.thresholds_):
+        for t in cuts[:20]:
+            for v in (t, np.nextafter(t, -np.inf), np.nextafter(t, np.inf)):
+                row = X.iloc[int(rng.integers(n))].to_numpy().copy()
+                row[j] = v
+                edges.append(row)
+    probe = pd.concat([X, pd.DataFrame(edges, columns=X.columns)], ignore_index=True)
+    direct = clf.model_.booster_.predict(probe.to_numpy(), pred_contrib=True)[:, :-1]
+    assert len(np.unique(clf._split_pattern(probe.to_numpy()), axis=0)) < len(probe)  # rows were grouped
+    np.testing.assert_array_equal(clf.contributions(probe), direct)
+
+
+def test_training_history_keeps_whole_customers_of_a_random_share():
+    """On a large store the horizon models compute training snapshots for a random share of customers
+    (enough for the classifier's row cap) with each chosen customer's whole history; small stores keep all."""
+    from marketloop.customers import horizon
+    from marketloop.customers.features import History
+
+    from .conftest import synthetic_orders
+
+    orders, _, _ = synthetic_orders(400)
+    tx = pd.DataFrame(orders).rename(columns={"ordered_at": "ts", "total": "amount"})
+    history = History.of(tx)
+    n = history.daily["customer_id"].nunique()
+    assert horizon._training_history(history, n, 0) is history  # far under the cap: everyone
+    sample = horizon._training_history(history, n, 0, cap=120)
+    chosen = set(sample.daily["customer_id"].astype(str))
+    assert 0.05 * n < len(chosen) < 0.3 * n  # expected share 1.5 * 120 / (3 * n), about 0.15
+    for table in ("daily", "returns"):
+        whole = getattr(history, table)
+        mine = whole[whole["customer_id"].astype(str).isin(chosen)]
+        assert len(getattr(sample, table)) == len(mine)
+    assert horizon._training_history(history, n, 0, cap=120).daily.equals(sample.daily)  # seeded

@@ -107,6 +107,7 @@ class ChurnClassifier:
             verbose=-1,
         )
         self.model_.fit(X[~calib], y[~calib])
+        self.thresholds_ = None  # the split thresholds of this model, read on first use (_split_pattern)
         raw = self._raw(X[calib])
         self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y[calib])
         return self
@@ -122,8 +123,40 @@ class ChurnClassifier:
         return np.clip(self.calibrator_.predict(raw) + 1e-6 * (raw - 0.5), 0.0, 1.0)
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
-        """SHAP values in log-odds (rows x features), without the bias column."""
-        return self.model_.booster_.predict(X[self.feature_names_], pred_contrib=True, num_threads=2)[:, :-1]
+        """SHAP values in log-odds (rows x features), without the bias column.
+
+        Exact TreeSHAP reads a row only through which side of each split threshold each feature falls
+        on, so rows with the same pattern have the same values: they are computed once per pattern
+        (on a million customers, a third to a fifth of the rows) and copied to the rest."""
+        A = X[self.feature_names_].to_numpy(dtype=float)
+        _, first, inverse = np.unique(self._split_pattern(A), axis=0, return_index=True, return_inverse=True)
+        unique_rows = self.model_.booster_.predict(A[first], pred_contrib=True, num_threads=2)[:, :-1]
+        return unique_rows[inverse.reshape(-1)]
+
+    def _split_pattern(self, A: np.ndarray) -> np.ndarray:
+        """Per row and feature, how many of the model's thresholds on that feature lie below the value
+        (-1 for a missing value). LightGBM sends a value left when it is <= the threshold, so two values
+        with the same count fall on the same side of every split."""
+        thresholds = self.thresholds_
+        if thresholds is None:
+            found: list[set[float]] = [set() for _ in self.feature_names_]
+            stack = [tree["tree_structure"] for tree in self.model_.booster_.dump_model()["tree_info"]]
+            while stack:
+                node = stack.pop()
+                if "split_feature" in node:
+                    if node["decision_type"] != "<=":  # a categorical split: no threshold order to use
+                        found[node["split_feature"]].add(np.nan)
+                    else:
+                        found[node["split_feature"]].add(float(node["threshold"]))
+                    stack += [node["left_child"], node["right_child"]]
+            thresholds = self.thresholds_ = [np.array(sorted(t)) for t in found]
+        pattern = np.empty(A.shape, dtype=np.int32)
+        for j, cuts in enumerate(thresholds):
+            if np.isnan(cuts).any():  # categorical: the value itself is the pattern
+                pattern[:, j] = np.unique(A[:, j], return_inverse=True)[1].reshape(-1)
+            else:
+                pattern[:, j] = np.where(np.isnan(A[:, j]), -1, np.searchsorted(cuts, A[:, j], side="left"))
+        return pattern
 
 
 def top_reasons(X: pd.DataFrame, contributions: np.ndarray, top: int = 3, sign: float = 1.0) -> list[str]:

@@ -27,6 +27,29 @@ from marketloop.errors import InputError
 log = logging.getLogger(__name__)
 
 
+SNAPSHOTS = 3  # stacked training snapshots per fit (features.training_snapshots)
+
+
+def _training_history(history: History, n_customers: int, random_state: int | None, cap: int | None = None) -> History:
+    """The history of a random share of the customers, large enough for the classifier's row cap.
+
+    The classifier learns on at most ``max_train_rows`` snapshot rows (a random sample); on a large
+    store, computing the stacked snapshots of every customer first would be work thrown away (on a
+    million customers, tens of seconds per horizon). Validation and today's scores still use everyone.
+    """
+    cap = cap or ChurnClassifier().max_train_rows
+    share = 1.5 * cap / max(1, SNAPSHOTS * n_customers)  # headroom: not every customer is in every snapshot
+    if share >= 1:
+        return history
+    ids = history.daily["customer_id"].astype("category")
+    rng = np.random.default_rng(random_state)
+    keep = rng.random(len(ids.cat.categories)) < share
+    chosen = set(ids.cat.categories[keep].astype(str))
+    returns = history.returns
+    return History(history.daily[keep[ids.cat.codes.to_numpy()]],
+                   returns[returns["customer_id"].astype(str).isin(chosen)])
+
+
 @dataclass
 class HorizonScores:
     """Today's probabilities (index: customer_id), the explanation JSON per customer and the selection."""
@@ -64,10 +87,11 @@ def score_horizon(
 
     valid_date = as_of - dt.timedelta(days=horizon_days)
     train_date = as_of - dt.timedelta(days=2 * horizon_days)
-    X_train, y_train = training_snapshots(history, train_date, horizon_days)
+    sample = _training_history(history, len(X_now), random_state)
+    X_train, y_train = training_snapshots(sample, train_date, horizon_days, count=SNAPSHOTS)
     X_valid = behaviour_features(history, valid_date)
     y_valid = no_purchase_labels(history, X_valid.index, valid_date, horizon_days).to_numpy()
-    X_final, y_final = training_snapshots(history, valid_date, horizon_days)
+    X_final, y_final = training_snapshots(sample, valid_date, horizon_days, count=SNAPSHOTS)
     if flip:
         y_train, y_valid, y_final = ~y_train, ~y_valid, ~y_final
     counts = [int(np.bincount(y.astype(int), minlength=2).min()) if len(y) else 0 for y in (y_train, y_valid)]
