@@ -235,3 +235,46 @@ def eval_churn_cmd(
     console.print(table)
     console.print(f"Best model: {result['best']} (ROC AUC {result['roc_auc_gain_over_rfm_rule']:+.3f} over the RFM "
                   f"segment rule, {result['roc_auc_gain_over_rfm_cells']:+.3f} over RFM cell rates).")
+
+
+@evaluate.app.command("profiles")
+def eval_profiles_cmd(
+    customers: Annotated[int, typer.Option("--customers", "-n", help="Simulated customers.")] = 20_000,
+    products: Annotated[int, typer.Option("--products", "-p", help="Simulated products.")] = 500,
+    days: Annotated[int, typer.Option("--days", "-d", help="Days of simulated history.")] = 365,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Simulator seed.")] = 0,
+    start: Annotated[str, typer.Option("--start", help="First day of the simulated history; the history must end by today.")] = "2025-01-01",
+    keep: Annotated[Path | None, typer.Option("--keep", help="Keep the simulated store and its DuckDB file in this folder.")] = None,
+    rfm_rules: Annotated[Path | None, typer.Option("--rfm-rules", help="TOML file with RFM segment rules.")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Score the profiles against a simulated store's hidden truth: lifecycle stage and top category
+    recovered by the profile, with chance levels from the same customers."""
+    from marketloop.customers.rfm import RFMConfig
+    from marketloop.customers.truth_check import evaluate_profiles_in_sim
+
+    with err_console.status("simulating a store, loading it and refreshing the profiles"):
+        result = evaluate_profiles_in_sim(customers, products, days, seed, _required_date(start, "start"), keep,
+                                          RFMConfig.from_toml(rfm_rules) if rfm_rules else None)
+    if json_out:
+        emit_json(result)
+        return
+    life, cat = result["lifecycle"], result["top_category"]
+    console.print(f"{result['profiled']:,} of {result['customers']:,} simulated customers have a profile "
+                  f"({result['coverage']:.1%}); profiles as of {result['as_of']}.")
+    table = Table(title="Profile vs hidden truth")
+    for name in ("measure", "profile", "chance"):
+        table.add_column(name, justify="left" if name == "measure" else "right")
+    chance = life["chance"]
+    table.add_row("lifecycle stage: accuracy", f"{life['accuracy']:.3f}",
+                  f"majority {chance['majority']['accuracy']:.3f}, stratified {chance['stratified_random']['accuracy']:.3f}")
+    table.add_row("lifecycle stage: balanced accuracy", f"{life['balanced_accuracy']:.3f}", f"{chance['majority']['balanced_accuracy']:.3f}")
+    table.add_row("lifecycle stage: Cohen's kappa", f"{life['cohen_kappa']:.3f}", "0.000")
+    k = cat["tags_kept"]
+    table.add_row("top category: hit rate", f"{cat['top1_hit_rate']:.3f}",
+                  f"best constant {cat['chance']['best_constant_top1']:.3f}, share random {cat['chance']['share_random_top1']:.3f}")
+    if k > 1:
+        table.add_row(f"true favourite among the {k} category tags", f"{cat[f'top{k}_hit_rate']:.3f}",
+                      f"best constant {cat['chance'][f'best_constant_top{k}']:.3f}")
+    console.print(table)
+    console.print("Recall per true stage: " + ", ".join(f"{s} {v:.2f}" for s, v in life["recall"].items() if v is not None))
