@@ -9,6 +9,7 @@ import pytest
 
 from marketloop.errors import InputError, NotFoundError
 from marketloop.recs import load_model
+from marketloop.recs.base import SCHEMA_VERSION
 from marketloop.recs.data import Interactions
 from marketloop.recs.evaluation import split
 from marketloop.recs.neighbours import ItemKNN
@@ -75,7 +76,7 @@ def test_damaged_artefacts(board, tmp_path):
     cfg = json.loads((path / "config.json").read_text())
     cfg["schema_version"] = 99
     (path / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(InputError, match="schema version 99, this MarketLoop reads 1"):
+    with pytest.raises(InputError, match=f"schema version 99, this MarketLoop reads {SCHEMA_VERSION}"):
         load_model(path)
     (path / "config.json").write_text("{not json")
     with pytest.raises(InputError, match="is not valid JSON"):

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from marketloop.errors import InputError, NotFoundError
 from marketloop.recs.data import Catalog, Interactions
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the hybrid ranker gained multi-behaviour features (issue 4)
 _MODELS: dict[str, type[BaseRecommender]] = {}
 
 
