@@ -71,6 +71,9 @@ def run(name: str, models: list[str], cache: str) -> dict:
         if model_name in result.fitted:
             out[f"latency_{model_name}"] = latency(result.fitted[model_name], users)
     if "hybrid" in result.fitted:  # serving path: every customer's list ranked once, then read per request
+        h = result.fitted["hybrid"]  # and the ranker's size, chosen inside training on its latest window
+        out["hybrid_ranker"] = {"trees": h.n_estimators_, "validation_ndcg@10": h.val_ndcg_,
+                                "rows": h.n_train_rows_, "groups": h.n_train_groups_}
         t = time.perf_counter()
         result.fitted["hybrid"].precompute()
         out["hybrid_precompute_seconds"] = round(time.perf_counter() - t, 1)

@@ -9,6 +9,7 @@ import pytest
 
 from marketloop.errors import InputError, NotFoundError
 from marketloop.recs import load_model
+from marketloop.recs.base import SCHEMA_VERSION
 from marketloop.recs.data import Interactions
 from marketloop.recs.evaluation import split
 from marketloop.recs.neighbours import ItemKNN
@@ -75,10 +76,25 @@ def test_damaged_artefacts(board, tmp_path):
     cfg = json.loads((path / "config.json").read_text())
     cfg["schema_version"] = 99
     (path / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(InputError, match="schema version 99, this MarketLoop reads 1"):
+    with pytest.raises(InputError, match=f"schema version 99, this MarketLoop reads {SCHEMA_VERSION} for itemknn models"):
         load_model(path)
     (path / "config.json").write_text("{not json")
     with pytest.raises(InputError, match="is not valid JSON"):
         load_model(path)
     with pytest.raises(NotFoundError, match="no saved model"):
         load_model(tmp_path / "empty")
+
+
+def test_schema_versions_are_per_model_class(board, tmp_path):
+    """A layout change of one model class (the hybrid is at version 2) refuses only that class's older
+    artefacts; every other model saved before stays loadable."""
+    from marketloop.recs.hybrid import Hybrid
+
+    assert Hybrid.schema_version == 2 and ItemKNN.schema_version == SCHEMA_VERSION == 1
+    path = ItemKNN().fit(board).save(tmp_path / "knn")
+    assert json.loads((path / "config.json").read_text())["schema_version"] == 1
+    assert load_model(path).name == "itemknn"
+    cfg = json.loads((path / "config.json").read_text())
+    (path / "config.json").write_text(json.dumps({**cfg, "model": "hybrid"}))  # an old hybrid's config
+    with pytest.raises(InputError, match="schema version 1, this MarketLoop reads 2 for hybrid models"):
+        load_model(path)

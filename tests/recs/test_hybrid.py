@@ -38,7 +38,22 @@ def test_hybrid_beats_buy_again_when_recency_matters():
     b = ranking_metrics(buy.score_users, s, k=3)["ndcg@3"]
     assert h > b + 0.2, (h, b)
     assert len(hybrid.feature_names()) == hybrid.booster_.num_feature()
-    assert "ui_age_days" in list(hybrid.feature_importance())[:5]
+    recency = {"ui_age_days", "ui_before_user_last_days", "ui_in_last_session"}  # how recently the item was bought
+    assert recency & set(list(hybrid.feature_importance())[:5])
+
+
+def test_tree_count_chosen_on_the_latest_training_window():
+    """With early stopping the number of trees comes from the most recent window of the training log
+    (scored, never trained on, by the probe ranker); the final ranker has exactly that many."""
+    data = current_item_log(n_customers=40)
+    params = dict(candidates=("itemknn",), n_candidates=10, val_days=8, n_windows=3, n_estimators=150)
+    chosen = Hybrid(early_stopping_rounds=5, **params).fit(data)
+    assert 1 <= chosen.n_estimators_ < 150 and chosen.booster_.num_trees() == chosen.n_estimators_
+    assert 0.5 < chosen.val_ndcg_ <= 1.0
+    fixed = Hybrid(early_stopping_rounds=None, **params).fit(data)
+    assert fixed.n_estimators_ == 150 and fixed.val_ndcg_ is None
+    single = Hybrid(early_stopping_rounds=5, **{**params, "n_windows": 1}).fit(data)
+    assert single.n_estimators_ == 150 and single.val_ndcg_ is None  # nothing left to train the probe on
 
 
 def test_features_as_of_the_log_end():
@@ -52,6 +67,36 @@ def test_features_as_of_the_log_end():
     assert f["due_vs_item_gap"] == 0.2
     never = dict(zip(FeatureState.names(), st.features(np.array([1]), np.array([1]))[0]))
     assert never["ui_events"] == 0 and np.isnan(never["ui_age_days"])
+
+
+def test_multi_behaviour_features():
+    """Customer a viewed, carted and viewed x again days ago, then in one session viewed y and bought z;
+    b bought x. Strength 4 is a purchase."""
+    from marketloop.recs.data import Catalog
+
+    frame = pd.DataFrame({
+        "user": ["a", "a", "a", "a", "a", "b"],
+        "item": ["x", "x", "x", "y", "z", "x"],
+        "ts": [0, 1 * DAY, 2 * DAY, 5 * DAY - 600, 5 * DAY, 3 * DAY],
+        "rating": [1.0, 3.0, 1.0, 1.0, 4.0, 4.0],
+    })
+    data = Interactions.from_frame(frame, weight_col="rating")
+    catalog = Catalog.from_frame(pd.DataFrame({"product_id": ["x", "y", "z"], "category": ["c1", "c2", "c2"]}),
+                                 data.items)
+    st = FeatureState.build(data, catalog, min_rating=4.0)
+    a, b = list(data.users).index("a"), list(data.users).index("b")
+    x, y, z = (list(data.items).index(i) for i in "xyz")
+
+    def feats(u: int, i: int) -> dict:
+        return dict(zip(FeatureState.names(), st.features(np.array([u]), np.array([i]))[0]))
+
+    ax, ay, bz = feats(a, x), feats(a, y), feats(b, z)
+    assert ax["ui_max_weight"] == 3 and ax["ui_last_weight"] == 1  # the cart is the strongest, a view the latest
+    assert ax["ui_before_user_last_days"] == 3.0 and ax["ui_in_last_session"] == 0 and ax["uc_age_days"] == 3.0
+    assert ay["ui_before_user_last_days"] == 600 / DAY and ay["ui_in_last_session"] == 1 and ay["uc_age_days"] == 0
+    assert ax["i_conversion"] == 0.5 and ay["i_conversion"] == 0 and feats(a, z)["i_conversion"] == 1
+    assert bz["ui_last_weight"] == 0 and bz["ui_in_last_session"] == 0 and np.isnan(bz["uc_age_days"])
+    assert np.isnan(bz["ui_before_user_last_days"])
 
 
 def test_rank_within_groups():

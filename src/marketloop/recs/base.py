@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from marketloop.errors import InputError, NotFoundError
 from marketloop.recs.data import Catalog, Interactions
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  #: the artefact layout of every model class that does not set its own ``schema_version``
 _MODELS: dict[str, type[BaseRecommender]] = {}
 
 
@@ -100,6 +100,8 @@ class BaseRecommender:
     """Shared machinery: id handling, exclusion of seen items, top-n, similar items, persistence."""
 
     name: ClassVar[str] = "base"
+    #: the layout of this class's saved artefacts; raised when it changes, so older artefacts are refused
+    schema_version: ClassVar[int] = SCHEMA_VERSION
     #: constructor arguments, in order; each is stored unchanged on the instance (scikit-learn style)
     _params: ClassVar[tuple[str, ...]] = ()
 
@@ -292,7 +294,7 @@ class BaseRecommender:
         }
         np.savez_compressed(folder / "arrays.npz", **arrays)
         config = {
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": self.schema_version,
             "model": self.name,
             "params": self.get_params(),
             "fit_seconds": getattr(self, "fit_seconds_", None),
@@ -345,15 +347,16 @@ def load_model(path: str | Path) -> BaseRecommender:
             value=str(cfg_path),
             hint="The artefact is damaged; retrain the model.",
         ) from None
+    cls = model_class(config.get("model", ""))
     version = config.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version != cls.schema_version:
         raise InputError(
-            f"model artefact {folder} has schema version {version!r}, this MarketLoop reads {SCHEMA_VERSION}",
+            f"model artefact {folder} has schema version {version!r}, this MarketLoop reads {cls.schema_version} "
+            f"for {cls.name} models",
             field="schema_version",
             value=version,
             hint="Retrain the model with this version of MarketLoop.",
         )
-    cls = model_class(config.get("model", ""))
     model = cls(**config.get("params", {}))
     with np.load(folder / "arrays.npz", allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}

@@ -4,6 +4,13 @@ Training never looks at the evaluation period. The training log is cut `val_days
 candidate models are fitted on the earlier part, candidates and features are computed as of the cut,
 and what customers then bought in the last `val_days` are the labels the ranker learns. The candidate
 models are then refitted on the whole training log, and features recomputed as of its end, for serving.
+With `n_windows` windows (each `val_days` long, going back in time) the ranker learns from all of them.
+
+The number of trees is chosen the same way, inside training: a probe ranker learns from the older
+windows and is scored (NDCG@10) on the most recent one, stopping when more trees stop helping; the
+final ranker learns from every window with that many trees. Too many trees overfit small logs (a few
+hundred customers buying in a window), too few underfit large ones, and the choice follows the data
+without looking at any evaluation period.
 
 Candidates per customer: the items they already interacted with (repeat purchases are a large share
 of real baskets), the top `n_candidates` of each candidate model and the trending items.
@@ -15,7 +22,6 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from marketloop.errors import DependencyError, InputError
 from marketloop.recs.base import BaseRecommender, load_model, model_class, register, top_n
@@ -43,8 +49,10 @@ class Hybrid(BaseRecommender):
     """LightGBM LambdaRank over candidates from `candidates` models plus own-history and trending."""
 
     name = "hybrid"
+    schema_version = 2  # 2: the ranker's multi-behaviour features (models saved with version 1 need retraining)
     _params = ("candidates", "n_candidates", "val_days", "n_windows", "min_rating", "n_estimators",
-               "learning_rate", "negatives_per_customer", "max_train_users", "random_state")
+               "learning_rate", "early_stopping_rounds", "negatives_per_customer", "max_train_users",
+               "random_state")
 
     def __init__(
         self,
@@ -55,6 +63,7 @@ class Hybrid(BaseRecommender):
         min_rating: float | None = None,
         n_estimators: int = 200,
         learning_rate: float = 0.08,
+        early_stopping_rounds: int | None = 20,
         negatives_per_customer: int = 100,
         max_train_users: int = 5000,
         random_state: int = 0,
@@ -66,6 +75,7 @@ class Hybrid(BaseRecommender):
         self.min_rating = min_rating
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
+        self.early_stopping_rounds = early_stopping_rounds
         self.negatives_per_customer = negatives_per_customer
         self.max_train_users = max_train_users
         self.random_state = random_state
@@ -79,7 +89,8 @@ class Hybrid(BaseRecommender):
                                  value=name, hint="Use als, ease, itemknn, bpr, content or sasrec.")
             models[name] = model_class(name)().fit(data, catalog)
         trending = decayed_counts(data, 7.0)
-        return _Stage(models, FeatureState.build(data, catalog, recent_days=min(30.0, self.val_days)),
+        return _Stage(models, FeatureState.build(data, catalog, recent_days=min(30.0, self.val_days),
+                                                  min_rating=self.min_rating),
                       trending, data.binary.tocsr())
 
     def _batch_rows(self, stage: _Stage, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -123,43 +134,61 @@ class Hybrid(BaseRecommender):
             import lightgbm as lgb
         except ImportError:  # pragma: no cover
             raise DependencyError("the hybrid ranker needs lightgbm", hint="pip install 'marketloop[ml]'") from None
-        xs, ys, groups = [], [], []
-        for window in range(1, max(self.n_windows, 1) + 1):
-            self._window_rows(interactions, catalog, window, xs, ys, groups)
-        if not groups:
+        windows = [self._window_rows(interactions, catalog, w) for w in range(1, max(self.n_windows, 1) + 1)]
+        if not any(windows):
             raise InputError(
                 f"the hybrid needs history before and purchases in the last {self.val_days:g} days of the "
                 "training data to learn its ranker",
                 field="val_days", value=self.val_days,
                 hint="Use a shorter validation window (val_days) or more history.",
             )
-        x_train, y_train = np.vstack(xs), np.concatenate(ys)
-        self.n_train_rows_ = int(len(y_train))
-        self.n_train_groups_ = int(len(groups))
-        ranker = lgb.LGBMRanker(
-            objective="lambdarank",
-            n_estimators=self.n_estimators,
-            learning_rate=self.learning_rate,
-            num_leaves=31,
-            min_child_samples=50,
-            subsample=0.8,
-            subsample_freq=1,
-            colsample_bytree=0.8,
-            lambdarank_truncation_level=20,
-            max_bin=63,
-            random_state=self.random_state,
-            n_jobs=2,
-            verbose=-1,
-        )
-        ranker.fit(pd.DataFrame(x_train, columns=self.feature_names()), y_train, group=groups)
-        self.booster_ = ranker.booster_
-        log.info("hybrid ranker: %d rows, %d groups", self.n_train_rows_, self.n_train_groups_)
+        self.n_estimators_, self.val_ndcg_ = self._select_trees(lgb, windows)
+        rows = _stack([w for w in windows if w])
+        self.n_train_rows_ = int(len(rows[1]))
+        self.n_train_groups_ = int(len(rows[2]))
+        self.booster_ = self._train(lgb, rows, self.n_estimators_)
+        log.info("hybrid ranker: %d rows, %d groups, %d trees (validation NDCG@10 %s)", self.n_train_rows_,
+                 self.n_train_groups_, self.n_estimators_, self.val_ndcg_)
         self._serving = self._stage(interactions, catalog)
         self.cache_idx_ = self.cache_scores_ = None
 
-    def _window_rows(self, interactions: Interactions, catalog: Catalog | None, window: int,
-                     xs: list, ys: list, groups: list) -> None:
-        """Ranker training rows from one validation window: the `window`-th last `val_days` days."""
+    def _lgb_params(self) -> dict:
+        """LambdaRank settings (LightGBM's own parameter names, as the native training API takes them)."""
+        return {
+            "objective": "lambdarank", "learning_rate": self.learning_rate, "num_leaves": 31,
+            "min_child_samples": 50, "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8,
+            "lambdarank_truncation_level": 20, "max_bin": 63, "seed": self.random_state, "num_threads": 2,
+            "verbose": -1,
+        }
+
+    def _train(self, lgb, rows: tuple, rounds: int, valid: tuple | None = None):  # noqa: ANN001, ANN202
+        """A LambdaRank booster on (features, labels, group sizes); with `valid`, scored by NDCG@10 on it
+        after every tree and stopped `early_stopping_rounds` trees after the best."""
+        x, y, groups = rows
+        data = lgb.Dataset(x, y, group=groups, feature_name=self.feature_names(), free_raw_data=True)
+        if valid is None:
+            return lgb.train(self._lgb_params(), data, num_boost_round=rounds)
+        xv, yv, gv = valid
+        held = lgb.Dataset(xv, yv, group=gv, reference=data)
+        return lgb.train({**self._lgb_params(), "metric": "ndcg", "eval_at": [10]}, data, num_boost_round=rounds,
+                         valid_sets=[held], callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
+
+    def _select_trees(self, lgb, windows: list) -> tuple[int, float | None]:  # noqa: ANN001
+        """How many trees to train, chosen on the training data alone: a probe ranker learns from the older
+        windows and is scored (NDCG@10) on the most recent one after each tree; training stops
+        `early_stopping_rounds` trees after the best. The final ranker then learns from every window with
+        that many trees. Without early stopping, or with a single window, `n_estimators` is used as given."""
+        older = [w for w in windows[1:] if w]
+        if not self.early_stopping_rounds or not windows[0] or not older:
+            return int(self.n_estimators), None
+        probe = self._train(lgb, _stack(older), self.n_estimators, valid=windows[0])
+        best = int(probe.best_iteration or self.n_estimators)
+        return max(best, 1), float(probe.best_score["valid_0"]["ndcg@10"])
+
+    def _window_rows(self, interactions: Interactions, catalog: Catalog | None,
+                     window: int) -> tuple[np.ndarray, np.ndarray, list[int]] | None:
+        """Ranker rows (features, labels, group sizes) from one validation window: the `window`-th last
+        `val_days` days; None when the window has no history before it or no purchases in it."""
         end = interactions.max_ts - (window - 1) * self.val_days * DAY
         cut = end - self.val_days * DAY
         early = interactions.ts < cut
@@ -168,7 +197,7 @@ class Hybrid(BaseRecommender):
         if self.min_rating is not None:
             later &= interactions.weight >= self.min_rating
         if len(inner) == 0 or not later.any():
-            return
+            return None
         has_hist = np.zeros(interactions.n_users, bool)
         has_hist[inner.user_idx] = True
         label_users = np.unique(interactions.user_idx[later])
@@ -181,6 +210,7 @@ class Hybrid(BaseRecommender):
         )
         stage = self._stage(inner, catalog)
         block = self._block(interactions.n_items)
+        xs, ys, groups = [], [], []
         for start in range(0, len(label_users), block):
             users = label_users[start : start + block]
             rows, items, x = self._batch_rows(stage, users)
@@ -195,6 +225,9 @@ class Hybrid(BaseRecommender):
             xs.append(x[keep])
             ys.append(y[keep])
             groups.extend(np.bincount(rows[keep], minlength=len(users))[keep_users].tolist())
+        if not groups:
+            return None
+        return np.vstack(xs), np.concatenate(ys), groups
 
     # -- scoring -------------------------------------------------------------------------------
     def _fallback_parts(self) -> tuple[np.ndarray, np.ndarray]:
@@ -284,7 +317,8 @@ class Hybrid(BaseRecommender):
             model.save(folder / "candidates" / name)
 
     def _extra(self) -> dict:
-        return {"n_train_rows": self.n_train_rows_, "n_train_groups": self.n_train_groups_}
+        return {"n_train_rows": self.n_train_rows_, "n_train_groups": self.n_train_groups_,
+                "n_estimators_selected": self.n_estimators_, "validation_ndcg@10": self.val_ndcg_}
 
     def _state(self) -> dict[str, np.ndarray]:
         st = self._serving.state
@@ -300,6 +334,8 @@ class Hybrid(BaseRecommender):
         self._loaded_arrays = arrays
         self.n_train_rows_ = extra.get("n_train_rows")
         self.n_train_groups_ = extra.get("n_train_groups")
+        self.n_estimators_ = extra.get("n_estimators_selected")
+        self.val_ndcg_ = extra.get("validation_ndcg@10")
 
     def _load_files(self, folder: Path) -> None:
         import lightgbm as lgb
@@ -317,6 +353,12 @@ class Hybrid(BaseRecommender):
         del self._loaded_arrays
 
 
+
+
+def _stack(windows: list[tuple[np.ndarray, np.ndarray, list[int]]]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """One training set from several windows' (features, labels, group sizes)."""
+    return (np.vstack([w[0] for w in windows]), np.concatenate([w[1] for w in windows]),
+            [g for w in windows for g in w[2]])
 
 
 def _rank_within(rows: np.ndarray, values: np.ndarray) -> np.ndarray:
