@@ -68,6 +68,14 @@ def test_profiles_table(analyzed):
     # customers who bought recently are less likely to churn than lapsed ones
     recent = profiles["recency_days"] < 30
     assert profiles.loc[recent, "churn_probability"].mean() < profiles.loc[profiles["recency_days"] > 180, "churn_probability"].mean()
+    # activity: orders count, and so do events (c1's add-to-cart events of 2024-06-20); the stage rule
+    # itself is tested in test_lifecycle.py
+    by_id = profiles.set_index("customer_id")
+    assert (by_id["last_active_at"] >= by_id["last_order_at"]).all()
+    c1 = by_id.loc["c1"]
+    assert c1["last_active_at"] == max(c1["last_order_at"], pd.Timestamp(2024, 6, 20))
+    assert c1["days_inactive"] == (dt.date(2024, 6, 30) - c1["last_active_at"].date()).days
+    assert set(profiles["lifecycle_stage"]) <= {"new", "active", "at_risk", "churned"}
 
 
 def test_best_customer_profile(analyzed):
@@ -88,9 +96,17 @@ def test_cli_show_and_segments(analyzed):
     assert doc["segment"] == "Champions" and isinstance(doc["churn_reasons"], list)
     table = runner.invoke(app, ["segments", "--db", url])
     assert table.exit_code == 0 and "Champions" in table.stdout and "Churn-risk bands" in table.stdout
+    assert "Lifecycle stages" in table.stdout and "Customer c0 (" in shown_table(url)
     seg = json.loads(runner.invoke(app, ["segments", "--db", url, "--json"]).stdout)
     assert sum(s["customers"] for s in seg["segments"]) == seg["customers"]
     assert sum(s["revenue_share"] for s in seg["segments"]) == pytest.approx(1.0, abs=1e-3)
+    assert sum(seg["lifecycle_stages"].values()) == seg["customers"]
+
+
+def shown_table(url: str) -> str:
+    shown = runner.invoke(app, ["customers", "show", "c0", "--db", url])
+    assert shown.exit_code == 0, shown.output
+    return shown.stdout
 
 
 def test_unknown_customer_is_a_clean_error(analyzed, monkeypatch, capsys):

@@ -65,6 +65,24 @@ def test_migrations_create_the_schema_once(any_store_url: str) -> None:
         assert store.scalar("SELECT count(*) FROM schema_migrations") == len({m.version for m in __import__("marketloop.store.migrations", fromlist=["MIGRATIONS"]).MIGRATIONS})
 
 
+def test_migration_8_adds_the_profile_activity_columns_to_an_older_store(any_store_url: str) -> None:
+    """A store at version 7 (profiles without activity columns) gains them, nullable, on the next open."""
+    added = ("last_active_at", "days_inactive", "activity_gap_days", "lifecycle_stage")
+    with open_store(any_store_url) as store, store.begin() as conn:
+        for name in added:
+            conn.execute(sa.text(f"ALTER TABLE customer_profiles DROP COLUMN {name}"))
+        conn.execute(sa.text("DELETE FROM schema_migrations WHERE version = 8"))
+    with open_store(any_store_url) as store:
+        assert current_version(store) == LATEST_VERSION
+        with store.begin() as conn:
+            present = {c.lower() for c in conn.execute(sa.text("SELECT * FROM customer_profiles WHERE 1 = 0")).keys()}
+            assert set(added) <= present
+            conn.execute(schema.customer_profiles.insert().values(
+                customer_id="C1", as_of=sa.func.current_date(), orders=1, returns=0, revenue=1.0, high_value=False,
+                computed_at=sa.func.current_timestamp(), days_inactive=3, lifecycle_stage="active"))
+        assert store.scalar("SELECT lifecycle_stage FROM customer_profiles WHERE customer_id = 'C1'") == "active"
+
+
 def test_load_counts_rejects_and_references(any_store_url: str, tmp_path: Path) -> None:
     with open_store(any_store_url) as store:
         load_sample(store, tmp_path)

@@ -99,21 +99,26 @@ def segments_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
 
     settings = settings_for(db)
     with open_store(settings.db_url) as store:
-        profiles = load_profiles(store, ["customer_id", "segment", "revenue", "clv", "churn_probability", "churn_band", "as_of"])
+        profiles = load_profiles(store, ["customer_id", "segment", "revenue", "clv", "churn_probability", "churn_band",
+                                         "lifecycle_stage", "as_of"])
     if profiles.empty:
         raise InputError("there are no customer profiles yet", field="customer_profiles", value=0,
                          hint="Run `marketloop analyze` first.")
     import pandas as pd
 
     from marketloop.customers.churn import BAND_NAMES
+    from marketloop.customers.lifecycle import STAGES
 
     summary = segment_summary(profiles)
     counts = profiles["churn_band"].value_counts()
     bands = {name: int(counts[name]) for name in BAND_NAMES if name in counts.index}
+    # profiles written before migration 8 have no stage until the next `marketloop analyze`
+    staged = profiles["lifecycle_stage"].value_counts()
+    stages = {name: int(staged[name]) for name in STAGES if name in staged.index}
     as_of = pd.Timestamp(profiles["as_of"].iloc[0]).date()
     if json_out:
         emit_json({"as_of": str(as_of), "customers": len(profiles),
-                   "segments": summary.round(4).to_dict("records"), "churn_bands": bands})
+                   "segments": summary.round(4).to_dict("records"), "churn_bands": bands, "lifecycle_stages": stages})
         return
     table = Table(title=f"RFM segments as of {as_of} ({len(profiles):,} customers)")
     for name in ("segment", "customers", "share", "revenue share", "mean revenue", "mean CLV", "mean churn risk"):
@@ -123,6 +128,8 @@ def segments_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
                       f"{row.mean_revenue:,.2f}", f"{row.mean_clv:,.2f}", f"{row.mean_churn:.1%}")
     console.print(table)
     console.print("Churn-risk bands: " + ", ".join(f"{k} {v:,}" for k, v in bands.items()))
+    if stages:
+        console.print("Lifecycle stages: " + ", ".join(f"{k} {v:,}" for k, v in stages.items()))
 
 
 @customers_app.command("show")
@@ -140,7 +147,7 @@ def show_cmd(customer_id: Annotated[str, typer.Argument(help="Customer id.")], d
     if json_out:
         emit_json(profile)
         return
-    table = Table(title=f"Customer {customer_id}", show_header=False)
+    table = Table(title=f"Customer {customer_id} ({profile.get('lifecycle_stage') or 'stage not computed yet'})", show_header=False)
     table.add_column("field")
     table.add_column("value")
     for key, value in profile.items():
@@ -259,17 +266,18 @@ def eval_profiles_cmd(
     if json_out:
         emit_json(result)
         return
-    life, cat = result["lifecycle"], result["top_category"]
+    life, by_segment, cat = result["lifecycle"], result["lifecycle_segment_rule"], result["top_category"]
     console.print(f"{result['profiled']:,} of {result['customers']:,} simulated customers have a profile "
                   f"({result['coverage']:.1%}); profiles as of {result['as_of']}.")
     table = Table(title="Profile vs hidden truth")
     for name in ("measure", "profile", "chance"):
         table.add_column(name, justify="left" if name == "measure" else "right")
     chance = life["chance"]
-    table.add_row("lifecycle stage: accuracy", f"{life['accuracy']:.3f}",
-                  f"majority {chance['majority']['accuracy']:.3f}, stratified {chance['stratified_random']['accuracy']:.3f}")
-    table.add_row("lifecycle stage: balanced accuracy", f"{life['balanced_accuracy']:.3f}", f"{chance['majority']['balanced_accuracy']:.3f}")
-    table.add_row("lifecycle stage: Cohen's kappa", f"{life['cohen_kappa']:.3f}", "0.000")
+    for label, scores in (("lifecycle stage", life), ("stage read off RFM segment", by_segment)):
+        table.add_row(f"{label}: accuracy", f"{scores['accuracy']:.3f}",
+                      f"majority {chance['majority']['accuracy']:.3f}, stratified {chance['stratified_random']['accuracy']:.3f}")
+        table.add_row(f"{label}: balanced accuracy", f"{scores['balanced_accuracy']:.3f}", f"{chance['majority']['balanced_accuracy']:.3f}")
+        table.add_row(f"{label}: Cohen's kappa", f"{scores['cohen_kappa']:.3f}", "0.000")
     k = cat["tags_kept"]
     table.add_row("top category: hit rate", f"{cat['top1_hit_rate']:.3f}",
                   f"best constant {cat['chance']['best_constant_top1']:.3f}, share random {cat['chance']['share_random_top1']:.3f}")
@@ -277,4 +285,6 @@ def eval_profiles_cmd(
         table.add_row(f"true favourite among the {k} category tags", f"{cat[f'top{k}_hit_rate']:.3f}",
                       f"best constant {cat['chance'][f'best_constant_top{k}']:.3f}")
     console.print(table)
-    console.print("Recall per true stage: " + ", ".join(f"{s} {v:.2f}" for s, v in life["recall"].items() if v is not None))
+    for label, scores in (("lifecycle stage", life), ("RFM segment reading", by_segment)):
+        console.print(f"Recall per true stage ({label}): "
+                      + ", ".join(f"{s} {v:.2f}" for s, v in scores["recall"].items() if v is not None))

@@ -25,6 +25,7 @@ from marketloop.store.bulk import insert_frame
 from marketloop.customers.features import History
 from marketloop.customers.horizon import score_horizon
 from marketloop.customers.interests import interest_tags
+from marketloop.customers.lifecycle import activity_summary, lifecycle_stages
 from marketloop.customers.rfm import RFMConfig, rfm_table
 from marketloop.customers.transactions import check_transactions, rfm_summary, transactions_from_store
 from marketloop.errors import InputError, NotFoundError
@@ -73,7 +74,7 @@ def default_as_of(store) -> dt.date:  # noqa: ANN001 - Store
 
 
 STEPS = ("read orders", "RFM segments", "lifetime value", "churn risk", "30-day propensity",
-         "next order dates", "interest tags", "write profiles")
+         "next order dates", "interest tags", "activity and lifecycle stage", "write profiles")
 
 
 def build_profiles(
@@ -122,6 +123,9 @@ def build_profiles(
     step("next order dates")
     interests = interest_tags(store, as_of, config.half_life_days)
     step("interest tags")
+    activity = activity_summary(store, as_of)
+    stages = lifecycle_stages(rfm["first_order_at"], activity, as_of)
+    step("activity and lifecycle stage")
 
     ids = rfm.index
     frame = pd.DataFrame(index=ids)
@@ -129,6 +133,9 @@ def build_profiles(
     for column in ("first_order_at", "last_order_at", "orders", "returns", "revenue", "recency_days",
                    "r_score", "f_score", "m_score", "segment"):
         frame[column] = rfm[column]
+    frame["last_active_at"] = activity["last_active_at"].reindex(ids)
+    for column in ("days_inactive", "activity_gap_days", "lifecycle_stage"):
+        frame[column] = stages[column]
     for column in ("p_alive", "expected_orders", "expected_order_value", "clv", "clv_low", "clv_high"):
         frame[column] = value[column].reindex(ids)
     frame["churn_probability"] = churn.probability.reindex(ids).to_numpy()
@@ -189,7 +196,7 @@ def load_profiles(store, columns: list[str] | None = None) -> pd.DataFrame:  # n
 
 #: profile columns the customer list can be sorted by (prefix "-" for descending)
 SORTABLE = ("customer_id", "revenue", "orders", "clv", "churn_probability", "propensity_30d", "recency_days",
-            "last_order_at", "first_order_at", "next_order_at", "p_alive")
+            "last_order_at", "first_order_at", "next_order_at", "p_alive", "last_active_at", "days_inactive")
 
 
 def query_profiles(

@@ -5,22 +5,18 @@ same validated ingestion as real data, runs the ordinary profile refresh and onl
 profiles to ``truth/customers.parquet``. The profiles never see the truth; the truth is read only to
 score them (:func:`score_against_truth`). Chance levels are computed from the same customers.
 
-**Lifecycle stage read off a profile** (:func:`profile_stage`). The simulator's stages at the end of
-the window are ``new`` (signed up less than 30 days ago), ``active``, ``at_risk`` (activity fading:
-the customer stops within 60 days) and ``churned`` (stopped). A profile has no stage column, so we
-map the fields a marketer reads to these four, fixed by meaning and not fitted to the truth:
+**Lifecycle stage** (:func:`profile_stage`). The simulator's stages at the end of the window are
+``new`` (signed up less than 30 days ago), ``active``, ``at_risk`` (activity fading: the customer stops
+within 60 days) and ``churned`` (stopped). The profile's own ``lifecycle_stage`` column (rule in
+:mod:`marketloop.customers.lifecycle`: first-order age and silence against the customer's own activity
+cadence) is scored. For comparison the earlier reading of the RFM segment is scored too
+(:func:`segment_stage`), fixed by meaning and not fitted to the truth:
 
-1. ``new``: the first order is less than :data:`NEW_DAYS` days before the profile's ``as_of`` (the
-   simulator's own cut-off for a new customer; the profile sees first orders, not sign-ups);
-2. otherwise by RFM segment, the profile's lifecycle vocabulary: the segments whose usual playbook
-   reading is "gone" (:data:`CHURNED_SEGMENTS`: Lost, Hibernating) map to ``churned``, those read as
-   "slipping away" (:data:`AT_RISK_SEGMENTS`: At risk, Can't lose them, About to sleep) to
-   ``at_risk``, and every other segment (Champions, Loyal, Potential loyalists, New, Promising,
-   Need attention) to ``active``.
-
-The profile's ``p_alive`` and churn probability are not used: with BG/NBD a one-order customer has
-P(alive) = 1, and in the simulator most buyers order once a year or less, so the 90-day churn
-probability is high for nearly everyone and does not separate the stages.
+1. ``new``: the first order is less than ``NEW_DAYS`` days before the profile's ``as_of``;
+2. otherwise by RFM segment: the segments whose usual playbook reading is "gone"
+   (:data:`CHURNED_SEGMENTS`: Lost, Hibernating) map to ``churned``, those read as "slipping away"
+   (:data:`AT_RISK_SEGMENTS`: At risk, Can't lose them, About to sleep) to ``at_risk``, and every
+   other segment to ``active``.
 
 **Top category**: the first entry of the profile's category interest tags (``interests_json``)
 against the customer's true favourite (``top_category``, the largest hidden affinity); also whether
@@ -38,17 +34,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from marketloop.customers import lifecycle
+from marketloop.customers.lifecycle import NEW_DAYS, STAGES  # the simulator's stages and cut-off for new
 from marketloop.customers.rfm import RFMConfig
 from marketloop.errors import InputError
 
-NEW_DAYS = 30
 CHURNED_SEGMENTS = frozenset({"Lost", "Hibernating"})
 AT_RISK_SEGMENTS = frozenset({"At risk", "Can't lose them", "About to sleep"})
-STAGES = ("new", "active", "at_risk", "churned")  # the simulator's stages (marketloop.sim.population)
 
 
 def profile_stage(profiles: pd.DataFrame) -> np.ndarray:
-    """The lifecycle stage each profile implies (rules in the module docstring).
+    """The profile's own ``lifecycle_stage`` column."""
+    return profiles["lifecycle_stage"].to_numpy(dtype=object)
+
+
+def segment_stage(profiles: pd.DataFrame) -> np.ndarray:
+    """The stage read off the RFM segment (the comparison rule in the module docstring).
 
     Needs the profile columns ``as_of``, ``first_order_at`` and ``segment``.
     """
@@ -122,11 +123,14 @@ def score_against_truth(profiles: pd.DataFrame, truth: pd.DataFrame, category_sl
     """Join profiles to the truth by ``customer_id`` and score stage and top category.
 
     ``truth`` has ``customer_id``, ``lifecycle_stage`` and ``top_category`` (a slug); ``category_slug``
-    maps the store's category names (as in the interest tags) to those slugs. Customers without a
-    profile (no completed order) cannot be scored; their number is reported as coverage.
+    maps the store's category names (as in the interest tags) to those slugs. ``profiles`` need
+    ``lifecycle_stage`` (scored as ``lifecycle``) and ``as_of``, ``first_order_at``, ``segment`` (the
+    segment reading, scored as ``lifecycle_segment_rule``). Customers without a profile (no completed
+    order) cannot be scored; their number is reported as coverage.
     """
-    joined = profiles.merge(truth[["customer_id", "lifecycle_stage", "top_category"]], on="customer_id", how="inner")
-    predicted = profile_stage(joined)
+    true = truth[["customer_id", "lifecycle_stage", "top_category"]].rename(columns={"lifecycle_stage": "true_stage"})
+    joined = profiles.merge(true, on="customer_id", how="inner")
+    true_stage = joined["true_stage"].to_numpy(dtype=object)
     tags = [[category_slug.get(v, v) for v in t] for t in category_tags(joined["interests_json"])]
     covered = truth["customer_id"].isin(profiles["customer_id"])
     return {
@@ -134,7 +138,8 @@ def score_against_truth(profiles: pd.DataFrame, truth: pd.DataFrame, category_sl
         "profiled": int(covered.sum()),
         "coverage": round(float(covered.mean()), 4) if len(truth) else 0.0,
         "profiled_by_true_stage": {s: int(v) for s, v in truth.loc[covered, "lifecycle_stage"].value_counts().items()},
-        "lifecycle": _lifecycle_scores(joined["lifecycle_stage"].to_numpy(dtype=object), predicted),
+        "lifecycle": _lifecycle_scores(true_stage, profile_stage(joined)),
+        "lifecycle_segment_rule": _lifecycle_scores(true_stage, segment_stage(joined)),
         "top_category": _category_scores(joined["top_category"].to_numpy(dtype=object), tags),
     }
 
@@ -191,7 +196,8 @@ def evaluate_profiles_in_sim(
             started = time.perf_counter()
             report = refresh_profiles(store, None, AnalyzeConfig(rfm=rfm or RFMConfig()))
             timings["refresh"] = round(time.perf_counter() - started, 2)
-            profiles = load_profiles(store, ["customer_id", "as_of", "first_order_at", "segment", "interests_json"])
+            profiles = load_profiles(store, ["customer_id", "as_of", "first_order_at", "segment", "lifecycle_stage",
+                                             "interests_json"])
         truth = SimWorld.load(root / "sim").truth
 
     result = score_against_truth(profiles, truth, {c.name: c.slug for c in text.CATEGORIES})
@@ -199,8 +205,10 @@ def evaluate_profiles_in_sim(
         "simulation": {"customers": customers, "products": products, "days": days, "seed": seed,
                        "start": str(manifest.start), "end": str(manifest.end), "orders": manifest.rows["orders"]},
         "as_of": report["as_of"],
-        "stage_rule": {"new_days": NEW_DAYS, "churned_segments": sorted(CHURNED_SEGMENTS),
-                       "at_risk_segments": sorted(AT_RISK_SEGMENTS), "active": "every other segment"},
+        "stage_rule": {"new_days": NEW_DAYS, "at_risk": {"min_days": lifecycle.AT_RISK_MIN_DAYS, "gaps": lifecycle.AT_RISK_GAPS},
+                       "churned": {"min_days": lifecycle.CHURNED_MIN_DAYS, "gaps": lifecycle.CHURNED_GAPS}},
+        "segment_rule": {"new_days": NEW_DAYS, "churned_segments": sorted(CHURNED_SEGMENTS),
+                         "at_risk_segments": sorted(AT_RISK_SEGMENTS), "active": "every other segment"},
         **result,
         "churn_model": report["churn"]["winner"],  # type: ignore[index]
         "seconds": timings,

@@ -38,19 +38,30 @@ def _create(*names: str) -> Callable[[Connection], None]:
     return upgrade
 
 
-def _add_send_state(conn: Connection) -> None:
-    """Migration 6: the outbox's delivery state on ``sends`` (attempts, next attempt, last error), the
-    suppression list and the dispatch locks. Stores created at version 1 by a newer MarketLoop already have the columns."""
+def _add_columns(conn: Connection, table: sa.Table, names: tuple[str, ...], extra: dict[str, str] | None = None) -> None:
+    """Add the declared columns ``names`` of ``table`` that the database table lacks (``extra``: DDL after
+    the type, e.g. a default). Stores created by a newer MarketLoop already have them."""
     # a zero-row select names the columns on every backend (DuckDB's reflection is incomplete)
-    present = {name.lower() for name in conn.execute(sa.text("SELECT * FROM sends WHERE 1 = 0")).keys()}
-    for name in ("attempts", "next_attempt_at", "last_error", "updated_at"):
+    present = {name.lower() for name in conn.execute(sa.text(f"SELECT * FROM {table.name} WHERE 1 = 0")).keys()}
+    for name in names:
         if name in present:
             continue
-        column = schema.sends.c[name]
-        ddl = column.type.compile(dialect=conn.dialect)
-        extra = " DEFAULT 0 NOT NULL" if name == "attempts" else ""
-        conn.execute(sa.text(f"ALTER TABLE sends ADD COLUMN {name} {ddl}{extra}"))
+        ddl = table.c[name].type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {name} {ddl}{(extra or {}).get(name, '')}"))
+
+
+def _add_send_state(conn: Connection) -> None:
+    """Migration 6: the outbox's delivery state on ``sends`` (attempts, next attempt, last error), the
+    suppression list and the dispatch locks."""
+    _add_columns(conn, schema.sends, ("attempts", "next_attempt_at", "last_error", "updated_at"),
+                 {"attempts": " DEFAULT 0 NOT NULL"})
     _create("suppressions", "dispatch_locks")(conn)
+
+
+def _add_profile_activity(conn: Connection) -> None:
+    """Migration 8: activity recency and the lifecycle stage on ``customer_profiles`` (nullable, filled by
+    the next profile refresh)."""
+    _add_columns(conn, schema.customer_profiles, ("last_active_at", "days_inactive", "activity_gap_days", "lifecycle_stage"))
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -81,6 +92,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "content: review sentiment, review summaries, LLM call log", _create("review_sentiment", "review_summaries", "llm_calls")),
     Migration(6, "delivery: outbox state on sends, suppression list, dispatch locks", _add_send_state),
     Migration(7, "service: API keys", _create("api_keys")),
+    Migration(8, "customers: last activity, days inactive, activity cadence and lifecycle stage on profiles", _add_profile_activity),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
