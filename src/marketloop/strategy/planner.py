@@ -27,7 +27,7 @@ from marketloop.strategy.calendar_effect import fit_demand
 from marketloop.strategy.candidates import ArmPrediction, choose, predict_arms
 from marketloop.strategy.features import FEATURES, basket_and_cost, customer_features, store_now
 from marketloop.strategy.goal import Goal
-from marketloop.strategy.history import RandomisedHistory, read_history
+from marketloop.strategy.history import RandomisedHistory, parse_arm, read_history
 from marketloop.strategy.intervals import group_predictions
 from marketloop.strategy.plan import CampaignPlan, GroupPlan, Offer, Variant
 from marketloop.strategy.products import products_json
@@ -97,8 +97,10 @@ def fit_response_model(store: Store, history: RandomisedHistory, learner: str = 
     if len(rows) < len(history.rows):
         log.info("%d history rows have no customer in the store; ignored", len(history.rows) - len(rows))
     X = feats.loc[rows["customer_id"], list(FEATURES)].to_numpy()
+    channels = {parse_arm(a)[0] for a in history.arms}
+    reachable = {c: feats.loc[rows["customer_id"], f"{c}_ok"].to_numpy() > 0 for c in channels if f"{c}_ok" in feats}
     return OfferResponseModel(learner=learner, random_state=random_state).fit(
-        X, rows["arm"].to_numpy(), rows["converted"].to_numpy(), rows["opened"].to_numpy(), rows["clicked"].to_numpy())
+        X, rows["arm"].to_numpy(), rows["converted"].to_numpy(), rows["opened"].to_numpy(), rows["clicked"].to_numpy(), reachable=reachable)
 
 
 def candidate_days(goal: Goal, now: dt.datetime) -> list[dt.date]:
