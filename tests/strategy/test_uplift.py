@@ -67,3 +67,24 @@ def test_curve_areas_perfect_and_random() -> None:
     x, curve = uplift_curve(y, tau, t)
     # at the end the uplift curve is (treated rate - control rate) x n
     assert curve[-1] == pytest.approx((y[t == 1].mean() - y[t == 0].mean()) * len(y))
+
+
+def test_offer_model_learns_on_reachable_customers() -> None:
+    """Half the test's customers have no consent: their message is never delivered (no effect). The
+    effect on the reachable half (+0.20) is what a plan can get, and what the model must predict."""
+    from marketloop.strategy.response import OfferResponseModel
+
+    rng = np.random.default_rng(4)
+    n = 12_000
+    X = rng.random((n, 3))
+    consent = rng.random(n) < 0.5
+    arm = np.where(rng.random(n) < 0.5, "email-0", "control").astype(object)
+    p = 0.2 + 0.2 * ((arm == "email-0") & consent)
+    y = (rng.random(n) < p).astype(float)
+    model = OfferResponseModel(random_state=0).fit(X, arm, y, reachable={"email": consent})
+    pred = model.predict(X[:2_000], "email-0")
+    assert pred.mean() == pytest.approx(0.2, abs=0.03)
+    var = model.predicted_variance("email-0", model.components(X[:2_000], "email-0")[0][1])
+    assert 0 < np.sqrt(var).mean() < 0.03  # about the standard error of a difference of two 3,000-customer means
+    diluted = OfferResponseModel(random_state=0).fit(X, arm, y).predict(X[:2_000], "email-0")
+    assert diluted.mean() == pytest.approx(0.1, abs=0.03)

@@ -4,7 +4,9 @@
 2. eligible audience: the goal's filter and frequency caps, on features as of now;
 3. candidates: every allowed arm per customer on every candidate send day, the baseline corrected
    for the market calendar; the day with the best total objective wins;
-4. choose: the best arm per customer when it helps the objective, within the budget;
+4. choose: the arm that is best for the eligible audience as a whole, and per customer another arm
+   or nothing where the predicted advantage is clear of the prediction's uncertainty; within the
+   budget (see :func:`marketloop.strategy.candidates.choose`);
 5. explain: customers are grouped by predicted response (put off by messages, would buy anyway,
    persuadable, low response) x decision, each group with its predictions (bootstrap intervals)
    and the reason it was included or left out; a rationale is written from the numbers.
@@ -27,7 +29,7 @@ from marketloop.strategy.calendar_effect import fit_demand
 from marketloop.strategy.candidates import ArmPrediction, choose, predict_arms
 from marketloop.strategy.features import FEATURES, basket_and_cost, customer_features, store_now
 from marketloop.strategy.goal import Goal
-from marketloop.strategy.history import RandomisedHistory, read_history
+from marketloop.strategy.history import RandomisedHistory, parse_arm, read_history
 from marketloop.strategy.intervals import group_predictions
 from marketloop.strategy.plan import CampaignPlan, GroupPlan, Offer, Variant
 from marketloop.strategy.products import products_json
@@ -97,8 +99,10 @@ def fit_response_model(store: Store, history: RandomisedHistory, learner: str = 
     if len(rows) < len(history.rows):
         log.info("%d history rows have no customer in the store; ignored", len(history.rows) - len(rows))
     X = feats.loc[rows["customer_id"], list(FEATURES)].to_numpy()
+    channels = {parse_arm(a)[0] for a in history.arms}
+    reachable = {c: feats.loc[rows["customer_id"], f"{c}_ok"].to_numpy() > 0 for c in channels if f"{c}_ok" in feats}
     return OfferResponseModel(learner=learner, random_state=random_state).fit(
-        X, rows["arm"].to_numpy(), rows["converted"].to_numpy(), rows["opened"].to_numpy(), rows["clicked"].to_numpy())
+        X, rows["arm"].to_numpy(), rows["converted"].to_numpy(), rows["opened"].to_numpy(), rows["clicked"].to_numpy(), reachable=reachable)
 
 
 def candidate_days(goal: Goal, now: dt.datetime) -> list[dt.date]:

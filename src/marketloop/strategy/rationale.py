@@ -48,6 +48,10 @@ def group_reason(kind: str, included: bool, why: str, arm: ArmPrediction, preds:
                 f"and {_money(per)} incremental profit per customer; {_iv(preds['incremental_conversions'], digits=1)} extra orders in all.")
         if runner is not None:
             text += f" The next best offer ({runner[0]}) would make {_money(runner[1])} per customer."
+        own = alternatives.get(arm.arm, per)
+        if own < 0 or (runner is not None and runner[1] > own):
+            text += (" By the point estimate that is not their best choice, but the difference is within the uncertainty of "
+                     "the estimate, so they keep the offer that is best for the audience as a whole.")
         return text
     if why == "not_allowed":
         return (f"Left out ({kind}): every offer breaks the margin floor or the maximum discount for them "

@@ -5,7 +5,9 @@ history. Raw meta-learner scores rank well but their scale is optimistic where t
 (the planner picks exactly those customers, a winner's curse), so each arm's scores are calibrated
 on out-of-fold predictions of ``n_folds`` fold models (whose mean then scores new customers): the transformed outcome ``y x (t/e - (1-t)/(1-e))`` (whose mean given x
 is the true uplift) is regressed on the out-of-fold score. The same out-of-fold pairs, resampled,
-give the bootstrap intervals of every prediction the planner makes.
+give the bootstrap intervals of every prediction the planner makes, and the covariance of each
+calibration (intercept, slope) that the planner's decisions weigh: a customer's calibrated uplift
+``a + b x score`` is only as sure as ``(a, b)`` is.
 
 A discount arm is modelled as its channel's smallest offer (against the control) plus the
 discount's own increment (the discount arm against that base arm), each part learned and
@@ -22,6 +24,10 @@ from sklearn.model_selection import KFold
 from marketloop.errors import InputError
 from marketloop.strategy.history import CONTROL, parse_arm
 from marketloop.strategy.uplift import fit_outcome, make_learner
+
+#: Bootstrap draws behind each calibration's covariance (fixed, so decisions do not depend on the
+#: number of draws the planner takes for its intervals).
+COV_DRAWS = 200
 
 
 def _calibrate(score: np.ndarray, ystar: np.ndarray) -> tuple[float, float]:
@@ -40,7 +46,11 @@ class OfferResponseModel(BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X: np.ndarray, arm: np.ndarray, y: np.ndarray, opened: np.ndarray | None = None,
-            clicked: np.ndarray | None = None) -> OfferResponseModel:
+            clicked: np.ndarray | None = None, reachable: dict[str, np.ndarray] | None = None) -> OfferResponseModel:
+        """``reachable`` (channel -> per row, consent at the test's time): uplift is learned on the
+        customers a message on that channel could reach, in both arms. A randomised test also sends to
+        customers without consent (their message is never delivered, so their effect is zero); mixing
+        them in would dilute the estimate for the only customers a plan ever contacts."""
         X = np.asarray(X, dtype=float)
         arm = np.asarray(arm, dtype=object)
         y = np.asarray(y, dtype=float)
@@ -52,10 +62,12 @@ class OfferResponseModel(BaseEstimator):
         if not self.arms_:
             raise InputError("history: no treated customers next to the holdout", field="history")
         self.control_model_ = fit_outcome("binary", self.random_state, X[control], y[control])
-        self.models_, self.calibration_, self.oof_ = {}, {}, {}
+        self.models_, self.calibration_, self.oof_, self.calibration_cov_ = {}, {}, {}, {}
+        rng = np.random.default_rng(self.random_state)
+        reach = {c: np.asarray(r, dtype=bool) for c, r in (reachable or {}).items()}
         self.components_: dict[str, list[str]] = {}
         for a in self.arms_:
-            self._fit_contrast(a, X, y, control, arm == a)
+            self._fit_contrast(a, X, y, control, arm == a, rng, reach.get(parse_arm(a)[0]))
         # A discount arm = the same channel's smallest offer + the discount's own increment, each learned
         # and calibrated on its own contrast (discount arm vs base arm): the increment decides whether a
         # discount pays, so it gets an honest, separately calibrated estimate.
@@ -65,7 +77,7 @@ class OfferResponseModel(BaseEstimator):
                 self.components_[a] = [a]
                 continue
             key = f"{a}|{base}"
-            self._fit_contrast(key, X, y, arm == base, arm == a)
+            self._fit_contrast(key, X, y, arm == base, arm == a, rng, reach.get(parse_arm(a)[0]))
             self.components_[a] = [base, key]
         treated = ~control
         design = self._design(X[treated], arm[treated])
@@ -77,8 +89,11 @@ class OfferResponseModel(BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def _fit_contrast(self, key: str, X: np.ndarray, y: np.ndarray, reference: np.ndarray, treated: np.ndarray) -> None:
+    def _fit_contrast(self, key: str, X: np.ndarray, y: np.ndarray, reference: np.ndarray, treated: np.ndarray,
+                      rng: np.random.Generator, reach: np.ndarray | None) -> None:
         rows = reference | treated
+        if reach is not None and min((rows & reach & treated).sum(), (rows & reach & reference).sum()) >= 20:
+            rows &= reach
         Xa, ya, ta = X[rows], y[rows], treated[rows].astype(int)
         oof = np.zeros(len(ya))
         fold_models = []
@@ -89,6 +104,7 @@ class OfferResponseModel(BaseEstimator):
         ystar = ya * (ta / e - (1 - ta) / (1 - e))
         self.oof_[key] = (oof, ystar)
         self.calibration_[key] = _calibrate(oof, ystar)
+        self.calibration_cov_[key] = np.cov(self.calibration_draws(key, COV_DRAWS, rng).T)
         # The fold models themselves score new customers (their mean), so the calibration fitted on their
         # out-of-fold scores applies to scores of the same spread; a refit on all rows would be sharper.
         self.models_[key] = fold_models
@@ -120,6 +136,11 @@ class OfferResponseModel(BaseEstimator):
             intercept, slope = self.calibration_[key]
             total += intercept + slope * raw
         return total
+
+    def predicted_variance(self, key: str, raw: np.ndarray) -> np.ndarray:
+        """Variance of the calibrated part ``a + b x raw`` of calibration ``key`` at each raw score."""
+        (va, cab), (_, vb) = self.calibration_cov_[key]
+        return np.maximum(va + 2 * cab * raw + vb * raw**2, 0.0)
 
     def predict_engagement(self, X: np.ndarray, arm: str) -> tuple[np.ndarray, np.ndarray]:
         """Predicted open and click probabilities of ``arm``'s message (zeros without engagement data)."""
