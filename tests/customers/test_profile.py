@@ -135,6 +135,7 @@ def _profile_rows() -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["customer_id", "segment", "revenue", "clv", "churn_probability", "churn_band",
                                         "high_value"])
     frame["as_of"] = dt.date(2024, 6, 30)
+    frame["lifecycle_stage"] = ["active", "churned", "active", "at_risk"]
     frame["orders"], frame["returns"] = 2, 0
     frame["computed_at"] = dt.datetime(2024, 7, 1)
     for column in PROFILE_COLUMNS:
@@ -156,6 +157,7 @@ def test_query_profiles_filters_sorts_and_pages(any_store_url):
         assert ids(segment="Champions") == ["a", "c_1"] and query_profiles(st, segment="Champions")[0] == 2
         assert ids(high_value=False) == ["c_1", "d", "b"] and ids(churn_band="high") == ["d"]
         assert ids(q="C_") == ["c_1"] and ids(q="%") == []  # LIKE wildcards are matched literally
+        assert ids(lifecycle_stage="active") == ["a", "c_1"] and ids(lifecycle_stage="new") == []
         with pytest.raises(InputError, match="cannot sort by 'email'"):
             query_profiles(st, sort="email")
         with st.begin() as conn:

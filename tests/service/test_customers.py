@@ -50,7 +50,8 @@ def test_default_sort_is_value_descending_with_missing_last(shop_api, profiles) 
     first = items[0]
     assert first["customer_id"] == profiles["clv"].idxmax()
     assert set(first) == {"customer_id", "segment", "orders", "revenue", "clv", "churn_probability", "churn_band",
-                          "propensity_30d", "high_value", "recency_days", "last_order_at", "next_order_at"}
+                          "propensity_30d", "high_value", "recency_days", "last_order_at", "next_order_at",
+                          "lifecycle_stage", "days_inactive"}
 
 
 @pytest.mark.parametrize("sort, column, reverse", [("revenue", "revenue", False), ("-orders", "orders", True),
@@ -69,6 +70,12 @@ def test_filters(shop_api, profiles) -> None:
     high = shop_api.get("/v1/customers", params={"high_value": "true", "churn_band": "low", "limit": 500}).json()
     expected = profiles[profiles["high_value"] & (profiles["churn_band"] == "low")]
     assert high["total"] == len(expected) and {r["customer_id"] for r in high["items"]} == set(expected.index)
+    for stage in ("new", "active", "at_risk", "churned"):
+        listed = shop_api.get("/v1/customers", params={"lifecycle_stage": stage, "limit": 500}).json()
+        expected = profiles[profiles["lifecycle_stage"] == stage]
+        assert listed["total"] == len(expected) and {r["customer_id"] for r in listed["items"]} == set(expected.index)
+        assert {r["lifecycle_stage"] for r in listed["items"]} <= {stage}
+    assert profiles["lifecycle_stage"].nunique() >= 2  # the filter is exercised on more than one stage
     none = shop_api.get("/v1/customers", params={"segment": "Nobody"}).json()
     assert none["total"] == 0 and none["items"] == [] and none["as_of"] == "2024-06-30" and none["next_step"] is None
 
@@ -80,7 +87,7 @@ def test_a_like_pattern_in_q_is_matched_literally(shop_api) -> None:
 @pytest.mark.parametrize("params, field", [
     ({"sort": "email"}, "sort"), ({"sort": "--clv"}, "sort"), ({"limit": 0}, "limit"), ({"limit": 501}, "limit"),
     ({"offset": -1}, "offset"), ({"limit": "ten"}, "limit"), ({"churn_band": "extreme"}, "churn_band"),
-    ({"high_value": "perhaps"}, "high_value"), ({"q": "x" * 65}, "q"),
+    ({"high_value": "perhaps"}, "high_value"), ({"q": "x" * 65}, "q"), ({"lifecycle_stage": "asleep"}, "lifecycle_stage"),
 ])
 def test_bad_list_parameters(shop_api, params, field) -> None:
     assert_error(shop_api.get("/v1/customers", params=params), 422, "invalid_input", field=field)

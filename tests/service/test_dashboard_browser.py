@@ -323,6 +323,15 @@ def test_open_a_customer(ui: Browser, server: Server) -> None:
     ui.settled()
     page.wait_for_selector("table tbody tr")
     ui.shot("04-customers")
+    # filter by lifecycle stage: every listed row then shows that stage
+    page.select_option("select[name=lifecycle_stage]", "active")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r".*lifecycle_stage=active.*"))
+    ui.settled()
+    page.wait_for_selector("table tbody tr")
+    stage_col = page.locator("table thead th").all_inner_texts().index("Stage")
+    stages = page.locator(f"table tbody tr td:nth-child({stage_col + 1})").all_inner_texts()
+    assert stages and set(stages) == {"active"}, stages
     first = page.locator("table tbody tr a").first
     customer_id = first.inner_text()
     first.click()
@@ -331,6 +340,7 @@ def test_open_a_customer(ui: Browser, server: Server) -> None:
     page.wait_for_function("() => [...document.querySelectorAll('.card')].every(c => !c.querySelector('.loading'))")
     assert customer_id in page.inner_text("#page-title")
     assert page.locator(".kpi").count() >= 4
+    assert page.locator(".page-header .badge", has_text="active").count() == 1  # the lifecycle stage
     recs = page.locator("section.card", has=page.locator("h2", has_text="Recommended for this customer"))
     names = recs.locator("tbody th").all_inner_texts()
     assert names and all(n and not n.startswith("P0") for n in names), names  # products by name, not by id

@@ -205,6 +205,7 @@ def query_profiles(
     segment: str | None = None,
     churn_band: str | None = None,
     high_value: bool | None = None,
+    lifecycle_stage: str | None = None,
     q: str | None = None,
     sort: str = "-clv",
     limit: int = 50,
@@ -231,6 +232,8 @@ def query_profiles(
         where.append(table.c.churn_band == churn_band)
     if high_value is not None:
         where.append(table.c.high_value.is_(True) if high_value else table.c.high_value.is_not(True))
+    if lifecycle_stage is not None:
+        where.append(table.c.lifecycle_stage == lifecycle_stage)
     if q:
         where.append(sa.func.lower(table.c.customer_id).contains(q.lower(), autoescape=True))
     total = int(store.scalar(sa.select(sa.func.count()).select_from(table).where(*where)) or 0)

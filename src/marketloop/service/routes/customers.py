@@ -24,6 +24,7 @@ router = APIRouter(prefix="/v1", tags=["customers"])
 ANALYZE_HINT = "Run `marketloop analyze` to build the customer profiles."
 SortKey = Literal[tuple(s for name in profiles.SORTABLE for s in (name, f"-{name}"))]  # type: ignore[valid-type]
 ChurnBand = Literal["low", "medium", "high", "very_high"]
+Stage = Literal["new", "active", "at_risk", "churned"]
 CustomerId = Annotated[str, Path(min_length=1, max_length=64, description="The customer's id in the store.")]
 
 
@@ -40,6 +41,9 @@ class CustomerRow(BaseModel):
     recency_days: int | None = None
     last_order_at: dt.datetime | None = None
     next_order_at: dt.date | None = Field(None, description="Median expected date of the next order.")
+    lifecycle_stage: str | None = Field(None, description="new, active, at_risk or churned (activity against the "
+                                                          "customer's own cadence; see docs/customers.md).")
+    days_inactive: int | None = Field(None, description="Days since the last event or order.")
 
 
 LIST_COLUMNS = list(CustomerRow.model_fields)
@@ -65,6 +69,10 @@ class ProfileOut(BaseModel):
     returns: int
     revenue: float
     recency_days: int | None = None
+    last_active_at: dt.datetime | None = None
+    days_inactive: int | None = None
+    activity_gap_days: float | None = None
+    lifecycle_stage: str | None = None
     r_score: int | None = None
     f_score: int | None = None
     m_score: int | None = None
@@ -176,6 +184,7 @@ def list_customers(
     segment: Annotated[str | None, Query(max_length=64, description="Only this RFM segment, e.g. Champions.")] = None,
     churn_band: Annotated[ChurnBand | None, Query(description="Only this churn-risk band.")] = None,
     high_value: Annotated[bool | None, Query(description="Only high-value (true) or other (false) customers.")] = None,
+    lifecycle_stage: Annotated[Stage | None, Query(description="Only this lifecycle stage.")] = None,
     q: Annotated[str | None, Query(max_length=64, description="Part of the customer id (case-insensitive).")] = None,
     sort: Annotated[SortKey, Query(description="Sort column; a leading - sorts descending.")] = "-clv",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -183,7 +192,8 @@ def list_customers(
     _: Principal = Depends(require("read")),
 ) -> CustomerPage:
     store = request.app.state.ml.store
-    total, page = profiles.query_profiles(store, segment=segment, churn_band=churn_band, high_value=high_value, q=q,
+    total, page = profiles.query_profiles(store, segment=segment, churn_band=churn_band, high_value=high_value,
+                                          lifecycle_stage=lifecycle_stage, q=q,
                                           sort=sort, limit=limit, offset=offset, columns=[*LIST_COLUMNS, "as_of"])
     as_of = plain(page["as_of"].iloc[0]) if len(page) else plain(
         store.scalar(sa.select(sa.func.max(schema.customer_profiles.c.as_of))))

@@ -7,7 +7,7 @@ import { auto, badge, card, context, empty, fields, fill, fmt, h, kpi, kpis, lab
 const SOURCES = { als: "shoppers like them (ALS)", ease: "shoppers like them (EASE)", itemknn: "similar items",
   hybrid: "ranked blend", trending: "trending now", popularity: "popular", content: "similar descriptions",
   "buy again": "bought before", "content (cold start)": "similar descriptions (new customer)", "bought together": "bought together" };
-const HEADLINE = ["segment", "orders", "revenue", "clv", "churn_probability", "next_order_at"];
+const HEADLINE = ["segment", "orders", "revenue", "clv", "churn_probability", "next_order_at", "lifecycle_stage", "days_inactive"];
 const SHOWN = new Set(["customer_id", "interests", "interests_json", "churn_reasons", "churn_reasons_json",
   "propensity_reasons", "propensity_reasons_json"]);
 
@@ -85,6 +85,8 @@ start(async () => {
         .filter(Boolean).length ? h("span", { class: "muted small" }, [who.country, who.language, who.is_guest ? "guest" : null,
           who.signup_at ? `customer since ${fmt.date(who.signup_at)}` : null].filter(Boolean).join(" · ")) : null,
       band ? badge(`churn risk: ${String(band).replace("_", " ")}`, band === "very_high" ? "high" : band) : null,
+      p.lifecycle_stage ? badge(`${String(p.lifecycle_stage).replace("_", " ")}${p.days_inactive != null ? `, inactive ${p.days_inactive} days` : ""}`,
+        { new: "planned", active: "ok", at_risk: "medium", churned: "high" }[p.lifecycle_stage] || "planned") : null,
       h("span", { class: "spacer" }), actions),
     hasProfile ? kpis(
       kpi("Orders", fmt.int(p.orders)),
