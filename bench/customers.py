@@ -105,7 +105,8 @@ def main() -> None:
     cpu_started = time.process_time()
     started = time.perf_counter()
     report = refresh_profiles(store, dt.date(2024, 12, 31), AnalyzeConfig(),
-                              progress=lambda step: print(f"{time.perf_counter() - started:8.1f}s  {step}", flush=True))
+                              progress=lambda step: print(f"{time.perf_counter() - started:8.1f}s  {step}", flush=True),
+                              force=True)  # a reused --db would otherwise skip an unchanged refresh
     total = time.perf_counter() - started
     result = {
         "benchmark": "customers.refresh_profiles",

@@ -46,10 +46,13 @@ def analyze_cmd(
     method: Annotated[str, typer.Option("--method", help="map (point estimate, fast) or mcmc (full posterior).")] = "map",
     rfm_rules: Annotated[Path | None, typer.Option("--rfm-rules", help="TOML file with RFM segment rules.")] = None,
     high_value_share: Annotated[float, typer.Option("--high-value-share", help="Share of customers flagged high-value.")] = 0.10,
+    force: Annotated[bool, typer.Option("--force", help="Recompute even when the orders, events, products and "
+                                                        "settings are those of the last refresh.")] = False,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Refresh the customer profiles (RFM, value, churn risk, next order, propensity, interests)."""
+    """Refresh the customer profiles (RFM, value, churn risk, next order, propensity, interests, lifecycle
+    stage). A refresh whose inputs have not changed since the last one is skipped (see --force)."""
     from marketloop.customers.profile import STEPS, AnalyzeConfig, refresh_profiles
     from marketloop.customers.rfm import RFMConfig
     from marketloop.store import open_store
@@ -69,9 +72,14 @@ def analyze_cmd(
                 nxt = position.get(step, 0) + 1
                 bar.update(task, completed=nxt, description=STEPS[nxt] if nxt < len(STEPS) else "done")
 
-            report = refresh_profiles(store, day, config, progress)
+            report = refresh_profiles(store, day, config, progress, force=force)
     if json_out:
         emit_json(report)
+        return
+    if report.get("skipped"):
+        console.print(f"Profiles of {report['customers']:,} customers as of {report['as_of']} are up to date "
+                      f"(computed {str(report['computed_at'])[:19]}): {report['reason']}. Nothing to do; "
+                      "pass --force to recompute.")
         return
     churn = report["churn"]
     console.print(f"Profiles of {report['customers']:,} customers as of {report['as_of']} written.")

@@ -2,15 +2,23 @@
 
 :func:`build_profiles` computes the profiles from the store's orders (plus lines, products and
 events for interests); :func:`refresh_profiles` also replaces the ``customer_profiles`` table in one
-transaction, so readers see either the old or the new profiles, never a mix.
+transaction, so readers see either the old or the new profiles, never a mix, and records the refresh in
+``profile_refreshes``. A refresh whose inputs have not changed since the last one (same day, same settings,
+same orders, lines, events, products and customers, by :func:`inputs_fingerprint`) is skipped: every
+score depends on the as-of day and on models fitted over all customers, so when anything changed the
+whole table is recomputed.
 :func:`load_profiles` and :func:`get_profile` are the reading API other components use.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -169,19 +177,72 @@ def build_profiles(
     return frame, report
 
 
-def write_profiles(store, frame: pd.DataFrame) -> None:  # noqa: ANN001 - Store
-    """Replace the profile table with ``frame`` in one transaction."""
+def write_profiles(store, frame: pd.DataFrame, refresh: dict[str, object] | None = None) -> None:  # noqa: ANN001 - Store
+    """Replace the profile table with ``frame`` in one transaction (with the ``profile_refreshes`` row
+    ``refresh``, when given, so the log never names profiles that were not written)."""
     with store.begin() as conn:
         conn.execute(schema.customer_profiles.delete())
         insert_frame(conn, schema.customer_profiles, frame)
+        if refresh is not None:
+            conn.execute(schema.profile_refreshes.insert().values(**refresh))
+
+
+def inputs_fingerprint(store, as_of: dt.date, config: AnalyzeConfig) -> str:  # noqa: ANN001 - Store
+    """SHA-256 of the settings, the day and aggregates of everything a refresh reads: per order status the
+    count, total and latest order time; the lines' count and value; the events' count and latest time; the
+    products' count and distinct categories and brands; the customers' count; the ingestion runs' count and
+    latest end. New, changed, cancelled or erased data moves at least one of them (an edit made outside
+    MarketLoop that keeps every aggregate, e.g. swapping two totals, is not seen: `analyze --force`)."""
+    o, ol, ev, p, c, runs = (schema.orders, schema.order_lines, schema.events, schema.products, schema.customers,
+                             schema.ingest_runs)
+    queries = [
+        sa.select(o.c.status, sa.func.count(), sa.func.sum(o.c.total), sa.func.max(o.c.ordered_at))
+        .group_by(o.c.status).order_by(o.c.status),
+        sa.select(sa.func.count(), sa.func.sum(ol.c.quantity * ol.c.unit_price)),
+        sa.select(sa.func.count(), sa.func.max(ev.c.ts)),
+        sa.select(sa.func.count(), sa.func.count(sa.distinct(p.c.category)), sa.func.count(sa.distinct(p.c.brand))),
+        sa.select(sa.func.count()).select_from(c),
+        sa.select(sa.func.count(), sa.func.max(runs.c.finished_at)),
+    ]
+    with store.connect() as conn:
+        facts = [[[str(v) for v in row] for row in conn.execute(q)] for q in queries]
+    settings = dataclasses.asdict(config)
+    text = json.dumps({"as_of": str(as_of), "settings": settings, "data": facts}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def last_refresh(store) -> dict[str, object] | None:  # noqa: ANN001 - Store
+    """The latest ``profile_refreshes`` row (None before the first refresh)."""
+    t = schema.profile_refreshes
+    with store.connect() as conn:
+        row = conn.execute(sa.select(t).order_by(t.c.computed_at.desc()).limit(1)).mappings().first()
+    return dict(row) if row else None
 
 
 def refresh_profiles(store, as_of: dt.date | None = None, config: AnalyzeConfig | None = None,  # noqa: ANN001
-                     progress: Callable[[str], None] = _noop) -> dict[str, object]:
-    """Build and store the profiles; return the build report (with the write time)."""
+                     progress: Callable[[str], None] = _noop, *, force: bool = False) -> dict[str, object]:
+    """Build and store the profiles; return the build report (with the write time).
+
+    When the inputs are those of the last refresh (:func:`inputs_fingerprint`) and its profiles are still
+    in the table, nothing is recomputed unless ``force``: the report is the last one, with ``skipped`` true.
+    """
+    config = config or AnalyzeConfig()
+    as_of = as_of or default_as_of(store)
+    inputs = inputs_fingerprint(store, as_of, config)
+    last = None if force else last_refresh(store)
+    if last is not None and last["inputs_sha256"] == inputs:
+        stored = store.scalar(sa.select(sa.func.count()).select_from(schema.customer_profiles))
+        if stored == last["customers"]:
+            report = json.loads(str(last["report_json"]))
+            return {**report, "skipped": True, "computed_at": str(last["computed_at"]),
+                    "reason": "the orders, lines, events, products, customers and settings are those of the last "
+                              "refresh"}
     frame, report = build_profiles(store, as_of, config, progress)
     started = time.perf_counter()
-    write_profiles(store, frame)
+    report["skipped"] = False
+    refresh = {"refresh_id": uuid.uuid4().hex, "as_of": as_of, "inputs_sha256": inputs, "customers": len(frame),
+               "report_json": json.dumps(report, default=str), "computed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)}
+    write_profiles(store, frame, refresh)
     report["timings_s"]["write profiles"] = round(time.perf_counter() - started, 2)  # type: ignore[index]
     progress("write profiles")
     return report

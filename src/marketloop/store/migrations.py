@@ -93,6 +93,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "delivery: outbox state on sends, suppression list, dispatch locks", _add_send_state),
     Migration(7, "service: API keys", _create("api_keys")),
     Migration(8, "customers: last activity, days inactive, activity cadence and lifecycle stage on profiles", _add_profile_activity),
+    Migration(9, "customers: profile refresh log (a refresh whose inputs did not change is skipped)", _create("profile_refreshes")),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

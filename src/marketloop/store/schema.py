@@ -341,6 +341,18 @@ customer_profiles = sa.Table(
 
 CUSTOMER_TABLES["customer_profiles"] = "customer_id"
 
+profile_refreshes = sa.Table(
+    "profile_refreshes",
+    metadata,
+    sa.Column("refresh_id", ID, primary_key=True),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("inputs_sha256", sa.String(64), nullable=False,
+              comment="hash of the settings and of aggregates of what a refresh reads (counts, sums, latest times)"),
+    sa.Column("customers", sa.Integer, nullable=False, comment="profiles written"),
+    sa.Column("report_json", sa.Text, comment="the refresh report: models, validation, timings (no customer data)"),
+    sa.Column("computed_at", TS, nullable=False),
+)
+
 
 # --- recs ---
 
