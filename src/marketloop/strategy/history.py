@@ -88,11 +88,15 @@ def exploration_arms(goal) -> list[tuple[str, float]]:  # noqa: ANN001 - a strat
     return [(c, d) for c in goal.channels if c != "webhook" for d in goal.discounts]
 
 
-def run_exploration(store: Store, world, customer_ids: list[str] | np.ndarray, arms: list[tuple[str, float]],  # noqa: ANN001
-                    *, fraction: float = 0.5, seed: int = 0, window_days: int = 14,
-                    send_at: dt.datetime | None = None) -> RandomisedHistory:
-    """Send a random ``fraction`` of ``customer_ids`` a random arm (or nothing) in the simulator ``world``
-    and record sends and outcomes in the store as campaign ``explore-<seed>``."""
+def draw_exploration(world, customer_ids: list[str] | np.ndarray, arms: list[tuple[str, float]], *,  # noqa: ANN001
+                     fraction: float = 0.5, seed: int = 0, window_days: int = 14, send_at: dt.datetime | None = None) -> pd.DataFrame:
+    """The simulator's side of an exploration round: a random ``fraction`` of ``customer_ids`` gets a
+    random arm (or nothing, the control), and ``world`` draws their outcomes.
+
+    One row per picked customer: ``customer_id``, ``arm``, ``channel``, ``discount``, ``sent_at`` and the
+    drawn ``delivered``, ``open``, ``click``, ``purchase``, ``revenue``, ``unsubscribe``. Nothing is
+    written (see :func:`run_exploration`), so studies of the round's sampling error can repeat it cheaply.
+    """
     from marketloop.sim import Message
 
     if not 0 < fraction <= 1:
@@ -104,9 +108,7 @@ def run_exploration(store: Store, world, customer_ids: list[str] | np.ndarray, a
     picked = ids[rng.random(len(ids)) < fraction]
     assignment = rng.integers(0, len(arms) + 1, size=len(picked))  # 0 = control
     send_at = send_at or world.now + dt.timedelta(hours=9)
-    campaign_id = f"{EXPLORATION_PREFIX}{seed}-{send_at:%Y%m%d}"
-    sends, outcomes = [], []
-    created = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    parts = []
     for k in range(len(arms) + 1):
         who = picked[assignment == k]
         if not len(who):
@@ -114,28 +116,42 @@ def run_exploration(store: Store, world, customer_ids: list[str] | np.ndarray, a
         channel, discount = arms[k - 1] if k else (arms[0][0], 0.0)
         message = Message(channel=channel, discount=discount or None, send_at=send_at, window_days=window_days) if k else None
         drawn = world.respond(who, message, seed=seed)
-        for row in drawn.itertuples(index=False):
-            send_id = f"{campaign_id}-{row.customer_id}"
-            sends.append({"send_id": send_id, "campaign_id": campaign_id, "customer_id": row.customer_id, "channel": channel,
-                          "variant": arm_name(channel, discount) if k else CONTROL, "is_holdout": k == 0,
-                          "idempotency_key": send_id, "status": "holdout" if k == 0 else ("delivered" if row.delivered else "failed"),
-                          "payload_json": json.dumps({"discount": discount}), "created_at": created, "sent_at": send_at})
-            when = send_at + dt.timedelta(days=1)
-            for kind, hit, value in (("delivered", row.delivered, None), ("open", row.open, None), ("click", row.click, None),
-                                     ("conversion", row.purchase, float(row.revenue)), ("unsubscribe", row.unsubscribe, None)):
-                if hit:
-                    outcomes.append({"send_id": send_id, "kind": kind, "ts": when, "value": value})
+        parts.append(drawn.assign(arm=arm_name(channel, discount) if k else CONTROL, channel=channel, discount=discount, sent_at=send_at))
+    columns = ["customer_id", "arm", "channel", "discount", "sent_at", "delivered", "open", "click", "purchase", "revenue", "unsubscribe"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+
+
+def run_exploration(store: Store, world, customer_ids: list[str] | np.ndarray, arms: list[tuple[str, float]],  # noqa: ANN001
+                    *, fraction: float = 0.5, seed: int = 0, window_days: int = 14,
+                    send_at: dt.datetime | None = None) -> RandomisedHistory:
+    """Run :func:`draw_exploration` and record its sends and outcomes in the store as campaign
+    ``explore-<seed>``."""
+    drawn = draw_exploration(world, customer_ids, arms, fraction=fraction, seed=seed, window_days=window_days, send_at=send_at)
+    send_at = send_at or world.now + dt.timedelta(hours=9)
+    campaign_id = f"{EXPLORATION_PREFIX}{seed}-{send_at:%Y%m%d}"
+    sends, outcomes = [], []
+    created = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    for row in drawn.itertuples(index=False):
+        send_id = f"{campaign_id}-{row.customer_id}"
+        holdout = row.arm == CONTROL
+        sends.append({"send_id": send_id, "campaign_id": campaign_id, "customer_id": row.customer_id, "channel": row.channel,
+                      "variant": row.arm, "is_holdout": holdout,
+                      "idempotency_key": send_id, "status": "holdout" if holdout else ("delivered" if row.delivered else "failed"),
+                      "payload_json": json.dumps({"discount": row.discount}), "created_at": created, "sent_at": send_at})
+        when = send_at + dt.timedelta(days=1)
+        for kind, hit, value in (("delivered", row.delivered, None), ("open", row.open, None), ("click", row.click, None),
+                                 ("conversion", row.purchase, float(row.revenue)), ("unsubscribe", row.unsubscribe, None)):
+            if hit:
+                outcomes.append({"send_id": send_id, "kind": kind, "ts": when, "value": value})
     with store.begin() as conn:
         conn.execute(schema.campaigns.insert(), [{"campaign_id": campaign_id, "name": "Exploration round (randomised offers)",
                                                   "status": "completed", "goal_json": json.dumps({"arms": [arm_name(*a) for a in arms], "fraction": fraction}),
                                                   "plan_json": None, "created_at": created, "updated_at": created}])
         insert_frame(conn, schema.sends, pd.DataFrame(sends))
         insert_frame(conn, schema.send_outcomes, pd.DataFrame(outcomes))
-    log.info("exploration round %s: %d customers, %d arms", campaign_id, len(picked), len(arms))
+    log.info("exploration round %s: %d customers, %d arms", campaign_id, len(drawn), len(arms))
     history = read_history(store, [campaign_id])
     if history is None:  # nobody was held out (a tiny customer list)
-        raise InputError(f"customer_ids: the exploration round drew no holdout among {len(picked)} customers",
-                         field="customer_ids", value=len(picked), hint="Explore with more customers or a larger fraction.")
+        raise InputError(f"customer_ids: the exploration round drew no holdout among {len(drawn)} customers",
+                         field="customer_ids", value=len(drawn), hint="Explore with more customers or a larger fraction.")
     return history
-
-
