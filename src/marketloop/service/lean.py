@@ -8,7 +8,8 @@ in-process. :class:`LeanRoute` keeps the route exactly as declared (the OpenAPI 
 the path parameter constraints and their error shape all come from the same declaration) and, for routes
 of that shape, answers with a handler that does only those three things: check the key and its scope,
 validate the path parameters with FastAPI's own field validators, call the endpoint. Routes of any other shape
-get FastAPI's handler unchanged, so using the class is always safe.
+get FastAPI's handler unchanged, so using the class is always safe. (One difference: the key check of a
+lean route does not consult ``app.dependency_overrides``; nothing in MarketLoop overrides it.)
 
 No library offers this: FastAPI has no switch for it and Starlette routes carry no OpenAPI declaration.
 """
