@@ -34,7 +34,8 @@ def test_demo_loads_every_simulated_row_and_writes_the_report(tmp_path: Path) ->
         emails = store.read_sql("SELECT email_hash FROM customers")["email_hash"]
         assert emails.str.fullmatch(r"[0-9a-f]{64}").all()
     html = (out / "report.html").read_text()
-    for heading in ("Store overview", "Revenue per week", "Orders by category", "Customers by lifecycle stage",
+    for heading in ("Store overview", "Revenue per week", "Orders by category", "Customers by order recency",
+                    "Lifecycle stage (activity against each customer",
                     "What was sent", "Measured lift against the holdout", "Learning while sending"):
         assert heading in html
     assert summary["kpis"]["orders"] > 0

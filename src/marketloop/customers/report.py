@@ -1,4 +1,4 @@
-"""Customer-intelligence sections for reports and the demo: segments, value, churn risk."""
+"""Customer-intelligence sections for reports and the demo: segments, value, churn risk, lifecycle stage."""
 
 from __future__ import annotations
 
@@ -24,12 +24,19 @@ def profile_section(store: Any) -> Section:  # noqa: ANN401 - Store
                   layout=dict(title="Predicted customer value (CLV)", xaxis_title="expected value over the horizon")),
         go.Figure(go.Bar(x=bands.index, y=bands.values), layout=dict(title="Churn-risk bands", yaxis_title="customers")),
     ]
+    if profiles["lifecycle_stage"].notna().any():
+        from marketloop.customers.lifecycle import STAGES
+
+        stages = profiles["lifecycle_stage"].value_counts().reindex(list(STAGES)).fillna(0)
+        charts.append(go.Figure(go.Bar(x=[s.replace("_", " ") for s in stages.index], y=stages.values),
+                                layout=dict(title="Lifecycle stage (activity against each customer's own cadence)",
+                                            yaxis_title="customers")))
     table = summary[["segment", "customers", "share", "revenue_share", "mean_revenue", "mean_clv"]].copy()
     model = profiles["churn_model"].dropna().mode()
     return Section(
         title="Customers: segments, value and churn risk",
-        intro="Profiles from `marketloop analyze`: RFM segments, BG/NBD + Gamma-Gamma value, churn risk and "
-              "30-day purchase propensity.",
+        intro="Profiles from `marketloop analyze`: RFM segments, BG/NBD + Gamma-Gamma value, churn risk, "
+              "30-day purchase propensity and lifecycle stage.",
         figures={"profiles": f"{len(profiles):,}", "high-value customers": f"{int(profiles['high_value'].sum()):,}",
                  "churn model in use": str(model.iloc[0]) if len(model) else "n/a"},
         charts=charts,

@@ -24,7 +24,8 @@ def store_overview(store: Store, currency: str = "") -> Section:
         charts.append(go.Figure(go.Bar(x=categories["category"], y=categories["orders"]),
                                 layout=dict(title="Orders by category", yaxis_title="orders")))
     charts.append(go.Figure(go.Bar(x=lifecycle["stage"], y=lifecycle["customers"]),
-                            layout=dict(title="Customers by lifecycle stage", yaxis_title="customers")))
+                            layout=dict(title="Customers by order recency (new, active, lapsing, lapsed, prospect)",
+                                        yaxis_title="customers")))
     rules = "; ".join(f"{name}: {rule}" for name, rule in overview.LIFECYCLE_RULES)
     return Section(
         title="Store overview",
