@@ -14,6 +14,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from marketloop.customers import profile as profiles
+from marketloop.customers.churn import BAND_NAMES
+from marketloop.customers.lifecycle import STAGES
 from marketloop.service.auth import require
 from marketloop.service.keys import Principal
 from marketloop.service.values import plain, records
@@ -23,8 +25,8 @@ router = APIRouter(prefix="/v1", tags=["customers"])
 
 ANALYZE_HINT = "Run `marketloop analyze` to build the customer profiles."
 SortKey = Literal[tuple(s for name in profiles.SORTABLE for s in (name, f"-{name}"))]  # type: ignore[valid-type]
-ChurnBand = Literal["low", "medium", "high", "very_high"]
-Stage = Literal["new", "active", "at_risk", "churned"]
+ChurnBand = Literal[BAND_NAMES]  # type: ignore[valid-type]
+Stage = Literal[STAGES]  # type: ignore[valid-type]
 CustomerId = Annotated[str, Path(min_length=1, max_length=64, description="The customer's id in the store.")]
 
 

@@ -123,6 +123,13 @@ export function badge(text, tone) {
   return h("span", { class: ["badge", `badge-${tone || String(text).toLowerCase().replace(/[^a-z]/g, "")}`] }, text);
 }
 
+const STAGE_TONE = { new: "planned", active: "ok", at_risk: "medium", churned: "high" };
+
+/** A customer's lifecycle stage (new, active, at_risk, churned) as a badge; `suffix` is appended to the text. */
+export function stageBadge(stage, suffix = "") {
+  return badge(`${String(stage).replace("_", " ")}${suffix}`, STAGE_TONE[stage] || "planned");
+}
+
 /**
  * A table. columns: [{key, label, format(v,row), num: bool, link(row) -> href}], rows: objects.
  */

@@ -2,7 +2,7 @@
 
 import { ApiError, get, isMissingRoute } from "../api.js";
 import { start } from "../shell.js";
-import { auto, badge, card, context, empty, fields, fill, fmt, h, kpi, kpis, label, prose, render, setTitle, table } from "../ui.js";
+import { auto, badge, card, context, empty, fields, fill, fmt, h, kpi, kpis, label, prose, render, setTitle, stageBadge, table } from "../ui.js";
 
 const SOURCES = { als: "shoppers like them (ALS)", ease: "shoppers like them (EASE)", itemknn: "similar items",
   hybrid: "ranked blend", trending: "trending now", popularity: "popular", content: "similar descriptions",
@@ -85,8 +85,7 @@ start(async () => {
         .filter(Boolean).length ? h("span", { class: "muted small" }, [who.country, who.language, who.is_guest ? "guest" : null,
           who.signup_at ? `customer since ${fmt.date(who.signup_at)}` : null].filter(Boolean).join(" · ")) : null,
       band ? badge(`churn risk: ${String(band).replace("_", " ")}`, band === "very_high" ? "high" : band) : null,
-      p.lifecycle_stage ? badge(`${String(p.lifecycle_stage).replace("_", " ")}${p.days_inactive != null ? `, inactive ${p.days_inactive} days` : ""}`,
-        { new: "planned", active: "ok", at_risk: "medium", churned: "high" }[p.lifecycle_stage] || "planned") : null,
+      p.lifecycle_stage ? stageBadge(p.lifecycle_stage, p.days_inactive != null ? `, inactive ${p.days_inactive} days` : "") : null,
       h("span", { class: "spacer" }), actions),
     hasProfile ? kpis(
       kpi("Orders", fmt.int(p.orders)),

@@ -2,14 +2,13 @@
 
 import { get } from "../api.js";
 import { start } from "../shell.js";
-import { badge, card, empty, errorBox, field, fmt, h, loading, render, select, table, put } from "../ui.js";
+import { badge, card, empty, errorBox, field, fmt, h, loading, render, select, stageBadge, table, put } from "../ui.js";
 
 const LIMIT = 25;
 const SORTS = [["-clv", "Predicted value (high first)"], ["-revenue", "Revenue (high first)"],
   ["-churn_probability", "Churn risk (high first)"], ["-propensity_30d", "Likely to order soon"],
   ["recency_days", "Most recent buyers"], ["-days_inactive", "Longest inactive"], ["customer_id", "Customer id"]];
 const STAGES = [["", "All stages"], ["new", "New"], ["active", "Active"], ["at_risk", "At risk"], ["churned", "Churned"]];
-const STAGE_TONE = { new: "planned", active: "ok", at_risk: "medium", churned: "high" };
 
 start(async () => {
   const params = new URLSearchParams(location.search);
@@ -65,7 +64,7 @@ start(async () => {
       { key: "clv", label: "Predicted CLV", num: true, format: fmt.money },
       { key: "churn_probability", label: "Churn risk", num: true, format: (v) => fmt.pct(v, 0) },
       { key: "churn_band", label: "Risk band", format: (v) => (v ? badge(String(v).replace("_", " "), v === "very_high" ? "high" : v) : "–") },
-      { key: "lifecycle_stage", label: "Stage", format: (v) => (v ? badge(String(v).replace("_", " "), STAGE_TONE[v] || "planned") : "–") },
+      { key: "lifecycle_stage", label: "Stage", format: (v) => (v ? stageBadge(v) : "–") },
       { key: "last_order_at", label: "Last order", format: fmt.date },
     ].filter((c) => items.length === 0 || c.key === "customer_id" || items.some((r) => r[c.key] !== undefined));
     const total = data.total ?? items.length;
