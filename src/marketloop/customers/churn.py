@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 #: Upper bounds of the low, medium and high bands; above the last one is very_high.
 DEFAULT_BANDS = (0.25, 0.5, 0.75)
 BAND_NAMES = ("low", "medium", "high", "very_high")
+#: Rows the classifier learns from at most (a random sample beyond it; the trees barely change).
+MAX_TRAIN_ROWS = 200_000
 
 
 def risk_bands(prob: np.ndarray, thresholds: tuple[float, ...] = DEFAULT_BANDS) -> np.ndarray:
@@ -61,7 +63,7 @@ class ChurnClassifier:
         num_leaves: int = 4,
         min_child_samples: int = 50,
         calibration_fraction: float = 0.25,
-        max_train_rows: int = 200_000,
+        max_train_rows: int = MAX_TRAIN_ROWS,
         n_jobs: int = 1,
         random_state: int | None = 0,
     ) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from marketloop.customers.churn import ChurnClassifier, Selection, score, top_reasons
+from marketloop.customers.churn import MAX_TRAIN_ROWS, ChurnClassifier, Selection, score, top_reasons
 from marketloop.customers.clv import CLVModel
 from marketloop.customers.features import History, behaviour_features, no_purchase_labels, training_snapshots
 from marketloop.customers.transactions import rfm_summary
@@ -37,7 +37,7 @@ def _training_history(history: History, n_customers: int, random_state: int | No
     store, computing the stacked snapshots of every customer first would be work thrown away (on a
     million customers, tens of seconds per horizon). Validation and today's scores still use everyone.
     """
-    cap = cap or ChurnClassifier().max_train_rows
+    cap = cap or MAX_TRAIN_ROWS
     share = 1.5 * cap / max(1, SNAPSHOTS * n_customers)  # headroom: not every customer is in every snapshot
     if share >= 1:
         return history
