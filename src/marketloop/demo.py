@@ -76,7 +76,7 @@ def step_plan(ctx: DemoContext) -> None:
     if history is None:
         world = SimWorld.load(ctx.sim_dir)
         arms = [("email", d) for d in goal.discounts]
-        history = run_exploration(ctx.store, world, world.customer_ids, arms, fraction=0.5, seed=ctx.seed)
+        history = run_exploration(ctx.store, world, world.customer_ids, arms, seed=ctx.seed)
     result = plan_campaign(ctx.store, goal, history=history, n_boot=100, random_state=ctx.seed)
     campaign_id = save_plan(ctx.store, result)
     ctx.report.add(plan_section(result.plan, DEMO_GOAL.strip(), notes=[

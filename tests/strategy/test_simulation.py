@@ -85,3 +85,13 @@ def test_bad_arguments() -> None:
         evaluate_campaigns(0, 10_000)
     with pytest.raises(InputError, match="--customers"):
         evaluate_campaigns(1, 100)
+    for share in (0.0, 1.5):  # refused before any store is generated
+        with pytest.raises(InputError, match="--explore-fraction: expected a share in \\(0, 1\\]") as caught:
+            evaluate_campaigns(1, 10_000, explore_fraction=share)
+        assert caught.value.field == "explore_fraction" and caught.value.value == share
+
+
+def test_the_default_round_explores_every_customer(world: SimWorld) -> None:
+    drawn = draw_exploration(world, world.customer_ids, [("email", 0.0)], seed=3)
+    assert sorted(drawn["customer_id"]) == sorted(world.customer_ids)
+    assert 0.4 < (drawn["arm"] == "control").mean() < 0.6  # one arm and the control, at even odds

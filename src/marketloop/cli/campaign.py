@@ -13,6 +13,7 @@ from rich.table import Table
 
 from marketloop.cli import evaluate
 from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.strategy import EXPLORATION_SHARE
 
 app = typer.Typer(help="Plan campaigns from a goal, predict their effect before sending, and inspect plans.", no_args_is_help=True)
 
@@ -54,7 +55,8 @@ def plan_command(
     as_json: JsonOption = False,
     sim: Annotated[Path | None, typer.Option("--sim", help="Simulated store folder: when the store has no randomised history, "
                                              "run an exploration round in the simulator first (recorded as sends).")] = None,
-    explore_fraction: Annotated[float, typer.Option("--explore-fraction", help="Share of customers in the exploration round.")] = 0.5,
+    explore_fraction: Annotated[float, typer.Option("--explore-fraction", help="Share of customers in the exploration round "
+                                                    "(a quarter or so of them are held out).")] = EXPLORATION_SHARE,
     learner: Annotated[str, typer.Option("--learner", help="Uplift learner: t_learner, x_learner or dr_learner.")] = "t_learner",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan and print without storing the plan.")] = False,
 ) -> None:
@@ -115,6 +117,8 @@ def eval_campaign(
     customers: Annotated[int, typer.Option("--customers", help="Customers per simulated store.")] = 50_000,
     days: Annotated[int, typer.Option("--days", help="Days of history per store.")] = 365,
     learner: Annotated[str, typer.Option("--learner", help="Uplift learner for the planner.")] = "t_learner",
+    explore_fraction: Annotated[float, typer.Option("--explore-fraction", help="Share of each store's customers in the exploration "
+                                                    "round the planner learns from.")] = EXPLORATION_SHARE,
     as_json: JsonOption = False,
 ) -> None:
     """The planner vs everyone / top-20 % propensity / random-30 % with 20 % off and the oracle, in the simulator."""
@@ -126,7 +130,8 @@ def eval_campaign(
     make_learner(learner)
     with Progress(console=err_console, transient=True) as bar:
         task = bar.add_task("simulated stores", total=seeds)
-        result = evaluate_campaigns(seeds, customers, days=days, learner=learner, progress=lambda _: bar.advance(task))
+        result = evaluate_campaigns(seeds, customers, days=days, learner=learner, explore_fraction=explore_fraction,
+                                    progress=lambda _: bar.advance(task))
     if as_json:
         emit_json(result)
         return

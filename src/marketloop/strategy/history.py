@@ -21,6 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from marketloop.errors import InputError
+from marketloop.strategy import EXPLORATION_SHARE
 from marketloop.store import schema
 from marketloop.store.bulk import insert_frame
 from marketloop.store.engine import Store
@@ -89,7 +90,7 @@ def exploration_arms(goal) -> list[tuple[str, float]]:  # noqa: ANN001 - a strat
 
 
 def draw_exploration(world, customer_ids: list[str] | np.ndarray, arms: list[tuple[str, float]], *,  # noqa: ANN001
-                     fraction: float = 0.5, seed: int = 0, window_days: int = 14, send_at: dt.datetime | None = None) -> pd.DataFrame:
+                     fraction: float = EXPLORATION_SHARE, seed: int = 0, window_days: int = 14, send_at: dt.datetime | None = None) -> pd.DataFrame:
     """The simulator's side of an exploration round: a random ``fraction`` of ``customer_ids`` gets a
     random arm (or nothing, the control), and ``world`` draws their outcomes.
 
@@ -122,7 +123,7 @@ def draw_exploration(world, customer_ids: list[str] | np.ndarray, arms: list[tup
 
 
 def run_exploration(store: Store, world, customer_ids: list[str] | np.ndarray, arms: list[tuple[str, float]],  # noqa: ANN001
-                    *, fraction: float = 0.5, seed: int = 0, window_days: int = 14,
+                    *, fraction: float = EXPLORATION_SHARE, seed: int = 0, window_days: int = 14,
                     send_at: dt.datetime | None = None) -> RandomisedHistory:
     """Run :func:`draw_exploration` and record its sends and outcomes in the store as campaign
     ``explore-<seed>``."""

@@ -1,7 +1,7 @@
 """`marketloop eval campaign`: the planner against naive policies and the oracle, in the simulator.
 
-Per seed: generate a store, load it through ingestion, run an exploration round (a random half of
-the customers gets a random offer or nothing; outcomes recorded as sends in the store), plan a
+Per seed: generate a store, load it through ingestion, run an exploration round (every customer, by
+default, gets a random offer or nothing; outcomes recorded as sends in the store), plan a
 campaign for an incremental-profit goal on what the store holds, then let the simulator's customers
 respond to each policy with the same random numbers (coupled draws) and compare with the same
 customers left untreated:
@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from marketloop.strategy import EXPLORATION_SHARE
 from marketloop.strategy.candidates import SEND_COST
 from marketloop.strategy.goal import parse_goal
 
@@ -105,7 +106,7 @@ def oracle_assignment(world, ids: np.ndarray, send_at: dt.datetime) -> pd.DataFr
 
 
 def evaluate_seed(seed: int, customers: int, work: Path, *, days: int = 365, products: int = 300, learner: str = "t_learner",
-                  explore_fraction: float = 0.5) -> dict:
+                  explore_fraction: float = EXPLORATION_SHARE) -> dict:
     from marketloop.config import load_settings
     from marketloop.sim import SimWorld, generate_store
     from marketloop.store.engine import open_store
@@ -207,7 +208,8 @@ def summarise(runs: list[dict]) -> dict:
 
 
 def evaluate_campaigns(seeds: int = 5, customers: int = 50_000, *, days: int = 365, learner: str = "t_learner",
-                       progress: Callable[[int], None] | None = None, work_dir: str | Path | None = None, first_seed: int = 0) -> dict:
+                       progress: Callable[[int], None] | None = None, work_dir: str | Path | None = None, first_seed: int = 0,
+                       explore_fraction: float = EXPLORATION_SHARE) -> dict:
     """Run :func:`evaluate_seed` for seeds ``first_seed`` .. ``first_seed + seeds - 1`` and summarise (see the
     module docstring). The reported figures use seeds 0-4; development uses other seeds (10-14)."""
     from marketloop.errors import InputError
@@ -217,10 +219,14 @@ def evaluate_campaigns(seeds: int = 5, customers: int = 50_000, *, days: int = 3
     if customers < 2_000:
         raise InputError(f"--customers: expected at least 2,000 (uplift needs a few thousand per arm), got {customers}",
                          field="customers", value=customers, hint="Use 20,000 or more for stable figures.")
+    if not 0 < explore_fraction <= 1:
+        raise InputError(f"--explore-fraction: expected a share in (0, 1], got {explore_fraction}", field="explore_fraction",
+                         value=explore_fraction, hint=f"Use {EXPLORATION_SHARE:g} (every customer) or, say, 0.5 for half of them.")
     runs = []
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         for seed in range(first_seed, first_seed + seeds):
-            runs.append(evaluate_seed(seed, customers, Path(tmp), days=days, learner=learner))
+            runs.append(evaluate_seed(seed, customers, Path(tmp), days=days, learner=learner, explore_fraction=explore_fraction))
             if progress:
                 progress(seed)
-    return {"seeds": seeds, "first_seed": first_seed, "customers": customers, "days": days, "learner": learner, "summary": summarise(runs), "runs": runs}
+    return {"seeds": seeds, "first_seed": first_seed, "customers": customers, "days": days, "learner": learner,
+            "explore_fraction": explore_fraction, "summary": summarise(runs), "runs": runs}

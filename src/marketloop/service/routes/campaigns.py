@@ -32,6 +32,7 @@ from marketloop.service.auth import require
 from marketloop.service.errors import ApiError
 from marketloop.service.keys import Principal
 from marketloop.store import schema
+from marketloop.strategy import EXPLORATION_SHARE
 from marketloop.strategy.goal import Goal, parse_goal
 from marketloop.strategy.plan import CampaignPlan, CampaignStatus, GroupPlan, Interval
 
@@ -56,7 +57,7 @@ CampaignId = PathParam(..., min_length=1, max_length=64, description="Campaign i
 # ------------------------------------------------------------------------------------------ models
 class ExploreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    fraction: float = Field(0.5, gt=0, le=1, description="Share of the simulated customers in the exploration round.")
+    fraction: float = Field(EXPLORATION_SHARE, gt=0, le=1, description="Share of the simulated customers in the exploration round.")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the round (who gets which offer).")
 
 
