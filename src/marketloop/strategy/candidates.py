@@ -15,11 +15,13 @@ margin floor (``(1 - d - c) / (1 - d) >= floor``) and the goal's maximum.
 
 Each score is linear in the arm's uplift (profit: ``tau b (1 - c - d) - p0 b d - send_cost``), and
 the uplift is a sum of calibrated parts ``a + b x score`` whose (a, b) are estimated from a few
-thousand randomised customers. :func:`choose` therefore starts from the offer that is best for the
-audience as a whole (whose estimate pools everyone's data) and gives a customer something else, or
-nothing, only where that customer's predicted advantage is clear of its own uncertainty. Otherwise
-the plan would chase noise: with thin data the per-customer best of three noisy offers is mostly
-the one whose error happens to be largest (a winner's curse).
+thousand randomised customers. :func:`choose` therefore starts from one offer for the audience as a
+whole (whose estimate pools everyone's data) and gives a customer something else, or nothing, only
+where that customer's predicted advantage is clear of its own uncertainty. Otherwise the plan would
+chase noise: with thin data the per-customer best of three noisy offers is mostly the one whose
+error happens to be largest (a winner's curse). The audience's offer is chosen the same way: the
+cheapest offer that pays is the reference, and a costlier one (a discount) replaces it only when its
+advantage over the whole audience is clear of the uncertainty of that mean.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ SEND_COST = {"email": 0.002, "sms": 0.04, "push": 0.0005, "webhook": 0.0}
 #: A customer leaves the audience-wide best offer (for another, or for nothing) only when the
 #: advantage is at least this many standard errors: one-sided 95 % (each customer has several
 #: alternatives, so a looser bar lets noise through; picked over 1.28 on simulator seeds 10-14).
+#: The same bar lets a costlier offer replace the cheapest paying one as the audience's offer.
 DEVIATION_Z = 1.6449
 
 
@@ -62,6 +65,9 @@ class ArmPrediction:
     # one unit of uplift is worth under each objective (the score's slope in tau)
     tau_variances: list[np.ndarray] = field(default_factory=list)
     tau_weights: dict[str, np.ndarray] = field(default_factory=dict)
+    # the (intercept, slope) covariance of each calibrated part (aligned with components): the parts'
+    # errors are shared by every customer, which the variance of an audience mean must account for
+    calibration_covariances: list[np.ndarray] = field(default_factory=list)
 
     def score(self, objective: str) -> np.ndarray:
         if objective == "incremental_profit":
@@ -99,6 +105,7 @@ def predict_arms(model: OfferResponseModel, X: np.ndarray, features: pd.DataFram
                 incremental_profit=tau * basket * (1 - cost_ratio) - p1 * basket * d - send_cost,
                 spend=p1 * basket * d + send_cost, send_cost=send_cost,
                 tau_variances=[model.predicted_variance(key, raw) for key, raw in components], tau_weights=weights,
+                calibration_covariances=[np.asarray(model.calibration_cov_[key], dtype=float) for key, _ in components],
             ))
     return out
 
@@ -122,15 +129,68 @@ def difference_variance(first: ArmPrediction | None, second: ArmPrediction | Non
     return sum((coef[k] ** 2 * var[k] for k in coef), np.zeros(n))
 
 
+def pooled_difference_variance(first: ArmPrediction | None, second: ArmPrediction | None, objective: str,
+                               mask: np.ndarray) -> float:
+    """The variance of the mean over ``mask`` of ``score(first) - score(second)`` (None: no message).
+
+    Every customer's uplift comes from the same calibrations ``a + b x raw``, so their errors move
+    together and do not average out: the mean's variance is, per calibration, ``m' C m`` with ``C``
+    its (a, b) covariance and ``m`` the mean weight and mean weighted raw score it enters with.
+    """
+    means: dict[str, np.ndarray] = {}
+    covariance: dict[str, np.ndarray] = {}
+    for arm, sign in ((first, 1.0), (second, -1.0)):
+        if arm is None:
+            continue
+        w = arm.tau_weight(objective)[mask]
+        for (key, raw), cov in zip(arm.components, arm.calibration_covariances, strict=True):
+            means[key] = means.get(key, np.zeros(2)) + sign * np.array([w.mean(), (w * raw[mask]).mean()])
+            covariance[key] = cov
+    return float(sum(m @ covariance[k] @ m for k, m in means.items()))
+
+
+def audience_offers(arms: list[ArmPrediction], objective: str, z: float) -> np.ndarray:
+    """The default offer per customer (index into ``arms``, -1 = none): the offer for the audience.
+
+    Among the arms whose mean score over the customers they are allowed for is positive, the one with
+    the least mean spend (the plain message before any discount; then the smaller discount) is the
+    reference. Another arm goes
+    before it only when its mean advantage over the customers both are allowed for exceeds ``z``
+    standard errors (:func:`pooled_difference_variance`): a discount's cost is certain, its extra
+    orders are an estimate. A customer gets the first allowed arm of: those clear winners (best mean
+    first), the reference, the other paying arms (best mean first, for customers the reference cannot
+    reach). With exact predictions this is the arm with the best mean.
+    """
+    n = len(arms[0].tau)
+    pooled = np.array([a.score(objective)[a.allowed].mean() if a.allowed.any() else -np.inf for a in arms])
+    paying = sorted((k for k in range(len(arms)) if pooled[k] > 0), key=lambda k: -pooled[k])
+    default = np.full(n, -1)
+    if not paying:
+        return default
+    reference = min(paying, key=lambda k: (arms[k].spend[arms[k].allowed].mean(), arms[k].discount))
+    clear = []
+    for k in paying:
+        both = arms[k].allowed & arms[reference].allowed
+        if k == reference or not both.any():
+            continue
+        advantage = (arms[k].score(objective)[both] - arms[reference].score(objective)[both]).mean()
+        if advantage > z * np.sqrt(pooled_difference_variance(arms[k], arms[reference], objective, both)):
+            clear.append(k)
+    priority = clear + [reference] + [k for k in paying if k != reference and k not in clear]
+    for k in reversed(priority):  # the first in priority is written last
+        default = np.where(arms[k].allowed, k, default)
+    return default
+
+
 def choose(arms: list[ArmPrediction], objective: str, budget: float | None,
            z: float = DEVIATION_Z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Offer per customer (index into ``arms``, -1 = none) and why customers were left out.
 
-    Each customer starts from the default: the allowed arm with the best mean score over everyone it
-    is allowed for (nothing when no mean is positive). They get another arm, or nothing, only where
-    its advantage over the default exceeds ``z`` standard errors of that customer's prediction
-    (:func:`difference_variance`); among such clear improvements the best score wins. With exact
-    predictions (no variance) this is the plain best arm per customer.
+    Each customer starts from the audience's offer (:func:`audience_offers`; nothing when no arm's
+    mean score is positive). They get another arm, or nothing, only where its advantage over that
+    default exceeds ``z`` standard errors of that customer's prediction (:func:`difference_variance`);
+    among such clear improvements the best score wins. With exact predictions (no variance) this is
+    the plain best arm per customer.
 
     Returns (choice, best_any, reason) where ``best_any`` is the best arm ignoring positivity (for
     explanations) and ``reason`` is '' (included), 'not_worth_it', 'no_consent' (for every goal channel),
@@ -143,11 +203,7 @@ def choose(arms: list[ArmPrediction], objective: str, budget: float | None,
         # a hair's preference for smaller discounts breaks ties
         scores[k] = np.where(a.allowed, a.score(objective) - 1e-9 * a.discount, -np.inf)
     best_any = scores.argmax(axis=0)
-    pooled = np.array([a.score(objective)[a.allowed].mean() if a.allowed.any() else -np.inf for a in arms])
-    default = np.full(n, -1)
-    for k in np.argsort(-pooled, kind="stable")[::-1]:  # the best pooled arm is written last
-        if pooled[k] > 0:
-            default = np.where(arms[k].allowed, k, default)
+    default = audience_offers(arms, objective, z)
     default_score = np.where(default >= 0, scores[np.maximum(default, 0), rows], 0.0)
     choice = default.copy()
     best = default_score.copy()

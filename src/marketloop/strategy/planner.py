@@ -4,8 +4,9 @@
 2. eligible audience: the goal's filter and frequency caps, on features as of now;
 3. candidates: every allowed arm per customer on every candidate send day, the baseline corrected
    for the market calendar; the day with the best total objective wins;
-4. choose: the arm that is best for the eligible audience as a whole, and per customer another arm
-   or nothing where the predicted advantage is clear of the prediction's uncertainty; within the
+4. choose: the audience's offer (the cheapest that pays, or a costlier one clearly better on
+   average), and per customer another arm or nothing where the predicted advantage is clear of the
+   prediction's uncertainty; within the
    budget (see :func:`marketloop.strategy.candidates.choose`);
 5. explain: customers are grouped by predicted response (put off by messages, would buy anyway,
    persuadable, low response) x decision, each group with its predictions (bootstrap intervals)

@@ -51,7 +51,7 @@ def group_reason(kind: str, included: bool, why: str, arm: ArmPrediction, preds:
         own = alternatives.get(arm.arm, per)
         if own < 0 or (runner is not None and runner[1] > own):
             text += (" By the point estimate that is not their best choice, but the difference is within the uncertainty of "
-                     "the estimate, so they keep the offer that is best for the audience as a whole.")
+                     "the estimate, so they keep the audience's offer.")
         return text
     if why == "not_allowed":
         return (f"Left out ({kind}): every offer breaks the margin floor or the maximum discount for them "
