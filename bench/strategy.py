@@ -55,9 +55,9 @@ def main() -> None:
     if not args.skip_campaign:
         from marketloop.strategy.simulation import evaluate_campaigns
 
-        started = time.perf_counter()
         from marketloop.strategy import EXPLORATION_SHARE
 
+        started = time.perf_counter()
         fraction = EXPLORATION_SHARE if args.explore_fraction is None else args.explore_fraction
         res = evaluate_campaigns(args.seeds, args.customers, learner=args.learner, first_seed=args.first_seed, explore_fraction=fraction)
         res["seconds"] = round(time.perf_counter() - started, 1)

@@ -55,8 +55,8 @@ def plan_command(
     as_json: JsonOption = False,
     sim: Annotated[Path | None, typer.Option("--sim", help="Simulated store folder: when the store has no randomised history, "
                                              "run an exploration round in the simulator first (recorded as sends).")] = None,
-    explore_fraction: Annotated[float, typer.Option("--explore-fraction", help="Share of customers in the exploration round "
-                                                    "(a quarter or so of them are held out).")] = EXPLORATION_SHARE,
+    explore_fraction: Annotated[float, typer.Option("--explore-fraction", help="Share of customers in the exploration round; each "
+                                                    "gets one of the goal's offers or nothing (the control), at even odds.")] = EXPLORATION_SHARE,
     learner: Annotated[str, typer.Option("--learner", help="Uplift learner: t_learner, x_learner or dr_learner.")] = "t_learner",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan and print without storing the plan.")] = False,
 ) -> None:

@@ -154,10 +154,9 @@ def audience_offers(arms: list[ArmPrediction], objective: str, z: float) -> np.n
 
     Among the arms whose mean score over the customers they are allowed for is positive, the one with
     the least mean spend (the plain message before any discount; then the smaller discount) is the
-    reference. Another arm goes
-    before it only when its mean advantage over the customers both are allowed for exceeds ``z``
-    standard errors (:func:`pooled_difference_variance`): a discount's cost is certain, its extra
-    orders are an estimate. A customer gets the first allowed arm of: those clear winners (best mean
+    reference. Another arm goes before it only when its mean advantage over the customers both are
+    allowed for exceeds ``z`` standard errors (:func:`pooled_difference_variance`): a discount's cost
+    is certain, its extra orders are an estimate. A customer gets the first allowed arm of: those clear winners (best mean
     first), the reference, the other paying arms (best mean first, for customers the reference cannot
     reach). With exact predictions this is the arm with the best mean.
     """
