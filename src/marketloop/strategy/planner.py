@@ -6,8 +6,7 @@
    for the market calendar; the day with the best total objective wins;
 4. choose: the audience's offer (the cheapest that pays, or a costlier one clearly better on
    average), and per customer another arm or nothing where the predicted advantage is clear of the
-   prediction's uncertainty; within the
-   budget (see :func:`marketloop.strategy.candidates.choose`);
+   prediction's uncertainty; within the budget (see :func:`marketloop.strategy.candidates.choose`);
 5. explain: customers are grouped by predicted response (put off by messages, would buy anyway,
    persuadable, low response) x decision, each group with its predictions (bootstrap intervals)
    and the reason it was included or left out; a rationale is written from the numbers.
