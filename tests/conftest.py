@@ -7,8 +7,10 @@ case a missing or unreachable server fails the run: CI cannot pass by skipping.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,32 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"real datasets not found at {path} (set MARKETLOOP_SHARED_DATA to their folder)")
     return path
+
+
+#: CI runs the delivery and service suites at fixed instants (`.ci/run`): MARKETLOOP_TEST_NOW=2026-11-10T22:30:00Z
+#: starts every test's clock there (time runs on from it), so a test that only passes by day fails in CI.
+TEST_NOW = os.environ.get("MARKETLOOP_TEST_NOW")
+
+
+@pytest.fixture(autouse=True)
+def _frozen_time_of_day() -> Iterator[None]:
+    if not TEST_NOW:
+        yield
+        return
+    import time_machine
+
+    with time_machine.travel(dt.datetime.fromisoformat(TEST_NOW.replace("Z", "+00:00")), tick=True):
+        yield
+
+
+@pytest.fixture
+def noon() -> Iterator[dt.datetime]:
+    """Time starts on a Tuesday at 12:00 UTC (and runs on): for tests whose sends must not meet quiet hours."""
+    import time_machine
+
+    at = dt.datetime(2026, 11, 10, 12, 0, tzinfo=dt.UTC)
+    with time_machine.travel(at, tick=True):
+        yield at.replace(tzinfo=None)
 
 
 @pytest.fixture(autouse=True)

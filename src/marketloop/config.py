@@ -112,6 +112,10 @@ class Settings(BaseSettings):
         default_factory=dict, description='Options of `copy_provider`, e.g. {"base_url": "http://127.0.0.1:8000/v1", '
         '"model": "qwen2.5"} (JSON in MARKETLOOP_COPY_PROVIDER_OPTIONS).',
     )
+    clock: str = Field(
+        "system", description="Business time for the planner, the dispatcher and flows: `system` (the wall clock) "
+        "or an ISO-8601 instant such as 2011-09-01T09:00:00Z, from which time runs at wall speed (replays).",
+    )
     api_max_inflight_writes: int = Field(
         4, gt=0, description="Tracking batches written at once; beyond this the API answers 503 with Retry-After."
     )
@@ -123,6 +127,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "expected a URL such as duckdb:///marketloop.duckdb or postgresql://user@host/db"
             )
+        return value
+
+    @field_validator("clock")
+    @classmethod
+    def _check_clock(cls, value: str) -> str:
+        from marketloop.clock import parse_clock
+
+        parse_clock(value)
         return value
 
     @classmethod

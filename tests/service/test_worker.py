@@ -103,7 +103,7 @@ def test_simulated_campaign_is_delivered_by_the_worker_and_measured(sim) -> None
     assert api.get(f"/v1/campaigns/{sid}/status").json()["worker"]["passes"] == 3
 
 
-def test_worker_command_delivers_an_api_launched_campaign_exactly_once(tmp_path, smtp_server) -> None:  # noqa: F811
+def test_worker_command_delivers_an_api_launched_campaign_exactly_once(tmp_path, smtp_server, noon) -> None:  # noqa: F811
     from marketloop.cli.main import app
 
     url = f"duckdb:///{tmp_path / 'smtp.duckdb'}"
@@ -130,6 +130,33 @@ def test_worker_command_delivers_an_api_launched_campaign_exactly_once(tmp_path,
         assert s.scalar("select status from campaigns where campaign_id = 'c1'") == "completed"
     nothing = runner.invoke(app, ["worker", "--once", "--db", url])
     assert nothing.exit_code != 0 and "no channels configured" in str(nothing.exception)
+
+
+@pytest.mark.parametrize(("clock", "sent"), [("2026-11-10T12:00:00Z", 4), ("2026-11-10T22:30:00Z", 0),
+                                              ("2026-11-11T03:00:00+00:00", 0), ("2026-11-10T17:30:00+05:30", 4)])
+def test_worker_reads_time_from_its_clock_setting_not_the_wall(tmp_path, smtp_server, clock, sent) -> None:  # noqa: F811
+    """Quiet hours (21:00-08:00 in the customer's zone) are judged on the configured clock, whatever the hour
+    the test runs at; the pass is stamped with that clock too."""
+    from marketloop.clock import parse_clock
+    from marketloop.delivery.outbox import launch, outbox_counts
+
+    store = open_store(f"duckdb:///{tmp_path / 'clock.duckdb'}")
+    make_plan(store, "c1", seed_customers(store, 5), holdout=0.2)
+    launch(store, "c1")
+    channels = tmp_path / "channels.json"
+    channels.write_text(json.dumps({"email": {"provider": "smtp", "host": "127.0.0.1", "port": smtp_server.port}}))
+    worker = Worker(store, load_settings(db_url=str(store.url), channels_file=channels, clock=clock))
+    result = worker.run_once()["c1"]
+    assert result["sent"] == sent and len(smtp_server.raw) == sent
+    assert result["deferred"] == 4 - sent and outbox_counts(store, "c1")["queued"] == 4 - sent
+    start = parse_clock(clock).now()
+    assert abs((worker.last_pass_at - start).total_seconds()) < 600  # stamped on the configured clock, not the wall
+    store.close()
+
+
+def test_clock_setting_rejects_what_is_not_an_instant(tmp_path) -> None:
+    with pytest.raises(ConfigError, match=r"clock: .*expected 'system' or an ISO-8601 instant.*'yesterday'"):
+        load_settings(db_url=f"duckdb:///{tmp_path / 'x.duckdb'}", clock="yesterday")
 
 
 def test_worker_leaves_locked_and_allocation_waiting_campaigns_alone(tmp_path, smtp_server) -> None:  # noqa: F811

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from marketloop.clock import utcnow
 from marketloop.content.assistant.bot import Assistant, Conversation
 from marketloop.content.copy.brief import BrandVoice, Offer
 from marketloop.content.copy.generate import CopyWriter
@@ -25,7 +26,7 @@ def content_demo(store: Any, *, store_name: str = "MarketLoop Demo Shop", writer
         .group_by(o.c.customer_id).order_by(sa.desc("n"), o.c.customer_id).limit(2)
     )
     writer = writer or CopyWriter()
-    offer = Offer(kind="percent", value=15, code="WELCOME15", expires=dt.date.today() + dt.timedelta(days=14))
+    offer = Offer(kind="percent", value=15, code="WELCOME15", expires=utcnow().date() + dt.timedelta(days=14))
     messages = []
     for i, cid in enumerate(top["customer_id"].astype(str)):
         for channel in ("email", "sms", "push"):

@@ -19,6 +19,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from marketloop.clock import utcnow
 from marketloop.customers.churn import ChurnClassifier, RFMRuleBaseline, score, segment_rule_scores
 from marketloop.customers.clv import CLVModel
 from marketloop.customers.features import History, behaviour_features, no_purchase_labels, training_snapshots
@@ -48,7 +49,7 @@ def evaluate_clv(
     model: CLVModel | None = None,
 ) -> dict[str, object]:
     """Fitted parameters, holdout totals, per-customer MAE vs the naive baseline, fit seconds."""
-    data = check_transactions(tx, as_of=calibration_end, today=max(holdout_end, dt.datetime.now(dt.UTC).date()))
+    data = check_transactions(tx, as_of=calibration_end, today=max(holdout_end, utcnow().date()))
     _check_window(tx, calibration_end, holdout_end, "holdout_end")
     model = model or CLVModel()
     summary = rfm_summary(tx, calibration_end, model.time_unit_days)
@@ -101,7 +102,7 @@ def evaluate_churn(
         raise InputError(f"horizon_days must be at least 1, got {horizon_days}", field="horizon_days", value=horizon_days)
     test_end = as_of + dt.timedelta(days=horizon_days)
     train_date = as_of - dt.timedelta(days=horizon_days)
-    data = check_transactions(tx, as_of=train_date, today=max(test_end, dt.datetime.now(dt.UTC).date()))
+    data = check_transactions(tx, as_of=train_date, today=max(test_end, utcnow().date()))
     _check_window(tx, as_of, test_end, "as_of")
 
     history = History.of(tx)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from marketloop.clock import utcnow
 from marketloop.customers.churn import DEFAULT_BANDS, risk_bands
 from marketloop.customers.clv import CLVModel
 from marketloop.customers.frames import read_frame
@@ -108,7 +109,7 @@ def build_profiles(
 
     as_of = as_of or default_as_of(store)
     tx = transactions_from_store(store, as_of)
-    data = check_transactions(tx, min_history_days=config.min_history_days, today=max(as_of, dt.datetime.now(dt.UTC).date()))
+    data = check_transactions(tx, min_history_days=config.min_history_days, today=max(as_of, utcnow().date()))
     step("read orders")
 
     rfm = rfm_table(tx, as_of, config.rfm).set_index("customer_id")
@@ -160,7 +161,7 @@ def build_profiles(
     frame["interests_json"] = interests.reindex(ids).fillna("{}").to_numpy() if len(interests) else "{}"
     frame["churn_reasons_json"] = churn.reasons.reindex(ids).fillna("[]").to_numpy()
     frame["propensity_reasons_json"] = propensity.reasons.reindex(ids).fillna("[]").to_numpy()
-    frame["computed_at"] = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    frame["computed_at"] = utcnow()
     frame = frame.reset_index(names="customer_id")[list(PROFILE_COLUMNS)]
 
     report: dict[str, object] = {
@@ -241,7 +242,7 @@ def refresh_profiles(store, as_of: dt.date | None = None, config: AnalyzeConfig 
     started = time.perf_counter()
     report["skipped"] = False
     refresh = {"refresh_id": uuid.uuid4().hex, "as_of": as_of, "inputs_sha256": inputs, "customers": len(frame),
-               "report_json": json.dumps(report, default=str), "computed_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)}
+               "report_json": json.dumps(report, default=str), "computed_at": utcnow()}
     write_profiles(store, frame, refresh)
     report["timings_s"]["write profiles"] = round(time.perf_counter() - started, 2)  # type: ignore[index]
     progress("write profiles")

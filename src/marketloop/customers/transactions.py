@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from marketloop.clock import utcnow
 from marketloop.errors import InputError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -214,7 +215,7 @@ def check_transactions(
     if tx.empty:
         raise InputError("the transactions are empty (no orders)", field="transactions", value=0,
                          hint="Load orders first (marketloop ingest / import) or check the file.")
-    today = today or dt.datetime.now(dt.UTC).date()
+    today = today or utcnow().date()
     limit = pd.Timestamp(today + dt.timedelta(days=future_tolerance_days + 1))
     future = tx["ts"] >= limit
     if future.any():

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from marketloop.clock import utcnow
 from marketloop.customers import lifecycle
 from marketloop.customers.lifecycle import NEW_DAYS, STAGES  # the simulator's stages and cut-off for new
 from marketloop.customers.rfm import RFMConfig
@@ -168,7 +169,7 @@ def evaluate_profiles_in_sim(
     from marketloop.store.ingest.loader import load_dataset
 
     start = start or DEFAULT_START
-    today = dt.datetime.now(dt.UTC).date()
+    today = utcnow().date()
     if start + dt.timedelta(days=days) > today:
         raise InputError(
             f"start: a {days}-day history from {start} ends after today ({today}); ingestion would drop the "

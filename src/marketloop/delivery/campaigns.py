@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 import pandas as pd
 import sqlalchemy as sa
 
+from marketloop.clock import utcnow
 from marketloop.errors import ConflictError, InputError, NotFoundError
 from marketloop.store import schema
 from marketloop.store.bulk import insert_rows
@@ -21,10 +21,6 @@ TRANSITIONS = {
     "running": {"paused", "completed"},
     "paused": {"running", "cancelled"},
 }
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def save_plan(store, plan: CampaignPlan, audience: pd.DataFrame, *, status: str = "planned") -> None:  # noqa: ANN001

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import sqlalchemy as sa
 
+from marketloop.clock import Clock, SimClock, SystemClock
 from marketloop.delivery import lock
 from marketloop.delivery.campaigns import campaign_row, set_status
 from marketloop.delivery.channels.base import DeliveryError, OutboundMessage, Receipt
@@ -41,32 +42,7 @@ from marketloop.store.bulk import insert_rows
 
 log = logging.getLogger(__name__)
 
-
-class SystemClock:
-    """Wall-clock time (naive UTC). It cannot jump ahead, so deferred sends wait for a later run."""
-
-    can_advance = False
-
-    def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-    def advance_to(self, when: dt.datetime) -> None:  # pragma: no cover - never called when can_advance is False
-        raise NotImplementedError
-
-
-@dataclass
-class SimClock:
-    """Simulated time for simulated campaigns and tests: when nothing is due, time jumps to the next
-    due send (discrete-event simulation), so quiet hours and backoff need no waiting."""
-
-    current: dt.datetime
-    can_advance: bool = True
-
-    def now(self) -> dt.datetime:
-        return self.current
-
-    def advance_to(self, when: dt.datetime) -> None:
-        self.current = max(self.current, when)
+__all__ = ["Dispatcher", "DispatchResult", "SimClock", "SystemClock"]
 
 
 @dataclass
@@ -88,7 +64,7 @@ class Dispatcher:
     (``lease_s`` without a heartbeat and the lock lapses; ``takeover`` takes it from a dead holder)."""
 
     def __init__(self, store, router: ChannelRouter, *, policy: SendPolicy | None = None,  # noqa: ANN001
-                 clock: SystemClock | SimClock | None = None, batch_size: int = 200, lease_s: float = 120.0,
+                 clock: Clock | None = None, batch_size: int = 200, lease_s: float = 120.0,
                  takeover: bool = False, unsubscribe_link: Callable[[str, str], str] | None = None) -> None:
         self.store = store
         self.router = router

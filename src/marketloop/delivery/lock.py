@@ -18,6 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from marketloop.clock import wall_utcnow
 from marketloop.errors import InputError
 from marketloop.store import schema
 
@@ -31,7 +32,7 @@ def new_owner() -> str:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return wall_utcnow()
 
 
 def _holder(store, campaign_id: str) -> tuple[str | None, dt.datetime | None]:  # noqa: ANN001

@@ -18,7 +18,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from marketloop.delivery import personalise
-from marketloop.delivery.campaigns import load_audience, load_plan, set_status, utcnow
+from marketloop.clock import utcnow
+from marketloop.delivery.campaigns import load_audience, load_plan, set_status
 from marketloop.errors import InputError
 from marketloop.store import schema
 from marketloop.store.bulk import insert_rows

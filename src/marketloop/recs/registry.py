@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
+from marketloop.clock import wall_utcnow
 from marketloop.errors import InputError, NotFoundError
 from marketloop.recs.base import BaseRecommender, load_model
 from marketloop.store import schema
@@ -26,7 +27,7 @@ DEFAULT_ROOT = Path(".marketloop/models")
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    return wall_utcnow().replace(microsecond=0)
 
 
 @dataclass(frozen=True)

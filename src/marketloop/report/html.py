@@ -3,7 +3,6 @@ HTML file that opens offline (plotly.js is embedded once in the page)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -12,6 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
+
+from marketloop.clock import wall_utcnow
 
 CHART_CONFIG = {"displaylogo": False, "responsive": True}
 
@@ -58,7 +59,7 @@ class Report:
         return template.render(
             title=self.title,
             subtitle=self.subtitle,
-            generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+            generated=wall_utcnow().strftime("%Y-%m-%d %H:%M UTC"),
             sections=rendered,
             plotly_js=Markup(get_plotlyjs()),
         )

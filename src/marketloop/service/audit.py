@@ -6,10 +6,10 @@ the action is about them (erasure names them by keyed hash, see ``store/privacy.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 
+from marketloop.clock import wall_utcnow
 from marketloop.service.keys import Principal
 from marketloop.store.schema import audit_log
 
@@ -22,7 +22,7 @@ def actor_name(actor: Principal | str) -> str:
 def record(store, actor: Principal | str, action: str, target: str | None = None, detail: dict | None = None,  # noqa: ANN001
            *, conn=None) -> None:  # noqa: ANN001
     who = actor_name(actor)
-    values = {"audit_id": uuid.uuid4().hex, "ts": dt.datetime.now(dt.UTC).replace(tzinfo=None), "actor": who[:128],
+    values = {"audit_id": uuid.uuid4().hex, "ts": wall_utcnow(), "actor": who[:128],
               "action": action[:64], "target": None if target is None else str(target)[:128],
               "detail_json": None if detail is None else json.dumps(detail, default=str)}
     if conn is not None:

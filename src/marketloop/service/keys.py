@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from marketloop.clock import wall_utcnow
 from marketloop.errors import InputError, NotFoundError
 from marketloop.store.schema import API_ROLES, api_keys
 
@@ -64,7 +65,7 @@ def _digest(secret: str) -> str:
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return wall_utcnow()
 
 
 def check_role(role: str) -> str:

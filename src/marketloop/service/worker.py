@@ -25,6 +25,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from pydantic import ValidationError
 
+from marketloop.clock import Clock, settings_clock
 from marketloop.config import Settings
 from marketloop.errors import ConfigError
 from marketloop.store.schema import campaigns
@@ -46,10 +47,6 @@ def _mapping(path: Path, what: str) -> dict:
     return data
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 @dataclass
 class Worker:
     """One pass with :meth:`run_once`; :meth:`loop` repeats until :meth:`stop`. Settings are checked
@@ -64,12 +61,16 @@ class Worker:
     last_pass_seconds: float | None = None
     #: a failure of the last pass as a whole (e.g. the store did not answer); None when it went through
     last_error: str | None = None
+    #: business time for the dispatcher (quiet hours, backoff) and the pass stamps; from settings (`clock`) when None
+    clock: Clock | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         from marketloop.delivery.checks import SendPolicy
 
         s = self.settings
+        if self.clock is None:
+            self.clock = settings_clock(s.clock)
         try:
             self.policy = SendPolicy.model_validate(_mapping(s.send_policy_file, "send_policy")) if s.send_policy_file else SendPolicy()
         except ValidationError as exc:
@@ -126,7 +127,7 @@ class Worker:
             return {"stopped": "waiting for allocation"}
         if self.mode == "simulator":
             return run_simulated(self.store, campaign_id, self.settings.sim_dir, policy=self.policy).as_dict()
-        return Dispatcher(self.store, ChannelRouter(self.routing), policy=self.policy,
+        return Dispatcher(self.store, ChannelRouter(self.routing), policy=self.policy, clock=self.clock,
                           unsubscribe_link=self.unsubscribe_link).run(campaign_id).as_dict()
 
     def run_once(self) -> dict[str, dict]:
@@ -149,7 +150,7 @@ class Worker:
         self.passes += 1
         self.last = results
         self.last_error = None
-        self.last_pass_at = _utcnow()
+        self.last_pass_at = self.clock.now()
         self.last_pass_seconds = round(time.perf_counter() - started, 3)
         return results
 
@@ -161,7 +162,7 @@ class Worker:
             except Exception as exc:  # noqa: BLE001 - the loop must outlive a failed pass
                 log.exception("dispatcher pass failed")
                 self.last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
-                self.last_pass_at = _utcnow()
+                self.last_pass_at = self.clock.now()
             self._stop.wait(self.settings.worker_interval_s)
 
     def stop(self) -> None:

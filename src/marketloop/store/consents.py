@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from marketloop.clock import utcnow
 from marketloop.store import schema
 
 CONSENT_STATUSES = ("granted", "revoked")
@@ -38,7 +39,7 @@ class ChannelConsent:
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return utcnow()
 
 
 def customer_known(store, customer_id: str) -> bool:  # noqa: ANN001

@@ -10,7 +10,6 @@ schema is declared once in ``schema.py`` for all three databases.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from marketloop.clock import wall_utcnow
 from marketloop.errors import StoreError
 from marketloop.store import schema
 
@@ -124,7 +124,7 @@ def migrate(store) -> list[int]:  # noqa: ANN001 - Store, avoiding an import cyc
                 schema.schema_migrations.insert().values(
                     version=migration.version,
                     name=migration.name[:128],
-                    applied_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                    applied_at=wall_utcnow(),
                 )
             )
         log.info("applied migration %s: %s", migration.version, migration.name)

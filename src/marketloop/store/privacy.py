@@ -8,7 +8,6 @@ an audit record that names the customer only by its keyed hash.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import json
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from marketloop.clock import wall_utcnow
 from marketloop.errors import InputError, NotFoundError
 from marketloop.store import schema
 from marketloop.store.engine import Store
@@ -84,7 +84,7 @@ def forget(store: Store, customer_id: str, *, key: bytes, actor: str = "cli") ->
             )
         conn.execute(schema.audit_log.insert().values(
             audit_id=uuid.uuid4().hex,
-            ts=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            ts=wall_utcnow(),
             actor=actor,
             action="privacy.forget",
             target=ref,

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from marketloop.clock import utcnow
 from marketloop.store import schema
 from marketloop.store.engine import Store
 
@@ -31,7 +32,7 @@ def store_now(store: Store) -> dt.datetime:
     last_order = store.scalar(sa.select(sa.func.max(schema.orders.c.ordered_at)))
     last_event = store.scalar(sa.select(sa.func.max(schema.events.c.ts)))
     times = [t for t in (last_order, last_event) if t is not None]
-    return max(times) if times else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return max(times) if times else utcnow()
 
 
 def read_frame(store: Store, statement: sa.sql.Executable) -> pd.DataFrame:

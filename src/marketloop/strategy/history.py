@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from marketloop.clock import utcnow
 from marketloop.errors import InputError
 from marketloop.strategy import EXPLORATION_SHARE
 from marketloop.store import schema
@@ -131,7 +132,7 @@ def run_exploration(store: Store, world, customer_ids: list[str] | np.ndarray, a
     send_at = send_at or world.now + dt.timedelta(hours=9)
     campaign_id = f"{EXPLORATION_PREFIX}{seed}-{send_at:%Y%m%d}"
     sends, outcomes = [], []
-    created = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    created = utcnow()
     for row in drawn.itertuples(index=False):
         send_id = f"{campaign_id}-{row.customer_id}"
         holdout = row.arm == CONTROL

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from marketloop.clock import utcnow
 from marketloop.errors import InputError
 from marketloop.store import schema
 from marketloop.store.engine import Store
@@ -159,7 +160,7 @@ def plan_campaign(store: Store, goal: Goal, *, history: RandomisedHistory | None
              "calendar_factor": round(factor, 3), "calendar_effects": demand.effects(), "send_day": day.isoformat(),
              "eligible": int(len(feats)), "arms": [a.arm for a in arms]}
     plan = CampaignPlan(campaign_id=campaign_id, name=goal.name, objective=goal.objective,
-                        created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None), send_at=send_at, window_days=goal.window_days,
+                        created_at=utcnow(), send_at=send_at, window_days=goal.window_days,
                         holdout_fraction=goal.holdout_fraction, variants=variants or [Variant(name="none")], groups=groups,
                         predictions=totals)
     plan.rationale = TemplateRationaleWriter().write(plan, goal, facts)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 import pandas as pd
 import sqlalchemy as sa
 
+from marketloop.clock import utcnow
 from marketloop.errors import NotFoundError
 from marketloop.store import schema
 from marketloop.store.engine import Store
@@ -21,7 +21,7 @@ AUDIENCE_COLUMNS = ["campaign_id", "customer_id", "group_name", "variant", "chan
 def save_plan(store: Store, result: PlanResult) -> str:
     """Store the plan (status ``planned``) and its audience in one transaction; returns the campaign id."""
     plan = result.plan
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utcnow()
     audience = result.audience.reindex(columns=AUDIENCE_COLUMNS)
     audience["campaign_id"] = plan.campaign_id
     with store.begin() as conn:

@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from marketloop.clock import utcnow
 from marketloop.content.copy.brief import CopyBrief, EmailCopy, MessageCopy
 
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
@@ -206,4 +207,4 @@ def check_facts(copy: MessageCopy, fields: dict[str, str], brief: CopyBrief, *, 
 
 
 def today_utc() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+    return utcnow().date()

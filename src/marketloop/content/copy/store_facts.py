@@ -15,6 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import ValidationError
 
+from marketloop.clock import utcnow
 from marketloop.content.copy.brief import BrandVoice, CopyBrief, CustomerFact, Offer, ProductFact
 from marketloop.content.providers.runtime import UsageLedger
 from marketloop.errors import InputError, NotFoundError
@@ -84,7 +85,7 @@ def brief_from_store(
     return CopyBrief(
         customer=CustomerFact(customer_id=str(customer_id), first_name=first_name, language=_language(row["language"])),
         goal=goal, channel=channel, offer=offer or Offer(), products=facts, brand=brand or BrandVoice(),
-        language=language or _language(row["language"]), variants=variants, today=dt.date.today(),
+        language=language or _language(row["language"]), variants=variants, today=utcnow().date(),
         forbidden_terms=[str(x) for x in other_ids["customer_id"] if len(str(x)) >= 5],
         other_product_names=[str(x).strip() for x in others["name"] if isinstance(x, str) and len(x.strip()) >= 8],
     )

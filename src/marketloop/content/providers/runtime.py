@@ -7,7 +7,6 @@ dashboard can later show; :meth:`UsageLedger.summary` aggregates it per provider
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from marketloop.clock import wall_utcnow
 from marketloop.content.providers.base import (
     EmbeddingProvider,
     ProviderError,
@@ -104,7 +104,7 @@ class ResponseCache:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(timespec="milliseconds")
+    return wall_utcnow().isoformat(timespec="milliseconds")
 
 
 def call_with_retries(

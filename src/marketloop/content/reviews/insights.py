@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from marketloop.clock import utcnow
 from marketloop.content.reviews.aspects import ProductSummary, extract_aspects, summarise_product
 from marketloop.content.reviews.lexicon import LexiconSentiment
 from marketloop.store import schema
@@ -24,7 +25,7 @@ NEUTRAL_BAND = 0.2
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return utcnow()
 
 
 def review_texts(df: pd.DataFrame) -> list[str]:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from marketloop.clock import utcnow
 from marketloop.service.auth import require
 from marketloop.service.errors import ApiError
 from marketloop.service.keys import Principal
@@ -75,7 +76,7 @@ def track(batch: EventBatch, request: Request, principal: Principal = Depends(re
     if len(batch.events) > settings.api_max_batch:
         raise ApiError(413, "batch_too_large", f"the batch has {len(batch.events)} events, over the limit of "
                        f"{settings.api_max_batch}", field="events", hint="Split it into smaller batches.")
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utcnow()
     earliest = dt.datetime.fromisoformat(settings.earliest_date)
     latest = now + dt.timedelta(days=settings.future_tolerance_days)
     rows: dict[str, dict] = {}

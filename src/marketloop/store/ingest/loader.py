@@ -10,7 +10,6 @@ process is killed, the transaction is rolled back and the store is as before.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -22,6 +21,7 @@ import duckdb
 import pyarrow as pa
 import sqlalchemy as sa
 
+from marketloop.clock import wall_utcnow
 from marketloop.config import Settings, get_settings
 from marketloop.errors import InputError
 from marketloop.store import bulk, schema
@@ -171,7 +171,7 @@ def _run(conn, dialect: str, wb, importer: Importer, path: Path, summary: Ingest
         ingest_id=summary.ingest_id, kind=summary.kind, source=summary.source, sha256=sha,
         rows_read=summary.rows_read, rows_loaded=summary.loaded, rows_skipped=summary.skipped,
         rows_rejected=summary.rejected, summary_json=json.dumps(summary.to_dict(), default=str),
-        finished_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        finished_at=wall_utcnow(),
     ))
 
 
@@ -221,7 +221,7 @@ def _store_rejects(conn, dialect: str, wb, summary: IngestSummary, rejects: list
     wb.execute(
         "CREATE OR REPLACE TEMP TABLE __all_rejects AS "
         f"SELECT '{summary.ingest_id}' AS ingest_id, entity, line, left(field, 128) AS field, code, '{source}' AS source, "
-        f"left(value, 1000) AS value, reason, TIMESTAMP '{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S}' AS created_at "
+        f"left(value, 1000) AS value, reason, TIMESTAMP '{wall_utcnow():%Y-%m-%d %H:%M:%S}' AS created_at "
         f"FROM ({union}) QUALIFY row_number() OVER (PARTITION BY entity, line, field ORDER BY reason) = 1"
     )
     summary.rejected = int(wb.execute("SELECT count(DISTINCT line) FROM __all_rejects").fetchone()[0])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from marketloop.clock import utcnow
 from marketloop.config import Settings
 from marketloop.store.ingest.entities import EntitySpec, FieldSpec
 from marketloop.store.ingest.readers import quote
@@ -174,7 +175,7 @@ def validate(con, spec: EntitySpec, raw_table: str, columns: list[str], settings
     `references` maps a referencing field to a workbench relation (table or subquery) with one
     column ``key`` holding every acceptable value (store rows plus rows of the same load).
     """
-    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = now or utcnow()
     present = [f for f in spec.fields if f.name in columns]
     types = {row[0]: str(row[1]) for row in con.execute(f"DESCRIBE {raw_table}").fetchall()}
     missing_required = [f for f in spec.fields if f.required and f.name not in columns]
