@@ -7,11 +7,12 @@ EXTRAS := postgres,mysql,ml,llm,service,dev
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test bench install clean help
+.PHONY: demo test lint bench install clean help
 
 help:
 	@echo "make demo   - generate a synthetic store, load it into DuckDB and write demo/report.html"
 	@echo "make test   - run the test suite (PostgreSQL/MariaDB suites run when MARKETLOOP_TEST_*_URL are set)"
+	@echo "make lint   - ruff (lint and format check) and the import-linter layering contracts"
 	@echo "make bench  - run the benchmarks (writes bench/results/*.json)"
 
 # Chart.js for the dashboard's charts and Swagger UI for /v1/docs: installed from npm at the version locked in web/package-lock.json
@@ -48,6 +49,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench docs
+	$(BIN)/ruff format --check src tests bench docs
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

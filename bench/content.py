@@ -71,7 +71,8 @@ def bench_guardrail_recall(n: int = 1200) -> dict:
         def generate(self, request: TextRequest) -> TextResult:
             text = TemplateWriter().generate(request).text
             facts = dict(request.facts)
-            facts.pop("variant"); facts.pop("safe")
+            facts.pop("variant")
+            facts.pop("safe")
             brief = CopyBrief.model_validate(facts)
             data = _json.loads(text)
             kind = self.kind_for[brief.customer.customer_id]
@@ -103,8 +104,13 @@ def bench_guardrail_recall(n: int = 1200) -> dict:
         per[k]["n"] += 1
         per[k]["flagged"] += int((k in r.raw_report.kinds()) if k != "none" else (not r.raw_report.passed))
         delivered_bad += int(r.message is not None and not r.final_report.passed)
-    return {"messages": len(briefs), "by_injected_kind": {k: {**v, "rate": round(v["flagged"] / v["n"], 4) if v["n"] else None} for k, v in per.items()},
-            "delivered_with_violations": delivered_bad}
+    return {
+        "messages": len(briefs),
+        "by_injected_kind": {
+            k: {**v, "rate": round(v["flagged"] / v["n"], 4) if v["n"] else None} for k, v in per.items()
+        },
+        "delivered_with_violations": delivered_bad,
+    }
 
 
 def bench_sentiment(embeddings: bool) -> dict:
@@ -116,8 +122,13 @@ def bench_sentiment(embeddings: bool) -> dict:
         from marketloop.content.providers.registry import get_registry
         from marketloop.content.providers.runtime import EmbeddingCache, EmbeddingClient
 
-        embedder = EmbeddingClient(get_registry().create("embedding", "minilm"), cache=EmbeddingCache(ROOT / ".marketloop/cache/embeddings.sqlite"))
-    return evaluate_sentiment(df["Review Text"], df["Rating"], features="all" if embeddings else "tfidf", embedder=embedder, seed=0)
+        embedder = EmbeddingClient(
+            get_registry().create("embedding", "minilm"),
+            cache=EmbeddingCache(ROOT / ".marketloop/cache/embeddings.sqlite"),
+        )
+    return evaluate_sentiment(
+        df["Review Text"], df["Rating"], features="all" if embeddings else "tfidf", embedder=embedder, seed=0
+    )
 
 
 def bench_intents() -> dict:
@@ -133,14 +144,24 @@ def bench_assistant() -> dict:
     from marketloop.content.assistant.bot import Assistant, Conversation
 
     bot = Assistant()
-    questions = ["where is my order?", "what is your returns policy", "how long does delivery take", "which cards do you accept",
-                 "I forgot my password", "can I cancel my order"] * 20
+    questions = [
+        "where is my order?",
+        "what is your returns policy",
+        "how long does delivery take",
+        "which cards do you accept",
+        "I forgot my password",
+        "can I cancel my order",
+    ] * 20
     conv = Conversation()
     t0 = time.perf_counter()
     for q in questions:
         bot.respond(conv, q)
         conv.pending_intent = None
-    return {"turns": len(questions), "ms_per_turn": round((time.perf_counter() - t0) * 1000 / len(questions), 2), "intents": "keyword rules"}
+    return {
+        "turns": len(questions),
+        "ms_per_turn": round((time.perf_counter() - t0) * 1000 / len(questions), 2),
+        "intents": "keyword rules",
+    }
 
 
 def main() -> None:
@@ -158,7 +179,7 @@ def main() -> None:
     path = ROOT / "bench" / "results" / "content.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2, default=str))
-    print(json.dumps({k: v for k, v in out.items() if k != "machine"}, indent=1, default=str)[:4000])  # noqa: T201 - a script
+    print(json.dumps({k: v for k, v in out.items() if k != "machine"}, indent=1, default=str)[:4000])
 
 
 if __name__ == "__main__":

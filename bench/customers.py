@@ -32,7 +32,7 @@ START = np.datetime64("2023-01-01T00:00:00")
 SPAN_DAYS = 730
 
 
-def generate(store, n_customers: int, n_lines: int, seed: int = 0) -> dict[str, int]:  # noqa: ANN001
+def generate(store, n_customers: int, n_lines: int, seed: int = 0) -> dict[str, int]:
     rng = np.random.default_rng(seed)
     lines_per_order = 3.0
     target_orders = n_lines / lines_per_order
@@ -58,31 +58,50 @@ def generate(store, n_customers: int, n_lines: int, seed: int = 0) -> dict[str, 
     line_no = np.arange(len(line_order)) - np.repeat(np.cumsum(n_per_order) - n_per_order, n_per_order) + 1
     n_products = 5000
     favourite = rng.integers(0, 50, n_customers)
-    category_of_line = np.where(rng.random(len(line_order)) < 0.7, favourite[cust[line_order]], rng.integers(0, 50, len(line_order)))
+    category_of_line = np.where(
+        rng.random(len(line_order)) < 0.7, favourite[cust[line_order]], rng.integers(0, 50, len(line_order))
+    )
     product = category_of_line + 50 * rng.integers(0, n_products // 50, len(line_order))
     price = np.round(2 + (np.arange(n_products) % 97) * 1.5, 2)
     qty = 1 + rng.poisson(0.5, len(line_order))
     amount = qty * price[product]
     totals = np.bincount(line_order, weights=amount, minlength=len(cust))
     ts = START + (days * 86400).astype("timedelta64[s]")
-    products = pd.DataFrame({"pid": np.arange(n_products), "cat": np.arange(n_products) % 50,
-                             "brand": np.arange(n_products) % 200, "price": price})
+    products = pd.DataFrame(
+        {
+            "pid": np.arange(n_products),
+            "cat": np.arange(n_products) % 50,
+            "brand": np.arange(n_products) % 200,
+            "price": price,
+        }
+    )
     orders = pd.DataFrame({"o": order_no, "c": cust, "ts": ts, "total": totals})
     lines = pd.DataFrame({"o": line_order, "l": line_no, "p": product, "q": qty, "price": price[product]})
     with store.begin() as conn:
         raw_conn = conn.connection.driver_connection
         raw_conn.register("g_products", products)
-        raw_conn.execute("INSERT INTO products (product_id, name, category, brand, price, is_product, hidden) "
-                         "SELECT 'p' || pid, 'Product ' || pid, 'cat' || cat, 'brand' || brand, price, true, false FROM g_products")
+        raw_conn.execute(
+            "INSERT INTO products (product_id, name, category, brand, price, is_product, hidden) "
+            "SELECT 'p' || pid, 'Product ' || pid, 'cat' || cat, 'brand' || brand, price, true, false FROM g_products"
+        )
         raw_conn.register("g_orders", orders)
-        raw_conn.execute("INSERT INTO orders (order_id, customer_id, ordered_at, status, is_return, total) "
-                         "SELECT 'o' || o, 'c' || c, ts, 'completed', false, total FROM g_orders")
+        raw_conn.execute(
+            "INSERT INTO orders (order_id, customer_id, ordered_at, status, is_return, total) "
+            "SELECT 'o' || o, 'c' || c, ts, 'completed', false, total FROM g_orders"
+        )
         raw_conn.register("g_lines", lines)
-        raw_conn.execute("INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price) "
-                         "SELECT 'o' || o, l, 'p' || p, q, price FROM g_lines")
+        raw_conn.execute(
+            "INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price) "
+            "SELECT 'o' || o, l, 'p' || p, q, price FROM g_lines"
+        )
         for name in ("g_products", "g_orders", "g_lines"):
             raw_conn.unregister(name)
-    return {"customers": int(n_customers), "orders": int(len(orders)), "order_lines": int(len(lines)), "products": n_products}
+    return {
+        "customers": int(n_customers),
+        "orders": int(len(orders)),
+        "order_lines": int(len(lines)),
+        "products": n_products,
+    }
 
 
 def main() -> None:
@@ -104,9 +123,13 @@ def main() -> None:
     load_before = os.getloadavg()
     cpu_started = time.process_time()
     started = time.perf_counter()
-    report = refresh_profiles(store, dt.date(2024, 12, 31), AnalyzeConfig(),
-                              progress=lambda step: print(f"{time.perf_counter() - started:8.1f}s  {step}", flush=True),
-                              force=True)  # a reused --db would otherwise skip an unchanged refresh
+    report = refresh_profiles(
+        store,
+        dt.date(2024, 12, 31),
+        AnalyzeConfig(),
+        progress=lambda step: print(f"{time.perf_counter() - started:8.1f}s  {step}", flush=True),
+        force=True,
+    )  # a reused --db would otherwise skip an unchanged refresh
     total = time.perf_counter() - started
     result = {
         "benchmark": "customers.refresh_profiles",
@@ -118,9 +141,13 @@ def main() -> None:
         "steps_seconds": report["timings_s"],
         "churn_winner": report["churn"]["winner"],
         "churn_validation": report["churn"]["validation"],
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
-                    "load_average_before": [round(x, 2) for x in load_before],
-                    "load_average_after": [round(x, 2) for x in os.getloadavg()]},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        },
         "command": " ".join(sys.argv),
     }
     out = Path(args.out)

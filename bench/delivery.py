@@ -29,20 +29,40 @@ from marketloop.strategy.plan import CampaignPlan, GroupPlan, Variant
 T0 = dt.datetime(2025, 6, 2, 12)
 
 
-def _store(root: Path, n: int):  # noqa: ANN202
+def _store(root: Path, n: int):
     store = open_store(f"duckdb:///{root / 'b.duckdb'}")
     ids = [f"c{i:06d}" for i in range(n)]
     with store.begin() as c:
-        c.execute(schema.customers.insert(), [{"customer_id": x, "email_hash": f"{x}@example.com", "time_zone": "UTC", "is_guest": False} for x in ids])
-        c.execute(schema.consents.insert(), [{"customer_id": x, "channel": "email", "status": "granted", "updated_at": T0} for x in ids])
-        c.execute(schema.products.insert(), [{"product_id": "p1", "name": "P", "price": 10.0, "is_product": True, "hidden": False}])
+        c.execute(
+            schema.customers.insert(),
+            [{"customer_id": x, "email_hash": f"{x}@example.com", "time_zone": "UTC", "is_guest": False} for x in ids],
+        )
+        c.execute(
+            schema.consents.insert(),
+            [{"customer_id": x, "channel": "email", "status": "granted", "updated_at": T0} for x in ids],
+        )
+        c.execute(
+            schema.products.insert(),
+            [{"product_id": "p1", "name": "P", "price": 10.0, "is_product": True, "hidden": False}],
+        )
     return store, ids
 
 
-def _campaign(store, cid: str, ids: list[str]) -> None:  # noqa: ANN001
-    plan = CampaignPlan(campaign_id=cid, name=cid, objective="bench", created_at=T0, holdout_fraction=0.0,
-                        variants=[Variant(name="a")], groups=[GroupPlan(group="g", included=True, customers=len(ids), reason="bench")])
-    save_plan(store, plan, pd.DataFrame({"customer_id": ids, "group_name": "g", "variant": "a", "channel": "email", "discount": 0.0}))
+def _campaign(store, cid: str, ids: list[str]) -> None:
+    plan = CampaignPlan(
+        campaign_id=cid,
+        name=cid,
+        objective="bench",
+        created_at=T0,
+        holdout_fraction=0.0,
+        variants=[Variant(name="a")],
+        groups=[GroupPlan(group="g", included=True, customers=len(ids), reason="bench")],
+    )
+    save_plan(
+        store,
+        plan,
+        pd.DataFrame({"customer_id": ids, "group_name": "g", "variant": "a", "channel": "email", "discount": 0.0}),
+    )
     set_status(store, cid, "approved")
     launch(store, cid, force_no_holdout=True)
 
@@ -53,7 +73,7 @@ def bench_smtp(n: int) -> dict:
     class Sink:
         count = 0
 
-        async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
             Sink.count += 1
             return "250 OK"
 
@@ -87,8 +107,13 @@ def bench_smtp(n: int) -> dict:
         raw_seconds = time.perf_counter() - started
     finally:
         controller.stop()
-    return {"messages": result.sent, "received": received, "seconds": round(seconds, 2), "per_s": round(result.sent / seconds, 1),
-            "baseline_smtplib_only_per_s": round(n / raw_seconds, 1)}
+    return {
+        "messages": result.sent,
+        "received": received,
+        "seconds": round(seconds, 2),
+        "per_s": round(result.sent / seconds, 1),
+        "baseline_smtplib_only_per_s": round(n / raw_seconds, 1),
+    }
 
 
 def bench_sim(n: int) -> dict:
@@ -104,9 +129,20 @@ def bench_sim(n: int) -> dict:
         store = open_store(settings.db_url)
         load_dataset(store, root / "sim", manifest.files, settings=settings)
         ids = store.read_sql("select customer_id from customers order by 1")["customer_id"].tolist()
-        plan = CampaignPlan(campaign_id="sim", name="sim", objective="bench", created_at=T0, holdout_fraction=0.1,
-                            variants=[Variant(name="a")], groups=[GroupPlan(group="g", included=True, customers=n, reason="bench")])
-        save_plan(store, plan, pd.DataFrame({"customer_id": ids, "group_name": "g", "variant": "a", "channel": "email", "discount": 0.0}))
+        plan = CampaignPlan(
+            campaign_id="sim",
+            name="sim",
+            objective="bench",
+            created_at=T0,
+            holdout_fraction=0.1,
+            variants=[Variant(name="a")],
+            groups=[GroupPlan(group="g", included=True, customers=n, reason="bench")],
+        )
+        save_plan(
+            store,
+            plan,
+            pd.DataFrame({"customer_id": ids, "group_name": "g", "variant": "a", "channel": "email", "discount": 0.0}),
+        )
         set_status(store, "sim", "approved")
         started = time.perf_counter()
         launch(store, "sim")
@@ -122,21 +158,30 @@ def bench_sim(n: int) -> dict:
         started = time.perf_counter()
         world.respond(ids, Message(channel="email"), seed=0)
         raw_seconds = time.perf_counter() - started
-    return {"audience": n, "sent": result.sent, "skipped": result.skipped, "launch_seconds": round(launched, 2),
-            "seconds": round(seconds, 2), "audience_per_s": round(n / seconds, 1),
-            "baseline_respond_only_per_s": round(n / raw_seconds, 1)}
+    return {
+        "audience": n,
+        "sent": result.sent,
+        "skipped": result.skipped,
+        "launch_seconds": round(launched, 2),
+        "seconds": round(seconds, 2),
+        "audience_per_s": round(n / seconds, 1),
+        "baseline_respond_only_per_s": round(n / raw_seconds, 1),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=2000)
     args = parser.parse_args()
-    results = {"machine": {"python": platform.python_version(), "cores": 2}, "smtp": bench_smtp(args.messages),
-               "simulator": bench_sim(args.messages * 5)}
+    results = {
+        "machine": {"python": platform.python_version(), "cores": 2},
+        "smtp": bench_smtp(args.messages),
+        "simulator": bench_sim(args.messages * 5),
+    }
     out = Path("bench/results/delivery.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))  # noqa: T201 - a script's output
+    print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-UCI = Path(os.environ.get("MARKETLOOP_SHARED_DATA", ROOT.parent / "shared" / "data")) / "uci_online_retail" / "online_retail.csv.gz"
+UCI = (
+    Path(os.environ.get("MARKETLOOP_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    / "uci_online_retail"
+    / "online_retail.csv.gz"
+)
 
 
 def scenario(name: str, work: str, events: int, pg: str | None) -> dict:
@@ -69,20 +73,27 @@ def write_events(path: Path, n: int) -> None:
     rng = np.random.default_rng(0)
     start = np.datetime64("2024-01-01T00:00:00", "us").astype(np.int64)
     types = np.array(["view", "add_to_cart", "purchase", "search"])
-    table = pa.table({
-        "event_id": pa.array(np.char.add("e", np.arange(n).astype(str))),
-        "customer_id": pa.array(np.char.add("c", rng.integers(0, 1_000_000, n).astype(str))),
-        "session_id": pa.array(np.char.add("s", (np.arange(n) // 8).astype(str))),
-        "event_type": pa.array(types[rng.choice(4, n, p=[0.8, 0.12, 0.03, 0.05])]),
-        "product_id": pa.array(np.char.add("p", rng.integers(0, 20_000, n).astype(str))),
-        "ts": pa.array(start + np.sort(rng.integers(0, 300 * 86_400_000_000, n)), pa.timestamp("us")),
-    })
+    table = pa.table(
+        {
+            "event_id": pa.array(np.char.add("e", np.arange(n).astype(str))),
+            "customer_id": pa.array(np.char.add("c", rng.integers(0, 1_000_000, n).astype(str))),
+            "session_id": pa.array(np.char.add("s", (np.arange(n) // 8).astype(str))),
+            "event_type": pa.array(types[rng.choice(4, n, p=[0.8, 0.12, 0.03, 0.05])]),
+            "product_id": pa.array(np.char.add("p", rng.integers(0, 20_000, n).astype(str))),
+            "ts": pa.array(start + np.sort(rng.integers(0, 300 * 86_400_000_000, n)), pa.timestamp("us")),
+        }
+    )
     pq.write_table(table, path, row_group_size=1_000_000)
 
 
 def run_child(name: str, work: str, events: int, pg: str | None) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", name, "--work", work, "--events", str(events)]
-                         + (["--pg", pg] if pg else []), capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", name, "--work", work, "--events", str(events)]
+        + (["--pg", pg] if pg else []),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{out.stderr[-3000:]}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -117,11 +128,17 @@ def main() -> None:
     by = {r["scenario"]: r for r in results}
     ratios = {
         "uci_duckdb_vs_raw_read_speed": round(by["uci-duckdb"]["rows_per_s"] / by["uci-raw-duckdb"]["rows_per_s"], 3),
-        "events_vs_raw_read_speed": round(by["events-parquet-duckdb"]["rows_per_s"] / by["events-raw-duckdb"]["rows_per_s"], 3),
+        "events_vs_raw_read_speed": round(
+            by["events-parquet-duckdb"]["rows_per_s"] / by["events-raw-duckdb"]["rows_per_s"], 3
+        ),
     }
-    payload = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-               "events": args.events, "results": results, "ratios": ratios,
-               "note": "peak_rss_mb is the running maximum over the child processes run so far"}
+    payload = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "events": args.events,
+        "results": results,
+        "ratios": ratios,
+        "note": "peak_rss_mb is the running maximum over the child processes run so far",
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(payload, indent=2))
     print(json.dumps(ratios))

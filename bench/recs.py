@@ -57,10 +57,13 @@ def run(name: str, models: list[str], cache: str) -> dict:
     if "hybrid" in rows and singles:
         best = max(singles, key=singles.get)
         out["check"] = {
-            "best_single": best, "best_single_ndcg@10": singles[best], "hybrid_ndcg@10": rows["hybrid"]["ndcg@10"],
+            "best_single": best,
+            "best_single_ndcg@10": singles[best],
+            "hybrid_ndcg@10": rows["hybrid"]["ndcg@10"],
             "hybrid_gain": rows["hybrid"]["ndcg@10"] / singles[best] - 1,
             "every_model_beats_pop": all(r["ndcg@10"] > rows["pop"]["ndcg@10"] for m, r in rows.items() if m != "pop")
-            if "pop" in rows else None,
+            if "pop" in rows
+            else None,
         }
     # serving latency (models fitted above, on the training part of the split) and full-train ALS time
     sp_ = result.split
@@ -72,14 +75,20 @@ def run(name: str, models: list[str], cache: str) -> dict:
             out[f"latency_{model_name}"] = latency(result.fitted[model_name], users)
     if "hybrid" in result.fitted:  # serving path: every customer's list ranked once, then read per request
         h = result.fitted["hybrid"]  # and the ranker's size, chosen inside training on its latest window
-        out["hybrid_ranker"] = {"trees": h.n_estimators_, "validation_ndcg@10": h.val_ndcg_,
-                                "rows": h.n_train_rows_, "groups": h.n_train_groups_}
+        out["hybrid_ranker"] = {
+            "trees": h.n_estimators_,
+            "validation_ndcg@10": h.val_ndcg_,
+            "rows": h.n_train_rows_,
+            "groups": h.n_train_groups_,
+        }
         t = time.perf_counter()
         result.fitted["hybrid"].precompute()
         out["hybrid_precompute_seconds"] = round(time.perf_counter() - t, 1)
         out["latency_hybrid_precomputed"] = latency(result.fitted["hybrid"], users)
     if "hybrid" in rows:
-        out["hybrid_pipeline_seconds"] = round(read_s + rows["hybrid"]["train_seconds"] + rows["hybrid"]["score_seconds"], 1)
+        out["hybrid_pipeline_seconds"] = round(
+            read_s + rows["hybrid"]["train_seconds"] + rows["hybrid"]["score_seconds"], 1
+        )
     return out
 
 
@@ -91,14 +100,16 @@ def main() -> None:
     args = ap.parse_args()
     if not DATA.exists():
         sys.exit(f"shared data not found at {DATA}")
-    results = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                           "platform": platform.platform()}, "runs": {}}
+    results = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "runs": {},
+    }
     for name in [args.only] if args.only else list(RUNS):
         results["runs"][name] = run(name, args.models.split(","), str(ROOT / ".marketloop" / "cache"))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))  # noqa: T201 - a script, not library code
+    print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -62,8 +62,10 @@ def customer_ids(url: str, limit: int = 500) -> list[str]:
     from marketloop.store import open_store
 
     with open_store(url) as store:
-        frame = store.read_sql("SELECT DISTINCT customer_id FROM orders WHERE customer_id IS NOT NULL "
-                               f"ORDER BY customer_id LIMIT {int(limit)}")
+        frame = store.read_sql(
+            "SELECT DISTINCT customer_id FROM orders WHERE customer_id IS NOT NULL "
+            f"ORDER BY customer_id LIMIT {int(limit)}"
+        )
     return [str(c) for c in frame["customer_id"]]
 
 
@@ -79,8 +81,15 @@ def wrk(url: str, path_script: Path | None, duration: int, connections: int, key
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
     total = int(re.search(r"(\d+) requests in", out).group(1))
-    return {"requests": total, "rps": rps, "p50_ms": pct.get("50"), "p90_ms": pct.get("90"), "p99_ms": pct.get("99"),
-            "non_2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(0) if errors else None}
+    return {
+        "requests": total,
+        "rps": rps,
+        "p50_ms": pct.get("50"),
+        "p90_ms": pct.get("90"),
+        "p99_ms": pct.get("99"),
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": errors.group(0) if errors else None,
+    }
 
 
 def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
@@ -125,22 +134,44 @@ def main() -> None:
         key = create_key(store, "bench", "analyst").token
     ids = customer_ids(url)
     script = work / "foryou.lua"
-    script.write_text("local ids = {" + ",".join(json.dumps(i) for i in ids) + "}\nlocal i = 0\n"
-                      "request = function()\n  i = i + 1\n"
-                      f"  return wrk.format('GET', '/v1/recommendations/for-you/' .. ids[(i % #ids) + 1] .. '?n={args.n}')\n"
-                      "end\n")
+    script.write_text(
+        "local ids = {" + ",".join(json.dumps(i) for i in ids) + "}\nlocal i = 0\n"
+        "request = function()\n  i = i + 1\n"
+        f"  return wrk.format('GET', '/v1/recommendations/for-you/' .. ids[(i % #ids) + 1] .. '?n={args.n}')\n"
+        "end\n"
+    )
     port = free_port()
-    env = os.environ | {"MARKETLOOP_API_RATE_LIMIT": "1000000000", "MARKETLOOP_API_RATE_BURST": "1000000000",
-                        "MARKETLOOP_MODELS_DIR": str(models), "MARKETLOOP_SESSION_SECRET_FILE": str(work / "session.key"),
-                        "HF_HUB_OFFLINE": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "marketloop", "serve", "--db", url, "--port", str(port),
-                               "--no-access-log", "--no-worker"], env=env, stderr=subprocess.PIPE, text=True)
+    env = os.environ | {
+        "MARKETLOOP_API_RATE_LIMIT": "1000000000",
+        "MARKETLOOP_API_RATE_BURST": "1000000000",
+        "MARKETLOOP_MODELS_DIR": str(models),
+        "MARKETLOOP_SESSION_SECRET_FILE": str(work / "session.key"),
+        "HF_HUB_OFFLINE": "1",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "marketloop",
+            "serve",
+            "--db",
+            url,
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--no-worker",
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base, server)
         # warm up: load the models and JIT paths, check the route answers 200
-        req = urllib.request.Request(f"{base}/v1/recommendations/for-you/{ids[0]}?n={args.n}",
-                                     headers={"Authorization": f"Bearer {key}"})
+        req = urllib.request.Request(
+            f"{base}/v1/recommendations/for-you/{ids[0]}?n={args.n}", headers={"Authorization": f"Bearer {key}"}
+        )
         with urllib.request.urlopen(req, timeout=60) as r:
             sample = json.loads(r.read())
         wrk(base + "/healthz", None, 2, args.connections, key)
@@ -159,13 +190,27 @@ def main() -> None:
     result = {
         "benchmark": "serve",
         "command": " ".join(["python", "bench/serve.py", *sys.argv[1:]]),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
-                    "load_avg_before": os.getloadavg()},
-        "store": {"url": "built" if not args.db else "given", "customers": args.customers if not args.db else None,
-                  "setup_s": round(setup_s, 1), "sample_items": len(sample.get("items", [])),
-                  "sample_source": (sample.get("items") or [{}])[0].get("source")},
-        "connections": args.connections, "duration_s": args.duration, "rounds": args.rounds,
-        "healthz": {"rps": med("healthz", "rps"), "p50_ms": med("healthz", "p50_ms"), "p99_ms": med("healthz", "p99_ms")},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_avg_before": os.getloadavg(),
+        },
+        "store": {
+            "url": "built" if not args.db else "given",
+            "customers": args.customers if not args.db else None,
+            "setup_s": round(setup_s, 1),
+            "sample_items": len(sample.get("items", [])),
+            "sample_source": (sample.get("items") or [{}])[0].get("source"),
+        },
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "rounds": args.rounds,
+        "healthz": {
+            "rps": med("healthz", "rps"),
+            "p50_ms": med("healthz", "p50_ms"),
+            "p99_ms": med("healthz", "p99_ms"),
+        },
         "recs": {"rps": med("recs", "rps"), "p50_ms": med("recs", "p50_ms"), "p99_ms": med("recs", "p99_ms")},
         "runs": runs,
     }

@@ -35,7 +35,13 @@ def _generate(out: str, customers: int, days: int) -> dict:
     from marketloop.sim import generate_store
 
     m = generate_store(out, customers=customers, products=5_000, days=days, seed=1, force=True)
-    return {"customers": customers, "days": days, "seconds": m.seconds, "rows": m.rows, "events_per_second": round(m.rows["events"] / m.seconds)}
+    return {
+        "customers": customers,
+        "days": days,
+        "seconds": m.seconds,
+        "rows": m.rows,
+        "events_per_second": round(m.rows["events"] / m.seconds),
+    }
 
 
 def _rewrite(out: str) -> dict:
@@ -62,7 +68,11 @@ def _features(out: str):
 
     events = pq.read_table(Path(out) / "events", columns=["customer_id", "session_id", "event_type", "ts"]).to_pandas()
     orders = pq.read_table(Path(out) / "orders").to_pandas()
-    customers = pq.read_table(Path(out) / "customers.parquet", columns=["customer_id", "signup_at"]).to_pandas().set_index("customer_id")
+    customers = (
+        pq.read_table(Path(out) / "customers.parquet", columns=["customer_id", "signup_at"])
+        .to_pandas()
+        .set_index("customer_id")
+    )
     end = events["ts"].max()
     sales = orders[~orders["is_return"]]
     types = pd.crosstab(events["customer_id"], events["event_type"])
@@ -107,7 +117,9 @@ def _targeting(out: str) -> dict:
         models = {}
         for arm in (True, False):
             rows = half & (treated == arm)
-            models[arm] = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, min_samples_leaf=100, random_state=split).fit(x[rows], outcome[rows])
+            models[arm] = HistGradientBoostingClassifier(
+                max_iter=200, learning_rate=0.05, min_samples_leaf=100, random_state=split
+            ).fit(x[rows], outcome[rows])
         test = ~half
         score = models[True].predict_proba(x[test])[:, 1] - models[False].predict_proba(x[test])[:, 1]
         truth = truth_all[test]
@@ -157,7 +169,12 @@ def _calibration() -> dict:
 
 def child(name: str, out: str, customers: int, days: int) -> None:
     started = time.perf_counter()
-    result = {"generate": lambda: _generate(out, customers, days), "rewrite": lambda: _rewrite(out), "targeting": lambda: _targeting(out), "calibration": _calibration}[name]()
+    result = {
+        "generate": lambda: _generate(out, customers, days),
+        "rewrite": lambda: _rewrite(out),
+        "targeting": lambda: _targeting(out),
+        "calibration": _calibration,
+    }[name]()
     result["wall_seconds"] = round(time.perf_counter() - started, 3)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result["max_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
@@ -173,7 +190,13 @@ def child(name: str, out: str, customers: int, days: int) -> None:
 
 def run(name: str, out: str, customers: int = 0, days: int = 0) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.run([sys.executable, __file__, "--child", name, out, str(customers), str(days)], capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", name, out, str(customers), str(days)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed:\n{proc.stderr}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -189,7 +212,12 @@ def main() -> None:
     parser.add_argument("--targeting", action="store_true", help="also the learnability check (50k customers)")
     args = parser.parse_args()
     results: dict = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(), "load_average_at_start": os.getloadavg()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average_at_start": os.getloadavg(),
+        },
         "runs": [],
     }
     with tempfile.TemporaryDirectory() as work:
@@ -198,7 +226,13 @@ def main() -> None:
             out = str(Path(work) / f"store-{customers}-{days}")
             gen = run("generate", out, customers, days)
             base = run("rewrite", out)
-            results["runs"].append({"generate": gen, "rewrite_baseline": base, "generate_vs_rewrite": round(gen["events_per_second"] / base["rows_per_second"], 3)})
+            results["runs"].append(
+                {
+                    "generate": gen,
+                    "rewrite_baseline": base,
+                    "generate_vs_rewrite": round(gen["events_per_second"] / base["rows_per_second"], 3),
+                }
+            )
         results["calibration"] = run("calibration", work)
         if args.targeting:
             out = str(Path(work) / "targeting")

@@ -32,8 +32,12 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=50_000)
     parser.add_argument("--first-seed", type=int, default=0, help="0 for the recorded figures; development uses 10")
     parser.add_argument("--learner", default="t_learner")
-    parser.add_argument("--explore-fraction", type=float, default=None, help="share of customers in the exploration round "
-                        "(default: marketloop.strategy.EXPLORATION_SHARE)")
+    parser.add_argument(
+        "--explore-fraction",
+        type=float,
+        default=None,
+        help="share of customers in the exploration round (default: marketloop.strategy.EXPLORATION_SHARE)",
+    )
     parser.add_argument("--skip-campaign", action="store_true")
     parser.add_argument("--skip-uplift", action="store_true")
     args = parser.parse_args()
@@ -46,23 +50,39 @@ def main() -> None:
 
         from marketloop.strategy.uplift_eval import evaluate_uplift
 
-        data = Path(os.environ.get("MARKETLOOP_SHARED_DATA", HERE.parent.parent / "shared" / "data")) / "hillstrom_email" / "hillstrom.csv"
+        data = (
+            Path(os.environ.get("MARKETLOOP_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
+            / "hillstrom_email"
+            / "hillstrom.csv"
+        )
         started = time.perf_counter()
-        res = evaluate_uplift(pd.read_csv(data), "segment", "Womens E-Mail", "No E-Mail", "visit", seeds=args.seeds, drop=["conversion", "spend"])
+        res = evaluate_uplift(
+            pd.read_csv(data),
+            "segment",
+            "Womens E-Mail",
+            "No E-Mail",
+            "visit",
+            seeds=args.seeds,
+            drop=["conversion", "spend"],
+        )
         res["seconds"] = round(time.perf_counter() - started, 1)
         results["uplift_hillstrom"] = res
         print(json.dumps({k: v["uplift_at_30"] for k, v in res["learners"].items()}), flush=True)
     if not args.skip_campaign:
-        from marketloop.strategy.simulation import evaluate_campaigns
-
         from marketloop.strategy import EXPLORATION_SHARE
+        from marketloop.strategy.simulation import evaluate_campaigns
 
         started = time.perf_counter()
         fraction = EXPLORATION_SHARE if args.explore_fraction is None else args.explore_fraction
-        res = evaluate_campaigns(args.seeds, args.customers, learner=args.learner, first_seed=args.first_seed, explore_fraction=fraction)
+        res = evaluate_campaigns(
+            args.seeds, args.customers, learner=args.learner, first_seed=args.first_seed, explore_fraction=fraction
+        )
         res["seconds"] = round(time.perf_counter() - started, 1)
-        key = (f"campaign_{args.learner}" + (f"_from_seed_{args.first_seed}" if args.first_seed else "")
-               + (f"_explore_{fraction:g}" if fraction != EXPLORATION_SHARE else ""))
+        key = (
+            f"campaign_{args.learner}"
+            + (f"_from_seed_{args.first_seed}" if args.first_seed else "")
+            + (f"_explore_{fraction:g}" if fraction != EXPLORATION_SHARE else "")
+        )
         results[key] = res
         print(json.dumps(res["summary"], indent=1), flush=True)
     out.write_text(json.dumps(results, indent=2, default=str))

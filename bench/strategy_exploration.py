@@ -40,8 +40,8 @@ def summarise(runs: list[dict]) -> dict:
     real = np.array([r["realised"] for r in runs])
     per_store = est / exp - 1
     luck = real / exp - 1
-    fives = np.array([est[i:i + 5].sum() / exp[i:i + 5].sum() - 1 for i in range(0, len(runs) - 4, 5)])
-    vs_real = np.array([est[i:i + 5].sum() / real[i:i + 5].sum() - 1 for i in range(0, len(runs) - 4, 5)])
+    fives = np.array([est[i : i + 5].sum() / exp[i : i + 5].sum() - 1 for i in range(0, len(runs) - 4, 5)])
+    vs_real = np.array([est[i : i + 5].sum() / real[i : i + 5].sum() - 1 for i in range(0, len(runs) - 4, 5)])
     return {
         "mean_error": round(float(est.sum() / exp.sum() - 1), 4),
         "mean_error_se": round(float(per_store.std(ddof=1) / np.sqrt(len(runs))), 4),
@@ -51,7 +51,9 @@ def summarise(runs: list[dict]) -> dict:
         "realised_mean_error": round(float(real.sum() / exp.sum() - 1), 4),
         "realised_mean_error_se": round(float(luck.std(ddof=1) / np.sqrt(len(runs))), 4),
         "realised_per_store_error_sd": round(float(luck.std(ddof=1)), 4),
-        "five_store_estimate_within_20pct_of_realised": round(float((np.abs(vs_real) <= 0.2).mean()), 3) if len(vs_real) else None,
+        "five_store_estimate_within_20pct_of_realised": round(float((np.abs(vs_real) <= 0.2).mean()), 3)
+        if len(vs_real)
+        else None,
     }
 
 
@@ -74,18 +76,34 @@ def main() -> None:
     for seed in range(args.first_seed, args.first_seed + args.stores):
         world = SimWorld.build(customers=args.customers, products=300, days=365, seed=seed)
         for fraction in fractions:
-            drawn = draw_exploration(world, world.customer_ids, [("email", d) for d in DISCOUNTS], fraction=fraction, seed=1_000 + seed)
-            history = RandomisedHistory(rows=drawn.rename(columns={"purchase": "converted"}), sent_at=drawn["sent_at"].iloc[0], campaigns=[])
+            drawn = draw_exploration(
+                world, world.customer_ids, [("email", d) for d in DISCOUNTS], fraction=fraction, seed=1_000 + seed
+            )
+            history = RandomisedHistory(
+                rows=drawn.rename(columns={"purchase": "converted"}), sent_at=drawn["sent_at"].iloc[0], campaigns=[]
+            )
             plain = Message(channel="email", send_at=history.sent_at)
             truth = world.true_uplift(world.customer_ids, plain)
             reachable = truth.loc[truth["delivered"], "customer_id"]
             plan = pd.DataFrame({"customer_id": reachable, "channel": "email", "discount": 0.0})
             check = exploration_check(world, history, plan)
-            runs[fraction].append({"seed": seed, "reachable": len(plan), "estimate": check["estimate"], "truth": check["truth"],
-                                   "expected": round(float(truth["uplift"][truth["delivered"]].sum()), 2),
-                                   "realised": realised(world, plan, history.sent_at, 50_000 + seed)["incremental_conversions"]})
-    summary = {"stores": args.stores, "seeds": [args.first_seed, args.first_seed + args.stores - 1], "customers": args.customers,
-               "by_fraction": {str(f): summarise(runs[f]) for f in fractions}, "seconds": round(time.perf_counter() - started, 1)}
+            runs[fraction].append(
+                {
+                    "seed": seed,
+                    "reachable": len(plan),
+                    "estimate": check["estimate"],
+                    "truth": check["truth"],
+                    "expected": round(float(truth["uplift"][truth["delivered"]].sum()), 2),
+                    "realised": realised(world, plan, history.sent_at, 50_000 + seed)["incremental_conversions"],
+                }
+            )
+    summary = {
+        "stores": args.stores,
+        "seeds": [args.first_seed, args.first_seed + args.stores - 1],
+        "customers": args.customers,
+        "by_fraction": {str(f): summarise(runs[f]) for f in fractions},
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     out = HERE / "results" / "strategy_exploration.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"summary": summary, "runs": {str(f): r for f, r in runs.items()}}, indent=2))

@@ -25,7 +25,9 @@ def render() -> str:
     for name, table in schema.metadata.tables.items():
         out += [f"## `{name}`", "", "| column | type | key | null | notes |", "|---|---|---|---|---|"]
         for c in table.columns:
-            out.append(f"| `{c.name}` | {c.type} | {'PK' if c.primary_key else ''} | {'yes' if c.nullable else 'no'} | {c.comment or ''} |")
+            out.append(
+                f"| `{c.name}` | {c.type} | {'PK' if c.primary_key else ''} | {'yes' if c.nullable else 'no'} | {c.comment or ''} |"
+            )
         out.append("")
     return "\n".join(out)
 

@@ -123,7 +123,7 @@ def store_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def store(store_url: str):  # noqa: ANN201
+def store(store_url: str):
     from marketloop.store import open_store
 
     s = open_store(store_url)

@@ -27,11 +27,14 @@ def test_sources_in_priority_order(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert load_settings(db_url="duckdb:///explicit.duckdb").db_url == "duckdb:///explicit.duckdb"
 
 
-@pytest.mark.parametrize(("env", "value", "text"), [
-    ("MARKETLOOP_DB_URL", "marketloop.duckdb", "db_url: Value error, expected a URL"),
-    ("MARKETLOOP_MAX_TEXT_LENGTH", "-3", "max_text_length: Input should be greater than 0"),
-    ("MARKETLOOP_PSEUDONYMISE_PII", "perhaps", "pseudonymise_pii: Input should be a valid boolean"),
-])
+@pytest.mark.parametrize(
+    ("env", "value", "text"),
+    [
+        ("MARKETLOOP_DB_URL", "marketloop.duckdb", "db_url: Value error, expected a URL"),
+        ("MARKETLOOP_MAX_TEXT_LENGTH", "-3", "max_text_length: Input should be greater than 0"),
+        ("MARKETLOOP_PSEUDONYMISE_PII", "perhaps", "pseudonymise_pii: Input should be a valid boolean"),
+    ],
+)
 def test_invalid_settings_name_the_setting(monkeypatch: pytest.MonkeyPatch, env: str, value: str, text: str) -> None:
     monkeypatch.setenv(env, value)
     with pytest.raises(ConfigError) as info:
@@ -60,7 +63,10 @@ def test_generated_pii_key_is_private_and_stable(tmp_path: Path) -> None:
 
 def test_a_store_from_a_newer_version_is_refused(store_url: str) -> None:
     with open_store(store_url) as store, store.begin() as conn:
-        conn.execute(schema.schema_migrations.insert().values(version=LATEST_VERSION + 1, name="future",
-                                                              applied_at=__import__("datetime").datetime(2030, 1, 1)))
+        conn.execute(
+            schema.schema_migrations.insert().values(
+                version=LATEST_VERSION + 1, name="future", applied_at=__import__("datetime").datetime(2030, 1, 1)
+            )
+        )
     with pytest.raises(StoreError, match="newer than this MarketLoop knows"):
         open_store(store_url)

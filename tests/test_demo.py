@@ -16,8 +16,23 @@ from marketloop.store.ingest import load_dataset
 
 def test_demo_loads_every_simulated_row_and_writes_the_report(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--customers", "1500", "--products", "80",
-                                      "--days", "120", "--seed", "3", "--json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "demo",
+            "--out",
+            str(out),
+            "--customers",
+            "1500",
+            "--products",
+            "80",
+            "--days",
+            "120",
+            "--seed",
+            "3",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     generated = summary["generated_rows"]
@@ -29,14 +44,24 @@ def test_demo_loads_every_simulated_row_and_writes_the_report(tmp_path: Path) ->
             assert counts[entity] == generated[entity], entity
         # the demo's simulated campaigns add the purchases they caused (source 'simulator'), one line each
         added = store.scalar("SELECT count(*) FROM orders WHERE source = 'simulator'")
-        assert counts["orders"] - added == generated["orders"] and counts["order_lines"] - added == generated["order_lines"]
+        assert (
+            counts["orders"] - added == generated["orders"]
+            and counts["order_lines"] - added == generated["order_lines"]
+        )
         # Contact details arrive raw from the simulator and are stored only as keyed hashes.
         emails = store.read_sql("SELECT email_hash FROM customers")["email_hash"]
         assert emails.str.fullmatch(r"[0-9a-f]{64}").all()
     html = (out / "report.html").read_text()
-    for heading in ("Store overview", "Revenue per week", "Orders by category", "Customers by order recency",
-                    "Lifecycle stage (activity against each customer",
-                    "What was sent", "Measured lift against the holdout", "Learning while sending"):
+    for heading in (
+        "Store overview",
+        "Revenue per week",
+        "Orders by category",
+        "Customers by order recency",
+        "Lifecycle stage (activity against each customer",
+        "What was sent",
+        "Measured lift against the holdout",
+        "Learning while sending",
+    ):
         assert heading in html
     assert summary["kpis"]["orders"] > 0
     # the demo ends by saying how to open the dashboard, with an owner-only admin key that works
@@ -65,8 +90,25 @@ def test_demo_rejects_bad_sizes(tmp_path: Path) -> None:
 def test_sim_generate_with_load_and_sim_load_are_idempotent(tmp_path: Path) -> None:
     url = f"duckdb:///{tmp_path / 'sim.duckdb'}"
     runner = CliRunner()
-    first = runner.invoke(app, ["sim", "generate", "--out", str(tmp_path / "s"), "--customers", "300", "--products", "30",
-                                "--days", "60", "--load", "--db", url, "--json"])
+    first = runner.invoke(
+        app,
+        [
+            "sim",
+            "generate",
+            "--out",
+            str(tmp_path / "s"),
+            "--customers",
+            "300",
+            "--products",
+            "30",
+            "--days",
+            "60",
+            "--load",
+            "--db",
+            url,
+            "--json",
+        ],
+    )
     assert first.exit_code == 0, first.output
     loaded = json.loads(first.stdout)["loaded"]
     assert loaded["customers"] == 300 and loaded["products"] == 30

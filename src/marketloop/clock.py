@@ -100,7 +100,9 @@ def parse_clock(value: str) -> Clock:
     try:
         start = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise ValueError(f"expected 'system' or an ISO-8601 instant such as 2011-09-01T09:00:00Z, got {value!r}") from None
+        raise ValueError(
+            f"expected 'system' or an ISO-8601 instant such as 2011-09-01T09:00:00Z, got {value!r}"
+        ) from None
     return ReplayClock(as_naive_utc(start))
 
 

@@ -56,17 +56,14 @@ class Settings(BaseSettings):
     max_text_length: int = Field(
         20_000, gt=0, description="Longest accepted text field (descriptions, reviews), in characters."
     )
-    max_price: float = Field(
-        1_000_000.0, gt=0, description="Prices above this are rejected as absurd."
-    )
-    earliest_date: str = Field(
-        "1990-01-01", description="Timestamps before this date are rejected as impossible."
-    )
+    max_price: float = Field(1_000_000.0, gt=0, description="Prices above this are rejected as absurd.")
+    earliest_date: str = Field("1990-01-01", description="Timestamps before this date are rejected as impossible.")
     future_tolerance_days: int = Field(
         2, ge=0, description="Timestamps more than this many days in the future are rejected."
     )
     models_dir: Path = Field(
-        Path(".marketloop/models"), description="Where trained recommendation models are stored (the registry's artefacts)."
+        Path(".marketloop/models"),
+        description="Where trained recommendation models are stored (the registry's artefacts).",
     )
     cache_dir: Path = Field(
         Path(".marketloop/cache"), description="Caches that can be rebuilt, e.g. product-text embeddings."
@@ -83,7 +80,8 @@ class Settings(BaseSettings):
         "created once in `session_secret_file`.",
     )
     session_secret_file: Path = Field(
-        Path(".marketloop/session.key"), description="Where the generated session key lives when `session_secret` is unset."
+        Path(".marketloop/session.key"),
+        description="Where the generated session key lives when `session_secret` is unset.",
     )
     api_rate_limit: float = Field(
         200.0, gt=0, description="Sustained requests per second allowed per API key (token bucket)."
@@ -94,26 +92,32 @@ class Settings(BaseSettings):
     )
     api_max_batch: int = Field(1_000, gt=0, description="Most events accepted in one tracking request.")
     channels_file: Path | None = Field(
-        None, description="JSON or TOML file routing channels to providers for the service's dispatcher "
+        None,
+        description="JSON or TOML file routing channels to providers for the service's dispatcher "
         '(e.g. {"email": {"provider": "smtp", "host": "localhost"}}).',
     )
     sim_dir: Path | None = Field(
-        None, description="A `marketloop sim` folder: the service's dispatcher delivers to its simulated customers.",
+        None,
+        description="A `marketloop sim` folder: the service's dispatcher delivers to its simulated customers.",
     )
     send_policy_file: Path | None = Field(
-        None, description="JSON or TOML file with send-time rules (caps, quiet hours, retries) for the dispatcher.",
+        None,
+        description="JSON or TOML file with send-time rules (caps, quiet hours, retries) for the dispatcher.",
     )
     worker_interval_s: float = Field(2.0, gt=0, description="Seconds between the dispatcher's looks for due sends.")
     copy_provider: str = Field(
-        "template", description="Text provider the API writes copy with: template (built-in, grounded, no model), "
+        "template",
+        description="Text provider the API writes copy with: template (built-in, grounded, no model), "
         "openai, transformers, llamacpp or a plugin.",
     )
     copy_provider_options: dict[str, Any] = Field(
-        default_factory=dict, description='Options of `copy_provider`, e.g. {"base_url": "http://127.0.0.1:8000/v1", '
+        default_factory=dict,
+        description='Options of `copy_provider`, e.g. {"base_url": "http://127.0.0.1:8000/v1", '
         '"model": "qwen2.5"} (JSON in MARKETLOOP_COPY_PROVIDER_OPTIONS).',
     )
     clock: str = Field(
-        "system", description="Business time for the planner, the dispatcher and flows: `system` (the wall clock) "
+        "system",
+        description="Business time for the planner, the dispatcher and flows: `system` (the wall clock) "
         "or an ISO-8601 instant such as 2011-09-01T09:00:00Z, from which time runs at wall speed (replays).",
     )
     api_max_inflight_writes: int = Field(
@@ -124,9 +128,7 @@ class Settings(BaseSettings):
     @classmethod
     def _check_url(cls, value: str) -> str:
         if "://" not in value:
-            raise ValueError(
-                "expected a URL such as duckdb:///marketloop.duckdb or postgresql://user@host/db"
-            )
+            raise ValueError("expected a URL such as duckdb:///marketloop.duckdb or postgresql://user@host/db")
         return value
 
     @field_validator("clock")
@@ -184,8 +186,7 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**clean)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
-            for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(
             f"Invalid settings: {problems}",

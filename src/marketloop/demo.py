@@ -79,13 +79,22 @@ def step_plan(ctx: DemoContext) -> None:
         history = run_exploration(ctx.store, world, world.customer_ids, arms, seed=ctx.seed)
     result = plan_campaign(ctx.store, goal, history=history, n_boot=100, random_state=ctx.seed)
     campaign_id = save_plan(ctx.store, result)
-    ctx.report.add(plan_section(result.plan, DEMO_GOAL.strip(), notes=[
-        f"Uplift learned from an exploration round in the simulator: {len(history.rows):,} customers got a random offer "
-        f"({', '.join(history.arms)}) or nothing; outcomes were recorded as sends in the store.",
-        f"Stored as {campaign_id}; see it with: marketloop campaign show {campaign_id} --db {ctx.db_url}",
-    ]))
-    ctx.summary["campaign"] = {"campaign_id": campaign_id, "audience": int(len(result.audience)),
-                               "predicted": {k: v.model_dump() for k, v in result.plan.predictions.items()}}
+    ctx.report.add(
+        plan_section(
+            result.plan,
+            DEMO_GOAL.strip(),
+            notes=[
+                f"Uplift learned from an exploration round in the simulator: {len(history.rows):,} customers got a random offer "
+                f"({', '.join(history.arms)}) or nothing; outcomes were recorded as sends in the store.",
+                f"Stored as {campaign_id}; see it with: marketloop campaign show {campaign_id} --db {ctx.db_url}",
+            ],
+        )
+    )
+    ctx.summary["campaign"] = {
+        "campaign_id": campaign_id,
+        "audience": int(len(result.audience)),
+        "predicted": {k: v.model_dump() for k, v in result.plan.predictions.items()},
+    }
 
 
 def step_bandit(ctx: DemoContext, audience_size: int = 2000, waves: int = 4) -> None:
@@ -102,28 +111,56 @@ def step_bandit(ctx: DemoContext, audience_size: int = 2000, waves: int = 4) -> 
     pool = ctx.store.read_sql("SELECT customer_id FROM customers ORDER BY customer_id")
     pool = pool[~pool["customer_id"].isin(taken)]
     ids = pool.sample(n=min(audience_size, len(pool)), random_state=ctx.seed + 1)["customer_id"].sort_values()
-    variants = [Variant(name="new_in", subject="New in this week"), Variant(name="for_you", subject="Picked for you"),
-                Variant(name="fifteen_off", subject="15 % off for you", offer=Offer(discount=0.15, code_prefix="BANDIT"))]
-    plan = CampaignPlan(campaign_id="demo-bandit", name="Demo: three subject lines, allocated by Thompson sampling",
-                        objective="Find the e-mail that earns the most clicks while sending", created_at=dt.datetime(2026, 1, 1),
-                        holdout_fraction=0.1, variants=variants,
-                        groups=[GroupPlan(group="all", included=True, customers=len(ids), reason="demo audience")])
-    audience = pd.DataFrame({"customer_id": ids, "group_name": "all", "channel": "email",
-                             "variant": [variants[i % 3].name for i in range(len(ids))], "discount": 0.0})
+    variants = [
+        Variant(name="new_in", subject="New in this week"),
+        Variant(name="for_you", subject="Picked for you"),
+        Variant(name="fifteen_off", subject="15 % off for you", offer=Offer(discount=0.15, code_prefix="BANDIT")),
+    ]
+    plan = CampaignPlan(
+        campaign_id="demo-bandit",
+        name="Demo: three subject lines, allocated by Thompson sampling",
+        objective="Find the e-mail that earns the most clicks while sending",
+        created_at=dt.datetime(2026, 1, 1),
+        holdout_fraction=0.1,
+        variants=variants,
+        groups=[GroupPlan(group="all", included=True, customers=len(ids), reason="demo audience")],
+    )
+    audience = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "group_name": "all",
+            "channel": "email",
+            "variant": [variants[i % 3].name for i in range(len(ids))],
+            "discount": 0.0,
+        }
+    )
     save_plan(ctx.store, plan, audience)
     set_status(ctx.store, plan.campaign_id, "approved")
     launch(ctx.store, plan.campaign_id, seed=ctx.seed, allocate=True)
-    log = run_bandit_simulated(ctx.store, plan.campaign_id, ctx.sim_dir, waves=waves, reward="click", floor=0.15, seed=ctx.seed)
-    table = pd.DataFrame([{"wave": w["wave"] + 1, "sent": w["sent"],
-                           **{f"share {k}": v for k, v in w["allocation"].items()},
-                           **{f"clicks so far {k}": w["rewards"][k] for k in w["rewards"]}} for w in log.waves])
-    ctx.report.add(Section(
-        title="Learning while sending: a bandit over three e-mails",
-        intro="Each wave's traffic shares come from Thompson sampling on the clicks observed so far (Beta-Bernoulli), "
-              "with 15 % of the traffic spread evenly so no variant starves; a stop rule sends the rest to a clear "
-              "winner. Allocation probabilities are logged with each send for off-policy evaluation later.",
-        figures={"waves": str(len(log.waves)), "winner": log.winner or "none yet (no variant clearly best)"},
-        tables=[("Allocation per wave", table)]))
+    log = run_bandit_simulated(
+        ctx.store, plan.campaign_id, ctx.sim_dir, waves=waves, reward="click", floor=0.15, seed=ctx.seed
+    )
+    table = pd.DataFrame(
+        [
+            {
+                "wave": w["wave"] + 1,
+                "sent": w["sent"],
+                **{f"share {k}": v for k, v in w["allocation"].items()},
+                **{f"clicks so far {k}": w["rewards"][k] for k in w["rewards"]},
+            }
+            for w in log.waves
+        ]
+    )
+    ctx.report.add(
+        Section(
+            title="Learning while sending: a bandit over three e-mails",
+            intro="Each wave's traffic shares come from Thompson sampling on the clicks observed so far (Beta-Bernoulli), "
+            "with 15 % of the traffic spread evenly so no variant starves; a stop rule sends the rest to a clear "
+            "winner. Allocation probabilities are logged with each send for off-policy evaluation later.",
+            figures={"waves": str(len(log.waves)), "winner": log.winner or "none yet (no variant clearly best)"},
+            tables=[("Allocation per wave", table)],
+        )
+    )
     ctx.summary["bandit"] = {"waves": log.waves, "winner": log.winner}
 
 
@@ -142,13 +179,20 @@ def step_execute(ctx: DemoContext) -> None:
     results = campaign_results(ctx.store, campaign_id)
     ctx.report.add(*campaign_sections(results))
     o = results["overall"]
-    ctx.summary["delivery"] = {"sent": result.sent, "skipped": result.skipped, "deferred": result.deferred,
-                               "conversion_lift": o.get("conversion_lift"), "conversion_low": o.get("conversion_low"),
-                               "conversion_high": o.get("conversion_high"), "revenue_lift": o.get("revenue_lift")}
+    ctx.summary["delivery"] = {
+        "sent": result.sent,
+        "skipped": result.skipped,
+        "deferred": result.deferred,
+        "conversion_lift": o.get("conversion_lift"),
+        "conversion_low": o.get("conversion_low"),
+        "conversion_high": o.get("conversion_high"),
+        "revenue_lift": o.get("revenue_lift"),
+    }
     ctx.summary.setdefault("highlights", []).append(
         f"Planned campaign {campaign_id} delivered in simulation: {result.sent:,} messages sent, {result.skipped:,} "
         f"skipped at send time; conversion lift {(o.get('conversion_lift') or 0):+.2%} "
-        f"[{(o.get('conversion_low') or 0):+.2%}, {(o.get('conversion_high') or 0):+.2%}] vs holdout.")
+        f"[{(o.get('conversion_low') or 0):+.2%}, {(o.get('conversion_high') or 0):+.2%}] vs holdout."
+    )
 
 
 #: (name, step) in order. Later capabilities append here.
@@ -201,8 +245,10 @@ def _dashboard_access(store, out: Path, sim_dir: Path) -> dict[str, str]:  # noq
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(created.token + "\n")
-    serve = (f"MARKETLOOP_MODELS_DIR={out / 'models'} marketloop serve --db duckdb:///{out / 'marketloop.duckdb'} "
-             f"--sim {sim_dir}")
+    serve = (
+        f"MARKETLOOP_MODELS_DIR={out / 'models'} marketloop serve --db duckdb:///{out / 'marketloop.duckdb'} "
+        f"--sim {sim_dir}"
+    )
     return {"admin_key_file": str(key_file), "serve_command": serve, "dashboard_url": "http://127.0.0.1:8000/"}
 
 
@@ -223,9 +269,12 @@ def run_demo(options: DemoOptions, progress: Callable[[str], None] | None = None
     timings: dict[str, float] = {}
 
     started = time.perf_counter()
-    say(f"Generating a store of {options.customers:,} customers and {options.products:,} products over {options.days} days")
-    manifest = generate_store(sim_dir, customers=options.customers, products=options.products, days=options.days,
-                              seed=options.seed)
+    say(
+        f"Generating a store of {options.customers:,} customers and {options.products:,} products over {options.days} days"
+    )
+    manifest = generate_store(
+        sim_dir, customers=options.customers, products=options.products, days=options.days, seed=options.seed
+    )
     timings["generate"] = round(time.perf_counter() - started, 2)
 
     settings = load_settings(db_url=f"duckdb:///{db_path}", secret_file=out / ".marketloop" / "pii.key")
@@ -235,8 +284,10 @@ def run_demo(options: DemoOptions, progress: Callable[[str], None] | None = None
     load_dataset(store, sim_dir, manifest.files, settings=settings)
     timings["load"] = round(time.perf_counter() - started, 2)
 
-    report = Report(title="MarketLoop demo store",
-                    subtitle=f"{options.customers:,} simulated customers, {options.days} days, seed {options.seed}")
+    report = Report(
+        title="MarketLoop demo store",
+        subtitle=f"{options.customers:,} simulated customers, {options.days} days, seed {options.seed}",
+    )
     ctx = DemoContext(out_dir=out, store=store, sim_dir=sim_dir, seed=options.seed, report=report, timings=timings)
     ctx.summary["generated_rows"] = manifest.rows
     for name, step in STEPS:
@@ -244,11 +295,16 @@ def run_demo(options: DemoOptions, progress: Callable[[str], None] | None = None
         say(f"Running step: {name}")
         step(ctx)
         timings[name] = round(time.perf_counter() - started, 2)
-    report.add(Section(title="How this report was made", notes=[
-        f"Command: marketloop demo --customers {options.customers} --products {options.products} "
-        f"--days {options.days} --seed {options.seed}",
-        "Step timings (s): " + ", ".join(f"{k} {v}" for k, v in timings.items()),
-    ]))
+    report.add(
+        Section(
+            title="How this report was made",
+            notes=[
+                f"Command: marketloop demo --customers {options.customers} --products {options.products} "
+                f"--days {options.days} --seed {options.seed}",
+                "Step timings (s): " + ", ".join(f"{k} {v}" for k, v in timings.items()),
+            ],
+        )
+    )
     ctx.summary["report"] = str(report.write(out / "report.html"))
     ctx.summary["db_url"] = f"duckdb:///{db_path}"
     ctx.summary.update(_dashboard_access(store, out, sim_dir))

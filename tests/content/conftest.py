@@ -40,7 +40,7 @@ class HashEmbedder:
         self.dim = dim
         self.calls = 0
 
-    def embed(self, texts):  # noqa: ANN001, ANN201
+    def embed(self, texts):
         self.calls += 1
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):
@@ -66,36 +66,148 @@ def tiny_store(tmp_path: Path):
     store = open_store(f"duckdb:///{tmp_path / 'tiny.duckdb'}")
     t0 = dt.datetime(2026, 10, 1)
     with store.begin() as c:
-        c.execute(schema.customers.insert(), [
-            {"customer_id": "C1", "first_name": "Anna", "language": "en", "is_guest": False},
-            {"customer_id": "C2", "first_name": "Ben", "language": "en", "is_guest": False},
-            {"customer_id": "C3", "first_name": "丽华", "language": "zh-CN", "is_guest": False},
-        ])
-        c.execute(schema.products.insert(), [
-            {"product_id": "P1", "name": "Linen Summer Dress", "description": "A light linen dress for warm days", "category": "Dresses", "price": 49.0, "currency": "GBP", "is_product": True, "hidden": False},
-            {"product_id": "P2", "name": "Wool Scarf", "description": "Soft merino wool scarf", "category": "Accessories", "price": 19.5, "currency": "GBP", "is_product": True, "hidden": False},
-            {"product_id": "P3", "name": "Pack of 12 Tealights", "description": "Unscented tealights", "category": "Home", "price": 3.25, "currency": "GBP", "is_product": True, "hidden": False},
-            {"product_id": "P4", "name": "Denim Jacket", "description": "Classic blue denim jacket", "category": "Jackets", "price": 65.0, "currency": "GBP", "is_product": True, "hidden": False},
-            {"product_id": "POST", "name": "POSTAGE", "description": None, "category": None, "price": 18.0, "currency": "GBP", "is_product": False, "hidden": False},
-        ])
-        c.execute(schema.orders.insert(), [
-            {"order_id": "581234", "customer_id": "C1", "ordered_at": t0, "status": "pending", "is_return": False, "currency": "GBP", "total": 68.5},
-            {"order_id": "581235", "customer_id": "C2", "ordered_at": t0 + dt.timedelta(days=2), "status": "completed", "is_return": False, "currency": "GBP", "total": 3.25},
-            {"order_id": "581236", "customer_id": "C2", "ordered_at": t0 + dt.timedelta(days=3), "status": "completed", "is_return": False, "currency": "GBP", "total": 65.0},
-        ])
-        c.execute(schema.order_lines.insert(), [
-            {"order_id": "581234", "line_no": 1, "product_id": "P1", "quantity": 1, "unit_price": 49.0},
-            {"order_id": "581234", "line_no": 2, "product_id": "P2", "quantity": 1, "unit_price": 19.5},
-            {"order_id": "581235", "line_no": 1, "product_id": "P3", "quantity": 1, "unit_price": 3.25},
-            {"order_id": "581236", "line_no": 1, "product_id": "P4", "quantity": 1, "unit_price": 65.0},
-        ])
+        c.execute(
+            schema.customers.insert(),
+            [
+                {"customer_id": "C1", "first_name": "Anna", "language": "en", "is_guest": False},
+                {"customer_id": "C2", "first_name": "Ben", "language": "en", "is_guest": False},
+                {"customer_id": "C3", "first_name": "丽华", "language": "zh-CN", "is_guest": False},
+            ],
+        )
+        c.execute(
+            schema.products.insert(),
+            [
+                {
+                    "product_id": "P1",
+                    "name": "Linen Summer Dress",
+                    "description": "A light linen dress for warm days",
+                    "category": "Dresses",
+                    "price": 49.0,
+                    "currency": "GBP",
+                    "is_product": True,
+                    "hidden": False,
+                },
+                {
+                    "product_id": "P2",
+                    "name": "Wool Scarf",
+                    "description": "Soft merino wool scarf",
+                    "category": "Accessories",
+                    "price": 19.5,
+                    "currency": "GBP",
+                    "is_product": True,
+                    "hidden": False,
+                },
+                {
+                    "product_id": "P3",
+                    "name": "Pack of 12 Tealights",
+                    "description": "Unscented tealights",
+                    "category": "Home",
+                    "price": 3.25,
+                    "currency": "GBP",
+                    "is_product": True,
+                    "hidden": False,
+                },
+                {
+                    "product_id": "P4",
+                    "name": "Denim Jacket",
+                    "description": "Classic blue denim jacket",
+                    "category": "Jackets",
+                    "price": 65.0,
+                    "currency": "GBP",
+                    "is_product": True,
+                    "hidden": False,
+                },
+                {
+                    "product_id": "POST",
+                    "name": "POSTAGE",
+                    "description": None,
+                    "category": None,
+                    "price": 18.0,
+                    "currency": "GBP",
+                    "is_product": False,
+                    "hidden": False,
+                },
+            ],
+        )
+        c.execute(
+            schema.orders.insert(),
+            [
+                {
+                    "order_id": "581234",
+                    "customer_id": "C1",
+                    "ordered_at": t0,
+                    "status": "pending",
+                    "is_return": False,
+                    "currency": "GBP",
+                    "total": 68.5,
+                },
+                {
+                    "order_id": "581235",
+                    "customer_id": "C2",
+                    "ordered_at": t0 + dt.timedelta(days=2),
+                    "status": "completed",
+                    "is_return": False,
+                    "currency": "GBP",
+                    "total": 3.25,
+                },
+                {
+                    "order_id": "581236",
+                    "customer_id": "C2",
+                    "ordered_at": t0 + dt.timedelta(days=3),
+                    "status": "completed",
+                    "is_return": False,
+                    "currency": "GBP",
+                    "total": 65.0,
+                },
+            ],
+        )
+        c.execute(
+            schema.order_lines.insert(),
+            [
+                {"order_id": "581234", "line_no": 1, "product_id": "P1", "quantity": 1, "unit_price": 49.0},
+                {"order_id": "581234", "line_no": 2, "product_id": "P2", "quantity": 1, "unit_price": 19.5},
+                {"order_id": "581235", "line_no": 1, "product_id": "P3", "quantity": 1, "unit_price": 3.25},
+                {"order_id": "581236", "line_no": 1, "product_id": "P4", "quantity": 1, "unit_price": 65.0},
+            ],
+        )
         reviews = []
-        texts_p1 = ["Love the fit, so flattering.", "The fit is perfect and the fabric is soft.", "Beautiful dress, the fit is great.",
-                    "Great fit, lovely colour.", "The material is itchy and cheap.", "Fabric is thin, see-through. Disappointed."]
+        texts_p1 = [
+            "Love the fit, so flattering.",
+            "The fit is perfect and the fabric is soft.",
+            "Beautiful dress, the fit is great.",
+            "Great fit, lovely colour.",
+            "The material is itchy and cheap.",
+            "Fabric is thin, see-through. Disappointed.",
+        ]
         for i, t in enumerate(texts_p1):
-            reviews.append({"review_id": f"R1{i}", "product_id": "P1", "customer_id": "C2", "rating": 5 if i < 4 else 2, "title": None, "body": t})
-        for i, t in enumerate(["Terrible quality, it fell apart.", "Awful, the seams ripped. Poor quality.", "Bad quality, returned it.", "Nice colour."]):
-            reviews.append({"review_id": f"R4{i}", "product_id": "P4", "customer_id": "C1", "rating": 1 if i < 3 else 4, "title": None, "body": t})
+            reviews.append(
+                {
+                    "review_id": f"R1{i}",
+                    "product_id": "P1",
+                    "customer_id": "C2",
+                    "rating": 5 if i < 4 else 2,
+                    "title": None,
+                    "body": t,
+                }
+            )
+        for i, t in enumerate(
+            [
+                "Terrible quality, it fell apart.",
+                "Awful, the seams ripped. Poor quality.",
+                "Bad quality, returned it.",
+                "Nice colour.",
+            ]
+        ):
+            reviews.append(
+                {
+                    "review_id": f"R4{i}",
+                    "product_id": "P4",
+                    "customer_id": "C1",
+                    "rating": 1 if i < 3 else 4,
+                    "title": None,
+                    "body": t,
+                }
+            )
         c.execute(schema.reviews.insert(), reviews)
     yield store
     store.close()

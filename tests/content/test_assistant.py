@@ -27,17 +27,48 @@ def test_entities(text: str, orders: list[str], emails: list[str]) -> None:
     assert e.order_ids == orders and e.emails == emails
 
 
-@pytest.mark.parametrize(("text", "angry"), [("where is my parcel?", False), ("THIS IS RIDICULOUS, WHERE IS MY ORDER", True),
-                                             ("worst shop ever, you are useless!!!", True), ("thanks!", False)])
+@pytest.mark.parametrize(
+    ("text", "angry"),
+    [
+        ("where is my parcel?", False),
+        ("THIS IS RIDICULOUS, WHERE IS MY ORDER", True),
+        ("worst shop ever, you are useless!!!", True),
+        ("thanks!", False),
+    ],
+)
 def test_anger(text: str, angry: bool) -> None:
     assert (anger_score(text) >= 0.7) is angry
 
 
 UTTERANCES = {
-    "track_order": ["where is my order", "track my package", "status of my order", "has my order shipped", "when will my order arrive"],
-    "check_refund_policy": ["what is your return policy", "can I return an item", "how do returns work", "refund policy please", "return rules"],
-    "contact_human_agent": ["talk to a human", "I want a real person", "connect me to an agent", "human agent please", "speak to someone"],
-    "recover_password": ["forgot my password", "reset password", "cannot log in", "lost my password", "password reset link"],
+    "track_order": [
+        "where is my order",
+        "track my package",
+        "status of my order",
+        "has my order shipped",
+        "when will my order arrive",
+    ],
+    "check_refund_policy": [
+        "what is your return policy",
+        "can I return an item",
+        "how do returns work",
+        "refund policy please",
+        "return rules",
+    ],
+    "contact_human_agent": [
+        "talk to a human",
+        "I want a real person",
+        "connect me to an agent",
+        "human agent please",
+        "speak to someone",
+    ],
+    "recover_password": [
+        "forgot my password",
+        "reset password",
+        "cannot log in",
+        "lost my password",
+        "password reset link",
+    ],
 }
 
 
@@ -136,7 +167,10 @@ def test_bitext_intents_accuracy(content_data) -> None:
 
     from marketloop.content.assistant.evaluation import evaluate_intents
 
-    df = pd.read_csv(content_data / "bitext_customer_support" / "TrainingdatasetBitextsample_20k_utterances.csv", encoding="utf-8-sig")
+    df = pd.read_csv(
+        content_data / "bitext_customer_support" / "TrainingdatasetBitextsample_20k_utterances.csv",
+        encoding="utf-8-sig",
+    )
     df = df.sample(n=1500, random_state=0)
     result = evaluate_intents(df["utterance"], df["intent"], seed=0)
     assert result["accuracy"] >= 0.95

@@ -13,7 +13,7 @@ from marketloop.cli.main import app
 runner = CliRunner()
 
 
-def run(*args: str, input: str | None = None):  # noqa: A002, ANN201
+def run(*args: str, input: str | None = None):  # noqa: A002
     return runner.invoke(app, list(args), input=input)
 
 
@@ -25,8 +25,27 @@ def db(tiny_store) -> str:
 
 
 def test_copy_preview_json(db: str) -> None:
-    r = run("copy", "preview", "--customer", "C1", "--goal", "winback", "--channel", "sms", "--db", db,
-            "--offer", "percent:15", "--code", "SAVE15", "--expires", "2026-12-05", "--variants", "2", "--json")
+    r = run(
+        "copy",
+        "preview",
+        "--customer",
+        "C1",
+        "--goal",
+        "winback",
+        "--channel",
+        "sms",
+        "--db",
+        db,
+        "--offer",
+        "percent:15",
+        "--code",
+        "SAVE15",
+        "--expires",
+        "2026-12-05",
+        "--variants",
+        "2",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert [x["action"] for x in out["results"]] == ["accepted", "accepted"]
@@ -43,7 +62,9 @@ def test_copy_preview_json(db: str) -> None:
 
 
 def test_copy_preview_table_in_chinese(db: str) -> None:
-    r = run("copy", "preview", "--customer", "C3", "--goal", "welcome", "--channel", "email", "--db", db, "--products", "P1")
+    r = run(
+        "copy", "preview", "--customer", "C3", "--goal", "welcome", "--channel", "email", "--db", db, "--products", "P1"
+    )
     assert r.exit_code == 0, r.output
     assert "丽华" in r.stdout and "退订" in r.stdout and "accepted" in r.stdout and "Linen Summer Dress" in r.stdout
 
@@ -78,8 +99,14 @@ def test_copy_preview_bad_input(db: str, args: list[str], code: int, message: st
 def test_providers_listing() -> None:
     r = run("copy", "providers", "--json")
     names = {(p["kind"], p["name"]) for p in json.loads(r.stdout)["providers"]}
-    assert {("text", "template"), ("text", "openai"), ("text", "transformers"), ("text", "llamacpp"),
-            ("embedding", "minilm"), ("embedding", "openai")} <= names
+    assert {
+        ("text", "template"),
+        ("text", "openai"),
+        ("text", "transformers"),
+        ("text", "llamacpp"),
+        ("embedding", "minilm"),
+        ("embedding", "openai"),
+    } <= names
 
 
 def test_eval_copy_template(tmp_path) -> None:
@@ -99,7 +126,9 @@ def _reviews_csv(tmp_path) -> str:
 
 
 def test_eval_sentiment_reports_classifier_and_lexicon(tmp_path) -> None:
-    r = run("eval", "sentiment", "--data", _reviews_csv(tmp_path), "--text-col", "text", "--rating-col", "stars", "--json")
+    r = run(
+        "eval", "sentiment", "--data", _reviews_csv(tmp_path), "--text-col", "text", "--rating-col", "stars", "--json"
+    )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert set(out["binary"]["models"]) == {"classifier[tfidf]", "lexicon"}
@@ -113,9 +142,11 @@ def test_eval_sentiment_bad_column(tmp_path) -> None:
 
 
 def _intents_csv(tmp_path) -> str:
-    data = {"track_order": ["where is my order", "track order", "order status", "has my parcel shipped"],
-            "get_refund": ["i want a refund", "refund please", "money back", "get my money back"],
-            "recover_password": ["forgot password", "reset my password", "cannot log in", "lost password"]}
+    data = {
+        "track_order": ["where is my order", "track order", "order status", "has my parcel shipped"],
+        "get_refund": ["i want a refund", "refund please", "money back", "get my money back"],
+        "recover_password": ["forgot password", "reset my password", "cannot log in", "lost password"],
+    }
     rows = [(t, k) for k, ts in data.items() for t in ts] * 4
     path = tmp_path / "intents.csv"
     pd.DataFrame(rows, columns=["utterance", "intent"]).to_csv(path, index=False)
@@ -129,8 +160,19 @@ def test_eval_intents_and_assistant_train_and_ask(tmp_path, db: str) -> None:
     assert json.loads(r.stdout)["accuracy"] == 1.0
     r = run("assistant", "train", "--data", data, "--out", str(tmp_path / "intents"))
     assert r.exit_code == 0, r.output
-    r = run("assistant", "ask", "where is my order", "581234", "--customer", "C1", "--db", db,
-            "--intents", str(tmp_path / "intents"), "--json")
+    r = run(
+        "assistant",
+        "ask",
+        "where is my order",
+        "581234",
+        "--customer",
+        "C1",
+        "--db",
+        db,
+        "--intents",
+        str(tmp_path / "intents"),
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     replies = json.loads(r.stdout)["replies"]
     assert "order number" in replies[0]["text"] and "Your order 581234" in replies[1]["text"]
@@ -143,8 +185,19 @@ def test_assistant_chat_session(db: str) -> None:
 
 
 def test_reviews_train_analyze_show(tmp_path, db: str) -> None:
-    r = run("reviews", "train", "--data", _reviews_csv(tmp_path), "--text-col", "text", "--rating-col", "stars",
-            "--out", str(tmp_path / "sent"), "--json")
+    r = run(
+        "reviews",
+        "train",
+        "--data",
+        _reviews_csv(tmp_path),
+        "--text-col",
+        "text",
+        "--rating-col",
+        "stars",
+        "--out",
+        str(tmp_path / "sent"),
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["features"] == "tfidf"
     r = run("reviews", "analyze", "--db", db, "--model", str(tmp_path / "sent"), "--json")
@@ -170,7 +223,12 @@ def test_demo_report_sections(tiny_store) -> None:
     from marketloop.content.demo import content_demo, report_sections
 
     sections = report_sections(content_demo(tiny_store))
-    assert [s["title"] for s in sections] == ["Personalised messages and their guardrail verdicts",
-                                             "What customers love and complain about", "Customer-service assistant"]
+    assert [s["title"] for s in sections] == [
+        "Personalised messages and their guardrail verdicts",
+        "What customers love and complain about",
+        "Customer-service assistant",
+    ]
     assert sections[0]["figures"] == {"messages": "6", "passed guardrails": "6"}
-    assert "Subject:" in sections[0]["blocks"][0][1] and "customer> Hi, where is my order?" in sections[2]["blocks"][0][1]
+    assert (
+        "Subject:" in sections[0]["blocks"][0][1] and "customer> Hi, where is my order?" in sections[2]["blocks"][0][1]
+    )

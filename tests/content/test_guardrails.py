@@ -5,9 +5,20 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from marketloop.content.copy import template_writer
-from marketloop.content.copy.brief import CopyBrief, CustomerFact, EmailCopy, Offer, ProductBlock, ProductFact, PushCopy, SmsCopy
+from marketloop.content.copy.brief import (
+    CopyBrief,
+    CustomerFact,
+    EmailCopy,
+    Offer,
+    ProductBlock,
+    ProductFact,
+    PushCopy,
+    SmsCopy,
+)
 from marketloop.content.copy.factcheck import extract_claims
 from marketloop.content.copy.generate import CopyWriter, repair
 from marketloop.content.copy.guardrails import GuardrailConfig, check
@@ -16,11 +27,19 @@ from marketloop.content.copy.guardrails import GuardrailConfig, check
 def make_brief(**kw) -> CopyBrief:
     base = dict(
         customer=CustomerFact(customer_id="C1", first_name="Anna"),
-        goal="winback", channel="sms", language="en", today=dt.date(2026, 11, 26),
+        goal="winback",
+        channel="sms",
+        language="en",
+        today=dt.date(2026, 11, 26),
         offer=Offer(kind="percent", value=15, code="SAVE15", expires=dt.date(2026, 12, 5)),
-        products=[ProductFact(product_id="P1", name="Linen Summer Dress", price=49.0, currency="GBP", url="https://shop.example/p1"),
-                  ProductFact(product_id="P3", name="Pack of 12 Tealights", price=3.25, currency="GBP")],
-        forbidden_terms=["C2", "ben@example.com", "Bartholomew"], other_product_names=["Denim Jacket"],
+        products=[
+            ProductFact(
+                product_id="P1", name="Linen Summer Dress", price=49.0, currency="GBP", url="https://shop.example/p1"
+            ),
+            ProductFact(product_id="P3", name="Pack of 12 Tealights", price=3.25, currency="GBP"),
+        ],
+        forbidden_terms=["C2", "ben@example.com", "Bartholomew"],
+        other_product_names=["Denim Jacket"],
     )
     base.update(kw)
     return CopyBrief(**base)
@@ -32,7 +51,7 @@ OPT = "Reply STOP to opt out"
 @pytest.mark.parametrize(
     ("text", "kind"),
     [
-        (f"Anna, 15% off the Linen Summer Dress, now £39.00. {OPT}", "price"),           # 49 * 0.85 = 41.65, not 39
+        (f"Anna, 15% off the Linen Summer Dress, now £39.00. {OPT}", "price"),  # 49 * 0.85 = 41.65, not 39
         (f"Anna, 20% off with code SAVE15. {OPT}", "discount"),
         (f"Anna, 15% off with code SAVE20. {OPT}", "code"),
         (f"Anna, 15% off with code SAVE15 until 6 December 2026. {OPT}", "date"),
@@ -68,7 +87,7 @@ def test_sms_violations_are_caught(text: str, kind: str) -> None:
     "text",
     [
         f"Anna, 15% off with code SAVE15 until 5 December 2026. {OPT}",
-        f"Anna, Linen Summer Dress now £41.65 with code SAVE15. {OPT}",   # discounted price is a true fact
+        f"Anna, Linen Summer Dress now £41.65 with code SAVE15. {OPT}",  # discounted price is a true fact
         f"Anna, Pack of 12 Tealights £3.25, 15% off until Dec 5. {OPT}",  # digits inside a product name are not claims
         f"Anna: 15 percent off until 05/12/2026. {OPT}",
         f"Anna: fifteen percent off until 5 Dec. {OPT}",
@@ -100,8 +119,14 @@ def test_email_product_blocks_are_checked_field_by_field() -> None:
     brief = make_brief(channel="email")
     email = template_writer.write_email(brief)
     assert check(email, brief).passed
-    wrong = email.model_copy(update={"products": [ProductBlock(product_id="P1", name="Linen Summer Dress", price=45.0, currency="GBP"),
-                                                  ProductBlock(product_id="P9", name="Mystery Box", price=1.0, currency="GBP")]})
+    wrong = email.model_copy(
+        update={
+            "products": [
+                ProductBlock(product_id="P1", name="Linen Summer Dress", price=45.0, currency="GBP"),
+                ProductBlock(product_id="P9", name="Mystery Box", price=1.0, currency="GBP"),
+            ]
+        }
+    )
     kinds = check(wrong, brief).kinds()
     assert "price" in kinds and "product" in kinds
     no_unsub = email.model_copy(update={"footer": "Thanks"})
@@ -156,7 +181,9 @@ def test_repair_fixes_missing_opt_out_and_long_push_title_but_not_facts() -> Non
 def test_template_writer_passes_every_channel_language_and_voice(language: str, channel: str, voice: str) -> None:
     from marketloop.content.copy.brief import BrandVoice
 
-    brief = make_brief(language=language, channel=channel, brand=BrandVoice(store_name="Northwind Home", voice=voice), variants=3)
+    brief = make_brief(
+        language=language, channel=channel, brand=BrandVoice(store_name="Northwind Home", voice=voice), variants=3
+    )
     results = CopyWriter().write(brief)
     assert [r.action for r in results] == ["accepted"] * 3
     if channel == "email":
@@ -174,10 +201,6 @@ def test_template_writer_over_many_random_briefs_delivers_zero_violations() -> N
     assert result["raw_pass_rate"] == 1.0
 
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     price=st.floats(min_value=0.5, max_value=9999, allow_nan=False).map(lambda x: round(x, 2)),
@@ -187,14 +210,20 @@ from hypothesis import strategies as st
     channel=st.sampled_from(["email", "sms", "push"]),
     language=st.sampled_from(["en", "zh"]),
     currency=st.sampled_from(["GBP", "USD", "EUR", "CNY", "JPY", "CHF"]),
-    name=st.text(alphabet=st.characters(whitelist_categories=("Lu", "Ll", "Nd"), max_codepoint=0x7F), min_size=3, max_size=30),
+    name=st.text(
+        alphabet=st.characters(whitelist_categories=("Lu", "Ll", "Nd"), max_codepoint=0x7F), min_size=3, max_size=30
+    ),
 )
-def test_template_output_always_passes_its_own_fact_check(price, percent, code, days, channel, language, currency, name) -> None:
+def test_template_output_always_passes_its_own_fact_check(
+    price, percent, code, days, channel, language, currency, name
+) -> None:
     brief = make_brief(
-        channel=channel, language=language,
+        channel=channel,
+        language=language,
         offer=Offer(kind="percent", value=percent, code=code, expires=dt.date(2026, 11, 26) + dt.timedelta(days=days)),
         products=[ProductFact(product_id="P1", name=f"Item {name}", price=price, currency=currency)],
-        other_product_names=[], forbidden_terms=["C2", "ben@example.com"],
+        other_product_names=[],
+        forbidden_terms=["C2", "ben@example.com"],
     )
     result = CopyWriter().write_variant(brief, 0)
     assert result.action == "accepted", result.reasons
@@ -203,10 +232,14 @@ def test_template_output_always_passes_its_own_fact_check(price, percent, code, 
 def test_product_id_inside_the_offer_code_is_not_masked() -> None:
     # Found by the property test above: product id "P1" was masked inside the code "AAAP1", so the
     # fact check read the code as "AAA" and blocked a correct message.
-    brief = make_brief(channel="email", language="en",
-                       offer=Offer(kind="percent", value=5, code="AAAP1", expires=dt.date(2026, 11, 27)),
-                       products=[ProductFact(product_id="P1", name="Item 000", price=1.0, currency="GBP")],
-                       other_product_names=[], forbidden_terms=["C2", "ben@example.com"])
+    brief = make_brief(
+        channel="email",
+        language="en",
+        offer=Offer(kind="percent", value=5, code="AAAP1", expires=dt.date(2026, 11, 27)),
+        products=[ProductFact(product_id="P1", name="Item 000", price=1.0, currency="GBP")],
+        other_product_names=[],
+        forbidden_terms=["C2", "ben@example.com"],
+    )
     assert CopyWriter().write_variant(brief, 0).action == "accepted"
 
 
@@ -218,7 +251,7 @@ def test_when_no_writer_can_write_the_message_is_blocked_not_an_error() -> None:
     from marketloop.content.providers.template import TemplateWriter
 
     class Broken(TemplateWriter):
-        def generate(self, request):  # noqa: ANN001, ANN202
+        def generate(self, request):
             raise ProviderError("cannot write this")
 
     result = CopyWriter(TextClient(Broken()), fallback=TextClient(Broken())).write_variant(make_brief(), 0)

@@ -21,10 +21,14 @@ from marketloop.content.providers.runtime import TextClient
 
 def brief(channel: str = "sms", language: str = "en") -> CopyBrief:
     return CopyBrief(
-        customer=CustomerFact(customer_id="C1", first_name="Anna"), goal="winback", channel=channel, language=language,
+        customer=CustomerFact(customer_id="C1", first_name="Anna"),
+        goal="winback",
+        channel=channel,
+        language=language,
         offer=Offer(kind="percent", value=15, code="SAVE15", expires=dt.date(2026, 12, 5)),
         products=[ProductFact(product_id="P1", name="Linen Summer Dress", price=49.0, currency="GBP")],
-        brand=BrandVoice(store_name="Northwind"), today=dt.date(2026, 11, 26),
+        brand=BrandVoice(store_name="Northwind"),
+        today=dt.date(2026, 11, 26),
     )
 
 
@@ -35,7 +39,7 @@ class FakeLLM(BaseHTTPRequestHandler):
     requests: list[dict] = []
     failures_left = 0
 
-    def log_message(self, *args) -> None:  # noqa: ANN002 - keep test output clean
+    def log_message(self, *args) -> None:
         pass
 
     def _send(self, status: int, payload: dict) -> None:
@@ -46,12 +50,14 @@ class FakeLLM(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         data = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).requests.append({"path": self.path, "auth": self.headers.get("Authorization"), **data})
         if self.path.endswith("/embeddings"):
             vecs = [[float(len(t)), 1.0, float(t.count("a"))] for t in data["input"]]
-            return self._send(200, {"data": [{"index": i, "embedding": v} for i, v in enumerate(vecs)], "model": data["model"]})
+            return self._send(
+                200, {"data": [{"index": i, "embedding": v} for i, v in enumerate(vecs)], "model": data["model"]}
+            )
         if type(self).failures_left > 0:
             type(self).failures_left -= 1
             return self._send(503, {"error": {"message": "overloaded"}})
@@ -61,14 +67,29 @@ class FakeLLM(BaseHTTPRequestHandler):
         name = facts["customer"]["first_name"]
         offer = facts["offer"]
         content = {
-            "good": json.dumps({"text": f"Northwind: {name}, {offer['value']:g}% off with code {offer['code']}. Reply STOP to opt out"}),
+            "good": json.dumps(
+                {"text": f"Northwind: {name}, {offer['value']:g}% off with code {offer['code']}. Reply STOP to opt out"}
+            ),
             "garbage": "As an AI language model I cannot <<<>>> asdf qwerty",
-            "wrong_price": json.dumps({"text": f"{name}, the Linen Summer Dress is now just £9.99, guaranteed! Reply STOP to opt out"}),
-            "no_opt_out": json.dumps({"text": f"Northwind: {name}, {offer['value']:g}% off with code {offer['code']}."}),
+            "wrong_price": json.dumps(
+                {"text": f"{name}, the Linen Summer Dress is now just £9.99, guaranteed! Reply STOP to opt out"}
+            ),
+            "no_opt_out": json.dumps(
+                {"text": f"Northwind: {name}, {offer['value']:g}% off with code {offer['code']}."}
+            ),
             "slow": json.dumps({"text": "late"}),
         }[type(self).mode]
-        self._send(200, {"id": "x", "model": data["model"], "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                         "finish_reason": "stop"}], "usage": {"prompt_tokens": 120, "completion_tokens": 30}})
+        self._send(
+            200,
+            {
+                "id": "x",
+                "model": data["model"],
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                ],
+                "usage": {"prompt_tokens": 120, "completion_tokens": 30},
+            },
+        )
 
 
 @pytest.fixture
@@ -83,8 +104,9 @@ def llm_server():
 
 
 def openai_writer(base_url: str, **opts) -> CopyWriter:
-    provider = get_registry().create("text", "openai", {"base_url": base_url, "model": "local-model", "json_mode": True,
-                                                        "backoff_s": 0, **opts})
+    provider = get_registry().create(
+        "text", "openai", {"base_url": base_url, "model": "local-model", "json_mode": True, "backoff_s": 0, **opts}
+    )
     return CopyWriter(TextClient(provider))  # type: ignore[arg-type]
 
 
@@ -145,7 +167,7 @@ def test_openai_embeddings(llm_server: str) -> None:
     client = EmbeddingClient(get_registry().create("embedding", "openai", {"base_url": llm_server, "model": "emb"}))  # type: ignore[arg-type]
     vecs = client.embed(["aa", "b", "aa"])
     assert vecs.shape == (3, 3)
-    assert abs(float((vecs ** 2).sum(axis=1)[0]) - 1.0) < 1e-6
+    assert abs(float((vecs**2).sum(axis=1)[0]) - 1.0) < 1e-6
     assert len([r for r in FakeLLM.requests if r["path"].endswith("/embeddings")]) == 1
 
 
@@ -161,11 +183,21 @@ def tiny_model_dir(tmp_path_factory):
     vocab = {w: i for i, w in enumerate(["[UNK]", "[PAD]", "[EOS]", *words])}
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", eos_token="[EOS]")
+    fast = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", eos_token="[EOS]"
+    )
     fast.save_pretrained(path)
     torch.manual_seed(0)
-    config = transformers.GPT2Config(vocab_size=len(vocab), n_positions=1024, n_embd=32, n_layer=1, n_head=2,
-                                     bos_token_id=2, eos_token_id=2, pad_token_id=1)
+    config = transformers.GPT2Config(
+        vocab_size=len(vocab),
+        n_positions=1024,
+        n_embd=32,
+        n_layer=1,
+        n_head=2,
+        bos_token_id=2,
+        eos_token_id=2,
+        pad_token_id=1,
+    )
     transformers.GPT2LMHeadModel(config).save_pretrained(path)
     return path
 

@@ -8,7 +8,13 @@ from typing import ClassVar
 import pytest
 
 from marketloop.content.providers.base import (
-    Capabilities, ProviderOptions, TextProvider, TextRequest, TextResult, TransientProviderError, Message,
+    Capabilities,
+    Message,
+    ProviderOptions,
+    TextProvider,
+    TextRequest,
+    TextResult,
+    TransientProviderError,
 )
 from marketloop.content.providers.registry import ProviderRegistry, get_registry
 from marketloop.content.providers.runtime import TextClient
@@ -25,12 +31,22 @@ def test_builtins_are_listed_without_importing_heavy_modules() -> None:
 @pytest.mark.parametrize(
     ("kind", "name", "options", "match"),
     [
-        ("text", "gpt5", None, r"text provider 'gpt5' is not registered \(known: llamacpp, openai, template, transformers\)"),
+        (
+            "text",
+            "gpt5",
+            None,
+            r"text provider 'gpt5' is not registered \(known: llamacpp, openai, template, transformers\)",
+        ),
         ("embedding", "bert", None, r"embedding provider 'bert' is not registered"),
         ("text", "openai", {}, r"Invalid options for text provider 'openai': model: Field required"),
         ("text", "openai", {"model": "m", "temprature": 0.2}, r"temprature: Extra inputs are not permitted"),
         ("text", "template", {"timeout_s": -1}, r"timeout_s: Input should be greater than 0"),
-        ("text", "transformers", {"path": "/nonexistent/model"}, r"transformers model directory '/nonexistent/model' has no config.json"),
+        (
+            "text",
+            "transformers",
+            {"path": "/nonexistent/model"},
+            r"transformers model directory '/nonexistent/model' has no config.json",
+        ),
     ],
 )
 def test_bad_provider_requests_are_clear(kind: str, name: str, options: dict | None, match: str) -> None:
@@ -50,7 +66,9 @@ def test_llamacpp_without_the_package_raises_dependency_error(monkeypatch: pytes
 
 def test_openai_needs_a_key_for_remote_hosts_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MY_KEY", raising=False)
-    remote = get_registry().create("text", "openai", {"model": "m", "base_url": "https://api.example.com/v1", "api_key_env": "MY_KEY"})
+    remote = get_registry().create(
+        "text", "openai", {"model": "m", "base_url": "https://api.example.com/v1", "api_key_env": "MY_KEY"}
+    )
     with pytest.raises(ConfigError, match="environment variable MY_KEY is not set"):
         remote.generate(TextRequest(messages=[Message(role="user", content="hi")]))
 
@@ -70,7 +88,9 @@ class Flaky(TextProvider):
         self.calls += 1
         if self.calls <= self.fails:
             raise TransientProviderError("server busy")
-        return TextResult(text=request.messages[-1].content.upper(), model="flaky-1", prompt_tokens=3, completion_tokens=2)
+        return TextResult(
+            text=request.messages[-1].content.upper(), model="flaky-1", prompt_tokens=3, completion_tokens=2
+        )
 
 
 def test_retries_back_off_exponentially_then_succeed() -> None:
@@ -119,7 +139,9 @@ def test_third_party_plugins_register_through_entry_points(monkeypatch: pytest.M
 
     ep = EntryPoint(name="flaky", value=f"{__name__}:Flaky", group="marketloop.providers")
     broken = EntryPoint(name="broken", value="no_such_module_xyz:Thing", group="marketloop.providers")
-    monkeypatch.setattr(registry_mod, "entry_points", lambda group: [ep, broken] if group == "marketloop.providers" else [])
+    monkeypatch.setattr(
+        registry_mod, "entry_points", lambda group: [ep, broken] if group == "marketloop.providers" else []
+    )
     reg = ProviderRegistry()
     assert "flaky" in reg.names("text") and "broken" not in reg.names("text")
     provider = reg.create("text", "flaky", {"max_retries": 5})
@@ -131,7 +153,9 @@ def test_template_provider_refuses_free_form_tasks() -> None:
     from marketloop.content.providers.base import ProviderError
 
     with pytest.raises(ProviderError, match="only writes from facts"):
-        get_registry().create("text", "template").generate(TextRequest(messages=[Message(role="user", content="write a poem")]))
+        get_registry().create("text", "template").generate(
+            TextRequest(messages=[Message(role="user", content="write a poem")])
+        )
 
 
 def test_embedding_cache_on_disk_avoids_reencoding(tmp_path, hash_embedder) -> None:
@@ -143,7 +167,7 @@ def test_embedding_cache_on_disk_avoids_reencoding(tmp_path, hash_embedder) -> N
     class Wrapped(EmbeddingProvider):
         name: ClassVar[str] = "hash"
 
-        def embed(self, texts):  # noqa: ANN001, ANN201
+        def embed(self, texts):
             return hash_embedder.embed(texts)
 
     cache = EmbeddingCache(tmp_path / "emb.sqlite")

@@ -12,23 +12,50 @@ from marketloop.content.reviews.lexicon import LexiconSentiment, lexicon_score
 from marketloop.content.reviews.sentiment import SentimentClassifier, rating_to_label
 from marketloop.errors import InputError, NotFoundError
 
-POS = ["love this dress, fits perfectly", "beautiful and comfortable, great quality", "gorgeous colour, very flattering",
-       "perfect fit, soft fabric, highly recommend", "so pretty and comfy", "great value, love it"]
-NEG = ["terrible quality, fell apart", "awful fit, returned it", "cheap fabric, very disappointed",
-       "itchy and unflattering, sending back", "poor stitching, ripped after one wear", "ugly colour, huge and boxy"]
+POS = [
+    "love this dress, fits perfectly",
+    "beautiful and comfortable, great quality",
+    "gorgeous colour, very flattering",
+    "perfect fit, soft fabric, highly recommend",
+    "so pretty and comfy",
+    "great value, love it",
+]
+NEG = [
+    "terrible quality, fell apart",
+    "awful fit, returned it",
+    "cheap fabric, very disappointed",
+    "itchy and unflattering, sending back",
+    "poor stitching, ripped after one wear",
+    "ugly colour, huge and boxy",
+]
 
 
 @pytest.mark.parametrize(
     ("text", "sign"),
-    [("I love it", 1), ("I do not love it", -1), ("not bad at all", 1), ("terrible", -1),
-     ("Nice colour but the fabric is itchy and thin", -1), ("", 0), ("It is a dress", 0)],
+    [
+        ("I love it", 1),
+        ("I do not love it", -1),
+        ("not bad at all", 1),
+        ("terrible", -1),
+        ("Nice colour but the fabric is itchy and thin", -1),
+        ("", 0),
+        ("It is a dress", 0),
+    ],
 )
 def test_lexicon_known_answers(text: str, sign: int) -> None:
     assert np.sign(lexicon_score(text)) == sign
 
 
-@pytest.mark.parametrize(("rating", "binary", "three"), [(1, "negative", "negative"), (2, "negative", "negative"),
-                                                          (3, None, "neutral"), (4, "positive", "positive"), (5, "positive", "positive")])
+@pytest.mark.parametrize(
+    ("rating", "binary", "three"),
+    [
+        (1, "negative", "negative"),
+        (2, "negative", "negative"),
+        (3, None, "neutral"),
+        (4, "positive", "positive"),
+        (5, "positive", "positive"),
+    ],
+)
 def test_rating_labels(rating: int, binary: str | None, three: str) -> None:
     assert rating_to_label(rating) == binary and rating_to_label(rating, classes=3) == three
 
@@ -36,7 +63,9 @@ def test_rating_labels(rating: int, binary: str | None, three: str) -> None:
 @pytest.mark.parametrize("features", ["tfidf", "embeddings", "stack", "auto"])
 def test_classifier_learns_and_round_trips(features: str, hash_embedder, tmp_path) -> None:
     texts, labels = POS * 4 + NEG * 4, ["positive"] * 24 + ["negative"] * 24
-    clf = SentimentClassifier(features, embedder=None if features == "tfidf" else hash_embedder, C=10).fit(texts, labels)
+    clf = SentimentClassifier(features, embedder=None if features == "tfidf" else hash_embedder, C=10).fit(
+        texts, labels
+    )
     assert clf.features_ in ("tfidf", "embeddings", "stack")
     if features == "auto":
         assert set(clf.validation_scores_) == {"tfidf", "embeddings", "stack"}
@@ -50,7 +79,12 @@ def test_classifier_learns_and_round_trips(features: str, hash_embedder, tmp_pat
 @pytest.mark.parametrize(
     ("kwargs", "texts", "labels", "match"),
     [
-        ({"features": "bert"}, ["a", "b"], ["positive", "negative"], "features must be one of auto, tfidf, embeddings, stack, got 'bert'"),
+        (
+            {"features": "bert"},
+            ["a", "b"],
+            ["positive", "negative"],
+            "features must be one of auto, tfidf, embeddings, stack, got 'bert'",
+        ),
         ({"features": "embeddings"}, ["a", "b"], ["positive", "negative"], "features='embeddings' needs an embedder"),
         ({}, ["a", "b"], ["positive"], r"texts and labels differ in length \(2 vs 1\)"),
         ({}, ["a", "b"], ["positive", "positive"], r"need at least two sentiment classes"),
@@ -101,7 +135,9 @@ def test_store_analysis_writes_tables_and_feeds_copy(tiny_store) -> None:
 
 
 def test_lexicon_baseline_three_class() -> None:
-    pred = LexiconSentiment().predict(["love it", "it is a dress", "hate it"], classes=("negative", "neutral", "positive"))
+    pred = LexiconSentiment().predict(
+        ["love it", "it is a dress", "hate it"], classes=("negative", "neutral", "positive")
+    )
     assert list(pred) == ["positive", "neutral", "negative"]
 
 
@@ -117,7 +153,9 @@ def test_real_reviews_classifier_beats_lexicon(content_data) -> None:
     xtr, xte, ytr, yte = train_test_split(df["Review Text"].tolist(), y, test_size=0.3, stratify=y, random_state=0)
     clf_f1 = f1_score(yte, SentimentClassifier("tfidf").fit(xtr, ytr).predict(xte), average="macro")
     lex_f1 = f1_score(yte, LexiconSentiment().predict(xte), average="macro")
-    assert clf_f1 >= 0.78  # 0.88 on the full data (docs/benchmarks/content.md); smaller here with 1,750 training reviews
+    assert (
+        clf_f1 >= 0.78
+    )  # 0.88 on the full data (docs/benchmarks/content.md); smaller here with 1,750 training reviews
     assert clf_f1 - lex_f1 >= 0.05
 
 
@@ -134,6 +172,7 @@ def test_summaries_computed_without_storing_match_the_stored_ones(tiny_store) ->
     assert [s.product_id for s in summarise_reviews(tiny_store, ["P4"]).summaries] == ["P4"]
     assert summarise_reviews(tiny_store, ["P2"]).summaries == []
     analyse_store_reviews(tiny_store)
+
     def rounded(summaries: list) -> list[dict]:  # the store keeps shares as 32-bit floats
         return [asdict(s) | {"positive_share": round(s.positive_share, 3)} for s in summaries]
 

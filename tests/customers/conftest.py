@@ -41,8 +41,17 @@ def synthetic_orders(n_customers: int = 400, seed: int = 7) -> tuple[list[dict],
     rng = np.random.default_rng(seed)
     products = []
     for i in range(24):
-        products.append({"product_id": f"p{i}", "name": f"Product {i}", "category": CATEGORIES[i % 4],
-                         "brand": f"brand{i % 3}", "price": float(5 + 5 * (i % 8)), "is_product": True, "hidden": False})
+        products.append(
+            {
+                "product_id": f"p{i}",
+                "name": f"Product {i}",
+                "category": CATEGORIES[i % 4],
+                "brand": f"brand{i % 3}",
+                "price": float(5 + 5 * (i % 8)),
+                "is_product": True,
+                "hidden": False,
+            }
+        )
     span = (dt.datetime.combine(END_DAY, dt.time()) - START).days
     orders, lines = [], []
     n = 0
@@ -60,20 +69,52 @@ def synthetic_orders(n_customers: int = 400, seed: int = 7) -> tuple[list[dict],
                 qty = int(rng.integers(1, 3))
                 price = products[pid]["price"]
                 total += qty * price
-                lines.append({"order_id": f"o{n}", "line_no": line_no, "product_id": f"p{pid}", "quantity": qty, "unit_price": price})
-            orders.append({"order_id": f"o{n}", "customer_id": f"c{c}", "ordered_at": START + dt.timedelta(days=float(t)),
-                           "status": "completed", "is_return": False, "total": total})
+                lines.append(
+                    {
+                        "order_id": f"o{n}",
+                        "line_no": line_no,
+                        "product_id": f"p{pid}",
+                        "quantity": qty,
+                        "unit_price": price,
+                    }
+                )
+            orders.append(
+                {
+                    "order_id": f"o{n}",
+                    "customer_id": f"c{c}",
+                    "ordered_at": START + dt.timedelta(days=float(t)),
+                    "status": "completed",
+                    "is_return": False,
+                    "total": total,
+                }
+            )
             if rng.random() < 0.05:  # a return of the same order a week later
                 n += 1
-                orders.append({"order_id": f"o{n}", "customer_id": f"c{c}", "ordered_at": START + dt.timedelta(days=float(t) + 7),
-                               "status": "returned", "is_return": True, "total": -total / 2})
+                orders.append(
+                    {
+                        "order_id": f"o{n}",
+                        "customer_id": f"c{c}",
+                        "ordered_at": START + dt.timedelta(days=float(t) + 7),
+                        "status": "returned",
+                        "is_return": True,
+                        "total": -total / 2,
+                    }
+                )
             if c and rng.random() < p_drop:
                 break
             t += rng.exponential(1 / rate)
-    for g in range(30):  # guest orders never enter customer models
+    for _ in range(30):  # guest orders never enter customer models
         n += 1
-        orders.append({"order_id": f"o{n}", "customer_id": None, "ordered_at": START + dt.timedelta(days=float(rng.uniform(0, span))),
-                       "status": "completed", "is_return": False, "total": 20.0})
+        orders.append(
+            {
+                "order_id": f"o{n}",
+                "customer_id": None,
+                "ordered_at": START + dt.timedelta(days=float(rng.uniform(0, span))),
+                "status": "completed",
+                "is_return": False,
+                "total": 20.0,
+            }
+        )
     orders = [o for o in orders if o["ordered_at"] < dt.datetime.combine(END_DAY + dt.timedelta(days=1), dt.time())]
     keep = {o["order_id"] for o in orders}
     return orders, [line for line in lines if line["order_id"] in keep], products
@@ -92,10 +133,19 @@ def store(tmp_path, synthetic_frames):
         conn.execute(schema.products.insert(), products)
         conn.execute(schema.orders.insert(), orders)
         conn.execute(schema.order_lines.insert(), lines)
-        conn.execute(schema.events.insert(), [
-            {"event_id": f"e{i}", "customer_id": "c1", "event_type": "view", "product_id": "p5",
-             "ts": dt.datetime(2024, 6, 1) + dt.timedelta(hours=i)} for i in range(20)
-        ])
+        conn.execute(
+            schema.events.insert(),
+            [
+                {
+                    "event_id": f"e{i}",
+                    "customer_id": "c1",
+                    "event_type": "view",
+                    "product_id": "p5",
+                    "ts": dt.datetime(2024, 6, 1) + dt.timedelta(hours=i),
+                }
+                for i in range(20)
+            ],
+        )
     yield st
     st.close()
 

@@ -20,7 +20,14 @@ from marketloop.errors import InputError
 
 
 def test_risk_bands():
-    assert risk_bands(np.array([0.0, 0.25, 0.49, 0.5, 0.8, 1.0])).tolist() == ["low", "medium", "medium", "high", "very_high", "very_high"]
+    assert risk_bands(np.array([0.0, 0.25, 0.49, 0.5, 0.8, 1.0])).tolist() == [
+        "low",
+        "medium",
+        "medium",
+        "high",
+        "very_high",
+        "very_high",
+    ]
     with pytest.raises(InputError, match="3 increasing numbers"):
         risk_bands(np.array([0.1]), (0.5, 0.2, 0.9))
 
@@ -78,8 +85,13 @@ def test_contributions_computed_once_per_split_pattern_equal_direct_treeshap():
     including values exactly at a threshold, one step either side of it, and missing values."""
     rng = np.random.default_rng(3)
     n = 4000
-    X = pd.DataFrame({"recency_days": rng.integers(0, 400, n).astype(float), "spend": rng.gamma(2.0, 40.0, n).round(2),
-                      "gap": np.where(rng.random(n) < 0.2, np.nan, rng.uniform(5, 90, n))})
+    X = pd.DataFrame(
+        {
+            "recency_days": rng.integers(0, 400, n).astype(float),
+            "spend": rng.gamma(2.0, 40.0, n).round(2),
+            "gap": np.where(rng.random(n) < 0.2, np.nan, rng.uniform(5, 90, n)),
+        }
+    )
     y = rng.random(n) < 1 / (1 + np.exp(-(X["recency_days"] - 200) / 40 + 0.002 * X["spend"]))
     clf = ChurnClassifier(random_state=0).fit(X, y)
     clf._split_pattern(X.to_numpy())  # reads the thresholds

@@ -44,7 +44,11 @@ def test_cdnow_predictions_are_consistent(cdnow_fit):
     # the NumPy closed form agrees with PyMC-Marketing's implementation for repeat buyers
     repeat = summary[summary["frequency"] > 0].head(100)
     ours = bgnbd_prob_no_purchase(model.params_, *(repeat[c].to_numpy() for c in ("frequency", "recency", "T")), 4.0)
-    theirs = model._mean(model.purchase_model_.expected_probability_no_purchase(t=4, data=repeat[["customer_id", "frequency", "recency", "T"]]))
+    theirs = model._mean(
+        model.purchase_model_.expected_probability_no_purchase(
+            t=4, data=repeat[["customer_id", "frequency", "recency", "T"]]
+        )
+    )
     assert np.allclose(ours, theirs, rtol=1e-6)
     waits = model.next_purchase_days(summary.head(200))
     ok = ~np.isnan(waits).any(axis=1)
@@ -64,17 +68,47 @@ def test_prob_no_purchase_limits():
     [
         ({"model": "weibull"}, None, "CLV model 'weibull' is not known"),
         ({"method": "vi"}, None, "fit method 'vi' is not known"),
-        ({}, pd.DataFrame({"customer_id": ["a"], "frequency": [1.0], "recency": [1.0], "T": [2.0], "monetary_value": [1.0]}), "at least 2 customers"),
-        ({}, pd.DataFrame({"customer_id": ["a", "b"], "frequency": [0.0, 0.0], "recency": [0.0, 0.0], "T": [2.0, 3.0], "monetary_value": [0.0, 0.0]}), "no customer made a repeat purchase"),
+        (
+            {},
+            pd.DataFrame(
+                {"customer_id": ["a"], "frequency": [1.0], "recency": [1.0], "T": [2.0], "monetary_value": [1.0]}
+            ),
+            "at least 2 customers",
+        ),
+        (
+            {},
+            pd.DataFrame(
+                {
+                    "customer_id": ["a", "b"],
+                    "frequency": [0.0, 0.0],
+                    "recency": [0.0, 0.0],
+                    "T": [2.0, 3.0],
+                    "monetary_value": [0.0, 0.0],
+                }
+            ),
+            "no customer made a repeat purchase",
+        ),
     ],
 )
 def test_bad_inputs(kwargs, summary, match):
     if summary is None:
-        summary = pd.DataFrame({"customer_id": ["a", "b"], "frequency": [1.0, 0.0], "recency": [1.0, 0.0], "T": [2.0, 3.0], "monetary_value": [5.0, 0.0]})
+        summary = pd.DataFrame(
+            {
+                "customer_id": ["a", "b"],
+                "frequency": [1.0, 0.0],
+                "recency": [1.0, 0.0],
+                "T": [2.0, 3.0],
+                "monetary_value": [5.0, 0.0],
+            }
+        )
     with pytest.raises(InputError, match=match):
         CLVModel(**kwargs).fit(summary)
 
 
 def test_predict_before_fit():
     with pytest.raises(InputError, match="not fitted"):
-        CLVModel().predict(pd.DataFrame({"customer_id": ["a"], "frequency": [1.0], "recency": [1.0], "T": [2.0], "monetary_value": [1.0]}))
+        CLVModel().predict(
+            pd.DataFrame(
+                {"customer_id": ["a"], "frequency": [1.0], "recency": [1.0], "T": [2.0], "monetary_value": [1.0]}
+            )
+        )

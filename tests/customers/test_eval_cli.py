@@ -29,8 +29,21 @@ COLS = ["--customer-col", "client", "--date-col", "when", "--amount-col", "paid"
 
 
 def test_eval_clv_json(tx_csv):
-    result = runner.invoke(app, ["eval", "clv", "--transactions", str(tx_csv), *COLS, "--calibration-end", "2023-12-31",
-                                 "--holdout-end", "2024-06-30", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "clv",
+            "--transactions",
+            str(tx_csv),
+            *COLS,
+            "--calibration-end",
+            "2023-12-31",
+            "--holdout-end",
+            "2024-06-30",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert set(doc["params"]) == {"r", "alpha", "a", "b"}
@@ -41,8 +54,9 @@ def test_eval_clv_json(tx_csv):
 
 
 def test_eval_churn_table(tx_csv):
-    result = runner.invoke(app, ["eval", "churn", "--transactions", str(tx_csv), *COLS, "--as-of", "2024-03-31",
-                                 "--horizon-days", "90"])
+    result = runner.invoke(
+        app, ["eval", "churn", "--transactions", str(tx_csv), *COLS, "--as-of", "2024-03-31", "--horizon-days", "90"]
+    )
     assert result.exit_code == 0, result.output
     for name in ("lightgbm", "bgnbd", "rfm_rule", "rfm_cells", "ROC AUC", "Best model"):
         assert name in result.stdout
@@ -52,7 +66,10 @@ def test_eval_churn_table(tx_csv):
     ("args", "match"),
     [
         (["clv", "--calibration-end", "2024-06-30", "--holdout-end", "2024-01-01"], "is not after the start"),
-        (["clv", "--calibration-end", "2024-03-01", "--holdout-end", "2025-01-01"], "before the end of the evaluation window"),
+        (
+            ["clv", "--calibration-end", "2024-03-01", "--holdout-end", "2025-01-01"],
+            "before the end of the evaluation window",
+        ),
         (["clv", "--calibration-end", "31/12/2023", "--holdout-end", "2024-06-30"], "is not a date"),
         (["churn", "--as-of", "2024-06-01", "--horizon-days", "90"], "before the end of the evaluation window"),
         (["churn", "--as-of", "2023-02-15", "--horizon-days", "30"], "span only"),
@@ -76,7 +93,9 @@ def test_eval_bad_arguments(tx_csv, args, match):
 def test_eval_bad_files(tmp_path, rows, match):
     path = tmp_path / "bad.csv"
     path.write_text("customer_id,date,amount\n" + rows)
-    result = runner.invoke(app, ["eval", "clv", "--transactions", str(path), "--calibration-end", "2023-12-31",
-                                 "--holdout-end", "2024-06-30"])
+    result = runner.invoke(
+        app,
+        ["eval", "clv", "--transactions", str(path), "--calibration-end", "2023-12-31", "--holdout-end", "2024-06-30"],
+    )
     assert isinstance(result.exception, InputError), result.output
     assert match in str(result.exception)

@@ -15,13 +15,26 @@ DAY = dt.datetime(2025, 12, 31, 12)
 
 
 def _order(oid: str, customer: str | None, days_ago: int, status: str = "completed") -> dict:
-    return {"order_id": oid, "customer_id": customer, "ordered_at": DAY - dt.timedelta(days=days_ago),
-            "status": status, "is_return": False, "total": 10.0}
+    return {
+        "order_id": oid,
+        "customer_id": customer,
+        "ordered_at": DAY - dt.timedelta(days=days_ago),
+        "status": status,
+        "is_return": False,
+        "total": 10.0,
+    }
 
 
 def _events(customer: str, days_ago: list[int], kind: str = "view") -> list[dict]:
-    return [{"event_id": f"{customer}-{kind}-{d}", "customer_id": customer, "event_type": kind,
-             "ts": DAY - dt.timedelta(days=d)} for d in days_ago]
+    return [
+        {
+            "event_id": f"{customer}-{kind}-{d}",
+            "customer_id": customer,
+            "event_type": kind,
+            "ts": DAY - dt.timedelta(days=d),
+        }
+        for d in days_ago
+    ]
 
 
 @pytest.fixture()
@@ -37,10 +50,14 @@ def store(tmp_path):
         _order("o7", None, 1),  # guest orders are nobody's activity
         _order("o8", "future", -3),  # after as_of: not seen
     ]
-    events = (_events("weekly", list(range(5, 200, 10))) + _events("gone", list(range(150, 300, 10)))
-              + _events("slipping", list(range(50, 300, 20)), "add_to_cart")
-              + _events("browser", [3, 30])  # events but no order
-              + _events("fresh", [2]) + _events("weekly", [-1]))  # the last one is after as_of
+    events = (
+        _events("weekly", list(range(5, 200, 10)))
+        + _events("gone", list(range(150, 300, 10)))
+        + _events("slipping", list(range(50, 300, 20)), "add_to_cart")
+        + _events("browser", [3, 30])  # events but no order
+        + _events("fresh", [2])
+        + _events("weekly", [-1])
+    )  # the last one is after as_of
     with st.begin() as conn:
         conn.execute(schema.orders.insert(), orders)
         conn.execute(schema.events.insert(), events)
@@ -59,14 +76,36 @@ def test_activity_summary_takes_events_and_orders_up_to_as_of(store) -> None:
 
 
 def test_stage_rule_on_a_known_answer(store) -> None:
-    first = pd.Series({c: DAY - dt.timedelta(days=d) for c, d in
-                       (("fresh", 10), ("weekly", 200), ("gone", 300), ("slipping", 300), ("orders_only", 100),
-                        ("no_activity", 200))})
+    first = pd.Series(
+        {
+            c: DAY - dt.timedelta(days=d)
+            for c, d in (
+                ("fresh", 10),
+                ("weekly", 200),
+                ("gone", 300),
+                ("slipping", 300),
+                ("orders_only", 100),
+                ("no_activity", 200),
+            )
+        }
+    )
     out = lifecycle_stages(first, activity_summary(store, AS_OF), AS_OF)
-    assert out["lifecycle_stage"].to_dict() == {"fresh": "new", "weekly": "active", "gone": "churned",
-                                                "slipping": "at_risk", "orders_only": "active", "no_activity": "churned"}
-    assert out["days_inactive"].to_dict() == {"fresh": 2, "weekly": 5, "gone": 150, "slipping": 50, "orders_only": 40,
-                                              "no_activity": None}
+    assert out["lifecycle_stage"].to_dict() == {
+        "fresh": "new",
+        "weekly": "active",
+        "gone": "churned",
+        "slipping": "at_risk",
+        "orders_only": "active",
+        "no_activity": "churned",
+    }
+    assert out["days_inactive"].to_dict() == {
+        "fresh": 2,
+        "weekly": 5,
+        "gone": 150,
+        "slipping": 50,
+        "orders_only": 40,
+        "no_activity": None,
+    }
     # The median cadence m over the profiled customers with two active days or more: own mean gaps are
     # fresh 8, weekly 9.75, gone 10, slipping 250 / 13, orders_only 60 -> m = 10 (the browser without an
     # order is not among them); a customer's cadence is (span + m) / active days.
@@ -76,4 +115,3 @@ def test_stage_rule_on_a_known_answer(store) -> None:
     assert gaps["slipping"] == pytest.approx((250 + m) / 14, abs=0.05)  # silent 2.7 gaps: at risk
     assert gaps["orders_only"] == pytest.approx((60 + m) / 2, abs=0.05)  # silent 1.1 gaps: active
     assert pd.isna(gaps["no_activity"])
-

@@ -31,10 +31,19 @@ def analyzed(tmp_path_factory):
         conn.execute(schema.products.insert(), products)
         conn.execute(schema.orders.insert(), orders)
         conn.execute(schema.order_lines.insert(), lines)
-        conn.execute(schema.events.insert(), [
-            {"event_id": f"e{i}", "customer_id": "c1", "event_type": "add_to_cart", "product_id": "p6",
-             "ts": dt.datetime(2024, 6, 20)} for i in range(5)
-        ])
+        conn.execute(
+            schema.events.insert(),
+            [
+                {
+                    "event_id": f"e{i}",
+                    "customer_id": "c1",
+                    "event_type": "add_to_cart",
+                    "product_id": "p6",
+                    "ts": dt.datetime(2024, 6, 20),
+                }
+                for i in range(5)
+            ],
+        )
     result = runner.invoke(app, ["analyze", "--db", url, "--json"])
     assert result.exit_code == 0, result.output
     return url, json.loads(result.stdout), orders
@@ -67,7 +76,10 @@ def test_profiles_table(analyzed):
     assert profiles.loc[profiles["high_value"], "clv"].min() >= profiles.loc[~profiles["high_value"], "clv"].max()
     # customers who bought recently are less likely to churn than lapsed ones
     recent = profiles["recency_days"] < 30
-    assert profiles.loc[recent, "churn_probability"].mean() < profiles.loc[profiles["recency_days"] > 180, "churn_probability"].mean()
+    assert (
+        profiles.loc[recent, "churn_probability"].mean()
+        < profiles.loc[profiles["recency_days"] > 180, "churn_probability"].mean()
+    )
     # activity: orders count, and so do events (c1's add-to-cart events of 2024-06-20); the stage rule
     # itself is tested in test_lifecycle.py
     by_id = profiles.set_index("customer_id")
@@ -130,10 +142,15 @@ def test_analyze_empty_store_and_segments_before_analyze(tmp_path):
 
 def _profile_rows() -> pd.DataFrame:
     """Four hand-written profiles: ``b`` has no predicted value (sorts last either way)."""
-    rows = [("a", "Champions", 300.0, 250.0, 0.1, "low", True), ("b", "Lost", 20.0, None, 0.9, "very_high", False),
-            ("c_1", "Champions", 120.0, 90.0, 0.3, "medium", False), ("d", "At risk", 80.0, 60.0, 0.7, "high", False)]
-    frame = pd.DataFrame(rows, columns=["customer_id", "segment", "revenue", "clv", "churn_probability", "churn_band",
-                                        "high_value"])
+    rows = [
+        ("a", "Champions", 300.0, 250.0, 0.1, "low", True),
+        ("b", "Lost", 20.0, None, 0.9, "very_high", False),
+        ("c_1", "Champions", 120.0, 90.0, 0.3, "medium", False),
+        ("d", "At risk", 80.0, 60.0, 0.7, "high", False),
+    ]
+    frame = pd.DataFrame(
+        rows, columns=["customer_id", "segment", "revenue", "clv", "churn_probability", "churn_band", "high_value"]
+    )
     frame["as_of"] = dt.date(2024, 6, 30)
     frame["lifecycle_stage"] = ["active", "churned", "active", "at_risk"]
     frame["orders"], frame["returns"] = 2, 0
@@ -161,14 +178,29 @@ def test_query_profiles_filters_sorts_and_pages(any_store_url):
         with pytest.raises(InputError, match="cannot sort by 'email'"):
             query_profiles(st, sort="email")
         with st.begin() as conn:
-            conn.execute(schema.orders.insert(), [{"order_id": "o1", "customer_id": "a", "status": "completed",
-                                                   "is_return": False, "total": 10.0,
-                                                   "ordered_at": dt.datetime(2024, 6, 1)}])
-            conn.execute(schema.order_lines.insert(), [{"order_id": "o1", "line_no": 1, "product_id": "p9",
-                                                        "quantity": 1, "unit_price": 10.0}])
+            conn.execute(
+                schema.orders.insert(),
+                [
+                    {
+                        "order_id": "o1",
+                        "customer_id": "a",
+                        "status": "completed",
+                        "is_return": False,
+                        "total": 10.0,
+                        "ordered_at": dt.datetime(2024, 6, 1),
+                    }
+                ],
+            )
+            conn.execute(
+                schema.order_lines.insert(),
+                [{"order_id": "o1", "line_no": 1, "product_id": "p9", "quantity": 1, "unit_price": 10.0}],
+            )
         view = customer_view(st, "a")
         assert view["profile"]["segment"] == "Champions" and view["customer"] is None and view["consents"] == []
         assert [o["order_id"] for o in view["recent_orders"]] == ["o1"]
-        assert view["recent_orders"][0]["lines"][0]["product_id"] == "p9" and view["recent_orders"][0]["lines"][0]["name"] is None
+        assert (
+            view["recent_orders"][0]["lines"][0]["product_id"] == "p9"
+            and view["recent_orders"][0]["lines"][0]["name"] is None
+        )
         with pytest.raises(NotFoundError, match="no customer 'zz'"):
             customer_view(st, "zz")

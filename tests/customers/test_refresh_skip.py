@@ -52,14 +52,18 @@ def test_unchanged_inputs_skip_and_changes_recompute(store) -> None:
     assert _analyze(store, "--horizon-days", "60")["skipped"] is True
 
     with store.begin() as conn:  # an order cancelled in place: same count, same total, other status
-        oid = conn.execute(sa.select(schema.orders.c.order_id).where(schema.orders.c.status == "completed")
-                           .limit(1)).scalar_one()
+        oid = conn.execute(
+            sa.select(schema.orders.c.order_id).where(schema.orders.c.status == "completed").limit(1)
+        ).scalar_one()
         conn.execute(schema.orders.update().where(schema.orders.c.order_id == oid).values(status="cancelled"))
     assert _analyze(store, "--horizon-days", "60")["skipped"] is False
 
     with store.begin() as conn:  # browsing only: no order, yet the lifecycle stage reads events
-        conn.execute(schema.events.insert().values(event_id="e-new", customer_id="c1", event_type="view",
-                                                   product_id="p1", ts=dt.datetime(2024, 6, 29)))
+        conn.execute(
+            schema.events.insert().values(
+                event_id="e-new", customer_id="c1", event_type="view", product_id="p1", ts=dt.datetime(2024, 6, 29)
+            )
+        )
     assert _analyze(store, "--horizon-days", "60")["skipped"] is False
 
 
@@ -95,12 +99,32 @@ def test_fingerprint_and_log_on_every_backend(any_store_url) -> None:
     with open_store(any_store_url) as st:
         empty = inputs_fingerprint(st, day, AnalyzeConfig())
         with st.begin() as conn:
-            conn.execute(schema.orders.insert(), [{"order_id": "o1", "customer_id": "c1", "status": "completed",
-                                                   "is_return": False, "total": 10.0,
-                                                   "ordered_at": dt.datetime(2024, 6, 1)}])
+            conn.execute(
+                schema.orders.insert(),
+                [
+                    {
+                        "order_id": "o1",
+                        "customer_id": "c1",
+                        "status": "completed",
+                        "is_return": False,
+                        "total": 10.0,
+                        "ordered_at": dt.datetime(2024, 6, 1),
+                    }
+                ],
+            )
         one = inputs_fingerprint(st, day, AnalyzeConfig())
         assert one != empty and one == inputs_fingerprint(st, day, AnalyzeConfig())
         frame = pd.DataFrame(columns=[c.name for c in schema.customer_profiles.columns])
-        write_profiles(st, frame, {"refresh_id": "r1", "as_of": day, "inputs_sha256": one, "customers": 0,
-                                   "report_json": "{}", "computed_at": dt.datetime(2024, 7, 1, 12)})
+        write_profiles(
+            st,
+            frame,
+            {
+                "refresh_id": "r1",
+                "as_of": day,
+                "inputs_sha256": one,
+                "customers": 0,
+                "report_json": "{}",
+                "computed_at": dt.datetime(2024, 7, 1, 12),
+            },
+        )
         assert last_refresh(st)["inputs_sha256"] == one

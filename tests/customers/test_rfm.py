@@ -22,8 +22,19 @@ def test_default_grid_covers_every_cell_once():
     assert set(assign_segments(r, fm)) == set(SEGMENTS)
 
 
-@pytest.mark.parametrize(("r", "fm", "name"), [(5, 5, "Champions"), (5, 1, "New"), (4, 1, "Promising"), (1, 5, "Can't lose them"),
-                                               (1, 1, "Lost"), (2, 1, "Hibernating"), (3, 3, "Need attention"), (2, 3, "At risk")])
+@pytest.mark.parametrize(
+    ("r", "fm", "name"),
+    [
+        (5, 5, "Champions"),
+        (5, 1, "New"),
+        (4, 1, "Promising"),
+        (1, 5, "Can't lose them"),
+        (1, 1, "Lost"),
+        (2, 1, "Hibernating"),
+        (3, 3, "Need attention"),
+        (2, 3, "At risk"),
+    ],
+)
 def test_segment_lookup(r, fm, name):
     assert assign_segments(np.array([r]), np.array([fm]))[0] == name
 
@@ -36,8 +47,15 @@ def test_quantile_scores_ties_share_a_score():
 
 
 def test_rfm_table_known_answer():
-    tx = tx_frame([("a", "2024-01-01", 10.0), ("a", "2024-03-01", 30.0), ("a", "2024-03-02", -5.0),
-                   ("b", "2024-01-02", 5.0), (None, "2024-03-01", 99.0)])
+    tx = tx_frame(
+        [
+            ("a", "2024-01-01", 10.0),
+            ("a", "2024-03-01", 30.0),
+            ("a", "2024-03-02", -5.0),
+            ("b", "2024-01-02", 5.0),
+            (None, "2024-03-01", 99.0),
+        ]
+    )
     table = rfm_table(tx, dt.date(2024, 3, 31)).set_index("customer_id")
     assert table.loc["a", "revenue"] == 35.0 and table.loc["a", "returns"] == 1 and table.loc["a", "orders"] == 2
     assert table.loc["a", "recency_days"] == 30 and table.loc["b", "recency_days"] == 89
@@ -47,7 +65,9 @@ def test_rfm_table_known_answer():
 
 def test_rules_from_toml(tmp_path):
     path = tmp_path / "rfm.toml"
-    path.write_text('n_bins = 3\n[[segment]]\nname = "Best"\nr = [3, 3]\nfm = [2, 3]\n[[segment]]\nname = "Rest"\nr = [1, 3]\nfm = [1, 3]\n')
+    path.write_text(
+        'n_bins = 3\n[[segment]]\nname = "Best"\nr = [3, 3]\nfm = [2, 3]\n[[segment]]\nname = "Rest"\nr = [1, 3]\nfm = [1, 3]\n'
+    )
     config = RFMConfig.from_toml(path)
     assert config.n_bins == 3
     assert assign_segments(np.array([3, 1]), np.array([3, 3]), config.rules).tolist() == ["Best", "Rest"]
@@ -55,8 +75,12 @@ def test_rules_from_toml(tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "match"),
-    [("n_bins = 1\n", "n_bins"), ("[[segment]]\nname = 'x'\nr = [1]\nfm = [1, 2]\n", "segment #1"),
-     ("n_bins = 5\n", "no \\[\\[segment\\]\\] rules"), ("n_bins = [\n", "not valid TOML")],
+    [
+        ("n_bins = 1\n", "n_bins"),
+        ("[[segment]]\nname = 'x'\nr = [1]\nfm = [1, 2]\n", "segment #1"),
+        ("n_bins = 5\n", "no \\[\\[segment\\]\\] rules"),
+        ("n_bins = [\n", "not valid TOML"),
+    ],
 )
 def test_bad_rules_files(tmp_path, text, match):
     path = tmp_path / "rfm.toml"

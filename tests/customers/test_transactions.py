@@ -22,9 +22,13 @@ TODAY = dt.date(2024, 7, 1)
 
 def test_cdnow_sample_and_master_layouts(tmp_path):
     sample = tmp_path / "sample.txt"
-    sample.write_text(" 00004 0001 19970101  2   29.33\n 00004 0001 19970118  2   29.73\n 00018 0002 19970102  1   14.96\n")
+    sample.write_text(
+        " 00004 0001 19970101  2   29.33\n 00004 0001 19970118  2   29.73\n 00018 0002 19970102  1   14.96\n"
+    )
     master = tmp_path / "master.txt"
-    master.write_text(" customer_id  date number_of_cds  dollar_value\n 00001 19970101  1   11.77\n 00002 19970112  1   12.00\n")
+    master.write_text(
+        " customer_id  date number_of_cds  dollar_value\n 00001 19970101  1   11.77\n 00002 19970112  1   12.00\n"
+    )
     s = read_transactions(sample, "cdnow")
     # the sample id, leading zeros dropped; rows come back in time order
     assert s["customer_id"].tolist() == ["1", "2", "1"]
@@ -103,15 +107,31 @@ def test_check_transactions_refuses(rows, match):
 
 
 def test_report_counts_guests_and_returns():
-    tx = tx_frame([("a", "2024-01-01", 10.0), ("a", "2024-02-01", -3.0), ("b", "2024-03-01", 5.0), (None, "2024-03-02", 8.0)])
+    tx = tx_frame(
+        [("a", "2024-01-01", 10.0), ("a", "2024-02-01", -3.0), ("b", "2024-03-01", 5.0), (None, "2024-03-02", 8.0)]
+    )
     report = check_transactions(tx, today=TODAY)
-    assert (report.customers, report.purchases, report.returns, report.guest_orders, report.guest_revenue) == (2, 2, 1, 1, 8.0)
+    assert (report.customers, report.purchases, report.returns, report.guest_orders, report.guest_revenue) == (
+        2,
+        2,
+        1,
+        1,
+        8.0,
+    )
 
 
 def test_rfm_summary_known_answer():
     # a: purchases on day 0, day 7 (two orders merged) and day 14; as_of is day 28.
-    tx = tx_frame([("a", "2024-01-01", 10.0), ("a", "2024-01-08", 4.0), ("a", "2024-01-08", 6.0),
-                   ("a", "2024-01-15", 20.0), ("b", "2024-01-22", 5.0), ("b", "2024-02-20", 50.0)])
+    tx = tx_frame(
+        [
+            ("a", "2024-01-01", 10.0),
+            ("a", "2024-01-08", 4.0),
+            ("a", "2024-01-08", 6.0),
+            ("a", "2024-01-15", 20.0),
+            ("b", "2024-01-22", 5.0),
+            ("b", "2024-02-20", 50.0),
+        ]
+    )
     s = rfm_summary(tx, dt.date(2024, 1, 29)).set_index("customer_id")
     assert s.loc["a"].tolist() == [2.0, 2.0, 4.0, 15.0]  # frequency, recency, T (weeks), mean repeat spend
     assert s.loc["b"].tolist() == [0.0, 0.0, 1.0, 0.0]  # the later purchase is after as_of

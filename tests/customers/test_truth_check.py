@@ -16,22 +16,49 @@ from marketloop.errors import InputError
 def _profiles() -> pd.DataFrame:
     as_of = dt.date(2025, 12, 31)
     rows = [  # customer, first order, segment, profile's lifecycle stage, interests
-        ("c1", dt.datetime(2025, 12, 20), "Potential loyalists", "new", {"category": [{"value": "Shoes", "share": 0.7}, {"value": "Books", "share": 0.3}]}),
+        (
+            "c1",
+            dt.datetime(2025, 12, 20),
+            "Potential loyalists",
+            "new",
+            {"category": [{"value": "Shoes", "share": 0.7}, {"value": "Books", "share": 0.3}]},
+        ),
         ("c2", dt.datetime(2025, 1, 5), "Lost", "churned", {"category": [{"value": "Books", "share": 1.0}]}),
-        ("c3", dt.datetime(2025, 3, 1), "At risk", "active", {"category": [{"value": "Garden", "share": 0.6}, {"value": "Shoes", "share": 0.4}]}),
+        (
+            "c3",
+            dt.datetime(2025, 3, 1),
+            "At risk",
+            "active",
+            {"category": [{"value": "Garden", "share": 0.6}, {"value": "Shoes", "share": 0.4}]},
+        ),
         ("c4", dt.datetime(2025, 2, 1), "Champions", "at_risk", {}),
     ]
-    return pd.DataFrame([{"customer_id": c, "as_of": as_of, "first_order_at": f, "segment": s, "lifecycle_stage": st,
-                          "interests_json": json.dumps(i)} for c, f, s, st, i in rows])
+    return pd.DataFrame(
+        [
+            {
+                "customer_id": c,
+                "as_of": as_of,
+                "first_order_at": f,
+                "segment": s,
+                "lifecycle_stage": st,
+                "interests_json": json.dumps(i),
+            }
+            for c, f, s, st, i in rows
+        ]
+    )
 
 
 def test_stage_rule_and_scores_on_a_known_answer() -> None:
     profiles = _profiles()
     assert list(segment_stage(profiles)) == ["new", "churned", "at_risk", "active"]
     assert list(profile_stage(profiles)) == ["new", "churned", "active", "at_risk"]
-    truth = pd.DataFrame({"customer_id": ["c1", "c2", "c3", "c4", "c5"],
-                          "lifecycle_stage": ["new", "churned", "active", "active", "churned"],
-                          "top_category": ["shoes", "garden", "shoes", "books", "books"]})
+    truth = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3", "c4", "c5"],
+            "lifecycle_stage": ["new", "churned", "active", "active", "churned"],
+            "top_category": ["shoes", "garden", "shoes", "books", "books"],
+        }
+    )
     result = score_against_truth(profiles, truth, {"Shoes": "shoes", "Books": "books", "Garden": "garden"})
     assert (result["customers"], result["profiled"], result["coverage"]) == (5, 4, 0.8)
     life, by_segment = result["lifecycle"], result["lifecycle_segment_rule"]
@@ -49,7 +76,9 @@ def test_stage_rule_and_scores_on_a_known_answer() -> None:
 
 def test_eval_profiles_recovers_stage_and_category_above_chance(tmp_path) -> None:
     """A small simulated store end to end: generate, ingest, refresh, join to the truth."""
-    result = CliRunner().invoke(app, ["eval", "profiles", "--customers", "3000", "--seed", "5", "--keep", str(tmp_path), "--json"])
+    result = CliRunner().invoke(
+        app, ["eval", "profiles", "--customers", "3000", "--seed", "5", "--keep", str(tmp_path), "--json"]
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert (tmp_path / "sim" / "truth" / "customers.parquet").exists() and (tmp_path / "store.duckdb").exists()

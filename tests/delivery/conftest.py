@@ -31,29 +31,73 @@ def store(tmp_path: Path):
 def seed_customers(store, n: int, *, time_zone: str = "UTC", channels=("email",), prefix: str = "c") -> list[str]:
     ids = [f"{prefix}{i:04d}" for i in range(n)]
     with store.begin() as conn:
-        conn.execute(schema.customers.insert(), [{"customer_id": c, "email_hash": f"{c}@example.com", "phone_hash": f"+4470000{i:05d}",
-                                                  "time_zone": time_zone, "is_guest": False} for i, c in enumerate(ids)])
-        conn.execute(schema.consents.insert(), [{"customer_id": c, "channel": ch, "status": "granted", "updated_at": T0}
-                                                for c in ids for ch in channels])
+        conn.execute(
+            schema.customers.insert(),
+            [
+                {
+                    "customer_id": c,
+                    "email_hash": f"{c}@example.com",
+                    "phone_hash": f"+4470000{i:05d}",
+                    "time_zone": time_zone,
+                    "is_guest": False,
+                }
+                for i, c in enumerate(ids)
+            ],
+        )
+        conn.execute(
+            schema.consents.insert(),
+            [{"customer_id": c, "channel": ch, "status": "granted", "updated_at": T0} for c in ids for ch in channels],
+        )
         if not store.count("products"):
-            conn.execute(schema.products.insert(), [{"product_id": f"p{i}", "name": f"Product {i}", "price": 20.0, "cost": 12.0,
-                                                     "is_product": True, "hidden": False} for i in range(5)])
+            conn.execute(
+                schema.products.insert(),
+                [
+                    {
+                        "product_id": f"p{i}",
+                        "name": f"Product {i}",
+                        "price": 20.0,
+                        "cost": 12.0,
+                        "is_product": True,
+                        "hidden": False,
+                    }
+                    for i in range(5)
+                ],
+            )
     return ids
 
 
-def make_plan(store, campaign_id: str, customers: list[str], *, holdout: float = 0.2, channel: str = "email",
-              variants: tuple[str, ...] = ("a",), groups: int = 1, approve: bool = True) -> CampaignPlan:
+def make_plan(
+    store,
+    campaign_id: str,
+    customers: list[str],
+    *,
+    holdout: float = 0.2,
+    channel: str = "email",
+    variants: tuple[str, ...] = ("a",),
+    groups: int = 1,
+    approve: bool = True,
+) -> CampaignPlan:
     plan = CampaignPlan(
-        campaign_id=campaign_id, name=f"Test {campaign_id}", objective="test", created_at=T0, holdout_fraction=holdout,
-        window_days=14, variants=[Variant(name=v, channel=channel, offer=Offer(discount=0.1 if i else 0.0)) for i, v in enumerate(variants)],
-        groups=[GroupPlan(group=f"g{g}", included=True, customers=0, reason="test") for g in range(groups)])
-    audience = pd.DataFrame({
-        "customer_id": customers,
-        "group_name": [f"g{i % groups}" for i in range(len(customers))],
-        "variant": [variants[i % len(variants)] for i in range(len(customers))],
-        "channel": channel,
-        "discount": [0.1 if (i % len(variants)) else 0.0 for i in range(len(customers))],
-    })
+        campaign_id=campaign_id,
+        name=f"Test {campaign_id}",
+        objective="test",
+        created_at=T0,
+        holdout_fraction=holdout,
+        window_days=14,
+        variants=[
+            Variant(name=v, channel=channel, offer=Offer(discount=0.1 if i else 0.0)) for i, v in enumerate(variants)
+        ],
+        groups=[GroupPlan(group=f"g{g}", included=True, customers=0, reason="test") for g in range(groups)],
+    )
+    audience = pd.DataFrame(
+        {
+            "customer_id": customers,
+            "group_name": [f"g{i % groups}" for i in range(len(customers))],
+            "variant": [variants[i % len(variants)] for i in range(len(customers))],
+            "channel": channel,
+            "discount": [0.1 if (i % len(variants)) else 0.0 for i in range(len(customers))],
+        }
+    )
     save_plan(store, plan, audience)
     if approve:
         set_status(store, campaign_id, "approved")
@@ -78,7 +122,7 @@ class Mailbox:
         self.reached = threading.Event()
         self.release = threading.Event()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802 - aiosmtpd hook
+    async def handle_DATA(self, server, session, envelope):
         msg = email.message_from_bytes(envelope.content)
         with self.lock:
             self.raw.append((msg["Message-ID"], envelope.rcpt_tos[0]))
@@ -132,27 +176,34 @@ class WebhookReceiver:
 def webhook_server():
     servers = []
 
-    def start(secret: str, **kwargs) -> WebhookReceiver:  # noqa: ANN003
+    def start(secret: str, **kwargs) -> WebhookReceiver:
         from marketloop.delivery.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 
         receiver = WebhookReceiver(secret, **kwargs)
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with receiver.lock:
                     receiver.requests += 1
                     failing = receiver.always_fail or receiver.requests <= receiver.fail_first
                     if not failing:
-                        ok = verify_signature(receiver.secret, self.headers[TIMESTAMP_HEADER], body, self.headers[SIGNATURE_HEADER],
-                                              now=dt.datetime.fromtimestamp(float(self.headers[TIMESTAMP_HEADER]), dt.UTC).replace(tzinfo=None))
+                        ok = verify_signature(
+                            receiver.secret,
+                            self.headers[TIMESTAMP_HEADER],
+                            body,
+                            self.headers[SIGNATURE_HEADER],
+                            now=dt.datetime.fromtimestamp(float(self.headers[TIMESTAMP_HEADER]), dt.UTC).replace(
+                                tzinfo=None
+                            ),
+                        )
                         receiver.bad_signatures += not ok
                         receiver.accepted.append(self.headers["Idempotency-Key"])
                         assert json.loads(body)["idempotency_key"] == self.headers["Idempotency-Key"]
                 self.send_response(503 if failing else 200)
                 self.end_headers()
 
-            def log_message(self, *args) -> None:  # noqa: ANN002
+            def log_message(self, *args) -> None:
                 pass
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -15,41 +15,72 @@ from .conftest import T0
 DAY = dt.timedelta(days=1)
 
 
-def _send(send_id: str, customer: str, status: str, sent_at, holdout=False, discount=0.0, group="g"):  # noqa: ANN001, ANN202
-    return {"send_id": send_id, "campaign_id": "c", "customer_id": customer, "channel": "email", "variant": "a",
-            "is_holdout": holdout, "idempotency_key": send_id * 2, "status": status, "created_at": T0 - DAY,
-            "sent_at": sent_at, "attempts": 1 if sent_at else 0,
-            "payload_json": json.dumps({"group": group, "discount": discount, "window_days": 7})}
+def _send(send_id: str, customer: str, status: str, sent_at, holdout=False, discount=0.0, group="g"):
+    return {
+        "send_id": send_id,
+        "campaign_id": "c",
+        "customer_id": customer,
+        "channel": "email",
+        "variant": "a",
+        "is_holdout": holdout,
+        "idempotency_key": send_id * 2,
+        "status": status,
+        "created_at": T0 - DAY,
+        "sent_at": sent_at,
+        "attempts": 1 if sent_at else 0,
+        "payload_json": json.dumps({"group": group, "discount": discount, "window_days": 7}),
+    }
 
 
-def _order(order_id: str, customer: str, at, total: float, status="completed", is_return=False):  # noqa: ANN001, ANN202
-    return {"order_id": order_id, "customer_id": customer, "ordered_at": at, "status": status, "is_return": is_return, "total": total}
+def _order(order_id: str, customer: str, at, total: float, status="completed", is_return=False):
+    return {
+        "order_id": order_id,
+        "customer_id": customer,
+        "ordered_at": at,
+        "status": status,
+        "is_return": is_return,
+        "total": total,
+    }
 
 
 @pytest.fixture
 def outcomes(store):
     with store.begin() as c:
-        c.execute(schema.sends.insert(), [
-            _send("s1", "a", "sent", T0, discount=0.2),     # buys on day 3 (in), day 8 (out)
-            _send("s2", "b", "sent", T0 + DAY),             # bought the day before its send: not attributed
-            _send("s3", "c", "skipped", None),              # treated but skipped: window from campaign start (T0)
-            _send("s4", "d", "holdout", None, holdout=True),  # holdout: window from T0
-            _send("s5", "e", "holdout", None, holdout=True),  # a cancelled order and a return: not conversions
-        ])
-        c.execute(schema.orders.insert(), [
-            _order("o1", "a", T0 + 3 * DAY, 80.0), _order("o2", "a", T0 + 8 * DAY, 50.0),
-            _order("o3", "b", T0 + 0.5 * DAY, 40.0),
-            _order("o4", "c", T0 + 6.9 * DAY, 30.0),
-            _order("o5", "d", T0 + 2 * DAY, 100.0), _order("o6", "d", T0 + 4 * DAY, 20.0),
-            _order("o7", "e", T0 + DAY, 60.0, status="cancelled"), _order("o8", "e", T0 + DAY, -10.0, is_return=True),
-        ])
-        c.execute(schema.send_outcomes.insert(), [
-            {"send_id": "s1", "kind": "delivered", "ts": T0, "value": None},
-            {"send_id": "s1", "kind": "open", "ts": T0 + DAY, "value": None},
-            {"send_id": "s2", "kind": "delivered", "ts": T0 + DAY, "value": None},
-        ])
-        c.execute(schema.products.insert(), [{"product_id": "p", "name": "P", "price": 10.0, "cost": 6.0,
-                                              "is_product": True, "hidden": False}])
+        c.execute(
+            schema.sends.insert(),
+            [
+                _send("s1", "a", "sent", T0, discount=0.2),  # buys on day 3 (in), day 8 (out)
+                _send("s2", "b", "sent", T0 + DAY),  # bought the day before its send: not attributed
+                _send("s3", "c", "skipped", None),  # treated but skipped: window from campaign start (T0)
+                _send("s4", "d", "holdout", None, holdout=True),  # holdout: window from T0
+                _send("s5", "e", "holdout", None, holdout=True),  # a cancelled order and a return: not conversions
+            ],
+        )
+        c.execute(
+            schema.orders.insert(),
+            [
+                _order("o1", "a", T0 + 3 * DAY, 80.0),
+                _order("o2", "a", T0 + 8 * DAY, 50.0),
+                _order("o3", "b", T0 + 0.5 * DAY, 40.0),
+                _order("o4", "c", T0 + 6.9 * DAY, 30.0),
+                _order("o5", "d", T0 + 2 * DAY, 100.0),
+                _order("o6", "d", T0 + 4 * DAY, 20.0),
+                _order("o7", "e", T0 + DAY, 60.0, status="cancelled"),
+                _order("o8", "e", T0 + DAY, -10.0, is_return=True),
+            ],
+        )
+        c.execute(
+            schema.send_outcomes.insert(),
+            [
+                {"send_id": "s1", "kind": "delivered", "ts": T0, "value": None},
+                {"send_id": "s1", "kind": "open", "ts": T0 + DAY, "value": None},
+                {"send_id": "s2", "kind": "delivered", "ts": T0 + DAY, "value": None},
+            ],
+        )
+        c.execute(
+            schema.products.insert(),
+            [{"product_id": "p", "name": "P", "price": 10.0, "cost": 6.0, "is_product": True, "hidden": False}],
+        )
     return campaign_outcomes(store, "c", window_days=7).set_index("send_id")
 
 

@@ -23,7 +23,7 @@ def db(tmp_path):
     return url
 
 
-def invoke(*args: str):  # noqa: ANN201
+def invoke(*args: str):
     return runner.invoke(app, list(args))
 
 
@@ -37,32 +37,65 @@ def test_approve_launch_status_pause_resume(db, tmp_path, smtp_server):
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["launch"]["holdout"] == 2
     assert json.loads(invoke("campaign", "pause", "c1", "--db", db, "--json").stdout)["status"] == "paused"
-    assert json.loads(invoke("campaign", "dispatch", "c1", "--db", db, "--channels", str(channels), "--json").stdout)["stopped"] == "paused"
+    assert (
+        json.loads(invoke("campaign", "dispatch", "c1", "--db", db, "--channels", str(channels), "--json").stdout)[
+            "stopped"
+        ]
+        == "paused"
+    )
     invoke("campaign", "resume", "c1", "--db", db)
-    res = invoke("campaign", "dispatch", "c1", "--db", db, "--channels", str(channels), "--policy", str(policy), "--json")
+    res = invoke(
+        "campaign", "dispatch", "c1", "--db", db, "--channels", str(channels), "--policy", str(policy), "--json"
+    )
     assert json.loads(res.stdout)["sent"] == 10 and len(smtp_server.raw) == 10
     status = json.loads(invoke("campaign", "status", "c1", "--db", db, "--json").stdout)
     assert status["status"] == "completed" and status["outbox"]["sent"] == 10 and status["outbox"]["holdout"] == 2
 
 
-@pytest.mark.parametrize(("files", "args", "message"), [
-    ({}, ["launch", "c1"], "no channels configured"),
-    ({"ch.json": "{not json"}, ["launch", "c1", "--channels", "ch.json"], "is not valid JSON"),
-    ({"ch.json": '{"fax": {"provider": "smtp"}}'}, ["launch", "c1", "--channels", "ch.json"], "expected keys among email"),
-    ({"ch.json": '{"email": {"provider": "pigeon"}}'}, ["launch", "c1", "--channels", "ch.json"], "provider: expected one of"),
-    ({"ch.json": '{"email": {"provider": "smtp", "prot": 25}}'}, ["launch", "c1", "--channels", "ch.json"], "smtp channel option prot"),
-    ({"ch.json": '{"sms": {"provider": "webhook", "url": "http://x", "secret": "short"}}'},
-     ["launch", "c1", "--channels", "ch.json"], "webhook channel option secret"),
-    ({"p.json": '{"quiet_start": 25}'}, ["launch", "c1", "--policy", "p.json", "--channels", "missing.json"], "--policy quiet_start"),
-    ({}, ["launch", "c1", "--channels", "missing.json"], "--channels: file 'missing.json' not found"),
-    ({}, ["launch", "c1", "--sim", "nowhere"], "--sim: folder 'nowhere' does not exist"),
-    ({"p.json": '{"quiet_begin": 2}'}, ["launch", "c1", "--policy", "p.json", "--sim", "."], "--policy quiet_begin"),
-    ({}, ["launch", "c1", "--holdout", "0", "--no-dispatch"], "has no holdout"),
-    ({}, ["launch", "nope", "--no-dispatch"], "campaign 'nope' not found"),
-    ({}, ["launch", "c1", "--bandit-waves", "3"], "--bandit-waves needs --sim"),
-    ({}, ["approve", "nope"], "not found"),
-    ({}, ["report", "c1", "--level", "2"], "--level: expected"),
-])
+@pytest.mark.parametrize(
+    ("files", "args", "message"),
+    [
+        ({}, ["launch", "c1"], "no channels configured"),
+        ({"ch.json": "{not json"}, ["launch", "c1", "--channels", "ch.json"], "is not valid JSON"),
+        (
+            {"ch.json": '{"fax": {"provider": "smtp"}}'},
+            ["launch", "c1", "--channels", "ch.json"],
+            "expected keys among email",
+        ),
+        (
+            {"ch.json": '{"email": {"provider": "pigeon"}}'},
+            ["launch", "c1", "--channels", "ch.json"],
+            "provider: expected one of",
+        ),
+        (
+            {"ch.json": '{"email": {"provider": "smtp", "prot": 25}}'},
+            ["launch", "c1", "--channels", "ch.json"],
+            "smtp channel option prot",
+        ),
+        (
+            {"ch.json": '{"sms": {"provider": "webhook", "url": "http://x", "secret": "short"}}'},
+            ["launch", "c1", "--channels", "ch.json"],
+            "webhook channel option secret",
+        ),
+        (
+            {"p.json": '{"quiet_start": 25}'},
+            ["launch", "c1", "--policy", "p.json", "--channels", "missing.json"],
+            "--policy quiet_start",
+        ),
+        ({}, ["launch", "c1", "--channels", "missing.json"], "--channels: file 'missing.json' not found"),
+        ({}, ["launch", "c1", "--sim", "nowhere"], "--sim: folder 'nowhere' does not exist"),
+        (
+            {"p.json": '{"quiet_begin": 2}'},
+            ["launch", "c1", "--policy", "p.json", "--sim", "."],
+            "--policy quiet_begin",
+        ),
+        ({}, ["launch", "c1", "--holdout", "0", "--no-dispatch"], "has no holdout"),
+        ({}, ["launch", "nope", "--no-dispatch"], "campaign 'nope' not found"),
+        ({}, ["launch", "c1", "--bandit-waves", "3"], "--bandit-waves needs --sim"),
+        ({}, ["approve", "nope"], "not found"),
+        ({}, ["report", "c1", "--level", "2"], "--level: expected"),
+    ],
+)
 def test_bad_input_is_named_and_loses_nothing(db, tmp_path, monkeypatch, files, args, message):
     monkeypatch.chdir(tmp_path)
     for name, text in files.items():

@@ -19,8 +19,21 @@ N = 40
 
 
 def _dispatch_cmd(db: str, channels: Path, policy: Path) -> list[str]:
-    return [sys.executable, "-m", "marketloop", "campaign", "dispatch", "c1", "--db", db, "--channels", str(channels),
-            "--policy", str(policy), "--json"]
+    return [
+        sys.executable,
+        "-m",
+        "marketloop",
+        "campaign",
+        "dispatch",
+        "c1",
+        "--db",
+        db,
+        "--channels",
+        str(channels),
+        "--policy",
+        str(policy),
+        "--json",
+    ]
 
 
 def test_sigkill_mid_campaign_then_restart_delivers_every_message_exactly_once(tmp_path, smtp_server):
@@ -53,7 +66,9 @@ def test_sigkill_mid_campaign_then_restart_delivers_every_message_exactly_once(t
     # the dead dispatcher's lock is still fresh: a plain restart is refused, naming the holder
     refused = subprocess.run(_dispatch_cmd(db, channels, policy), env=env, capture_output=True, timeout=120)
     assert refused.returncode != 0 and b"is being dispatched by" in refused.stderr and b"--takeover" in refused.stderr
-    done = subprocess.run([*_dispatch_cmd(db, channels, policy), "--takeover"], env=env, capture_output=True, timeout=120)
+    done = subprocess.run(
+        [*_dispatch_cmd(db, channels, policy), "--takeover"], env=env, capture_output=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr.decode()
     assert json.loads(done.stdout)["stopped"] == "completed"
 

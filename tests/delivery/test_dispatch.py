@@ -41,7 +41,9 @@ def test_consent_revoked_after_planning_is_not_sent(store, smtp_server):
     ids = seed_customers(store, 10)
     make_plan(store, "c1", ids, holdout=0.1)
     launch(store, "c1")
-    queued = store.read_sql("select customer_id from sends where status = 'queued' order by customer_id")["customer_id"].tolist()
+    queued = store.read_sql("select customer_id from sends where status = 'queued' order by customer_id")[
+        "customer_id"
+    ].tolist()
     revoked = queued[:3]
     with store.begin() as c:
         c.execute(schema.consents.update().where(schema.consents.c.customer_id.in_(revoked)).values(status="revoked"))
@@ -56,25 +58,36 @@ def test_consent_revoked_after_planning_is_not_sent(store, smtp_server):
 def test_suppressed_and_capped_customers_are_skipped(store, smtp_server):
     ids = seed_customers(store, 6)
     with store.begin() as c:
-        c.execute(schema.suppressions.insert().values(customer_id=ids[0], channel="*", reason="complaint", created_at=T0))
+        c.execute(
+            schema.suppressions.insert().values(customer_id=ids[0], channel="*", reason="complaint", created_at=T0)
+        )
     policy = SendPolicy(global_cap=1, global_cap_days=7)
     make_plan(store, "first", ids[1:3], holdout=0.0)
     launch(store, "first", force_no_holdout=True)
     Dispatcher(store, smtp_router(smtp_server.port), policy=policy, clock=SimClock(T0)).run("first")
     make_plan(store, "second", ids, holdout=0.0)
     launch(store, "second", force_no_holdout=True)
-    result = Dispatcher(store, smtp_router(smtp_server.port), policy=policy, clock=SimClock(T0 + dt.timedelta(days=1))).run("second")
+    result = Dispatcher(
+        store, smtp_router(smtp_server.port), policy=policy, clock=SimClock(T0 + dt.timedelta(days=1))
+    ).run("second")
     assert result.reasons == {"suppressed": 1, "frequency cap (1 per 7 days)": 2}
     assert result.sent == 3
 
 
-@pytest.mark.parametrize(("now", "zone", "expected"), [
-    (dt.datetime(2025, 6, 2, 12), "UTC", None),
-    (dt.datetime(2025, 6, 2, 22), "UTC", dt.datetime(2025, 6, 3, 8)),
-    (dt.datetime(2025, 6, 2, 3), "UTC", dt.datetime(2025, 6, 2, 8)),
-    (dt.datetime(2025, 6, 2, 12), "Asia/Tokyo", dt.datetime(2025, 6, 2, 23)),  # 21:00 in Tokyo -> 08:00 local = 23:00 UTC
-    (dt.datetime(2025, 6, 2, 12), "Not/AZone", None),  # unknown zones fall back to the default (UTC)
-])
+@pytest.mark.parametrize(
+    ("now", "zone", "expected"),
+    [
+        (dt.datetime(2025, 6, 2, 12), "UTC", None),
+        (dt.datetime(2025, 6, 2, 22), "UTC", dt.datetime(2025, 6, 3, 8)),
+        (dt.datetime(2025, 6, 2, 3), "UTC", dt.datetime(2025, 6, 2, 8)),
+        (
+            dt.datetime(2025, 6, 2, 12),
+            "Asia/Tokyo",
+            dt.datetime(2025, 6, 2, 23),
+        ),  # 21:00 in Tokyo -> 08:00 local = 23:00 UTC
+        (dt.datetime(2025, 6, 2, 12), "Not/AZone", None),  # unknown zones fall back to the default (UTC)
+    ],
+)
 def test_quiet_hours_in_the_customers_zone(now, zone, expected):
     assert quiet_until(now, zone, SendPolicy()) == expected
 
@@ -130,7 +143,9 @@ def test_pause_stops_the_dispatcher(store, smtp_server):
     set_status(store, "c1", "paused")
     assert Dispatcher(store, smtp_router(smtp_server.port), clock=SimClock(T0)).run("c1").stopped == "paused"
     assert smtp_server.raw == []
-    assert store.scalar(sa.select(sa.func.count()).select_from(schema.sends).where(schema.sends.c.status == "queued")) == 5
+    assert (
+        store.scalar(sa.select(sa.func.count()).select_from(schema.sends).where(schema.sends.c.status == "queued")) == 5
+    )
 
 
 def test_one_dispatcher_per_campaign(store, smtp_server):
@@ -172,7 +187,7 @@ def test_campaign_paused_as_the_last_batch_ends_is_not_completed(store, smtp_ser
     make_plan(store, "c1", ids, holdout=0.0)
     launch(store, "c1", force_no_holdout=True)
 
-    def pause_first(store_, campaign_id, new, **kw):  # noqa: ANN001, ANN003, ANN202 - a pause wins the race
+    def pause_first(store_, campaign_id, new, **kw):
         set_status(store_, campaign_id, "paused")
         return set_status(store_, campaign_id, new, **kw)
 

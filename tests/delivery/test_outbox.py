@@ -45,11 +45,14 @@ def test_holdout_draw_is_reproducible_and_order_free():
     assert draw_holdout(frame, 0.1, campaign_id="y").ne(a).any()
 
 
-@pytest.mark.parametrize(("kwargs", "approve", "message"), [
-    ({"holdout_fraction": 0.0}, True, "has no holdout"),
-    ({"holdout_fraction": 1.5}, True, "holdout fraction: expected 0 <= f < 1"),
-    ({}, False, "only an approved campaign can be launched"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "approve", "message"),
+    [
+        ({"holdout_fraction": 0.0}, True, "has no holdout"),
+        ({"holdout_fraction": 1.5}, True, "holdout fraction: expected 0 <= f < 1"),
+        ({}, False, "only an approved campaign can be launched"),
+    ],
+)
 def test_bad_launches_are_refused(store, kwargs, approve, message):
     ids = seed_customers(store, 10)
     make_plan(store, "c1", ids, approve=approve)

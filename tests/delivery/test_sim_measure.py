@@ -43,7 +43,9 @@ def test_simulated_campaign_runs_through_outbox_and_channel(sim_store):
     counts = store.read_sql("select status, count(*) n from sends group by status").set_index("status")["n"].to_dict()
     assert counts["holdout"] == 400 and counts["sent"] == result.sent > 0
     assert result.reasons.get("no email consent", 0) == counts.get("skipped", 0) > 0  # ~12 % have no e-mail consent
-    outcomes = store.read_sql("select kind, count(*) n from send_outcomes group by kind").set_index("kind")["n"].to_dict()
+    outcomes = (
+        store.read_sql("select kind, count(*) n from send_outcomes group by kind").set_index("kind")["n"].to_dict()
+    )
     assert outcomes["delivered"] == result.sent and 0 < outcomes["open"] < result.sent
     assert store.scalar("select count(*) from orders where source = 'simulator'") > 0
 
@@ -84,9 +86,16 @@ def test_report_cli_writes_html_and_json(sim_store, tmp_path):
 
 
 def test_lift_known_answer():
-    frame = pd.DataFrame({"is_holdout": [False] * 4 + [True] * 4, "status": ["sent"] * 4 + ["holdout"] * 4,
-                          "converted": [1, 1, 0, 0, 1, 0, 0, 0], "revenue": [10.0, 30, 0, 0, 20, 0, 0, 0],
-                          "profit": [5.0, 15, 0, 0, 10, 0, 0, 0], "group": "g"})
+    frame = pd.DataFrame(
+        {
+            "is_holdout": [False] * 4 + [True] * 4,
+            "status": ["sent"] * 4 + ["holdout"] * 4,
+            "converted": [1, 1, 0, 0, 1, 0, 0, 0],
+            "revenue": [10.0, 30, 0, 0, 20, 0, 0, 0],
+            "profit": [5.0, 15, 0, 0, 10, 0, 0, 0],
+            "group": "g",
+        }
+    )
     row = lift(frame).iloc[0]
     assert row["conversion_lift"] == pytest.approx(0.25) and row["revenue_lift"] == pytest.approx(5.0)
     assert row["incremental_revenue"] == pytest.approx(20.0)
@@ -108,7 +117,10 @@ def test_bandit_reallocates_variants_wave_by_wave(sim_store):
     for wave in log.waves:
         shares = wave["allocation"]
         assert sum(shares.values()) == pytest.approx(1.0) and min(shares.values()) >= 0.1 - 1e-9
-    assert log.waves[0]["allocation"] == {"plain": 0.5, "ten_off": 0.5} or log.waves[0]["observed"] == {"plain": 0, "ten_off": 0}
+    assert log.waves[0]["allocation"] == {"plain": 0.5, "ten_off": 0.5} or log.waves[0]["observed"] == {
+        "plain": 0,
+        "ten_off": 0,
+    }
     assert sum(log.waves[2]["observed"].values()) > 0  # later waves learn from earlier outcomes
     sends = store.read_sql("select status, payload_json from sends where campaign_id = 'bandit1' and not is_holdout")
     assert "waiting" not in set(sends["status"])

@@ -14,7 +14,7 @@ from .conftest import T0, make_plan, seed_customers
 KEY = b"k" * 32
 
 
-def _run(store, port: int, links=None) -> None:  # noqa: ANN001
+def _run(store, port: int, links=None) -> None:
     router = ChannelRouter({"email": {"provider": "smtp", "host": "127.0.0.1", "port": port}})
     Dispatcher(store, router, clock=SimClock(T0), unsubscribe_link=links).run("c1")
 
@@ -27,7 +27,10 @@ def test_each_mail_has_its_customers_one_click_unsubscribe_link(store, smtp_serv
     assert len(smtp_server.messages) == 8  # 10 customers less a 20 % holdout
     for mail in smtp_server.messages:
         customer = mail["To"].split("@")[0]
-        assert mail["List-Unsubscribe"] == f"<https://shop.example/unsubscribe?c={customer}&ch=email&sig={signature(KEY, customer, 'email')}>"
+        assert (
+            mail["List-Unsubscribe"]
+            == f"<https://shop.example/unsubscribe?c={customer}&ch=email&sig={signature(KEY, customer, 'email')}>"
+        )
         assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
@@ -44,6 +47,10 @@ def test_links_are_bound_to_customer_channel_and_key() -> None:
     link = unsubscribe_link("https://shop.example", KEY, "c 1&x", "sms")
     query = parse_qs(urlsplit(link).query)
     assert query == {"c": ["c 1&x"], "ch": ["sms"], "sig": [signature(KEY, "c 1&x", "sms")]}  # ids are URL-encoded
-    sigs = {signature(KEY, "c1", "email"), signature(KEY, "c1", "sms"), signature(KEY, "c2", "email"),
-            signature(b"j" * 32, "c1", "email")}
+    sigs = {
+        signature(KEY, "c1", "email"),
+        signature(KEY, "c1", "sms"),
+        signature(KEY, "c2", "email"),
+        signature(b"j" * 32, "c1", "email"),
+    }
     assert len(sigs) == 4

@@ -64,24 +64,32 @@ def test_off_policy_estimators_recover_a_known_value():
     assert DM().estimate(rewards, actions, pscore, target, q_hat) == pytest.approx(truth + 0.05)
 
 
-@pytest.mark.parametrize(("call", "message"), [
-    (lambda: ThompsonSampling(1), "n_arms: expected an integer >= 2"),
-    (lambda: ThompsonSampling(2, reward="clicks"), "reward: expected 'binary' or 'revenue'"),
-    (lambda: ThompsonSampling(2, floor=1.0), "floor: expected 0 <= floor < 1"),
-    (lambda: ThompsonSampling(2).update([0, 1], [1]), "same length"),
-    (lambda: ThompsonSampling(2).update([0, 5], [1, 0]), "arms: expected 0..1"),
-    (lambda: ThompsonSampling(2).update([0], [3.0]), "expected 0/1"),
-    (lambda: LinUCB(2, 3).select(np.ones((1, 2))), "X: expected 3 features"),
-    (lambda: IPW().estimate(np.ones(2), np.zeros(2, int), np.zeros(2), np.ones((2, 2))), "pscore: expected probabilities"),
-    (lambda: DM().estimate(np.ones(2), np.zeros(2, int), np.ones(2), np.ones((2, 2))), "q_hat"),
-])
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: ThompsonSampling(1), "n_arms: expected an integer >= 2"),
+        (lambda: ThompsonSampling(2, reward="clicks"), "reward: expected 'binary' or 'revenue'"),
+        (lambda: ThompsonSampling(2, floor=1.0), "floor: expected 0 <= floor < 1"),
+        (lambda: ThompsonSampling(2).update([0, 1], [1]), "same length"),
+        (lambda: ThompsonSampling(2).update([0, 5], [1, 0]), "arms: expected 0..1"),
+        (lambda: ThompsonSampling(2).update([0], [3.0]), "expected 0/1"),
+        (lambda: LinUCB(2, 3).select(np.ones((1, 2))), "X: expected 3 features"),
+        (
+            lambda: IPW().estimate(np.ones(2), np.zeros(2, int), np.zeros(2), np.ones((2, 2))),
+            "pscore: expected probabilities",
+        ),
+        (lambda: DM().estimate(np.ones(2), np.zeros(2, int), np.ones(2), np.ones((2, 2))), "q_hat"),
+    ],
+)
 def test_bad_inputs(call, message):
     with pytest.raises(InputError, match=message):
         call()
 
 
 def _obd() -> Path:
-    root = Path(os.environ.get("MARKETLOOP_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
+    root = Path(
+        os.environ.get("MARKETLOOP_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data")
+    )
     path = root / "open_bandit_zozotown"
     if not path.is_dir():
         pytest.skip(f"Open Bandit Dataset not found at {path}")

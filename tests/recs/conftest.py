@@ -49,16 +49,18 @@ def checkerboard_frame(repeats: int = 3) -> pd.DataFrame:
 def checkerboard_products() -> pd.DataFrame:
     a = ["garden spade", "garden rake", "garden hose", "garden gloves", "garden shears"]
     b = ["kitchen knife", "kitchen pan", "kitchen spoon", "kitchen whisk", "kitchen ladle"]
-    return pd.DataFrame({
-        "product_id": [f"a{j}" for j in range(5)] + [f"b{j}" for j in range(5)],
-        "name": a + b,
-        "category": ["garden"] * 5 + ["kitchen"] * 5,
-        "brand": ["acme", "acme", "zeta", "zeta", "zeta", "acme", "acme", "zeta", "zeta", "zeta"],
-        "price": [10.0, 20, 30, 40, 50, 5, 15, 25, 35, 45],
-        "cost": [5.0, 5, 5, 5, 5, 4, 4, 4, 4, 4],
-        "stock": [1, 1, 0, 1, 1, 1, 1, 1, np.nan, 1],
-        "hidden": [False] * 9 + [True],
-    })
+    return pd.DataFrame(
+        {
+            "product_id": [f"a{j}" for j in range(5)] + [f"b{j}" for j in range(5)],
+            "name": a + b,
+            "category": ["garden"] * 5 + ["kitchen"] * 5,
+            "brand": ["acme", "acme", "zeta", "zeta", "zeta", "acme", "acme", "zeta", "zeta", "zeta"],
+            "price": [10.0, 20, 30, 40, 50, 5, 15, 25, 35, 45],
+            "cost": [5.0, 5, 5, 5, 5, 4, 4, 4, 4, 4],
+            "stock": [1, 1, 0, 1, 1, 1, 1, 1, np.nan, 1],
+            "hidden": [False] * 9 + [True],
+        }
+    )
 
 
 @pytest.fixture(scope="session")

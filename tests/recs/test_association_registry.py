@@ -17,8 +17,16 @@ DAY = 86_400
 
 def test_rules_support_confidence_lift():
     # 5 baskets (customer, day): {x,y}, {x,y}, {x,z}, {w}, {y}
-    baskets = [("c1", 0, "x"), ("c1", 0, "y"), ("c2", 0, "x"), ("c2", 0, "y"), ("c3", 0, "x"), ("c3", 0, "z"),
-               ("c1", 5, "w"), ("c2", 5, "y")]
+    baskets = [
+        ("c1", 0, "x"),
+        ("c1", 0, "y"),
+        ("c2", 0, "x"),
+        ("c2", 0, "y"),
+        ("c3", 0, "x"),
+        ("c3", 0, "z"),
+        ("c1", 5, "w"),
+        ("c2", 5, "y"),
+    ]
     frame = pd.DataFrame([{"user": u, "item": i, "ts": d * DAY} for u, d, i in baskets])
     model = AssociationRules(min_count=1, min_confidence=0.0).fit(Interactions.from_frame(frame))
     r = model.rules("x").set_index("consequent")
@@ -28,7 +36,9 @@ def test_rules_support_confidence_lift():
     assert r.loc["z", "lift"] == pytest.approx((1 / 3) / (1 / 5))
     assert r.loc["y", "baskets"] == 2
     assert list(r.index) == ["z", "y"]  # by lift
-    assert AssociationRules(min_count=2, min_confidence=0.0).fit(Interactions.from_frame(frame)).rules("x")["consequent"].tolist() == ["y"]
+    assert AssociationRules(min_count=2, min_confidence=0.0).fit(Interactions.from_frame(frame)).rules("x")[
+        "consequent"
+    ].tolist() == ["y"]
     assert model.rules("unknown").empty
 
 

@@ -76,7 +76,9 @@ def test_damaged_artefacts(board, tmp_path):
     cfg = json.loads((path / "config.json").read_text())
     cfg["schema_version"] = 99
     (path / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(InputError, match=f"schema version 99, this MarketLoop reads {SCHEMA_VERSION} for itemknn models"):
+    with pytest.raises(
+        InputError, match=f"schema version 99, this MarketLoop reads {SCHEMA_VERSION} for itemknn models"
+    ):
         load_model(path)
     (path / "config.json").write_text("{not json")
     with pytest.raises(InputError, match="is not valid JSON"):

@@ -28,8 +28,7 @@ FACTORIES = {
     "content": lambda: Content(encoder="hashing", cache_dir=None),
     "sasrec": lambda: SASRec(max_len=8, hidden=16, blocks=1, epochs=3, batch_size=8),
     "assoc": lambda: AssociationRules(min_count=1, min_confidence=0.0),
-    "hybrid": lambda: Hybrid(candidates=("itemknn", "ease"), n_candidates=5, val_days=15, n_windows=2,
-                             n_estimators=10),
+    "hybrid": lambda: Hybrid(candidates=("itemknn", "ease"), n_candidates=5, val_days=15, n_windows=2, n_estimators=10),
 }
 PERSONAL = ["itemknn", "ease", "als", "bpr", "content"]
 

@@ -17,8 +17,10 @@ DAY = 86_400
 
 def _split(train_pairs, test_pairs, n_users=2, n_items=6, exclude_seen=False):
     frame = pd.DataFrame([{"user": f"u{u}", "item": f"i{i}", "ts": 1} for u, i in train_pairs])
-    data = Interactions.from_frame(frame, items=[f"i{i}" for i in range(n_items)], users=[f"u{u}" for u in range(n_users)])
-    test = sp.csr_matrix((np.ones(len(test_pairs)), tuple(zip(*test_pairs))), shape=(n_users, n_items))
+    data = Interactions.from_frame(
+        frame, items=[f"i{i}" for i in range(n_items)], users=[f"u{u}" for u in range(n_users)]
+    )
+    test = sp.csr_matrix((np.ones(len(test_pairs)), tuple(zip(*test_pairs, strict=False))), shape=(n_users, n_items))
     return Split(data, test, np.arange(n_users), "temporal", exclude_seen)
 
 
@@ -49,8 +51,11 @@ def test_exclude_seen_masks_training_items():
 
 
 def _log(n_users=4, per_user=8):
-    rows = [{"user": f"u{u}", "item": f"i{(u + j) % 10}", "ts": j * DAY + u, "rating": 4.0 if j % 2 else 1.0}
-            for u in range(n_users) for j in range(per_user)]
+    rows = [
+        {"user": f"u{u}", "item": f"i{(u + j) % 10}", "ts": j * DAY + u, "rating": 4.0 if j % 2 else 1.0}
+        for u in range(n_users)
+        for j in range(per_user)
+    ]
     return Interactions.from_frame(pd.DataFrame(rows), weight_col="rating")
 
 

@@ -57,15 +57,16 @@ def test_tree_count_chosen_on_the_latest_training_window():
 
 
 def test_features_as_of_the_log_end():
-    frame = pd.DataFrame({"user": ["a", "a", "a", "b"], "item": ["x", "x", "y", "x"],
-                          "ts": [0, 10 * DAY, 12 * DAY, 4 * DAY]})
+    frame = pd.DataFrame(
+        {"user": ["a", "a", "a", "b"], "item": ["x", "x", "y", "x"], "ts": [0, 10 * DAY, 12 * DAY, 4 * DAY]}
+    )
     data = Interactions.from_frame(frame)
     st = FeatureState.build(data)
-    f = dict(zip(FeatureState.names(), st.features(np.array([0]), np.array([0]))[0]))
+    f = dict(zip(FeatureState.names(), st.features(np.array([0]), np.array([0]))[0], strict=False))
     assert f["ui_events"] == 2 and f["ui_days"] == 2 and f["ui_age_days"] == 2.0 and f["ui_first_days"] == 12.0
     assert f["i_users"] == 2 and f["i_repeat_rate"] == 0.5 and f["i_gap_days"] == 10.0
     assert f["due_vs_item_gap"] == 0.2
-    never = dict(zip(FeatureState.names(), st.features(np.array([1]), np.array([1]))[0]))
+    never = dict(zip(FeatureState.names(), st.features(np.array([1]), np.array([1]))[0], strict=False))
     assert never["ui_events"] == 0 and np.isnan(never["ui_age_days"])
 
 
@@ -74,21 +75,24 @@ def test_multi_behaviour_features():
     b bought x. Strength 4 is a purchase."""
     from marketloop.recs.data import Catalog
 
-    frame = pd.DataFrame({
-        "user": ["a", "a", "a", "a", "a", "b"],
-        "item": ["x", "x", "x", "y", "z", "x"],
-        "ts": [0, 1 * DAY, 2 * DAY, 5 * DAY - 600, 5 * DAY, 3 * DAY],
-        "rating": [1.0, 3.0, 1.0, 1.0, 4.0, 4.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "user": ["a", "a", "a", "a", "a", "b"],
+            "item": ["x", "x", "x", "y", "z", "x"],
+            "ts": [0, 1 * DAY, 2 * DAY, 5 * DAY - 600, 5 * DAY, 3 * DAY],
+            "rating": [1.0, 3.0, 1.0, 1.0, 4.0, 4.0],
+        }
+    )
     data = Interactions.from_frame(frame, weight_col="rating")
-    catalog = Catalog.from_frame(pd.DataFrame({"product_id": ["x", "y", "z"], "category": ["c1", "c2", "c2"]}),
-                                 data.items)
+    catalog = Catalog.from_frame(
+        pd.DataFrame({"product_id": ["x", "y", "z"], "category": ["c1", "c2", "c2"]}), data.items
+    )
     st = FeatureState.build(data, catalog, min_rating=4.0)
     a, b = list(data.users).index("a"), list(data.users).index("b")
     x, y, z = (list(data.items).index(i) for i in "xyz")
 
     def feats(u: int, i: int) -> dict:
-        return dict(zip(FeatureState.names(), st.features(np.array([u]), np.array([i]))[0]))
+        return dict(zip(FeatureState.names(), st.features(np.array([u]), np.array([i]))[0], strict=False))
 
     ax, ay, bz = feats(a, x), feats(a, y), feats(b, z)
     assert ax["ui_max_weight"] == 3 and ax["ui_last_weight"] == 1  # the cart is the strongest, a view the latest
@@ -115,8 +119,9 @@ def test_precomputed_lists_serve_the_same_top_items(tmp_path):
     np.testing.assert_allclose(slow_scores.astype(float), fast_scores.astype(float))
     loaded = load_model(model.save(tmp_path / "h"))
     assert loaded.cache_idx_.shape == (20, 20)
-    np.testing.assert_allclose(loaded.recommend(users, n=5, exclude_seen=False)[1].astype(float),
-                               fast_scores.astype(float))
+    np.testing.assert_allclose(
+        loaded.recommend(users, n=5, exclude_seen=False)[1].astype(float), fast_scores.astype(float)
+    )
     # serving reads the stored list directly, continued by trend past its end: the same as the dense row
     from marketloop.recs.base import top_row
 

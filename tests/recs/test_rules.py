@@ -28,7 +28,9 @@ def test_no_rules_keeps_order(board_catalog):
 
 
 def test_exclude_bought_with_rebuy_categories(board_catalog):
-    assert run(board_catalog, off(exclude_bought=True), bought=["a0", "b0"]) == [i for i in ALL if i not in ("a0", "b0")]
+    assert run(board_catalog, off(exclude_bought=True), bought=["a0", "b0"]) == [
+        i for i in ALL if i not in ("a0", "b0")
+    ]
     kept = run(board_catalog, off(exclude_bought=True, rebuy_categories=["kitchen"]), bought=["a0", "b0"])
     assert "b0" in kept and "a0" not in kept
 
@@ -60,8 +62,14 @@ def test_margin_boost_moves_high_margin_up(board_catalog):
     assert plain == ["a0", "a4"] and boosted == ["a4", "a0"]
 
 
-@pytest.mark.parametrize(("kw", "field"), [({"max_per_category": 0}, "max_per_category"),
-                                           ({"margin_boost": -1}, "margin_boost"), ({"colour": "red"}, "colour")])
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"max_per_category": 0}, "max_per_category"),
+        ({"margin_boost": -1}, "margin_boost"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
 def test_bad_rule_options(kw, field):
     with pytest.raises(ValidationError, match=field):
         Rules(**kw)

@@ -21,23 +21,52 @@ T0 = dt.datetime(2024, 1, 1)
 
 def _fill(store, board_frame, board_products):
     products = board_products.assign(is_product=True, description="")
-    products = pd.concat([products, pd.DataFrame([{"product_id": "new1", "name": "garden trowel", "category": "garden",
-                                                   "brand": "acme", "price": 12.0, "cost": 6.0, "stock": 5,
-                                                   "hidden": False, "is_product": True, "description": ""}])])
+    products = pd.concat(
+        [
+            products,
+            pd.DataFrame(
+                [
+                    {
+                        "product_id": "new1",
+                        "name": "garden trowel",
+                        "category": "garden",
+                        "brand": "acme",
+                        "price": 12.0,
+                        "cost": 6.0,
+                        "stock": 5,
+                        "hidden": False,
+                        "is_product": True,
+                        "description": "",
+                    }
+                ]
+            ),
+        ]
+    )
     orders, lines = [], []
     for n, r in enumerate(board_frame.itertuples()):
         oid = f"o{n}"
-        orders.append({"order_id": oid, "customer_id": r.user, "status": "completed", "is_return": False,
-                       "ordered_at": T0 + dt.timedelta(seconds=int(r.ts - board_frame.ts.min()))})
+        orders.append(
+            {
+                "order_id": oid,
+                "customer_id": r.user,
+                "status": "completed",
+                "is_return": False,
+                "ordered_at": T0 + dt.timedelta(seconds=int(r.ts - board_frame.ts.min())),
+            }
+        )
         lines.append({"order_id": oid, "line_no": 1, "product_id": r.item, "quantity": 1, "unit_price": 10.0})
     with store.begin() as c:
-        rows = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
-                for r in products.to_dict(orient="records")]
+        rows = [
+            {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+            for r in products.to_dict(orient="records")
+        ]
         c.execute(schema.products.insert(), rows)
         c.execute(schema.orders.insert(), orders)
         c.execute(schema.order_lines.insert(), lines)
-        c.execute(schema.events.insert(), [{"event_id": "e1", "customer_id": "u0", "event_type": "view",
-                                            "product_id": "a0", "ts": T0}])
+        c.execute(
+            schema.events.insert(),
+            [{"event_id": "e1", "customer_id": "u0", "event_type": "view", "product_id": "a0", "ts": T0}],
+        )
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +123,28 @@ def test_cli_show_similar_models_promote(trained):
 def test_cli_eval_recs_generic(tmp_path, board_frame):
     path = tmp_path / "log.csv"
     board_frame.rename(columns={"user": "customer", "item": "sku", "ts": "when"}).to_csv(path, index=False)
-    r = CliRunner().invoke(app, ["eval", "recs", "--interactions", str(path), "--user-col", "customer",
-                                 "--item-col", "sku", "--time-col", "when", "--protocol", "random-stratified",
-                                 "--models", "pop,itemknn,ease", "--k", "3", "--json"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "recs",
+            "--interactions",
+            str(path),
+            "--user-col",
+            "customer",
+            "--item-col",
+            "sku",
+            "--time-col",
+            "when",
+            "--protocol",
+            "random-stratified",
+            "--models",
+            "pop,itemknn,ease",
+            "--k",
+            "3",
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert [m["model"] for m in out["models"]] == ["pop", "itemknn", "ease"]
@@ -116,8 +164,9 @@ def test_cli_train_hybrid_or_fallback(tmp_path, board_frame, board_products):
     url = f"duckdb:///{tmp_path / 's.duckdb'}"
     _fill(open_store(url), board_frame, board_products)
     env = {"MARKETLOOP_MODELS_DIR": str(tmp_path / "m"), "MARKETLOOP_CACHE_DIR": str(tmp_path / "c")}
-    r = CliRunner().invoke(app, ["recs", "train", "--db", url, "--encoder", "hashing", "--val-days", "10", "--json"],
-                           env=env)
+    r = CliRunner().invoke(
+        app, ["recs", "train", "--db", url, "--encoder", "hashing", "--val-days", "10", "--json"], env=env
+    )
     assert r.exit_code == 0, r.output
     names = {m["name"] for m in json.loads(r.stdout)["models"]}
     assert names == {"hybrid", "trending", "content", "assoc"}
@@ -131,7 +180,11 @@ def test_cli_errors_are_clean_messages(tmp_path):
     import subprocess
     import sys
 
-    r = subprocess.run([sys.executable, "-m", "marketloop", "eval", "recs", "--interactions", str(tmp_path / "no.csv")],
-                       capture_output=True, text=True, env={**__import__("os").environ, "MARKETLOOP_DEBUG": "0"})
+    r = subprocess.run(
+        [sys.executable, "-m", "marketloop", "eval", "recs", "--interactions", str(tmp_path / "no.csv")],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "MARKETLOOP_DEBUG": "0"},
+    )
     assert r.returncode == 3
     assert "does not exist" in r.stderr and "Traceback" not in r.stderr

@@ -29,24 +29,26 @@ class Api:
     def as_(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}
 
-    def get(self, path: str, role: str = "admin", **kw):  # noqa: ANN003, ANN201
+    def get(self, path: str, role: str = "admin", **kw):
         return self.client.get(path, headers=self.as_(role) | kw.pop("headers", {}), **kw)
 
-    def post(self, path: str, role: str = "admin", **kw):  # noqa: ANN003, ANN201
+    def post(self, path: str, role: str = "admin", **kw):
         return self.client.post(path, headers=self.as_(role) | kw.pop("headers", {}), **kw)
 
-    def put(self, path: str, role: str = "admin", **kw):  # noqa: ANN003, ANN201
+    def put(self, path: str, role: str = "admin", **kw):
         return self.client.put(path, headers=self.as_(role) | kw.pop("headers", {}), **kw)
 
-    def delete(self, path: str, role: str = "admin", **kw):  # noqa: ANN003, ANN201
+    def delete(self, path: str, role: str = "admin", **kw):
         return self.client.delete(path, headers=self.as_(role) | kw.pop("headers", {}), **kw)
 
 
-def make_api(tmp_path: Path, store=None, **settings) -> Iterator[Api]:  # noqa: ANN001, ANN003
+def make_api(tmp_path: Path, store=None, **settings) -> Iterator[Api]:
     own = store is None
     url = f"duckdb:///{tmp_path / 'service.duckdb'}"
     store = store or open_store(url)
-    conf = load_settings(db_url=str(store.url) if not own else url, session_secret_file=tmp_path / "session.key", **settings)
+    conf = load_settings(
+        db_url=str(store.url) if not own else url, session_secret_file=tmp_path / "session.key", **settings
+    )
     keys = {role: create_key(store, f"test-{role}", role).token for role in ROLES}
     app = create_app(conf, store=store, background=False)
     with TestClient(app) as client:
@@ -60,7 +62,7 @@ def api(tmp_path: Path) -> Iterator[Api]:
     yield from make_api(tmp_path)
 
 
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:  # noqa: ANN001
+def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
     """The response is an error of the documented shape with this status, code (and field)."""
     assert response.status_code == status, response.text
     body = response.json()

@@ -42,20 +42,46 @@ def _products() -> list[dict]:
     rows = []
     for i in range(24):
         cat = CATEGORIES[i % 4]
-        rows.append({"product_id": f"p{i}", "name": f"{cat.title()} {NOUNS[cat]} {i}", "category": cat,
-                     "brand": f"brand{i % 3}", "price": float(5 + 5 * (i % 8)), "cost": float(2 + 2 * (i % 8)),
-                     "stock": 50, "description": f"A {cat} {NOUNS[cat]} for every {cat} lover.",
-                     "is_product": True, "hidden": False, "currency": "EUR"})
-    extra = [("hidden1", "Garden spade deluxe", "garden", {"hidden": True}),
-             ("nostock1", "Kitchen pan deluxe", "kitchen", {"stock": 0}),
-             ("new1", "Garden spade new", "garden", {}),
-             ("bt1", "Tools hammer", "tools", {}),
-             ("bt2", "Tools nails", "tools", {}),
-             ("fee", "Postage", None, {"is_product": False})]
+        rows.append(
+            {
+                "product_id": f"p{i}",
+                "name": f"{cat.title()} {NOUNS[cat]} {i}",
+                "category": cat,
+                "brand": f"brand{i % 3}",
+                "price": float(5 + 5 * (i % 8)),
+                "cost": float(2 + 2 * (i % 8)),
+                "stock": 50,
+                "description": f"A {cat} {NOUNS[cat]} for every {cat} lover.",
+                "is_product": True,
+                "hidden": False,
+                "currency": "EUR",
+            }
+        )
+    extra = [
+        ("hidden1", "Garden spade deluxe", "garden", {"hidden": True}),
+        ("nostock1", "Kitchen pan deluxe", "kitchen", {"stock": 0}),
+        ("new1", "Garden spade new", "garden", {}),
+        ("bt1", "Tools hammer", "tools", {}),
+        ("bt2", "Tools nails", "tools", {}),
+        ("fee", "Postage", None, {"is_product": False}),
+    ]
     for pid, name, cat, flags in extra:
-        rows.append({"product_id": pid, "name": name, "category": cat, "brand": "brand0", "price": 20.0, "cost": 8.0,
-                     "stock": 50, "description": f"A {cat} product." if cat else "Shipping fee.", "is_product": True,
-                     "hidden": False, "currency": "EUR", **flags})
+        rows.append(
+            {
+                "product_id": pid,
+                "name": name,
+                "category": cat,
+                "brand": "brand0",
+                "price": 20.0,
+                "cost": 8.0,
+                "stock": 50,
+                "description": f"A {cat} product." if cat else "Shipping fee.",
+                "is_product": True,
+                "hidden": False,
+                "currency": "EUR",
+                **flags,
+            }
+        )
     return rows
 
 
@@ -69,15 +95,36 @@ def _orders(products: list[dict], seed: int = 11) -> tuple[list[dict], list[dict
     def order(customer: str | None, days: float, items: list[str], status: str = "completed") -> None:
         oid = f"o{len(orders)}"
         qty = [int(rng.integers(1, 3)) for _ in items]
-        lines.extend({"order_id": oid, "line_no": n, "product_id": pid, "quantity": q, "unit_price": price[pid]}
-                     for n, (pid, q) in enumerate(zip(items, qty, strict=True), 1))
+        lines.extend(
+            {"order_id": oid, "line_no": n, "product_id": pid, "quantity": q, "unit_price": price[pid]}
+            for n, (pid, q) in enumerate(zip(items, qty, strict=True), 1)
+        )
         total = round(sum(q * price[pid] for pid, q in zip(items, qty, strict=True)), 2)
-        orders.append({"order_id": oid, "customer_id": customer, "ordered_at": START + dt.timedelta(days=days),
-                       "status": status, "is_return": False, "total": total, "currency": "EUR", "channel": "web"})
+        orders.append(
+            {
+                "order_id": oid,
+                "customer_id": customer,
+                "ordered_at": START + dt.timedelta(days=days),
+                "status": status,
+                "is_return": False,
+                "total": total,
+                "currency": "EUR",
+                "channel": "web",
+            }
+        )
         if customer and rng.random() < 0.04:  # a partial return a week later
-            orders.append({"order_id": f"r{len(orders)}", "customer_id": customer, "status": "returned",
-                           "ordered_at": START + dt.timedelta(days=min(days + 7, span)), "is_return": True,
-                           "total": -round(total / 2, 2), "currency": "EUR", "channel": "web"})
+            orders.append(
+                {
+                    "order_id": f"r{len(orders)}",
+                    "customer_id": customer,
+                    "status": "returned",
+                    "ordered_at": START + dt.timedelta(days=min(days + 7, span)),
+                    "is_return": True,
+                    "total": -round(total / 2, 2),
+                    "currency": "EUR",
+                    "channel": "web",
+                }
+            )
 
     t = 2.0
     while t < span:  # c0: garden, every few days, to the very end
@@ -111,19 +158,51 @@ def build_shop(root: Path) -> Shop:
     store = open_store(url)
     with store.begin() as conn:
         conn.execute(schema.products.insert(), products)
-        conn.execute(schema.customers.insert(), [
-            {"customer_id": c, "country": "DE" if i % 2 else "FR", "language": "de" if i % 2 else "fr",
-             "time_zone": "Europe/Berlin", "first_name": "Ann", "email_hash": "0" * 64, "is_guest": False,
-             "signup_at": START} for i, c in enumerate(customers)])
+        conn.execute(
+            schema.customers.insert(),
+            [
+                {
+                    "customer_id": c,
+                    "country": "DE" if i % 2 else "FR",
+                    "language": "de" if i % 2 else "fr",
+                    "time_zone": "Europe/Berlin",
+                    "first_name": "Ann",
+                    "email_hash": "0" * 64,
+                    "is_guest": False,
+                    "signup_at": START,
+                }
+                for i, c in enumerate(customers)
+            ],
+        )
         conn.execute(schema.orders.insert(), orders)
         conn.execute(schema.order_lines.insert(), lines)
-        conn.execute(schema.consents.insert(), [
-            {"customer_id": "c0", "channel": "email", "status": "granted", "updated_at": START, "source": "signup"},
-            {"customer_id": "c0", "channel": "sms", "status": "revoked", "updated_at": END, "source": "api"},
-            {"customer_id": "prospect", "channel": "email", "status": "granted", "updated_at": END, "source": "signup"}])
-        conn.execute(schema.events.insert(), [
-            {"event_id": f"e{i}", "customer_id": "c1", "event_type": "view", "product_id": "p6",
-             "ts": END - dt.timedelta(days=i)} for i in range(3)])
+        conn.execute(
+            schema.consents.insert(),
+            [
+                {"customer_id": "c0", "channel": "email", "status": "granted", "updated_at": START, "source": "signup"},
+                {"customer_id": "c0", "channel": "sms", "status": "revoked", "updated_at": END, "source": "api"},
+                {
+                    "customer_id": "prospect",
+                    "channel": "email",
+                    "status": "granted",
+                    "updated_at": END,
+                    "source": "signup",
+                },
+            ],
+        )
+        conn.execute(
+            schema.events.insert(),
+            [
+                {
+                    "event_id": f"e{i}",
+                    "customer_id": "c1",
+                    "event_type": "view",
+                    "product_id": "p6",
+                    "ts": END - dt.timedelta(days=i),
+                }
+                for i in range(3)
+            ],
+        )
     refresh_profiles(store)
     train_from_store(store, root / "models", model="hybrid", encoder="hashing", cache_dir=None, val_days=60)
     return Shop(url, store, root / "models", orders, lines, products)
@@ -132,7 +211,7 @@ def build_shop(root: Path) -> Shop:
 _SHOP: dict[Path, Shop] = {}
 
 
-def shared_shop(request) -> Shop:  # noqa: ANN001 - pytest.FixtureRequest
+def shared_shop(request) -> Shop:
     """The session's shop, built on first use (module fixtures of several test files share it) and
     closed when the session ends."""
     factory = request.getfixturevalue("tmp_path_factory")

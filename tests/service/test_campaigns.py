@@ -48,10 +48,25 @@ def copy_campaign(api: Api, source: str, new_id: str, *, name: str | None = None
     plan.campaign_id, plan.name = new_id, name or plan.name
     cols = [col.name for col in a.columns if col.name != "campaign_id"]
     with api.store.begin() as conn:
-        conn.execute(c.insert().values(**(row | {"campaign_id": new_id, "name": plan.name, "status": "planned",
-                                                  "plan_json": plan.model_dump_json()})))
-        conn.execute(a.insert().from_select(["campaign_id", *cols], sa.select(sa.literal(new_id), *[a.c[n] for n in cols])
-                                            .where(a.c.campaign_id == source)))
+        conn.execute(
+            c.insert().values(
+                **(
+                    row
+                    | {
+                        "campaign_id": new_id,
+                        "name": plan.name,
+                        "status": "planned",
+                        "plan_json": plan.model_dump_json(),
+                    }
+                )
+            )
+        )
+        conn.execute(
+            a.insert().from_select(
+                ["campaign_id", *cols],
+                sa.select(sa.literal(new_id), *[a.c[n] for n in cols]).where(a.c.campaign_id == source),
+            )
+        )
     return new_id
 
 
@@ -77,9 +92,15 @@ def test_create_plans_the_goal_with_a_known_answer(api, planned) -> None:
     assert p["plan"]["predictions"] == p["predictions"] and p["plan"]["groups"] == p["groups"]
     assert "t-learner" in p["rationale"] and p["rationale"] == p["plan"]["rationale"]
     assert p["outbox"] == dict.fromkeys(("waiting", "queued", "sending", "sent", "skipped", "dead", "holdout"), 0)
-    assert p["planning"] | {"seconds": 0} == {"seconds": 0, "learner": "t_learner", "explored": False,
-                                              "history_campaigns": ["test-1"], "history_customers": 4000,
-                                              "eligible": 4000, "send_day": "2026-03-01"}
+    assert p["planning"] | {"seconds": 0} == {
+        "seconds": 0,
+        "learner": "t_learner",
+        "explored": False,
+        "history_campaigns": ["test-1"],
+        "history_customers": 4000,
+        "eligible": 4000,
+        "send_day": "2026-03-01",
+    }
     [(action, actor, detail)] = audit(api, p["campaign_id"])
     assert action == "campaign.create" and "test-marketer" in actor and detail["audience"] == 3000
     assert api.keys["marketer"].split("_")[2] not in actor
@@ -92,43 +113,66 @@ def test_get_and_list_campaigns(api, planned) -> None:
     listed = api.get("/v1/campaigns", "analyst").json()
     assert listed["total"] >= 1 and "test-1" not in [i["campaign_id"] for i in listed["items"]]  # no plan: not listed
     item = next(i for i in listed["items"] if i["campaign_id"] == cid)
-    assert item["audience"] == 3000 and item["objective"] == "incremental_profit" and item["send_at"] == "2026-03-01T09:00:00"
-    assert set(item["predictions"]) == {"reach", "incremental_conversions", "incremental_revenue", "cost",
-                                        "incremental_profit", "roi"}
+    assert (
+        item["audience"] == 3000
+        and item["objective"] == "incremental_profit"
+        and item["send_at"] == "2026-03-01T09:00:00"
+    )
+    assert set(item["predictions"]) == {
+        "reach",
+        "incremental_conversions",
+        "incremental_revenue",
+        "cost",
+        "incremental_profit",
+        "roi",
+    }
     assert api.get("/v1/campaigns", params={"status": "completed"}).json() == {"total": 0, "items": []}
     page = api.get("/v1/campaigns", params={"limit": 1, "offset": 0}).json()
     assert len(page["items"]) == 1 and page["total"] == listed["total"]
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"status": "vip"}, "status"), ({"limit": 0}, "limit"), ({"limit": 501}, "limit"), ({"offset": -1}, "offset"),
-    ({"limit": "ten"}, "limit"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"status": "vip"}, "status"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 501}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"limit": "ten"}, "limit"),
+    ],
+)
 def test_list_rejects_bad_queries(api, params, field) -> None:
     assert_error(api.get("/v1/campaigns", params=params), 422, "invalid_input", field=field)
 
 
-@pytest.mark.parametrize(("change", "field", "text"), [
-    ({"name": ""}, "name", "at least 1 character"),
-    ({"name": None}, "name", "valid string"),
-    ({"discounts": [0.0, 0.4]}, "discounts", "above max_discount"),
-    ({"discounts": []}, "discounts", "at least one level"),
-    ({"channels": ["email", "email"]}, "channels", "each channel may appear once"),
-    ({"channels": ["fax"]}, "channels.0", "email"),
-    ({"start": "2026-03-05", "end": "2026-03-01"}, "end", "is before start"),
-    ({"start": "March"}, "start", "date"),
-    ({"budget": "lots"}, "budget", "valid number"),
-    ({"budget": -1}, "budget", "greater than 0"),
-    ({"margin_floor": 1.5}, "margin_floor", "less than 1"),
-    ({"holdout_fraction": 1}, "holdout_fraction", "less than 1"),
-    ({"eligible": {"segment": "vip"}}, "eligible.segment", "lapsing"),
-    ({"eligible": {"min_days_since_order": 90, "max_days_since_order": 30}}, "eligible.max_days_since_order", "must not exceed"),
-    ({"frequency": {"max_messages": 0}}, "frequency.max_messages", "greater than or equal to 1"),
-    ({"budjet": 10}, "budjet", "Extra inputs"),
-    ({"learner": "s_learner"}, "learner", "t_learner"),
-    ({"explore": {"fraction": 0}}, "explore.fraction", "greater than 0"),
-    ({"explore": {"rounds": 2}}, "explore.rounds", "Extra inputs"),
-])
+@pytest.mark.parametrize(
+    ("change", "field", "text"),
+    [
+        ({"name": ""}, "name", "at least 1 character"),
+        ({"name": None}, "name", "valid string"),
+        ({"discounts": [0.0, 0.4]}, "discounts", "above max_discount"),
+        ({"discounts": []}, "discounts", "at least one level"),
+        ({"channels": ["email", "email"]}, "channels", "each channel may appear once"),
+        ({"channels": ["fax"]}, "channels.0", "email"),
+        ({"start": "2026-03-05", "end": "2026-03-01"}, "end", "is before start"),
+        ({"start": "March"}, "start", "date"),
+        ({"budget": "lots"}, "budget", "valid number"),
+        ({"budget": -1}, "budget", "greater than 0"),
+        ({"margin_floor": 1.5}, "margin_floor", "less than 1"),
+        ({"holdout_fraction": 1}, "holdout_fraction", "less than 1"),
+        ({"eligible": {"segment": "vip"}}, "eligible.segment", "lapsing"),
+        (
+            {"eligible": {"min_days_since_order": 90, "max_days_since_order": 30}},
+            "eligible.max_days_since_order",
+            "must not exceed",
+        ),
+        ({"frequency": {"max_messages": 0}}, "frequency.max_messages", "greater than or equal to 1"),
+        ({"budjet": 10}, "budjet", "Extra inputs"),
+        ({"learner": "s_learner"}, "learner", "t_learner"),
+        ({"explore": {"fraction": 0}}, "explore.fraction", "greater than 0"),
+        ({"explore": {"rounds": 2}}, "explore.rounds", "Extra inputs"),
+    ],
+)
 def test_invalid_goals_are_422_naming_the_field(api, change, field, text) -> None:
     before = api.store.count("campaigns")
     err = assert_error(api.post("/v1/campaigns", json={**GOAL, **change}), 422, "invalid_input", field=field)
@@ -144,8 +188,12 @@ def test_missing_name_malformed_json_and_non_object_bodies(api) -> None:
 
 
 def test_goal_matching_nobody_is_422_on_eligible(api) -> None:
-    err = assert_error(api.post("/v1/campaigns", json={"name": "France", "eligible": {"countries": ["FR"]}}), 422,
-                       "invalid_input", field="eligible")
+    err = assert_error(
+        api.post("/v1/campaigns", json={"name": "France", "eligible": {"countries": ["FR"]}}),
+        422,
+        "invalid_input",
+        field="eligible",
+    )
     assert "no customer matches" in err["message"]
 
 
@@ -153,7 +201,9 @@ def test_store_without_history_and_without_simulator_cannot_be_planned(tmp_path)
     for empty in make_api(tmp_path):
         err = assert_error(empty.post("/v1/campaigns", json=GOAL), 422, "invalid_input", field="history")
         assert "--sim" in err["hint"]
-        err = assert_error(empty.post("/v1/campaigns", json=GOAL | {"explore": {}}), 422, "invalid_input", field="explore")
+        err = assert_error(
+            empty.post("/v1/campaigns", json=GOAL | {"explore": {}}), 422, "invalid_input", field="explore"
+        )
         assert "no simulator" in err["message"]
         assert empty.store.count("campaigns") == 0
 
@@ -168,12 +218,19 @@ def test_lifecycle_with_conflicts_and_audit(api, planned) -> None:
         assert_error(api.post(f"/v1/campaigns/{cid}/{action}", "marketer"), 409, "conflict")
 
     approved = api.post(f"/v1/campaigns/{cid}/approve", "marketer").json()
-    assert approved == {"campaign_id": cid, "previous_status": "planned", "status": "approved",
-                        "allowed_actions": ["launch"], "launch": None}
+    assert approved == {
+        "campaign_id": cid,
+        "previous_status": "planned",
+        "status": "approved",
+        "allowed_actions": ["launch"],
+        "launch": None,
+    }
     err = assert_error(api.post(f"/v1/campaigns/{cid}/approve", "marketer"), 409, "conflict")
     assert "already approved" in err["message"] and "launch" in err["hint"]
 
-    assert_error(api.post(f"/v1/campaigns/{cid}/launch", "marketer", json={"holdout": 0}), 422, "invalid_input", field="holdout")
+    assert_error(
+        api.post(f"/v1/campaigns/{cid}/launch", "marketer", json={"holdout": 0}), 422, "invalid_input", field="holdout"
+    )
     assert api.store.count("sends") == 4000  # only the history: nothing was written
     launched = api.post(f"/v1/campaigns/{cid}/launch", "marketer", json={"holdout": 0.2, "seed": 1}).json()
     assert launched["status"] == "running" and launched["allowed_actions"] == ["pause"]
@@ -191,15 +248,29 @@ def test_lifecycle_with_conflicts_and_audit(api, planned) -> None:
 
     trail = audit(api, cid)
     assert [a for a, _, _ in trail] == ["campaign.approve", "campaign.launch", "campaign.pause", "campaign.resume"]
-    assert trail[1][2] == {"from": "approved", "to": "running", "audience": 3000, "queued": 2400, "holdout": 600,
-                           "already_in_outbox": 0, "holdout_fraction": 0.2, "seed": 1}
+    assert trail[1][2] == {
+        "from": "approved",
+        "to": "running",
+        "audience": 3000,
+        "queued": 2400,
+        "holdout": 600,
+        "already_in_outbox": 0,
+        "holdout_fraction": 0.2,
+        "seed": 1,
+    }
     assert "test-admin" in trail[3][1]
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"holdout": 1.0}, "holdout"), ({"holdout": "some"}, "holdout"), ({"seed": -1}, "seed"), ({"sead": 1}, "sead"),
-    ({"force_no_holdout": "perhaps"}, "force_no_holdout"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"holdout": 1.0}, "holdout"),
+        ({"holdout": "some"}, "holdout"),
+        ({"seed": -1}, "seed"),
+        ({"sead": 1}, "sead"),
+        ({"force_no_holdout": "perhaps"}, "force_no_holdout"),
+    ],
+)
 def test_launch_rejects_bad_bodies(api, planned, body, field) -> None:
     cid = copy_campaign(api, planned["campaign_id"], f"cmp-bad-{field}-{len(json.dumps(body))}")
     api.post(f"/v1/campaigns/{cid}/approve")
@@ -212,8 +283,9 @@ def test_report_before_launch_shows_predictions_and_empty_results(api, planned) 
     cid = planned["campaign_id"]
     report = api.get(f"/v1/campaigns/{cid}/report", "analyst", params={"level": 0.9}).json()
     assert report["campaign_id"] == cid and report["confidence_level"] == 0.9 and report["window_days"] == 14
-    assert report["funnel"] == dict.fromkeys(("audience", "treated", "holdout", "sent", "delivered", "opened", "clicked",
-                                              "converted"), 0)
+    assert report["funnel"] == dict.fromkeys(
+        ("audience", "treated", "holdout", "sent", "delivered", "opened", "clicked", "converted"), 0
+    )
     assert report["overall"] == {} and report["by_segment"] == [] and report["by_variant"] == []
     rows = {r["metric"]: r for r in report["prediction_vs_realised"]}
     assert rows["incremental_conversions"]["predicted"] == planned["predictions"]["incremental_conversions"]["mean"]
@@ -221,12 +293,18 @@ def test_report_before_launch_shows_predictions_and_empty_results(api, planned) 
     assert report["plan"]["rationale"] == planned["rationale"]
 
 
-@pytest.mark.parametrize(("params", "field"), [({"level": 0.3}, "level"), ({"level": 1}, "level"), ({"window": 0}, "window"),
-                                               ({"window": "week"}, "window")])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"level": 0.3}, "level"), ({"level": 1}, "level"), ({"window": 0}, "window"), ({"window": "week"}, "window")],
+)
 def test_report_rejects_bad_queries(api, planned, params, field) -> None:
     for suffix in ("report", "report.html"):
-        assert_error(api.get(f"/v1/campaigns/{planned['campaign_id']}/{suffix}", params=params), 422, "invalid_input",
-                     field=field)
+        assert_error(
+            api.get(f"/v1/campaigns/{planned['campaign_id']}/{suffix}", params=params),
+            422,
+            "invalid_input",
+            field=field,
+        )
 
 
 def test_html_report_escapes_the_campaign_name(api, planned) -> None:
@@ -238,8 +316,16 @@ def test_html_report_escapes_the_campaign_name(api, planned) -> None:
 
 
 # -------------------------------------------------------------------------- unknown ids, roles
-ID_ROUTES = [("get", ""), ("get", "/status"), ("get", "/report"), ("get", "/report.html"), ("post", "/approve"),
-             ("post", "/launch"), ("post", "/pause"), ("post", "/resume")]
+ID_ROUTES = [
+    ("get", ""),
+    ("get", "/status"),
+    ("get", "/report"),
+    ("get", "/report.html"),
+    ("post", "/approve"),
+    ("post", "/launch"),
+    ("post", "/pause"),
+    ("post", "/resume"),
+]
 
 
 @pytest.mark.parametrize(("method", "suffix"), ID_ROUTES)
@@ -254,8 +340,13 @@ def test_unknown_ids_are_404_and_overlong_ids_422(api, method, suffix) -> None:
 @pytest.mark.parametrize("role", ROLES)
 def test_role_matrix(api, planned, role) -> None:
     cid = planned["campaign_id"]
-    reads = ["/v1/campaigns", f"/v1/campaigns/{cid}", f"/v1/campaigns/{cid}/status", f"/v1/campaigns/{cid}/report",
-             f"/v1/campaigns/{cid}/report.html"]
+    reads = [
+        "/v1/campaigns",
+        f"/v1/campaigns/{cid}",
+        f"/v1/campaigns/{cid}/status",
+        f"/v1/campaigns/{cid}/report",
+        f"/v1/campaigns/{cid}/report.html",
+    ]
     for path in reads:
         response = api.get(path, role)
         if role == "ingest":
@@ -263,8 +354,9 @@ def test_role_matrix(api, planned, role) -> None:
         else:
             assert response.status_code == 200, (path, response.text)
     # writes: an allowed role reaches the route (invalid goal: 422; unknown campaign: 404), others get 403
-    writes = [("/v1/campaigns", {"name": ""}, 422)] + [(f"/v1/campaigns/nope/{a}", None, 404)
-                                                       for a in ("approve", "launch", "pause", "resume")]
+    writes = [("/v1/campaigns", {"name": ""}, 422)] + [
+        (f"/v1/campaigns/nope/{a}", None, 404) for a in ("approve", "launch", "pause", "resume")
+    ]
     for path, body, allowed in writes:
         response = api.post(path, role, json=body)
         if role in ("admin", "marketer"):
@@ -273,20 +365,31 @@ def test_role_matrix(api, planned, role) -> None:
             assert_error(response, 403, "forbidden")
 
 
-@pytest.mark.parametrize(("method", "path"), [("get", "/v1/campaigns"), ("post", "/v1/campaigns")]
-                         + [(m, f"/v1/campaigns/x{s}") for m, s in ID_ROUTES])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("get", "/v1/campaigns"), ("post", "/v1/campaigns")] + [(m, f"/v1/campaigns/x{s}") for m, s in ID_ROUTES],
+)
 def test_every_route_needs_a_key(api, method, path) -> None:
     assert_error(getattr(api.client, method)(path), 401, "unauthorized")
 
 
 def test_openapi_describes_the_campaign_routes(api) -> None:
     doc = api.client.get("/v1/openapi.json").json()
-    for path in ("/v1/campaigns", "/v1/campaigns/{campaign_id}", "/v1/campaigns/{campaign_id}/approve",
-                 "/v1/campaigns/{campaign_id}/launch", "/v1/campaigns/{campaign_id}/pause", "/v1/campaigns/{campaign_id}/resume",
-                 "/v1/campaigns/{campaign_id}/status", "/v1/campaigns/{campaign_id}/report",
-                 "/v1/campaigns/{campaign_id}/report.html"):
+    for path in (
+        "/v1/campaigns",
+        "/v1/campaigns/{campaign_id}",
+        "/v1/campaigns/{campaign_id}/approve",
+        "/v1/campaigns/{campaign_id}/launch",
+        "/v1/campaigns/{campaign_id}/pause",
+        "/v1/campaigns/{campaign_id}/resume",
+        "/v1/campaigns/{campaign_id}/status",
+        "/v1/campaigns/{campaign_id}/report",
+        "/v1/campaigns/{campaign_id}/report.html",
+    ):
         assert path in doc["paths"], path
     goal = doc["components"]["schemas"]["CampaignIn"]
-    assert {"name", "objective", "budget", "discounts", "channels", "eligible", "explore", "learner"} <= set(goal["properties"])
+    assert {"name", "objective", "budget", "discounts", "channels", "eligible", "explore", "learner"} <= set(
+        goal["properties"]
+    )
     assert goal["required"] == ["name"] and goal["additionalProperties"] is False
     assert "max_discount" in goal["properties"]["discounts"]["description"]

@@ -26,20 +26,20 @@ ONE_CLICK = {"content": b"List-Unsubscribe=One-Click", "headers": {"Content-Type
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory):  # noqa: ANN201
+def shop(tmp_path_factory):
     yield from shop_api(tmp_path_factory.mktemp("consents"))
 
 
 @pytest.fixture
-def fresh(tmp_path):  # noqa: ANN201
+def fresh(tmp_path):
     yield from shop_api(tmp_path)
 
 
-def _state(api):  # noqa: ANN001, ANN202
+def _state(api):
     return api.client.app.state.ml
 
 
-def _link(api, customer_id: str, channel: str = "email") -> str:  # noqa: ANN001
+def _link(api, customer_id: str, channel: str = "email") -> str:
     r = api.post(f"/v1/customers/{customer_id}/unsubscribe-link", "marketer", json={"channel": channel})
     assert r.status_code == 200, r.text
     return r.json()["url"]
@@ -50,23 +50,27 @@ def _path(url: str) -> str:
     return f"{parts.path}?{parts.query}"
 
 
-def _consent_row(api, customer_id: str, channel: str) -> dict | None:  # noqa: ANN001
-    rows = api.store.read_sql(f"SELECT status, updated_at, source FROM consents WHERE customer_id = '{customer_id}' "
-                              f"AND channel = '{channel}'")
+def _consent_row(api, customer_id: str, channel: str) -> dict | None:
+    rows = api.store.read_sql(
+        f"SELECT status, updated_at, source FROM consents WHERE customer_id = '{customer_id}' AND channel = '{channel}'"
+    )
     return None if rows.empty else rows.iloc[0].to_dict()
 
 
-def _audit(api, action: str) -> pd.DataFrame:  # noqa: ANN001
+def _audit(api, action: str) -> pd.DataFrame:
     return api.store.read_sql(f"SELECT actor, target, detail_json FROM audit_log WHERE action = '{action}' ORDER BY ts")
 
 
 # --- roles ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("method, path, body, expected", [
-    ("get", "/v1/customers/C3/consents", None, READ),
-    ("put", "/v1/customers/C3/consents/push", {"status": "granted"}, WRITE),
-    ("post", "/v1/customers/C3/unsubscribe-link", {"channel": "email"}, WRITE),
-])
+@pytest.mark.parametrize(
+    "method, path, body, expected",
+    [
+        ("get", "/v1/customers/C3/consents", None, READ),
+        ("put", "/v1/customers/C3/consents/push", {"status": "granted"}, WRITE),
+        ("post", "/v1/customers/C3/unsubscribe-link", {"channel": "email"}, WRITE),
+    ],
+)
 def test_role_matrix(shop, role, method, path, body, expected) -> None:
     r = getattr(shop, method)(path, role, **({"json": body} if body is not None else {}))
     assert r.status_code == expected[role], r.text
@@ -81,52 +85,94 @@ def test_consents_list_every_channel_with_what_a_send_would_do(shop) -> None:
     by_channel = {c["channel"]: c for c in body["consents"]}
     assert list(by_channel) == ["email", "sms", "push", "webhook"]
     assert by_channel["email"] | {"updated_at": None} == {
-        "channel": "email", "status": "granted", "updated_at": None, "source": "customers.csv", "suppressed": False,
-        "suppression_reason": None, "sendable": True}
+        "channel": "email",
+        "status": "granted",
+        "updated_at": None,
+        "source": "customers.csv",
+        "suppressed": False,
+        "suppression_reason": None,
+        "sendable": True,
+    }
     assert by_channel["sms"]["status"] == "unknown" and by_channel["sms"]["sendable"] is False
 
 
 def test_a_customer_known_only_by_consent_rows_is_found(fresh) -> None:
     with fresh.store.begin() as c:
-        c.execute(schema.consents.insert().values(customer_id="X9", channel="sms", status="granted",
-                                                  updated_at=dt.datetime(2026, 1, 1), source="consents.csv"))
+        c.execute(
+            schema.consents.insert().values(
+                customer_id="X9",
+                channel="sms",
+                status="granted",
+                updated_at=dt.datetime(2026, 1, 1),
+                source="consents.csv",
+            )
+        )
     assert fresh.get("/v1/customers/X9/consents").json()["consents"][1]["status"] == "granted"
 
 
 def test_revoking_writes_like_ingestion_is_audited_without_the_id_and_stops_sends(fresh) -> None:
     key_id = fresh.keys["marketer"].split("_")[1]
     before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    r = fresh.put("/v1/customers/C1/consents/email", "marketer", json={"status": "revoked", "source": "preference-centre"})
-    assert r.json() == {"customer_id": "C1", "channel": "email", "status": "revoked", "previous": "granted",
-                        "lifted_suppression": False}
+    r = fresh.put(
+        "/v1/customers/C1/consents/email", "marketer", json={"status": "revoked", "source": "preference-centre"}
+    )
+    assert r.json() == {
+        "customer_id": "C1",
+        "channel": "email",
+        "status": "revoked",
+        "previous": "granted",
+        "lifted_suppression": False,
+    }
     row = _consent_row(fresh, "C1", "email")
     assert row["status"] == "revoked" and row["source"] == f"api:{key_id}:preference-centre"
     assert before <= row["updated_at"].to_pydatetime() <= dt.datetime.now(dt.UTC).replace(tzinfo=None)
     [entry] = _audit(fresh, "consent.update").to_dict("records")
     assert entry["actor"] == f"key:{key_id} (test-marketer, marketer)"
     assert entry["target"] == customer_ref("C1", _state(fresh).settings.pii_key()) and "C1" not in entry["target"]
-    assert json.loads(entry["detail_json"]) == {"channel": "email", "status": "revoked", "previous": "granted",
-                                                "lifted_suppression": False}
+    assert json.loads(entry["detail_json"]) == {
+        "channel": "email",
+        "status": "revoked",
+        "previous": "granted",
+        "lifted_suppression": False,
+    }
     # the dispatcher's send-time check sees the change at once
-    batch = pd.DataFrame({"send_id": ["s1", "s2"], "campaign_id": "k", "customer_id": ["C1", "C2"], "channel": "email",
-                          "time_zone": "UTC"})
+    batch = pd.DataFrame(
+        {
+            "send_id": ["s1", "s2"],
+            "campaign_id": "k",
+            "customer_id": ["C1", "C2"],
+            "channel": "email",
+            "time_zone": "UTC",
+        }
+    )
     decided = check_batch(fresh.store, batch, dt.datetime(2026, 1, 7, 12), SendPolicy())
     assert list(decided["decision"]) == ["skip", "send"] and decided["reason"].iloc[0] == "no email consent"
     again = fresh.put("/v1/customers/C1/consents/email", json={"status": "granted"}).json()
-    assert again["previous"] == "revoked" and _consent_row(fresh, "C1", "email")["source"] == \
-        f"api:{fresh.keys['admin'].split('_')[1]}"
+    assert (
+        again["previous"] == "revoked"
+        and _consent_row(fresh, "C1", "email")["source"] == f"api:{fresh.keys['admin'].split('_')[1]}"
+    )
 
 
-@pytest.mark.parametrize("path, body, status, code, field", [
-    ("/v1/customers/C1/consents/fax", {"status": "granted"}, 422, "invalid_input", "channel"),
-    ("/v1/customers/C1/consents/email", {"status": "maybe"}, 422, "invalid_input", "status"),
-    ("/v1/customers/C1/consents/email", {"status": True}, 422, "invalid_input", "status"),
-    ("/v1/customers/C1/consents/email", {}, 422, "invalid_input", "status"),
-    ("/v1/customers/C1/consents/email", {"status": "granted", "source": "<script>"}, 422, "invalid_input", "source"),
-    ("/v1/customers/C1/consents/email", {"status": "granted", "source": "x" * 65}, 422, "invalid_input", "source"),
-    ("/v1/customers/C1/consents/email", {"status": "granted", "by": "me"}, 422, "invalid_input", "by"),
-    ("/v1/customers/C404/consents/email", {"status": "granted"}, 404, "not_found", None),
-])
+@pytest.mark.parametrize(
+    "path, body, status, code, field",
+    [
+        ("/v1/customers/C1/consents/fax", {"status": "granted"}, 422, "invalid_input", "channel"),
+        ("/v1/customers/C1/consents/email", {"status": "maybe"}, 422, "invalid_input", "status"),
+        ("/v1/customers/C1/consents/email", {"status": True}, 422, "invalid_input", "status"),
+        ("/v1/customers/C1/consents/email", {}, 422, "invalid_input", "status"),
+        (
+            "/v1/customers/C1/consents/email",
+            {"status": "granted", "source": "<script>"},
+            422,
+            "invalid_input",
+            "source",
+        ),
+        ("/v1/customers/C1/consents/email", {"status": "granted", "source": "x" * 65}, 422, "invalid_input", "source"),
+        ("/v1/customers/C1/consents/email", {"status": "granted", "by": "me"}, 422, "invalid_input", "by"),
+        ("/v1/customers/C404/consents/email", {"status": "granted"}, 404, "not_found", None),
+    ],
+)
 def test_bad_consent_changes_write_nothing(shop, path, body, status, code, field) -> None:
     counts = shop.store.counts()
     assert_error(shop.put(path, json=body), status, code, field)
@@ -138,7 +184,9 @@ def test_malformed_json_and_unknown_customers(shop) -> None:
     assert_error(r, 400, "malformed_json")
     assert_error(shop.get("/v1/customers/C404/consents"), 404, "not_found")
     assert_error(shop.post("/v1/customers/C404/unsubscribe-link", json={"channel": "email"}), 404, "not_found")
-    assert_error(shop.post("/v1/customers/C1/unsubscribe-link", json={"channel": "fax"}), 422, "invalid_input", "channel")
+    assert_error(
+        shop.post("/v1/customers/C1/unsubscribe-link", json={"channel": "fax"}), 422, "invalid_input", "channel"
+    )
     assert_error(shop.post("/v1/customers/C1/unsubscribe-link", json={}), 422, "invalid_input", "channel")
 
 
@@ -172,14 +220,20 @@ def test_one_click_unsubscribes_once_and_is_audited(fresh) -> None:
     supp = fresh.store.read_sql("SELECT customer_id, channel, reason FROM suppressions").to_dict("records")
     assert supp == [{"customer_id": "C2", "channel": "email", "reason": "unsubscribed"}]
     [entry] = _audit(fresh, "consent.unsubscribe").to_dict("records")
-    assert entry["actor"] == "unsubscribe-link" and entry["target"] == customer_ref("C2", _state(fresh).settings.pii_key())
+    assert entry["actor"] == "unsubscribe-link" and entry["target"] == customer_ref(
+        "C2", _state(fresh).settings.pii_key()
+    )
     assert json.loads(entry["detail_json"]) == {"channel": "email"}
     # idempotent: a second click changes nothing and is not audited again
     assert fresh.client.post(path, **ONE_CLICK).json()["changed"] is False
     assert len(_audit(fresh, "consent.unsubscribe")) == 1 and fresh.store.count("suppressions") == 1
     email = fresh.get("/v1/customers/C2/consents").json()["consents"][0]
-    assert (email["status"], email["suppressed"], email["suppression_reason"], email["sendable"]) == \
-        ("revoked", True, "unsubscribed", False)
+    assert (email["status"], email["suppressed"], email["suppression_reason"], email["sendable"]) == (
+        "revoked",
+        True,
+        "unsubscribed",
+        False,
+    )
     # a browser submitting the confirmation form gets a page back
     page = fresh.client.post(path, headers={"Accept": "text/html"})
     assert page.status_code == 200 and "You are unsubscribed" in page.text
@@ -188,8 +242,11 @@ def test_one_click_unsubscribes_once_and_is_audited(fresh) -> None:
 def test_granting_again_lifts_an_unsubscribe_but_not_a_bounce(fresh) -> None:
     fresh.client.post(_path(_link(fresh, "C1")), **ONE_CLICK)
     with fresh.store.begin() as c:
-        c.execute(schema.suppressions.insert().values(customer_id="C1", channel="sms", reason="bounced",
-                                                      created_at=dt.datetime(2026, 1, 1)))
+        c.execute(
+            schema.suppressions.insert().values(
+                customer_id="C1", channel="sms", reason="bounced", created_at=dt.datetime(2026, 1, 1)
+            )
+        )
     assert fresh.put("/v1/customers/C1/consents/email", json={"status": "granted"}).json()["lifted_suppression"] is True
     assert fresh.put("/v1/customers/C1/consents/sms", json={"status": "granted"}).json()["lifted_suppression"] is False
     by_channel = {c["channel"]: c for c in fresh.get("/v1/customers/C1/consents").json()["consents"]}
@@ -197,7 +254,7 @@ def test_granting_again_lifts_an_unsubscribe_but_not_a_bounce(fresh) -> None:
     assert by_channel["sms"]["suppression_reason"] == "bounced" and by_channel["sms"]["sendable"] is False
 
 
-def _tampered(api) -> list[str]:  # noqa: ANN001
+def _tampered(api) -> list[str]:
     good = parse_qs(urlsplit(_link(api, "C1")).query)
     sig = good["sig"][0]
     flipped = ("A" if sig[0] != "A" else "B") + sig[1:]
@@ -221,7 +278,11 @@ def test_tampered_links_are_refused_and_change_nothing(shop) -> None:
         err = assert_error(shop.client.post(path, **ONE_CLICK), 403, "bad_signature")
         assert "exactly as it appears" in err["hint"], path
         page = shop.client.get(path)
-        assert page.status_code == 403 and "Link not valid" in page.text and page.headers["content-type"].startswith("text/html")
+        assert (
+            page.status_code == 403
+            and "Link not valid" in page.text
+            and page.headers["content-type"].startswith("text/html")
+        )
     assert shop.store.counts() == counts
 
 

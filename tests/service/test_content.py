@@ -23,23 +23,26 @@ EMAIL = {"customer_id": "C1", "channel": "email", "offer": {"kind": "percent", "
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory):  # noqa: ANN201
+def shop(tmp_path_factory):
     yield from shop_api(tmp_path_factory.mktemp("content"))
 
 
 @pytest.fixture
-def fresh_shop(tmp_path):  # noqa: ANN201
+def fresh_shop(tmp_path):
     yield from shop_api(tmp_path)
 
 
 # --- roles ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("method, path, body, expected", [
-    ("post", "/v1/copy", EMAIL, WRITE),
-    ("post", "/v1/copy/preview", EMAIL, READ),
-    ("post", "/v1/assistant/chat", {"message": "What is your returns policy?"}, READ),
-    ("get", "/v1/reviews/insights", None, READ),
-])
+@pytest.mark.parametrize(
+    "method, path, body, expected",
+    [
+        ("post", "/v1/copy", EMAIL, WRITE),
+        ("post", "/v1/copy/preview", EMAIL, READ),
+        ("post", "/v1/assistant/chat", {"message": "What is your returns policy?"}, READ),
+        ("get", "/v1/reviews/insights", None, READ),
+    ],
+)
 def test_role_matrix(shop, role, method, path, body, expected) -> None:
     r = getattr(shop, method)(path, role, **({"json": body} if body is not None else {}))
     assert r.status_code == expected[role], r.text
@@ -56,8 +59,13 @@ def test_content_routes_need_a_key(shop, path) -> None:
 def test_copy_is_grounded_checked_signed_and_logged(shop) -> None:
     before = shop.store.count("llm_calls")
     body = shop.post("/v1/copy", "marketer", json=EMAIL).json()
-    assert (body["customer_id"], body["channel"], body["language"], body["provider"], body["preview"]) == \
-        ("C1", "email", "en", "template", False)
+    assert (body["customer_id"], body["channel"], body["language"], body["provider"], body["preview"]) == (
+        "C1",
+        "email",
+        "en",
+        "template",
+        False,
+    )
     # C1 bought P1 and P2: the best sellers it has not bought are featured
     assert [p["product_id"] for p in body["products"]] == ["P3", "P4"]
     [variant] = body["variants"]
@@ -90,8 +98,10 @@ def test_each_channel_has_its_own_fields(shop, channel, fields) -> None:
 
 
 def test_language_products_and_variants_follow_the_request(shop) -> None:
-    body = shop.post("/v1/copy/preview", json={"customer_id": "C3", "channel": "sms", "product_ids": ["P4", "P1", "P4"],
-                                               "variants": 3}).json()
+    body = shop.post(
+        "/v1/copy/preview",
+        json={"customer_id": "C3", "channel": "sms", "product_ids": ["P4", "P1", "P4"], "variants": 3},
+    ).json()
     assert body["language"] == "zh"  # the customer's language
     assert [p["product_id"] for p in body["products"]] == ["P4", "P1"]  # in the order asked, duplicates dropped
     assert [v["variant"] for v in body["variants"]] == [0, 1, 2]
@@ -107,8 +117,13 @@ class Boastful(TextProvider):
 
     def generate(self, request: TextRequest) -> TextResult:
         facts = request.facts or {}
-        copy = {"subject": "Guaranteed best price", "preheader": "Only today", "body": "This will change your life.",
-                "products": [], "footer": "Bye"}
+        copy = {
+            "subject": "Guaranteed best price",
+            "preheader": "Only today",
+            "body": "This will change your life.",
+            "products": [],
+            "footer": "Bye",
+        }
         assert facts["channel"] == "email"
         return TextResult(text=json.dumps(copy), model="boastful-1")
 
@@ -140,24 +155,27 @@ def test_a_misconfigured_provider_is_a_server_configuration_error(tmp_path) -> N
         assert "MARKETLOOP_COPY_PROVIDER" in err["hint"]
 
 
-@pytest.mark.parametrize("body, status, code, field", [
-    ({**EMAIL, "customer_id": "C404"}, 404, "not_found", None),
-    ({**EMAIL, "product_ids": ["P1", "P999"]}, 404, "not_found", None),
-    ({**EMAIL, "channel": "fax"}, 422, "invalid_input", "channel"),
-    ({"customer_id": "C1"}, 422, "invalid_input", "channel"),
-    ({**EMAIL, "customer_id": 7}, 422, "invalid_input", "customer_id"),
-    ({**EMAIL, "customer_id": ""}, 422, "invalid_input", "customer_id"),
-    ({**EMAIL, "variants": 0}, 422, "invalid_input", "variants"),
-    ({**EMAIL, "variants": 9}, 422, "invalid_input", "variants"),
-    ({**EMAIL, "offer": {"kind": "percent", "value": 150}}, 422, "invalid_input", "offer"),
-    ({**EMAIL, "offer": {"kind": "percent", "value": 10, "code": "bad code"}}, 422, "invalid_input", "offer.code"),
-    ({**EMAIL, "offer": {"kind": "bogof"}}, 422, "invalid_input", "offer.kind"),
-    ({**EMAIL, "language": "fr"}, 422, "invalid_input", "language"),
-    ({**EMAIL, "product_ids": [f"P{i}" for i in range(13)]}, 422, "invalid_input", "product_ids"),
-    ({**EMAIL, "colour": "red"}, 422, "invalid_input", "colour"),
-    ({**EMAIL, "goal": "   "}, 422, "invalid_input", "goal"),
-    ({**EMAIL, "store_name": "Shop\nBcc: x"}, 422, "invalid_input", "store_name"),
-])
+@pytest.mark.parametrize(
+    "body, status, code, field",
+    [
+        ({**EMAIL, "customer_id": "C404"}, 404, "not_found", None),
+        ({**EMAIL, "product_ids": ["P1", "P999"]}, 404, "not_found", None),
+        ({**EMAIL, "channel": "fax"}, 422, "invalid_input", "channel"),
+        ({"customer_id": "C1"}, 422, "invalid_input", "channel"),
+        ({**EMAIL, "customer_id": 7}, 422, "invalid_input", "customer_id"),
+        ({**EMAIL, "customer_id": ""}, 422, "invalid_input", "customer_id"),
+        ({**EMAIL, "variants": 0}, 422, "invalid_input", "variants"),
+        ({**EMAIL, "variants": 9}, 422, "invalid_input", "variants"),
+        ({**EMAIL, "offer": {"kind": "percent", "value": 150}}, 422, "invalid_input", "offer"),
+        ({**EMAIL, "offer": {"kind": "percent", "value": 10, "code": "bad code"}}, 422, "invalid_input", "offer.code"),
+        ({**EMAIL, "offer": {"kind": "bogof"}}, 422, "invalid_input", "offer.kind"),
+        ({**EMAIL, "language": "fr"}, 422, "invalid_input", "language"),
+        ({**EMAIL, "product_ids": [f"P{i}" for i in range(13)]}, 422, "invalid_input", "product_ids"),
+        ({**EMAIL, "colour": "red"}, 422, "invalid_input", "colour"),
+        ({**EMAIL, "goal": "   "}, 422, "invalid_input", "goal"),
+        ({**EMAIL, "store_name": "Shop\nBcc: x"}, 422, "invalid_input", "store_name"),
+    ],
+)
 @pytest.mark.parametrize("path", ["/v1/copy", "/v1/copy/preview"])
 def test_bad_copy_requests(shop, path, body, status, code, field) -> None:
     counts = shop.store.counts()
@@ -171,7 +189,7 @@ def test_malformed_json_is_400(shop) -> None:
 
 
 # --- assistant -----------------------------------------------------------------------------------------
-def _chat(api, role: str = "analyst", **body):  # noqa: ANN001, ANN003, ANN202
+def _chat(api, role: str = "analyst", **body):
     return api.post("/v1/assistant/chat", role, json=body)
 
 
@@ -197,8 +215,9 @@ def test_a_conversation_spans_requests_and_shows_only_the_customers_own_orders(s
 def test_a_handed_off_conversation_takes_no_more_messages(shop) -> None:
     body = _chat(shop, message="I want to speak to a person").json()
     assert body["handoff"] is True and body["handoff_reason"] == "the customer asked for a person"
-    err = assert_error(_chat(shop, message="hello?", conversation_id=body["conversation_id"]), 409, "conflict",
-                       "conversation_id")
+    err = assert_error(
+        _chat(shop, message="hello?", conversation_id=body["conversation_id"]), 409, "conflict", "conversation_id"
+    )
     assert "new conversation" in err["hint"]
 
 
@@ -208,24 +227,31 @@ def test_conversations_belong_to_the_key_that_opened_them(shop) -> None:
     assert _chat(shop, "marketer", message="581234", conversation_id=opened["conversation_id"]).status_code == 200
 
 
-@pytest.mark.parametrize("body, status, code, field", [
-    ({"message": "hi", "conversation_id": "nope"}, 404, "not_found", None),
-    ({"message": "hi", "customer_id": "C404"}, 404, "not_found", None),
-    ({"message": "   "}, 422, "invalid_input", "message"),
-    ({"message": ""}, 422, "invalid_input", "message"),
-    ({"message": "x" * 1001}, 422, "invalid_input", "message"),
-    ({"message": 42}, 422, "invalid_input", "message"),
-    ({}, 422, "invalid_input", "message"),
-    ({"message": "hi", "mood": "angry"}, 422, "invalid_input", "mood"),
-])
+@pytest.mark.parametrize(
+    "body, status, code, field",
+    [
+        ({"message": "hi", "conversation_id": "nope"}, 404, "not_found", None),
+        ({"message": "hi", "customer_id": "C404"}, 404, "not_found", None),
+        ({"message": "   "}, 422, "invalid_input", "message"),
+        ({"message": ""}, 422, "invalid_input", "message"),
+        ({"message": "x" * 1001}, 422, "invalid_input", "message"),
+        ({"message": 42}, 422, "invalid_input", "message"),
+        ({}, 422, "invalid_input", "message"),
+        ({"message": "hi", "mood": "angry"}, 422, "invalid_input", "mood"),
+    ],
+)
 def test_bad_chat_requests(shop, body, status, code, field) -> None:
     assert_error(shop.post("/v1/assistant/chat", json=body), status, code, field)
 
 
 def test_the_customer_of_a_conversation_cannot_be_switched(shop) -> None:
     opened = _chat(shop, message="Hi, where is my order?", customer_id="C1").json()
-    err = assert_error(_chat(shop, message="581236", conversation_id=opened["conversation_id"], customer_id="C2"),
-                       422, "invalid_input", "customer_id")
+    err = assert_error(
+        _chat(shop, message="581236", conversation_id=opened["conversation_id"], customer_id="C2"),
+        422,
+        "invalid_input",
+        "customer_id",
+    )
     assert "new one" in err["hint"]
 
 
@@ -296,13 +322,16 @@ def test_a_product_without_reviews_and_an_empty_store_say_what_to_do(shop, api) 
     assert empty["source"] == "none" and empty["sentiment"] == {"positive": 0, "neutral": 0, "negative": 0}
 
 
-@pytest.mark.parametrize("query, status, code, field", [
-    ("product_id=P999", 404, "not_found", None),
-    ("limit=0", 422, "invalid_input", "limit"),
-    ("limit=101", 422, "invalid_input", "limit"),
-    ("limit=many", 422, "invalid_input", "limit"),
-    ("product_id=", 422, "invalid_input", "product_id"),
-])
+@pytest.mark.parametrize(
+    "query, status, code, field",
+    [
+        ("product_id=P999", 404, "not_found", None),
+        ("limit=0", 422, "invalid_input", "limit"),
+        ("limit=101", 422, "invalid_input", "limit"),
+        ("limit=many", 422, "invalid_input", "limit"),
+        ("product_id=", 422, "invalid_input", "product_id"),
+    ],
+)
 def test_bad_insight_queries(shop, query, status, code, field) -> None:
     assert_error(shop.get(f"/v1/reviews/insights?{query}"), status, code, field)
 

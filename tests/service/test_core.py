@@ -28,12 +28,15 @@ def test_openapi_document_is_served_under_v1(api) -> None:
     assert {"HTTPBearer", "APIKeyHeader"} <= set(doc["components"]["securitySchemes"])
 
 
-@pytest.mark.parametrize("headers, why", [
-    ({}, "no key"),
-    ({"Authorization": "Bearer not-a-key"}, "malformed"),
-    ({"Authorization": "Bearer mlk_abcdef123456_wrongsecret"}, "unknown id"),
-    ({"X-API-Key": "mlk_"}, "empty parts"),
-])
+@pytest.mark.parametrize(
+    "headers, why",
+    [
+        ({}, "no key"),
+        ({"Authorization": "Bearer not-a-key"}, "malformed"),
+        ({"Authorization": "Bearer mlk_abcdef123456_wrongsecret"}, "unknown id"),
+        ({"X-API-Key": "mlk_"}, "empty parts"),
+    ],
+)
 def test_missing_or_invalid_key_is_401(api, headers, why) -> None:
     err = assert_error(api.client.get("/v1/me", headers=headers), 401, "unauthorized")
     assert "marketloop keys create" in err["hint"], why
@@ -77,7 +80,7 @@ def test_tampered_session_cookie_is_refused(api) -> None:
     token = api.client.cookies.get("ml_session")
     key_id = api.keys["admin"].split("_")[1]
     api.client.cookies.clear()
-    api.client.cookies.set("ml_session", key_id + token[token.index("."):])  # claim the admin key id
+    api.client.cookies.set("ml_session", key_id + token[token.index(".") :])  # claim the admin key id
     assert_error(api.client.get("/v1/me"), 401, "unauthorized")
 
 
@@ -102,11 +105,13 @@ def test_body_over_the_limit_is_413_before_the_route_runs(tmp_path) -> None:
         assert "1000 bytes" in err["message"]
         assert api.store.count("events") == 0
 
-        def chunks():  # noqa: ANN202 - a streamed body without Content-Length
+        def chunks():
             for _ in range(10):
                 yield b" " * 200
 
-        r = api.client.post("/v1/events", headers=api.as_("ingest") | {"Content-Type": "application/json"}, content=chunks())
+        r = api.client.post(
+            "/v1/events", headers=api.as_("ingest") | {"Content-Type": "application/json"}, content=chunks()
+        )
         assert_error(r, 413, "payload_too_large")
 
 
@@ -133,7 +138,9 @@ def test_keys_cli_creates_lists_and_revokes(tmp_path) -> None:
 
 def test_access_log_names_routes_not_paths_or_secrets(api, caplog) -> None:
     caplog.set_level(logging.INFO, logger="marketloop.access")
-    api.post("/v1/events", "ingest", json={"events": [{"event_id": "e1", "event_type": "view", "customer_id": "alice"}]})
+    api.post(
+        "/v1/events", "ingest", json={"events": [{"event_id": "e1", "event_type": "view", "customer_id": "alice"}]}
+    )
     api.client.get("/v1/me?token=SECRET", headers=api.as_("admin"))
     lines = [r.getMessage() for r in caplog.records if r.name == "marketloop.access"]
     assert any(line.startswith("POST /v1/events 200") for line in lines), lines
@@ -149,16 +156,24 @@ def test_a_session_cookie_with_non_ascii_bytes_is_401_not_500(api) -> None:
 
 def _operations(api) -> list[tuple[str, str, str | None]]:
     doc = api.client.get("/v1/openapi.json").json()
-    return [(method.upper(), path, op.get("x-required-scope")) for path, ops in doc["paths"].items()
-            for method, op in ops.items()]
+    return [
+        (method.upper(), path, op.get("x-required-scope"))
+        for path, ops in doc["paths"].items()
+        for method, op in ops.items()
+    ]
 
 
 def test_every_v1_operation_declares_its_scope_except_login(api) -> None:
     ops = _operations(api)
     assert len(ops) >= 30
     public = {(m, p) for m, p, scope in ops if scope is None}
-    assert public == {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/v1/session"), ("GET", "/unsubscribe"),
-                      ("POST", "/unsubscribe")}
+    assert public == {
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+        ("POST", "/v1/session"),
+        ("GET", "/unsubscribe"),
+        ("POST", "/unsubscribe"),
+    }
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -169,8 +184,12 @@ def test_role_matrix_over_every_operation(api, role) -> None:
     for method, path, scope in _operations(api):
         if scope is None:
             continue
-        url = path.replace("{customer_id}", "nobody").replace("{product_id}", "nothing").replace(
-            "{campaign_id}", "none").replace("{channel}", "email")
+        url = (
+            path.replace("{customer_id}", "nobody")
+            .replace("{product_id}", "nothing")
+            .replace("{campaign_id}", "none")
+            .replace("{channel}", "email")
+        )
         r = api.client.request(method, url, headers=api.as_(role), json={})
         allowed = scope == "any" or scope in ROLE_SCOPES[role]
         assert r.status_code != 401, (method, path, r.text)
@@ -181,8 +200,9 @@ def test_role_matrix_over_every_operation(api, role) -> None:
 
 
 def test_authorization_header_must_be_bearer(api) -> None:
-    err = assert_error(api.client.get("/v1/me", headers={"Authorization": f"Basic {api.keys['admin']}"}), 401,
-                       "unauthorized")
+    err = assert_error(
+        api.client.get("/v1/me", headers={"Authorization": f"Basic {api.keys['admin']}"}), 401, "unauthorized"
+    )
     assert "Bearer" in err["message"]
 
 

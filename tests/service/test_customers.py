@@ -49,13 +49,28 @@ def test_default_sort_is_value_descending_with_missing_last(shop_api, profiles) 
     assert known == sorted(known, reverse=True) and clv[: len(known)] == known
     first = items[0]
     assert first["customer_id"] == profiles["clv"].idxmax()
-    assert set(first) == {"customer_id", "segment", "orders", "revenue", "clv", "churn_probability", "churn_band",
-                          "propensity_30d", "high_value", "recency_days", "last_order_at", "next_order_at",
-                          "lifecycle_stage", "days_inactive"}
+    assert set(first) == {
+        "customer_id",
+        "segment",
+        "orders",
+        "revenue",
+        "clv",
+        "churn_probability",
+        "churn_band",
+        "propensity_30d",
+        "high_value",
+        "recency_days",
+        "last_order_at",
+        "next_order_at",
+        "lifecycle_stage",
+        "days_inactive",
+    }
 
 
-@pytest.mark.parametrize("sort, column, reverse", [("revenue", "revenue", False), ("-orders", "orders", True),
-                                                   ("-churn_probability", "churn_probability", True)])
+@pytest.mark.parametrize(
+    "sort, column, reverse",
+    [("revenue", "revenue", False), ("-orders", "orders", True), ("-churn_probability", "churn_probability", True)],
+)
 def test_sorting(shop_api, sort, column, reverse) -> None:
     values = [row[column] for row in shop_api.get("/v1/customers", params={"sort": sort, "limit": 500}).json()["items"]]
     assert values == sorted(values, reverse=reverse)
@@ -64,7 +79,9 @@ def test_sorting(shop_api, sort, column, reverse) -> None:
 def test_filters(shop_api, profiles) -> None:
     champions = shop_api.get("/v1/customers", params={"segment": "Champions", "limit": 500}).json()
     assert champions["total"] == (profiles["segment"] == "Champions").sum() > 0
-    assert {r["segment"] for r in champions["items"]} == {"Champions"} and "c0" in {r["customer_id"] for r in champions["items"]}
+    assert {r["segment"] for r in champions["items"]} == {"Champions"} and "c0" in {
+        r["customer_id"] for r in champions["items"]
+    }
     found = shop_api.get("/v1/customers", params={"q": "C10", "sort": "customer_id"}).json()
     assert [r["customer_id"] for r in found["items"]] == sorted(c for c in profiles.index if "c10" in c)
     high = shop_api.get("/v1/customers", params={"high_value": "true", "churn_band": "low", "limit": 500}).json()
@@ -84,11 +101,21 @@ def test_a_like_pattern_in_q_is_matched_literally(shop_api) -> None:
     assert shop_api.get("/v1/customers", params={"q": "c_0%"}).json()["total"] == 0
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"sort": "email"}, "sort"), ({"sort": "--clv"}, "sort"), ({"limit": 0}, "limit"), ({"limit": 501}, "limit"),
-    ({"offset": -1}, "offset"), ({"limit": "ten"}, "limit"), ({"churn_band": "extreme"}, "churn_band"),
-    ({"high_value": "perhaps"}, "high_value"), ({"q": "x" * 65}, "q"), ({"lifecycle_stage": "asleep"}, "lifecycle_stage"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"sort": "email"}, "sort"),
+        ({"sort": "--clv"}, "sort"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 501}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"limit": "ten"}, "limit"),
+        ({"churn_band": "extreme"}, "churn_band"),
+        ({"high_value": "perhaps"}, "high_value"),
+        ({"q": "x" * 65}, "q"),
+        ({"lifecycle_stage": "asleep"}, "lifecycle_stage"),
+    ],
+)
 def test_bad_list_parameters(shop_api, params, field) -> None:
     assert_error(shop_api.get("/v1/customers", params=params), 422, "invalid_input", field=field)
 
@@ -97,9 +124,18 @@ def test_bad_list_parameters(shop_api, params, field) -> None:
 def test_customer_360(shop_api, shop, profiles) -> None:
     body = shop_api.get("/v1/customers/c0").json()
     assert body["customer_id"] == "c0" and body["next_step"] is None
-    assert body["customer"] == {"country": "FR", "language": "fr", "time_zone": "Europe/Berlin",
-                                "signup_at": "2023-01-01T00:00:00", "is_guest": False}  # no name, e-mail or phone
-    assert set(body["profile"]) == set(PROFILE_COLUMNS) - {"interests_json", "churn_reasons_json", "propensity_reasons_json"}
+    assert body["customer"] == {
+        "country": "FR",
+        "language": "fr",
+        "time_zone": "Europe/Berlin",
+        "signup_at": "2023-01-01T00:00:00",
+        "is_guest": False,
+    }  # no name, e-mail or phone
+    assert set(body["profile"]) == set(PROFILE_COLUMNS) - {
+        "interests_json",
+        "churn_reasons_json",
+        "propensity_reasons_json",
+    }
     assert body["profile"]["segment"] == "Champions" and body["profile"]["orders"] == profiles.loc["c0", "orders"]
     assert body["interests"]["category"][0] == {"value": "garden", "share": 1.0}
     assert [(c["channel"], c["status"]) for c in body["consents"]] == [("email", "granted"), ("sms", "revoked")]
@@ -108,8 +144,17 @@ def test_customer_360(shop_api, shop, profiles) -> None:
     last_sale = next(o for o in body["recent_orders"] if not o["is_return"])  # the final p0 order
     assert last_sale["status"] == "completed" and last_sale["ordered_at"].startswith("2024-06-30")
     quantity = next(ln["quantity"] for ln in shop.lines if ln["order_id"] == last_sale["order_id"])
-    assert last_sale["lines"] == [{"line_no": 1, "product_id": "p0", "name": "Garden spade 0", "category": "garden",
-                                   "quantity": quantity, "unit_price": 5.0, "discount": None}]
+    assert last_sale["lines"] == [
+        {
+            "line_no": 1,
+            "product_id": "p0",
+            "name": "Garden spade 0",
+            "category": "garden",
+            "quantity": quantity,
+            "unit_price": 5.0,
+            "discount": None,
+        }
+    ]
     assert len(shop_api.get("/v1/customers/c0", params={"orders": 3}).json()["recent_orders"]) == 3
 
 
@@ -172,20 +217,36 @@ def test_one_product_with_its_sales(shop_api, shop) -> None:
     assert body["sales"]["orders"] == len({ln["order_id"] for ln in lines})
     assert body["sales"]["revenue"] == pytest.approx(sum(ln["quantity"] * ln["unit_price"] for ln in lines), abs=0.01)
     assert body["sales"]["reviews"] == 0 and body["sales"]["mean_rating"] is None
-    assert (body["name"], body["category"], body["price"], body["cost"], body["hidden"]) == ("Garden spade 0", "garden", 5.0, 2.0, False)
-    assert shop_api.get("/v1/products/new1").json()["sales"] == {"orders": 0, "units": 0, "revenue": 0.0,
-                                                                 "last_ordered_at": None, "reviews": 0, "mean_rating": None}
+    assert (body["name"], body["category"], body["price"], body["cost"], body["hidden"]) == (
+        "Garden spade 0",
+        "garden",
+        5.0,
+        2.0,
+        False,
+    )
+    assert shop_api.get("/v1/products/new1").json()["sales"] == {
+        "orders": 0,
+        "units": 0,
+        "revenue": 0.0,
+        "last_ordered_at": None,
+        "reviews": 0,
+        "mean_rating": None,
+    }
     assert_error(shop_api.get("/v1/products/nope"), 404, "not_found")
 
 
-@pytest.mark.parametrize("params, field", [({"limit": 0}, "limit"), ({"offset": "x"}, "offset"),
-                                           ({"include_hidden": "maybe"}, "include_hidden")])
+@pytest.mark.parametrize(
+    "params, field",
+    [({"limit": 0}, "limit"), ({"offset": "x"}, "offset"), ({"include_hidden": "maybe"}, "include_hidden")],
+)
 def test_bad_product_parameters(shop_api, params, field) -> None:
     assert_error(shop_api.get("/v1/products", params=params), 422, "invalid_input", field=field)
 
 
 # -- roles and empty states -------------------------------------------------------------------------
-@pytest.mark.parametrize("path", ["/v1/customers", "/v1/customers/c0", "/v1/segments", "/v1/products", "/v1/products/p0"])
+@pytest.mark.parametrize(
+    "path", ["/v1/customers", "/v1/customers/c0", "/v1/segments", "/v1/products", "/v1/products/p0"]
+)
 @pytest.mark.parametrize("role", ROLES)
 def test_role_matrix(shop_api, path, role) -> None:
     r = shop_api.get(path, role)
@@ -201,8 +262,14 @@ def test_before_analyze_lists_are_empty_and_say_what_to_do(api) -> None:
     with api.store.begin() as conn:
         conn.execute(schema.customers.insert(), [{"customer_id": "a"}])
     page = api.get("/v1/customers").json()
-    assert page == {"total": 0, "limit": 50, "offset": 0, "as_of": None, "items": [],
-                    "next_step": "Run `marketloop analyze` to build the customer profiles."}
+    assert page == {
+        "total": 0,
+        "limit": 50,
+        "offset": 0,
+        "as_of": None,
+        "items": [],
+        "next_step": "Run `marketloop analyze` to build the customer profiles.",
+    }
     segments = api.get("/v1/segments").json()
     assert segments["segments"] == [] and "marketloop analyze" in segments["next_step"]
     assert api.get("/v1/customers/a").json()["profile"] is None  # known customer, no profile yet

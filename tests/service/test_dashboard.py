@@ -84,8 +84,9 @@ def test_logged_in_visitors_skip_the_login_page(api) -> None:
     assert r.status_code == 303 and r.headers["location"] == "/dashboard/campaigns"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/dashboard/\\\\evil", "/v1/me",
-                                    "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "/dashboard/\\\\evil", "/v1/me", "javascript:alert(1)"]
+)
 def test_next_never_leaves_the_dashboard(api, target) -> None:
     assert 'data-next="/dashboard/"' in api.client.get("/", params={"next": target}).text
     login(api)
@@ -116,10 +117,15 @@ def test_pages_are_not_in_the_api_document(api) -> None:
     assert not [p for p in paths if p == "/" or p.startswith("/dashboard")]
 
 
-@pytest.mark.parametrize("path, kind", [("/static/css/dashboard.css", "text/css"),
-                                        ("/static/js/api.js", "javascript"),
-                                        ("/static/js/pages/overview.js", "javascript"),
-                                        ("/static/img/favicon.svg", "image/svg+xml")])
+@pytest.mark.parametrize(
+    "path, kind",
+    [
+        ("/static/css/dashboard.css", "text/css"),
+        ("/static/js/api.js", "javascript"),
+        ("/static/js/pages/overview.js", "javascript"),
+        ("/static/img/favicon.svg", "image/svg+xml"),
+    ],
+)
 def test_static_files_are_served_without_a_session(api, path, kind) -> None:
     r = api.client.get(path)
     assert r.status_code == 200 and kind in r.headers["content-type"]

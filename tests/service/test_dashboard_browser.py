@@ -33,13 +33,21 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = os.environ.get("MARKETLOOP_CHROMIUM", "/usr/bin/chromium")
 REQUIRED = os.environ.get("MARKETLOOP_REQUIRE_BROWSER") == "1"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1366, "height": 768}
 TIMEOUT_MS = 20_000
 
 
-def _need_browser():  # noqa: ANN202
+def _need_browser():
     why = None
     try:
         from playwright.sync_api import sync_playwright
@@ -85,7 +93,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
         load_dataset(store, shop.sim_dir, manifest.files, settings=settings)
         refresh_profiles(store)
         train_from_store(store, shop.models_dir, model="als", encoder="hashing")
-        shop.buyer = str(store.read_sql("SELECT min(customer_id) AS c FROM orders WHERE customer_id IS NOT NULL")["c"][0])
+        shop.buyer = str(
+            store.read_sql("SELECT min(customer_id) AS c FROM orders WHERE customer_id IS NOT NULL")["c"][0]
+        )
         for role in ("marketer", "analyst", "ingest"):
             shop.keys[role] = create_key(store, f"browser-{role}", role).token
     return shop
@@ -111,7 +121,7 @@ class Server:
 
 
 @contextmanager
-def serving(settings) -> Iterator[Server]:  # noqa: ANN001
+def serving(settings) -> Iterator[Server]:
     """A real uvicorn server for these settings, in a thread, on a free port of 127.0.0.1."""
     import uvicorn
 
@@ -119,8 +129,9 @@ def serving(settings) -> Iterator[Server]:  # noqa: ANN001
 
     app = create_app(settings, background=True)
     port = _free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                                       lifespan="on"))
+    uv = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
+    )
     thread = threading.Thread(target=uv.run, name="dashboard-test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -139,9 +150,15 @@ def serving(settings) -> Iterator[Server]:  # noqa: ANN001
 def server(shop: Shop) -> Iterator[Server]:
     from marketloop.config import load_settings
 
-    settings = load_settings(db_url=shop.db_url, secret_file=shop.root / "pii.key", models_dir=shop.models_dir,
-                             session_secret_file=shop.root / "session.key", sim_dir=shop.sim_dir,
-                             worker_interval_s=0.2, cache_dir=shop.root / "cache")
+    settings = load_settings(
+        db_url=shop.db_url,
+        secret_file=shop.root / "pii.key",
+        models_dir=shop.models_dir,
+        session_secret_file=shop.root / "session.key",
+        sim_dir=shop.sim_dir,
+        worker_interval_s=0.2,
+        cache_dir=shop.root / "cache",
+    )
     with serving(settings) as server:
         yield server
 
@@ -149,8 +166,11 @@ def server(shop: Shop) -> Iterator[Server]:
 # ------------------------------------------------------------------------------------- the browser
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Path]:
-    folder = Path(os.environ["MARKETLOOP_SCREENSHOTS"]) if os.environ.get("MARKETLOOP_SCREENSHOTS") \
+    folder = (
+        Path(os.environ["MARKETLOOP_SCREENSHOTS"])
+        if os.environ.get("MARKETLOOP_SCREENSHOTS")
         else tmp_path_factory.mktemp("dashboard-screenshots")
+    )
     folder.mkdir(parents=True, exist_ok=True)
     yield folder
     line = f"dashboard screenshots: {folder} ({len(list(folder.glob('*.png')))} files)"
@@ -208,7 +228,7 @@ def browser(server: Server, shots: Path, shop: Shop) -> Iterator[Browser]:
     context.set_default_timeout(TIMEOUT_MS)
     problems: list[str] = []
 
-    def only_this_server(route) -> None:  # noqa: ANN001
+    def only_this_server(route) -> None:
         if urlsplit(route.request.url).hostname == "127.0.0.1":  # the test servers: no CDN, nothing outside
             route.continue_()
         else:
@@ -218,8 +238,14 @@ def browser(server: Server, shots: Path, shop: Shop) -> Iterator[Browser]:
     context.route("**/*", only_this_server)
     page = context.new_page()
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-            if msg.type == "error" and "status of 4" not in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: (
+            problems.append(f"console {msg.type}: {msg.text}")
+            if msg.type == "error" and "status of 4" not in msg.text
+            else None
+        ),
+    )
     try:
         yield Browser(page, server.url, shots, shop.keys, problems)
     finally:
@@ -240,7 +266,7 @@ def ui(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Browser]:
     assert browser.problems == [], browser.problems
 
 
-def _charts(page) -> list[dict]:  # noqa: ANN001
+def _charts(page) -> list[dict]:
     """Each chart canvas on the page: its size and how many data points Chart.js drew."""
     return page.evaluate("""() => [...document.querySelectorAll('canvas')].map(c => {
         const chart = window.Chart && window.Chart.getChart(c);
@@ -285,8 +311,9 @@ def test_log_in_and_see_the_overview_charts(ui: Browser, server: Server) -> None
     ui.shot("02-overview")
 
 
-def test_without_chart_js_the_pages_show_tables_and_say_how_to_get_charts(ui: Browser, server: Server,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_chart_js_the_pages_show_tables_and_say_how_to_get_charts(
+    ui: Browser, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """As on a machine without npm: no chart script, the same data as open tables, and a note."""
     from marketloop.service import dashboard
 
@@ -316,8 +343,9 @@ def test_segments_page(ui: Browser, server: Server) -> None:
 
 def test_open_a_customer(ui: Browser, server: Server) -> None:
     ui.login("marketer")
-    server.require("get /v1/customers", "get /v1/customers/{customer_id}",
-                   "get /v1/recommendations/for-you/{customer_id}")
+    server.require(
+        "get /v1/customers", "get /v1/customers/{customer_id}", "get /v1/recommendations/for-you/{customer_id}"
+    )
     page = ui.page
     ui.go("/dashboard/customers")
     ui.settled()
@@ -349,8 +377,13 @@ def test_open_a_customer(ui: Browser, server: Server) -> None:
 
 def test_plan_approve_launch_and_read_the_report(ui: Browser, server: Server) -> None:
     ui.login("marketer")
-    server.require("post /v1/campaigns", "get /v1/campaigns/{campaign_id}", "post /v1/campaigns/{campaign_id}/approve",
-                   "post /v1/campaigns/{campaign_id}/launch", "get /v1/campaigns/{campaign_id}/report")
+    server.require(
+        "post /v1/campaigns",
+        "get /v1/campaigns/{campaign_id}",
+        "post /v1/campaigns/{campaign_id}/approve",
+        "post /v1/campaigns/{campaign_id}/launch",
+        "get /v1/campaigns/{campaign_id}/report",
+    )
     page = ui.page
     ui.go("/dashboard/campaigns")
     ui.settled()
@@ -379,14 +412,19 @@ def test_plan_approve_launch_and_read_the_report(ui: Browser, server: Server) ->
     page.click("button:has-text('Launch')")
     page.wait_for_selector(".page-header .badge:has-text('running'), .page-header .badge:has-text('completed')")
     # the server's worker delivers to the simulator; the page polls until the messages are out
-    page.wait_for_function("""() => {
+    page.wait_for_function(
+        """() => {
         const tile = [...document.querySelectorAll('#results .kpi')].find(k => /^sent$/i.test(k.querySelector('.kpi-label').textContent));
         return tile && parseInt(tile.querySelector('.kpi-value').textContent.replace(/,/g, ''), 10) > 0;
-    }""", timeout=60_000)
+    }""",
+        timeout=60_000,
+    )
     results = page.locator("#results")
     assert "Lift against the holdout" in results.inner_text()
     lift = results.locator(".kpi", has_text="Conversion rate").inner_text()
-    assert re.search(r"[-+]?\d[\d.,]* pp\n?.*[-+]?\d[\d.,]* pp to [-+]?\d[\d.,]* pp", lift), lift  # estimate and interval
+    assert re.search(r"[-+]?\d[\d.,]* pp\n?.*[-+]?\d[\d.,]* pp to [-+]?\d[\d.,]* pp", lift), (
+        lift
+    )  # estimate and interval
     assert results.locator("table").count() >= 1  # predicted against realised
     report = page.request.get(ui.base + results.locator(".report-link a").get_attribute("href"))  # the session's cookie
     assert report.status == 200 and report.headers["content-type"].startswith("text/html")
@@ -432,7 +470,9 @@ def test_reviews_and_assistant(ui: Browser, server: Server) -> None:
     if product.count():  # the store has reviews: open one product's insights
         name = product.inner_text()
         product.click()
-        page.wait_for_function("() => !document.querySelector('#app .loading') && document.querySelectorAll('#app .card h2').length")
+        page.wait_for_function(
+            "() => !document.querySelector('#app .loading') && document.querySelectorAll('#app .card h2').length"
+        )
         assert name in page.locator("#app .card h2").all_inner_texts()
         ui.shot("11b-review-product")
     ui.go("/dashboard/assistant")
@@ -469,16 +509,25 @@ def test_an_empty_store_says_what_to_do_next(ui: Browser, tmp_path: Path) -> Non
     url = f"duckdb:///{tmp_path / 'empty.duckdb'}"
     with open_store(url) as store:
         key = create_key(store, "browser-empty", "analyst").token
-    settings = load_settings(db_url=url, secret_file=tmp_path / "pii.key", models_dir=tmp_path / "models",
-                             session_secret_file=tmp_path / "session.key", cache_dir=tmp_path / "cache")
+    settings = load_settings(
+        db_url=url,
+        secret_file=tmp_path / "pii.key",
+        models_dir=tmp_path / "models",
+        session_secret_file=tmp_path / "session.key",
+        cache_dir=tmp_path / "cache",
+    )
     with serving(settings) as empty:
         page, base, keys = ui.page, ui.base, ui.keys
         ui.base, ui.keys, ui.role = empty.url, {"analyst": key}, None
         try:
             ui.login("analyst")
-            expected = {"/dashboard/": "No orders yet", "/dashboard/segments": "marketloop analyze",
-                        "/dashboard/customers": "marketloop analyze", "/dashboard/campaigns": "No campaigns yet",
-                        "/dashboard/reviews": "No review insights yet"}
+            expected = {
+                "/dashboard/": "No orders yet",
+                "/dashboard/segments": "marketloop analyze",
+                "/dashboard/customers": "marketloop analyze",
+                "/dashboard/campaigns": "No campaigns yet",
+                "/dashboard/reviews": "No review insights yet",
+            }
             for path, text in expected.items():
                 ui.go(path)
                 ui.settled()

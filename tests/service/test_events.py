@@ -11,9 +11,20 @@ from tests.service.conftest import assert_error, make_api
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:httpx.*")
 
 
-def _events(n: int, start: int = 0, **extra) -> dict:  # noqa: ANN003
-    return {"events": [{"event_id": f"e{i}", "event_type": "view", "customer_id": "c1", "product_id": "p1",
-                        "ts": "2026-01-02T10:00:00+01:00", **extra} for i in range(start, start + n)]}
+def _events(n: int, start: int = 0, **extra) -> dict:
+    return {
+        "events": [
+            {
+                "event_id": f"e{i}",
+                "event_type": "view",
+                "customer_id": "c1",
+                "product_id": "p1",
+                "ts": "2026-01-02T10:00:00+01:00",
+                **extra,
+            }
+            for i in range(start, start + n)
+        ]
+    }
 
 
 @pytest.mark.parametrize("role, status", [("admin", 200), ("ingest", 200), ("marketer", 403), ("analyst", 403)])
@@ -40,14 +51,17 @@ def test_duplicate_ids_inside_one_batch_are_written_once(api) -> None:
     assert api.post("/v1/events", "ingest", json=body).json() == {"received": 2, "inserted": 1, "duplicates": 1}
 
 
-@pytest.mark.parametrize("event, field, words", [
-    ({"event_id": "x", "event_type": "teleport"}, "events.0.event_type", "Input should be"),
-    ({"event_id": "", "event_type": "view"}, "events.0.event_id", "at least 1 character"),
-    ({"event_id": "x", "event_type": "view", "value": -3}, "events.0.value", "greater than or equal to 0"),
-    ({"event_id": "x", "event_type": "view", "ts": "yesterday"}, "events.0.ts", "datetime"),
-    ({"event_id": "x", "event_type": "view", "colour": "red"}, "events.0.colour", "Extra inputs"),
-    ({"event_type": "view"}, "events.0.event_id", "Field required"),
-])
+@pytest.mark.parametrize(
+    "event, field, words",
+    [
+        ({"event_id": "x", "event_type": "teleport"}, "events.0.event_type", "Input should be"),
+        ({"event_id": "", "event_type": "view"}, "events.0.event_id", "at least 1 character"),
+        ({"event_id": "x", "event_type": "view", "value": -3}, "events.0.value", "greater than or equal to 0"),
+        ({"event_id": "x", "event_type": "view", "ts": "yesterday"}, "events.0.ts", "datetime"),
+        ({"event_id": "x", "event_type": "view", "colour": "red"}, "events.0.colour", "Extra inputs"),
+        ({"event_type": "view"}, "events.0.event_id", "Field required"),
+    ],
+)
 def test_bad_events_are_named_and_nothing_is_written(api, event, field, words) -> None:
     body = {"events": [{"event_id": "good", "event_type": "view"}, event]}
     body["events"] = [event]
@@ -57,24 +71,35 @@ def test_bad_events_are_named_and_nothing_is_written(api, event, field, words) -
 
 
 def test_one_bad_event_refuses_the_whole_batch(api) -> None:
-    body = {"events": [{"event_id": "good", "event_type": "view"}, {"event_id": "bad", "event_type": "view",
-                                                                   "ts": "2999-01-01T00:00:00Z"}]}
+    body = {
+        "events": [
+            {"event_id": "good", "event_type": "view"},
+            {"event_id": "bad", "event_type": "view", "ts": "2999-01-01T00:00:00Z"},
+        ]
+    }
     err = assert_error(api.post("/v1/events", "ingest", json=body), 422, "invalid_input", field="events.1.ts")
     assert "outside" in err["message"]
     assert api.store.count("events") == 0
 
 
 def test_search_events_need_their_text(api) -> None:
-    assert_error(api.post("/v1/events", "ingest", json={"events": [{"event_id": "s", "event_type": "search"}]}),
-                 422, "invalid_input", field="events.0.query")
+    assert_error(
+        api.post("/v1/events", "ingest", json={"events": [{"event_id": "s", "event_type": "search"}]}),
+        422,
+        "invalid_input",
+        field="events.0.query",
+    )
 
 
-@pytest.mark.parametrize("content, status, code", [
-    (b"{not json", 400, "malformed_json"),
-    (b"[]", 422, "invalid_input"),
-    (b'{"events": []}', 422, "invalid_input"),
-    (b'{"events": "lots"}', 422, "invalid_input"),
-])
+@pytest.mark.parametrize(
+    "content, status, code",
+    [
+        (b"{not json", 400, "malformed_json"),
+        (b"[]", 422, "invalid_input"),
+        (b'{"events": []}', 422, "invalid_input"),
+        (b'{"events": "lots"}', 422, "invalid_input"),
+    ],
+)
 def test_malformed_and_wrongly_typed_bodies(api, content, status, code) -> None:
     r = api.post("/v1/events", "ingest", content=content, headers={"Content-Type": "application/json"})
     assert_error(r, status, code)

@@ -19,26 +19,35 @@ from marketloop.service.app import create_app
 from marketloop.service.keys import create_key
 from tests.service.shop import build_shop
 
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning"),
-              pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
 
 _KEY: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def fuzz_app(tmp_path_factory: pytest.TempPathFactory):
     tmp = Path(tmp_path_factory.mktemp("fuzz"))
     shop = build_shop(tmp)
     store = shop.store
     _KEY["admin"] = create_key(store, "fuzzer", "admin").token
-    conf = load_settings(db_url=str(store.url), session_secret_file=tmp / "session.key", api_rate_limit=1e6,
-                         api_rate_burst=10**6, models_dir=shop.models_dir, cache_dir=tmp / "cache")
+    conf = load_settings(
+        db_url=str(store.url),
+        session_secret_file=tmp / "session.key",
+        api_rate_limit=1e6,
+        api_rate_burst=10**6,
+        models_dir=shop.models_dir,
+        cache_dir=tmp / "cache",
+    )
     app = create_app(conf, store=store, background=False)
     yield schemathesis.openapi.from_asgi("/v1/openapi.json", app)
     store.close()
 
 
-def test_no_server_errors(fuzz_app) -> None:  # noqa: ANN001
+def test_no_server_errors(fuzz_app) -> None:
     # One hypothesis run per operation, inside one test: schemathesis' pytest loader for fixtures does not
     # work with this pytest version, and the app must be built in a fixture (no side effects at import).
     headers = {"Authorization": f"Bearer {_KEY['admin']}"}
@@ -48,9 +57,10 @@ def test_no_server_errors(fuzz_app) -> None:  # noqa: ANN001
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-                  database=None)
-        def run(case) -> None:  # noqa: ANN001
+        @settings(
+            max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+        )
+        def run(case) -> None:
             case.call_and_validate(headers=headers, checks=[not_a_server_error])
 
         try:

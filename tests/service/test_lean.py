@@ -27,8 +27,9 @@ def _router(prefix: str, route_class: type[APIRoute]) -> APIRouter:
     router = APIRouter(prefix=prefix, route_class=route_class)
 
     @router.get("/async/{name}/{count}")
-    async def async_route(request: Request, name: Short, count: Count,
-                          who: Principal = Depends(require("read"))) -> Response:
+    async def async_route(
+        request: Request, name: Short, count: Count, who: Principal = Depends(require("read"))
+    ) -> Response:
         return JSONResponse({"name": name, "count": count, "role": who.role, "path": request.url.path})
 
     @router.get("/sync/{name}")
@@ -55,8 +56,9 @@ def client(tmp_path_factory):
     root = tmp_path_factory.mktemp("lean")
     store = open_store(f"duckdb:///{root / 'lean.duckdb'}")
     keys = {role: create_key(store, role, role).token for role in ("analyst", "marketer", "ingest")}
-    app = create_app(load_settings(db_url=str(store.url), session_secret_file=root / "session.key"), store=store,
-                     background=False)
+    app = create_app(
+        load_settings(db_url=str(store.url), session_secret_file=root / "session.key"), store=store, background=False
+    )
     app.include_router(_router("/lean", LeanRoute))
     app.include_router(_router("/plain", APIRoute))
     with TestClient(app) as test_client:
@@ -64,7 +66,7 @@ def client(tmp_path_factory):
     store.close()
 
 
-def _routes(app, prefix: str) -> dict[str, APIRoute]:  # noqa: ANN001
+def _routes(app, prefix: str) -> dict[str, APIRoute]:
     from marketloop.service.auth import _api_routes
 
     return {r.path.split("/")[2]: r for r in _api_routes(app.routes) if r.path.startswith(prefix)}
@@ -79,12 +81,28 @@ def test_only_key_check_and_path_parameter_routes_are_lean(client) -> None:
     assert _lean_shape(lean["tasks"]) is None  # background tasks: FastAPI's handler
 
 
-@pytest.mark.parametrize("path, role", [
-    ("async/ab/3", "analyst"), ("async/ab/3", None), ("async/ab/3", "ingest"), ("async/ab/3", "bad-key"),
-    ("async/a/3", "analyst"), ("async/abcdef/3", "analyst"), ("async/ab/0", "analyst"), ("async/ab/x", "analyst"),
-    ("async/a/x", "analyst"), ("async/a/3", None), ("sync/abc", "ingest"), ("sync/a", "marketer"),
-    ("writes/abc", "analyst"), ("writes/abc", "marketer"), ("query/abc?q=2", "analyst"), ("query/abc?q=x", "analyst"),
-    ("tasks/abc", "analyst")])
+@pytest.mark.parametrize(
+    "path, role",
+    [
+        ("async/ab/3", "analyst"),
+        ("async/ab/3", None),
+        ("async/ab/3", "ingest"),
+        ("async/ab/3", "bad-key"),
+        ("async/a/3", "analyst"),
+        ("async/abcdef/3", "analyst"),
+        ("async/ab/0", "analyst"),
+        ("async/ab/x", "analyst"),
+        ("async/a/x", "analyst"),
+        ("async/a/3", None),
+        ("sync/abc", "ingest"),
+        ("sync/a", "marketer"),
+        ("writes/abc", "analyst"),
+        ("writes/abc", "marketer"),
+        ("query/abc?q=2", "analyst"),
+        ("query/abc?q=x", "analyst"),
+        ("tasks/abc", "analyst"),
+    ],
+)
 def test_lean_answers_as_fastapi_does(client, path, role) -> None:
     test_client, keys, _ = client
     headers = {} if role is None else {"Authorization": f"Bearer {keys.get(role, 'mlk_0_0')}"}
@@ -107,9 +125,13 @@ def test_an_endpoint_not_returning_a_response_is_a_programming_error(tmp_path) -
     assert handler.__qualname__.startswith("LeanRoute")  # the lean handler was chosen
     store = open_store(f"duckdb:///{tmp_path / 'x.duckdb'}")
     key = create_key(store, "k", "analyst").token
-    app = create_app(load_settings(db_url=str(store.url), session_secret_file=tmp_path / "s.key"), store=store,
-                     background=False)
+    app = create_app(
+        load_settings(db_url=str(store.url), session_secret_file=tmp_path / "s.key"), store=store, background=False
+    )
     app.include_router(router)
-    with TestClient(app, raise_server_exceptions=True) as test_client, pytest.raises(TypeError, match="must return a Response"):
+    with (
+        TestClient(app, raise_server_exceptions=True) as test_client,
+        pytest.raises(TypeError, match="must return a Response"),
+    ):
         test_client.get("/bad/abc", headers={"Authorization": f"Bearer {key}"})
     store.close()

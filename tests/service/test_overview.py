@@ -30,29 +30,81 @@ def shop_api(request, tmp_path_factory):
 def test_empty_store_answers_zeros_and_the_next_step(api) -> None:
     body = api.get("/v1/overview").json()
     assert body["series"] == []
-    assert body["kpis"] == {"revenue": 0.0, "orders": 0, "aov": 0.0, "active_customers": 0, "repeat_rate": 0.0,
-                            "customers": 0, "customers_with_orders": 0, "products": 0, "returns_value": 0.0,
-                            "profiles": 0, "as_of": None}
+    assert body["kpis"] == {
+        "revenue": 0.0,
+        "orders": 0,
+        "aov": 0.0,
+        "active_customers": 0,
+        "repeat_rate": 0.0,
+        "customers": 0,
+        "customers_with_orders": 0,
+        "products": 0,
+        "returns_value": 0.0,
+        "profiles": 0,
+        "as_of": None,
+    }
     assert "marketloop sim generate --load" in body["next_step"]
 
 
 def test_known_answers_on_a_tiny_store(api) -> None:
     with api.store.begin() as conn:
         conn.execute(schema.customers.insert(), [{"customer_id": c} for c in "ABC"])
-        conn.execute(schema.products.insert(), [{"product_id": "P1", "name": "Shirt", "is_product": True},
-                                                {"product_id": "FEE", "name": "Postage", "is_product": False}])
-        conn.execute(schema.orders.insert(), [
-            {"order_id": o, "customer_id": c, "ordered_at": when, "total": total, "is_return": ret,
-             "status": "returned" if ret else "completed"} for o, c, when, total, ret in ORDERS])
+        conn.execute(
+            schema.products.insert(),
+            [
+                {"product_id": "P1", "name": "Shirt", "is_product": True},
+                {"product_id": "FEE", "name": "Postage", "is_product": False},
+            ],
+        )
+        conn.execute(
+            schema.orders.insert(),
+            [
+                {
+                    "order_id": o,
+                    "customer_id": c,
+                    "ordered_at": when,
+                    "total": total,
+                    "is_return": ret,
+                    "status": "returned" if ret else "completed",
+                }
+                for o, c, when, total, ret in ORDERS
+            ],
+        )
     body = api.get("/v1/overview").json()
-    assert body["kpis"] == {"revenue": 220.0, "orders": 4, "aov": 55.0, "active_customers": 2, "repeat_rate": 0.5,
-                            "customers": 3, "customers_with_orders": 2, "products": 1, "returns_value": 10.0,
-                            "profiles": 0, "as_of": "2024-03-30T10:00:00"}
+    assert body["kpis"] == {
+        "revenue": 220.0,
+        "orders": 4,
+        "aov": 55.0,
+        "active_customers": 2,
+        "repeat_rate": 0.5,
+        "customers": 3,
+        "customers_with_orders": 2,
+        "products": 1,
+        "returns_value": 10.0,
+        "profiles": 0,
+        "as_of": "2024-03-30T10:00:00",
+    }
     assert [m["month"] for m in body["series"]] == ["2024-01", "2024-02", "2024-03"]
-    assert body["series"][1] == {"month": "2024-02", "revenue": 0.0, "orders": 0, "aov": 0.0, "active_customers": 0,
-                                 "new_customers": 0, "returning_customers": 0, "repeat_rate": 0.0}
-    assert body["series"][2] == {"month": "2024-03", "revenue": 120.0, "orders": 3, "aov": 40.0, "active_customers": 2,
-                                 "new_customers": 1, "returning_customers": 1, "repeat_rate": 0.5}
+    assert body["series"][1] == {
+        "month": "2024-02",
+        "revenue": 0.0,
+        "orders": 0,
+        "aov": 0.0,
+        "active_customers": 0,
+        "new_customers": 0,
+        "returning_customers": 0,
+        "repeat_rate": 0.0,
+    }
+    assert body["series"][2] == {
+        "month": "2024-03",
+        "revenue": 120.0,
+        "orders": 3,
+        "aov": 40.0,
+        "active_customers": 2,
+        "new_customers": 1,
+        "returning_customers": 1,
+        "repeat_rate": 0.5,
+    }
     assert "marketloop analyze" in body["next_step"]
     assert [m["month"] for m in api.get("/v1/overview", params={"months": 1}).json()["series"]] == ["2024-03"]
 

@@ -68,10 +68,19 @@ def test_for_you(shop_api, shop, oracle) -> None:
     assert set(ids(again)) & bought_by(shop, "c0")
 
 
-@pytest.mark.parametrize("rules", [
-    Rules(), Rules(exclude_bought=False), Rules(max_per_category=1), Rules(categories=["garden"]),
-    Rules(min_price=20.0), Rules(exclude_items=["p1", "p2", "p3"], max_per_category=2), Rules(margin_boost=2.0)],
-    ids=["default", "bought", "diverse", "category", "price", "exclude", "margin"])
+@pytest.mark.parametrize(
+    "rules",
+    [
+        Rules(),
+        Rules(exclude_bought=False),
+        Rules(max_per_category=1),
+        Rules(categories=["garden"]),
+        Rules(min_price=20.0),
+        Rules(exclude_items=["p1", "p2", "p3"], max_per_category=2),
+        Rules(margin_boost=2.0),
+    ],
+    ids=["default", "bought", "diverse", "category", "price", "exclude", "margin"],
+)
 def test_for_you_from_the_stored_list_equals_the_full_ranking(oracle, rules) -> None:
     """for-you answers from the customer's precomputed list when n of it pass the rules; that must be the
     answer of the full ranking (the list continued by trend), for every customer and list length."""
@@ -128,7 +137,7 @@ def test_trending(shop_api, oracle) -> None:
 # -- business rules ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("path", [f"{R}/for-you/c1", f"{R}/trending", f"{R}/similar/p1"])
 def test_rules_as_query_parameters(shop_api, catalogue, path) -> None:
-    def get(**params) -> list[str]:  # noqa: ANN003
+    def get(**params) -> list[str]:
         r = shop_api.get(path, params={"n": 20, **params})
         assert r.status_code == 200, r.text
         return ids(r.json())
@@ -146,29 +155,57 @@ def test_rules_as_query_parameters(shop_api, catalogue, path) -> None:
     assert set(get(margin_boost=5)) <= set(get(n=100))
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"n": 0}, "n"), ({"n": 101}, "n"), ({"n": "ten"}, "n"), ({"max_price": -1}, "max_price"),
-    ({"max_price": "nan"}, "max_price"), ({"max_per_category": 0}, "max_per_category"), ({"margin_boost": 11}, "margin_boost"),
-    ({"min_price": 9, "max_price": 1}, "min_price"), ({"colour": "red"}, "colour"), ({"include_bought": "maybe"}, "include_bought"),
-    ({"exclude": [f"p{i}" for i in range(501)]}, "exclude"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"n": 0}, "n"),
+        ({"n": 101}, "n"),
+        ({"n": "ten"}, "n"),
+        ({"max_price": -1}, "max_price"),
+        ({"max_price": "nan"}, "max_price"),
+        ({"max_per_category": 0}, "max_per_category"),
+        ({"margin_boost": 11}, "margin_boost"),
+        ({"min_price": 9, "max_price": 1}, "min_price"),
+        ({"colour": "red"}, "colour"),
+        ({"include_bought": "maybe"}, "include_bought"),
+        ({"exclude": [f"p{i}" for i in range(501)]}, "exclude"),
+    ],
+)
 def test_bad_parameters_name_the_field(shop_api, params, field) -> None:
     assert_error(shop_api.get(f"{R}/for-you/c0", params=params), 422, "invalid_input", field=field)
 
 
-@pytest.mark.parametrize("path, param", [(f"{R}/trending", "include_bought"), (f"{R}/similar/p0", "context_items"),
-                                         (f"{R}/buy-again/c0", "include_bought")])
+@pytest.mark.parametrize(
+    "path, param",
+    [
+        (f"{R}/trending", "include_bought"),
+        (f"{R}/similar/p0", "context_items"),
+        (f"{R}/buy-again/c0", "include_bought"),
+    ],
+)
 def test_options_of_another_kind_are_refused(shop_api, path, param) -> None:
-    err = assert_error(shop_api.get(path, params={param: "p1" if param == "context_items" else "true"}), 422,
-                       "invalid_input", field=param)
+    err = assert_error(
+        shop_api.get(path, params={param: "p1" if param == "context_items" else "true"}),
+        422,
+        "invalid_input",
+        field=param,
+    )
     assert "does not apply" in err["message"]
 
 
 def test_openapi_documents_the_query_parameters(shop_api) -> None:
     doc = shop_api.client.get("/v1/openapi.json").json()
     params = {p["name"]: p for p in doc["paths"][f"{R}/for-you/{{customer_id}}"]["get"]["parameters"]}
-    assert {"customer_id", "n", "category", "exclude", "max_per_category", "max_price", "include_bought",
-            "context_items"} <= set(params)
+    assert {
+        "customer_id",
+        "n",
+        "category",
+        "exclude",
+        "max_per_category",
+        "max_price",
+        "include_bought",
+        "context_items",
+    } <= set(params)
     assert params["n"]["schema"]["maximum"] == 100 and params["category"]["in"] == "query"
     trending = {p["name"] for p in doc["paths"][f"{R}/trending"]["get"]["parameters"]}
     assert "context_items" not in trending and "n" in trending
@@ -193,7 +230,7 @@ def test_without_trained_models_every_kind_is_404_with_the_command_to_run(api, p
 
 
 # -- reloading --------------------------------------------------------------------------------------
-def _settle(state, limit_s: float = 30.0) -> None:  # noqa: ANN001
+def _settle(state, limit_s: float = 30.0) -> None:
     """Wait for the background registry check a request started (bounded poll of its flag)."""
     deadline = time.monotonic() + limit_s
     while served(state).refreshing:
@@ -235,8 +272,11 @@ def test_promoting_a_version_or_changing_the_catalogue_is_picked_up(shop_api, sh
             conn.execute(schema.products.update().where(schema.products.c.product_id == top).values(stock=50))
         reg.rollback("trending")
         with shop.store.begin() as conn:  # leave the registry as the other tests expect it
-            conn.execute(sa.delete(schema.recs_models).where(schema.recs_models.c.name == "trending",
-                                                             schema.recs_models.c.version == v2.version))
+            conn.execute(
+                sa.delete(schema.recs_models).where(
+                    schema.recs_models.c.name == "trending", schema.recs_models.c.version == v2.version
+                )
+            )
         state.invalidate("recs")
     assert shop_api.get(f"{R}/trending").json()["model"]["version"] == 1
 
@@ -248,5 +288,6 @@ def test_a_cached_key_is_checked_without_the_store(shop_api) -> None:
     assert not verifier.cached(key_id)
     assert shop_api.get(f"{R}/trending", "analyst").status_code == 200  # first request reads the key's row ...
     assert verifier.cached(key_id)  # ... the next ones are answered on the event loop from the cache
-    assert_error(shop_api.get(f"{R}/trending", headers={"Authorization": "Bearer mlk_" + key_id + "_wrong"}),
-                 401, "unauthorized")
+    assert_error(
+        shop_api.get(f"{R}/trending", headers={"Authorization": "Bearer mlk_" + key_id + "_wrong"}), 401, "unauthorized"
+    )

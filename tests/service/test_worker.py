@@ -58,7 +58,9 @@ def _plan_approve_launch(api: Api, body: dict) -> dict:
 def test_simulated_campaign_is_delivered_by_the_worker_and_measured(sim) -> None:
     api, sim_dir = sim
     state = api.client.app.state.ml
-    first = _plan_approve_launch(api, {"name": "Sim spring", "discounts": [0.0, 0.1], "explore": {"fraction": 0.5, "seed": 2}})
+    first = _plan_approve_launch(
+        api, {"name": "Sim spring", "discounts": [0.0, 0.1], "explore": {"fraction": 0.5, "seed": 2}}
+    )
     cid = first["campaign_id"]
     assert first["planning"]["explored"] is True  # no history: an exploration round ran in the simulator
     assert first["planning"]["history_campaigns"][0].startswith("explore-2-")
@@ -88,7 +90,10 @@ def test_simulated_campaign_is_delivered_by_the_worker_and_measured(sim) -> None
     assert o["treated"] + o["holdout"] == first["launch"]["audience"]
     assert o["conversion_low"] <= o["conversion_lift"] <= o["conversion_high"]
     realised = {r["metric"]: r for r in report["prediction_vs_realised"]}
-    assert realised["incremental_revenue"]["realised"] is not None and realised["incremental_revenue"]["predicted"] is not None
+    assert (
+        realised["incremental_revenue"]["realised"] is not None
+        and realised["incremental_revenue"]["predicted"] is not None
+    )
     assert "Funnel of the treated customers" in api.get(f"/v1/campaigns/{cid}/report.html").text
 
     # a second plan learns from the store's latest randomised campaign: no new exploration round
@@ -132,8 +137,15 @@ def test_worker_command_delivers_an_api_launched_campaign_exactly_once(tmp_path,
     assert nothing.exit_code != 0 and "no channels configured" in str(nothing.exception)
 
 
-@pytest.mark.parametrize(("clock", "sent"), [("2026-11-10T12:00:00Z", 4), ("2026-11-10T22:30:00Z", 0),
-                                              ("2026-11-11T03:00:00+00:00", 0), ("2026-11-10T17:30:00+05:30", 4)])
+@pytest.mark.parametrize(
+    ("clock", "sent"),
+    [
+        ("2026-11-10T12:00:00Z", 4),
+        ("2026-11-10T22:30:00Z", 0),
+        ("2026-11-11T03:00:00+00:00", 0),
+        ("2026-11-10T17:30:00+05:30", 4),
+    ],
+)
 def test_worker_reads_time_from_its_clock_setting_not_the_wall(tmp_path, smtp_server, clock, sent) -> None:  # noqa: F811
     """Quiet hours (21:00-08:00 in the customer's zone) are judged on the configured clock, whatever the hour
     the test runs at; the pass is stamped with that clock too."""
@@ -173,8 +185,10 @@ def test_worker_leaves_locked_and_allocation_waiting_campaigns_alone(tmp_path, s
     channels = tmp_path / "channels.json"
     channels.write_text(json.dumps({"email": {"provider": "smtp", "host": "127.0.0.1", "port": smtp_server.port}}))
     worker = Worker(store, load_settings(db_url=str(store.url), channels_file=channels))
-    assert worker.run_once() == {"locked": {"stopped": "dispatched by another worker"},
-                                 "bandit": {"stopped": "waiting for allocation"}}
+    assert worker.run_once() == {
+        "locked": {"stopped": "dispatched by another worker"},
+        "bandit": {"stopped": "waiting for allocation"},
+    }
     assert smtp_server.raw == [] and outbox_counts(store, "locked")["queued"] == 3
     assert outbox_counts(store, "bandit")["waiting"] == 3
     store.close()
@@ -192,7 +206,9 @@ def test_server_without_channels_keeps_launched_campaigns_waiting_and_says_why(t
     with TestClient(app):
         worker = app.state.ml.worker
         assert worker is not None and worker.mode == "none"
-        assert "marketloop-dispatcher" not in {t.name for t in threading.enumerate()}  # nothing to deliver with: no thread
+        assert "marketloop-dispatcher" not in {
+            t.name for t in threading.enumerate()
+        }  # nothing to deliver with: no thread
         status = worker.status()
         assert status["passes"] == 0 and "MARKETLOOP_SIM_DIR" in status["note"]
     store.close()
@@ -204,20 +220,24 @@ def test_server_with_the_simulator_runs_the_dispatcher_thread_and_stops_it(sim, 
     from marketloop.service.app import create_app
 
     api, sim_dir = sim
-    settings = load_settings(db_url=str(api.store.url), session_secret_file=tmp_path / "s.key", sim_dir=sim_dir,
-                             worker_interval_s=60)
+    settings = load_settings(
+        db_url=str(api.store.url), session_secret_file=tmp_path / "s.key", sim_dir=sim_dir, worker_interval_s=60
+    )
     app = create_app(settings, store=api.store, background=True)
     with TestClient(app):
         assert "marketloop-dispatcher" in {t.name for t in threading.enumerate()}
     assert "marketloop-dispatcher" not in {t.name for t in threading.enumerate()}
 
 
-@pytest.mark.parametrize(("files", "message"), [
-    ({"channels_file": ("ch.json", "{not json")}, "channels file"),
-    ({"channels_file": ("ch.json", '{"fax": {"provider": "smtp"}}')}, "email"),
-    ({"send_policy_file": ("policy.json", '{"quiet_start": "noon", "caps": 1}')}, "send_policy file"),
-    ({"sim_dir": ("missing", None)}, "is not a folder"),
-])
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"channels_file": ("ch.json", "{not json")}, "channels file"),
+        ({"channels_file": ("ch.json", '{"fax": {"provider": "smtp"}}')}, "email"),
+        ({"send_policy_file": ("policy.json", '{"quiet_start": "noon", "caps": 1}')}, "send_policy file"),
+        ({"sim_dir": ("missing", None)}, "is not a folder"),
+    ],
+)
 def test_bad_worker_settings_fail_before_serving(tmp_path, files, message) -> None:
     from marketloop.errors import InputError
     from marketloop.service.app import create_app
@@ -227,7 +247,9 @@ def test_bad_worker_settings_fail_before_serving(tmp_path, files, message) -> No
         if text is not None:
             (tmp_path / name).write_text(text)
         overrides[key] = tmp_path / name
-    settings = load_settings(db_url=f"duckdb:///{tmp_path / 'w.duckdb'}", session_secret_file=tmp_path / "s.key", **overrides)
+    settings = load_settings(
+        db_url=f"duckdb:///{tmp_path / 'w.duckdb'}", session_secret_file=tmp_path / "s.key", **overrides
+    )
     with pytest.raises((ConfigError, InputError), match=message):
         create_app(settings)
 
@@ -254,11 +276,21 @@ def test_a_failed_pass_is_logged_and_the_loop_goes_on(sim, caplog) -> None:
 def test_cli_on_a_duckdb_file_held_by_a_running_server_names_it(tmp_path) -> None:
     url = f"duckdb:///{tmp_path / 'held.duckdb'}"
     src = str(Path(marketloop.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": src, "MARKETLOOP_SESSION_SECRET_FILE": str(tmp_path / "session.key"),
-           "COLUMNS": "300"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": src,
+        "MARKETLOOP_SESSION_SECRET_FILE": str(tmp_path / "session.key"),
+        "COLUMNS": "300",
+    }
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "marketloop", "serve", "--db", url, "--port", str(port), "--no-access-log"],
-                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "marketloop", "serve", "--db", url, "--port", str(port), "--no-access-log"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -270,8 +302,14 @@ def test_cli_on_a_duckdb_file_held_by_a_running_server_names_it(tmp_path) -> Non
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        cli = subprocess.run([sys.executable, "-m", "marketloop", "keys", "list", "--db", url], cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=60)
+        cli = subprocess.run(
+            [sys.executable, "-m", "marketloop", "keys", "list", "--db", url],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert cli.returncode == 4, cli.stdout + cli.stderr
         text = " ".join(cli.stderr.split())
         assert f"(PID {server.pid})" in text, text  # DuckDB names the process holding the file

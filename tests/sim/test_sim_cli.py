@@ -18,7 +18,9 @@ runner = CliRunner()
 
 
 def test_generate_prints_a_summary_table(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["sim", "generate", "--out", str(tmp_path / "s"), "-n", "300", "-p", "40", "-d", "30", "--seed", "2"])
+    result = runner.invoke(
+        app, ["sim", "generate", "--out", str(tmp_path / "s"), "-n", "300", "-p", "40", "-d", "30", "--seed", "2"]
+    )
     assert result.exit_code == 0, result.output
     for entity in ("products", "customers", "events", "orders", "order_lines", "reviews", "consents", "calendar"):
         assert entity in result.output
@@ -26,7 +28,24 @@ def test_generate_prints_a_summary_table(tmp_path: Path) -> None:
 
 
 def test_generate_json_is_one_object(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["sim", "generate", "--out", str(tmp_path / "s"), "-n", "200", "-p", "30", "-d", "20", "--json", "--start", "2024-03-01"])
+    result = runner.invoke(
+        app,
+        [
+            "sim",
+            "generate",
+            "--out",
+            str(tmp_path / "s"),
+            "-n",
+            "200",
+            "-p",
+            "30",
+            "-d",
+            "20",
+            "--json",
+            "--start",
+            "2024-03-01",
+        ],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["customers"] == 200 and payload["start"] == "2024-03-01" and payload["end"] == "2024-03-21"
@@ -64,7 +83,10 @@ def test_errors_reach_the_terminal_without_a_traceback(tmp_path: Path) -> None:
     env.pop("MARKETLOOP_DEBUG", None)
     proc = subprocess.run(
         [sys.executable, "-m", "marketloop", "sim", "generate", "--out", str(tmp_path / "s"), "--customers", "0"],
-        capture_output=True, text=True, env=env, timeout=60,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "customers: expected a whole number of customers, at least 1, got 0" in proc.stderr

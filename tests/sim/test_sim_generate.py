@@ -29,12 +29,20 @@ def read(store: Path, entity: str) -> pd.DataFrame:
 
 @pytest.mark.parametrize("entity", ENTITIES)
 def test_columns_and_types_match_the_canonical_schema(store_dir: Path, entity: str) -> None:
-    arrow = pq.read_schema(next(iter(sorted((store_dir / entity).glob("*.parquet")))) if (store_dir / entity).is_dir() else store_dir / f"{entity}.parquet")
+    arrow = pq.read_schema(
+        next(iter(sorted((store_dir / entity).glob("*.parquet"))))
+        if (store_dir / entity).is_dir()
+        else store_dir / f"{entity}.parquet"
+    )
     expected = []
     for column in schema.metadata.tables[entity].columns:
         if column.name == "source":
             continue
-        name = {"email_hash": "email", "phone_hash": "phone"}.get(column.name, column.name) if entity == "customers" else column.name
+        name = (
+            {"email_hash": "email", "phone_hash": "phone"}.get(column.name, column.name)
+            if entity == "customers"
+            else column.name
+        )
         expected.append((name, arrow_type(column)))
     assert [(f.name, f.type) for f in arrow] == expected
 
@@ -80,7 +88,9 @@ def test_purchase_events_are_the_order_lines(store_dir: Path) -> None:
     left = bought.assign(value=bought["quantity"] * bought["unit_price"] - bought["discount"])[key + ["value"]]
     right = purchases.rename(columns={"ts": "ordered_at"})[key + ["value"]]
     pd.testing.assert_frame_equal(
-        left.sort_values(key + ["value"]).reset_index(drop=True), right.sort_values(key + ["value"]).reset_index(drop=True), check_exact=False
+        left.sort_values(key + ["value"]).reset_index(drop=True),
+        right.sort_values(key + ["value"]).reset_index(drop=True),
+        check_exact=False,
     )
     checkouts = events[events["event_type"] == "checkout"]
     assert len(checkouts) == len(sales)
@@ -173,7 +183,10 @@ def test_same_seed_same_store_other_seed_other_store(tmp_path: Path) -> None:
         a = pq.read_table(tmp_path / "a" / read_manifest(tmp_path / "a").files[entity])
         assert a.equals(pq.read_table(tmp_path / "b" / read_manifest(tmp_path / "b").files[entity])), entity
     assert not pq.read_table(tmp_path / "a" / "events").equals(pq.read_table(tmp_path / "c" / "events"))
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / "truth" / "customers.parquet"), pd.read_parquet(tmp_path / "b" / "truth" / "customers.parquet"))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "a" / "truth" / "customers.parquet"),
+        pd.read_parquet(tmp_path / "b" / "truth" / "customers.parquet"),
+    )
 
 
 def test_chunk_size_changes_files_not_the_store(tmp_path: Path) -> None:
@@ -207,7 +220,16 @@ def _chunk_peak_bytes(tmp: Path, customers: int, chunk: int) -> int:
 
     tracemalloc.start()
     try:
-        generate_store(tmp, customers=customers, products=100, days=90, seed=1, chunk_customers=chunk, force=True, progress=progress)
+        generate_store(
+            tmp,
+            customers=customers,
+            products=100,
+            days=90,
+            seed=1,
+            chunk_customers=chunk,
+            force=True,
+            progress=progress,
+        )
     finally:
         tracemalloc.stop()
     return max(peaks[1:] or peaks)  # the first chunk also pays for the setup
@@ -311,7 +333,9 @@ def test_product_draws_follow_popularity_and_price_sensitivity() -> None:
     neutral = catalog.sample(category, np.zeros(n, bool), rng.random(n), rng.random(n))
     cheap = catalog.sample(category, np.ones(n, bool), rng.random(n), rng.random(n))
     assert (catalog.category[neutral] == category).all() and (catalog.category[cheap] == category).all()
-    share = np.bincount(neutral, minlength=600) / np.bincount(category, minlength=catalog.n_categories)[catalog.category]
+    share = (
+        np.bincount(neutral, minlength=600) / np.bincount(category, minlength=catalog.n_categories)[catalog.category]
+    )
     assert np.abs(share - catalog.popularity).max() < 0.01
     assert catalog.price[cheap].mean() < 0.8 * catalog.price[neutral].mean()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -41,7 +41,9 @@ def test_response_types_exist_with_their_signature(email: pd.DataFrame) -> None:
     assert by_type.loc["sleeping_dog", "uplift"] < -0.001
     assert by_type.loc["persuadable", "uplift"] > 5 * by_type.loc["sure_thing", "uplift"]
     assert by_type.loc["lost_cause", "uplift"] == 0
-    assert by_type.loc["sure_thing", "p_purchase_untreated"] > 2 * by_type["p_purchase_untreated"].drop("sure_thing").max()
+    assert (
+        by_type.loc["sure_thing", "p_purchase_untreated"] > 2 * by_type["p_purchase_untreated"].drop("sure_thing").max()
+    )
     assert by_type.loc["sleeping_dog", "p_unsubscribe"] > 5 * by_type.loc["persuadable", "p_unsubscribe"]
     shares = email["response_type"].value_counts(normalize=True)
     assert shares.between(0.04, 0.7).all()
@@ -76,7 +78,12 @@ def test_consent_gates_the_message(big_world: SimWorld) -> None:
     frame = big_world.true_uplift(big_world.customer_ids[:5000], Message(channel="sms"))
     off = frame[~frame["delivered"]]
     assert len(off) > 1000
-    assert (off["uplift"] == 0).all() and (off["p_open"] == 0).all() and (off["p_unsubscribe"] == 0).all() and (off["send_cost"] == 0).all()
+    assert (
+        (off["uplift"] == 0).all()
+        and (off["p_open"] == 0).all()
+        and (off["p_unsubscribe"] == 0).all()
+        and (off["send_cost"] == 0).all()
+    )
     drawn = big_world.respond(off["customer_id"], Message(channel="sms"), seed=1)
     assert not drawn["open"].any() and not drawn["unsubscribe"].any()
 
@@ -102,7 +109,11 @@ def test_draws_agree_with_the_oracle(big_world: SimWorld) -> None:
     treated = big_world.respond(ids, message, seed=5)
     control = big_world.respond(ids, None, seed=5)
     n = len(ids)
-    for col, expected in (("purchase", oracle["p_purchase_treated"]), ("visit", oracle["p_visit_treated"]), ("open", oracle["p_open"])):
+    for col, expected in (
+        ("purchase", oracle["p_purchase_treated"]),
+        ("visit", oracle["p_visit_treated"]),
+        ("open", oracle["p_open"]),
+    ):
         se = np.sqrt(expected.mean() * (1 - expected.mean()) / n)
         assert abs(treated[col].mean() - expected.mean()) < 4 * se, col
     se = np.sqrt(oracle["p_purchase_untreated"].mean() / n)
@@ -140,7 +151,7 @@ def test_oracle_rows_follow_the_requested_ids(big_world: SimWorld) -> None:
         ({"discount": 0.8}, "discount: expected a fraction between 0 and 0.5 (or None), got 0.8"),
         ({"discount": -0.1}, "discount: expected a fraction between 0 and 0.5 (or None), got -0.1"),
         ({"window_days": 0}, "window_days: expected 1 to 90 days, got 0"),
-        ({"send_at": datetime(2026, 1, 1, tzinfo=timezone.utc)}, "send_at: expected a naive UTC datetime"),
+        ({"send_at": datetime(2026, 1, 1, tzinfo=UTC)}, "send_at: expected a naive UTC datetime"),
     ],
 )
 def test_bad_messages_are_refused(kwargs: dict, message: str) -> None:

@@ -24,7 +24,9 @@ def year_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def history(year_store: Path) -> pd.DataFrame:
     world = SimWorld.load(year_store)
-    events = pq.read_table(year_store / "events", columns=["customer_id", "session_id", "event_type", "product_id", "ts"]).to_pandas()
+    events = pq.read_table(
+        year_store / "events", columns=["customer_id", "session_id", "event_type", "product_id", "ts"]
+    ).to_pandas()
     orders = pq.read_table(year_store / "orders").to_pandas()
     orders = orders[~orders["is_return"]]
     end = events["ts"].max()
@@ -60,7 +62,10 @@ def test_purchase_rate_shows_in_order_counts(history: pd.DataFrame) -> None:
 def test_lifecycle_shows_in_recency(history: pd.DataFrame) -> None:
     recency = history.groupby("lifecycle_stage")["days_since_last"].median()
     assert recency["churned"] > recency["at_risk"] > recency["active"]
-    assert history.loc[history["lifecycle_stage"] == "churned", "sessions"].mean() < 0.5 * history.loc[history["lifecycle_stage"] == "active", "sessions"].mean()
+    assert (
+        history.loc[history["lifecycle_stage"] == "churned", "sessions"].mean()
+        < 0.5 * history.loc[history["lifecycle_stage"] == "active", "sessions"].mean()
+    )
 
 
 def test_persuadables_abandon_more_carts_and_sleeping_dogs_are_older(history: pd.DataFrame) -> None:
@@ -73,7 +78,6 @@ def test_persuadables_abandon_more_carts_and_sleeping_dogs_are_older(history: pd
 
 def test_basket_and_category_preferences_show(history: pd.DataFrame, year_store: Path) -> None:
     store_dir = year_store
-    world = SimWorld.load(year_store)
     buyers = history.dropna(subset=["order_value"])
     assert spearman(buyers["basket_value"], buyers["order_value"]) > 0.2
     events = pq.read_table(store_dir / "events", columns=["customer_id", "event_type", "product_id"]).to_pandas()
@@ -87,7 +91,6 @@ def test_basket_and_category_preferences_show(history: pd.DataFrame, year_store:
     assert agree > 0.5
 
 
-
 def test_some_purchases_repeat_earlier_ones(year_store: Path) -> None:
     lines = pq.read_table(year_store / "order_lines").to_pandas()
     orders = pq.read_table(year_store / "orders").to_pandas()
@@ -95,7 +98,11 @@ def test_some_purchases_repeat_earlier_ones(year_store: Path) -> None:
     bought = bought.sort_values("ordered_at")
     first_time = bought.groupby("customer_id")["ordered_at"].transform("min")
     later = bought[bought["ordered_at"] > first_time]
-    earlier = bought.merge(later[["customer_id", "product_id", "ordered_at"]], on=["customer_id", "product_id"], suffixes=("", "_later"))
-    repeats = earlier[earlier["ordered_at"] < earlier["ordered_at_later"]][["customer_id", "product_id", "ordered_at_later"]].drop_duplicates()
+    earlier = bought.merge(
+        later[["customer_id", "product_id", "ordered_at"]], on=["customer_id", "product_id"], suffixes=("", "_later")
+    )
+    repeats = earlier[earlier["ordered_at"] < earlier["ordered_at_later"]][
+        ["customer_id", "product_id", "ordered_at_later"]
+    ].drop_duplicates()
     share = len(repeats) / len(later)
     assert 0.05 < share < 0.5  # buy-again exists, as in real stores, without dominating

@@ -32,8 +32,12 @@ def test_killed_load_leaves_nothing_behind(tmp_path: Path) -> None:
     open_store(url).close()
     data = _events_csv(tmp_path / "events.csv", 1_500_000)
     env = {**os.environ, "MARKETLOOP_DB_URL": url}
-    proc = subprocess.Popen([sys.executable, "-m", "marketloop", "ingest", "events", str(data), "--json"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "marketloop", "ingest", "events", str(data), "--json"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     # Kill it while it works: wait until the process has used some CPU time, then SIGKILL.
     import psutil
 
@@ -71,17 +75,25 @@ def test_cli_ingest_prints_json_summary_and_is_idempotent(tmp_path: Path) -> Non
     assert second["already_loaded"] is True and second["loaded"] == 0
 
 
-@pytest.mark.parametrize(("args", "code", "text"), [
-    (["ingest", "ordres", "x.csv"], 2, "Unknown entity 'ordres'"),
-    (["ingest", "orders", "missing.csv"], 3, "does not exist"),
-    (["ingest", "orders", "x.csv", "--map", "nonsense"], 2, "--map 'nonsense' is not COLUMN=FIELD"),
-    (["db", "status", "--db", "oracle://x"], 2, "db URL scheme 'oracle' is not supported"),
-    (["db", "status", "--db", "postgresql://nobody@127.0.0.1:1/x"], 4, "Cannot open store"),
-])
+@pytest.mark.parametrize(
+    ("args", "code", "text"),
+    [
+        (["ingest", "ordres", "x.csv"], 2, "Unknown entity 'ordres'"),
+        (["ingest", "orders", "missing.csv"], 3, "does not exist"),
+        (["ingest", "orders", "x.csv", "--map", "nonsense"], 2, "--map 'nonsense' is not COLUMN=FIELD"),
+        (["db", "status", "--db", "oracle://x"], 2, "db URL scheme 'oracle' is not supported"),
+        (["db", "status", "--db", "postgresql://nobody@127.0.0.1:1/x"], 4, "Cannot open store"),
+    ],
+)
 def test_cli_errors_are_clean(tmp_path: Path, args: list[str], code: int, text: str) -> None:
     (tmp_path / "x.csv").write_text("order_id,ordered_at\n")
-    result = subprocess.run([sys.executable, "-m", "marketloop", *args], cwd=tmp_path, capture_output=True, text=True,
-                            env={**os.environ, "MARKETLOOP_DB_URL": f"duckdb:///{tmp_path / 's.duckdb'}"})
+    result = subprocess.run(
+        [sys.executable, "-m", "marketloop", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MARKETLOOP_DB_URL": f"duckdb:///{tmp_path / 's.duckdb'}"},
+    )
     assert result.returncode == code, result.stderr
     assert text in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
@@ -101,8 +113,11 @@ def test_uci_online_retail_models_its_peculiarities(shared_data: Path, tmp_path:
         rejected = store.scalar("SELECT count(DISTINCT line) FROM rejected_rows")
         assert lines + rejected == 541_909  # every record is either loaded or quarantined with a reason
         assert store.count("customers") == 4_372
-        assert store.scalar("SELECT count(*) FROM orders WHERE is_return AND order_id LIKE 'C%'") == \
-            store.scalar("SELECT count(*) FROM orders WHERE order_id LIKE 'C%'") > 3_000
+        assert (
+            store.scalar("SELECT count(*) FROM orders WHERE is_return AND order_id LIKE 'C%'")
+            == store.scalar("SELECT count(*) FROM orders WHERE order_id LIKE 'C%'")
+            > 3_000
+        )
         assert store.scalar("SELECT count(*) FROM orders WHERE customer_id IS NULL") > 1_000  # guest orders
         non_products = set(store.read_sql("SELECT product_id FROM products WHERE NOT is_product")["product_id"])
         assert {"POST", "M", "BANK CHARGES", "DOT"} <= non_products

@@ -50,7 +50,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-def load_sample(store, tmp_path: Path) -> None:  # noqa: ANN001
+def load_sample(store, tmp_path: Path) -> None:
     load_file(store, "products", write(tmp_path, "products.csv", PRODUCTS))
     load_file(store, "customers", write(tmp_path, "customers.csv", CUSTOMERS))
     load_file(store, "orders", write(tmp_path, "orders.csv", ORDERS))
@@ -62,7 +62,9 @@ def test_migrations_create_the_schema_once(any_store_url: str) -> None:
         assert current_version(store) == LATEST_VERSION
         assert set(store.counts()) >= {"customers", "products", "events", "orders", "order_lines", "rejected_rows"}
     with open_store(any_store_url) as store:  # re-opening applies nothing new
-        assert store.scalar("SELECT count(*) FROM schema_migrations") == len({m.version for m in __import__("marketloop.store.migrations", fromlist=["MIGRATIONS"]).MIGRATIONS})
+        assert store.scalar("SELECT count(*) FROM schema_migrations") == len(
+            {m.version for m in __import__("marketloop.store.migrations", fromlist=["MIGRATIONS"]).MIGRATIONS}
+        )
 
 
 def test_migration_8_adds_the_profile_activity_columns_to_an_older_store(any_store_url: str) -> None:
@@ -77,9 +79,19 @@ def test_migration_8_adds_the_profile_activity_columns_to_an_older_store(any_sto
         with store.begin() as conn:
             present = {c.lower() for c in conn.execute(sa.text("SELECT * FROM customer_profiles WHERE 1 = 0")).keys()}
             assert set(added) <= present
-            conn.execute(schema.customer_profiles.insert().values(
-                customer_id="C1", as_of=sa.func.current_date(), orders=1, returns=0, revenue=1.0, high_value=False,
-                computed_at=sa.func.current_timestamp(), days_inactive=3, lifecycle_stage="active"))
+            conn.execute(
+                schema.customer_profiles.insert().values(
+                    customer_id="C1",
+                    as_of=sa.func.current_date(),
+                    orders=1,
+                    returns=0,
+                    revenue=1.0,
+                    high_value=False,
+                    computed_at=sa.func.current_timestamp(),
+                    days_inactive=3,
+                    lifecycle_stage="active",
+                )
+            )
         assert store.scalar("SELECT lifecycle_stage FROM customer_profiles WHERE customer_id = 'C1'") == "active"
 
 
@@ -92,10 +104,15 @@ def test_load_counts_rejects_and_references(any_store_url: str, tmp_path: Path) 
         assert counts["orders"] == 3
         assert counts["order_lines"] == 4  # the NOPE line is rejected
         rejects = store.read_sql("SELECT entity, line, field, code, reason FROM rejected_rows")
-        assert rejects.to_dict("records") == [{
-            "entity": "order_lines", "line": 6, "field": "product_id", "code": "reference",
-            "reason": "product_id: unknown product 'NOPE' (not in the store nor in this load); load the products first",
-        }]
+        assert rejects.to_dict("records") == [
+            {
+                "entity": "order_lines",
+                "line": 6,
+                "field": "product_id",
+                "code": "reference",
+                "reason": "product_id: unknown product 'NOPE' (not in the store nor in this load); load the products first",
+            }
+        ]
         guest = store.scalar("SELECT count(*) FROM orders WHERE customer_id IS NULL")
         assert guest == 1
 
@@ -115,22 +132,29 @@ def test_reloading_changes_nothing_and_new_rows_append(any_store_url: str, tmp_p
         assert summary.tables["order_lines"].skipped == 4
         after = store.counts()
         assert after["order_lines"] == before["order_lines"] + 1
-        assert {k: v for k, v in after.items() if k not in ("order_lines", "ingest_runs", "rejected_rows")} == \
-            {k: v for k, v in before.items() if k not in ("order_lines", "ingest_runs", "rejected_rows")}
-        kept = store.read_sql("SELECT * FROM order_lines WHERE NOT (order_id = 'O2' AND line_no = 2) ORDER BY order_id, line_no")
+        assert {k: v for k, v in after.items() if k not in ("order_lines", "ingest_runs", "rejected_rows")} == {
+            k: v for k, v in before.items() if k not in ("order_lines", "ingest_runs", "rejected_rows")
+        }
+        kept = store.read_sql(
+            "SELECT * FROM order_lines WHERE NOT (order_id = 'O2' AND line_no = 2) ORDER BY order_id, line_no"
+        )
         assert kept.equals(snapshot)
 
 
 def test_dimension_rows_are_updated_when_they_change(any_store_url: str, tmp_path: Path) -> None:
     with open_store(any_store_url) as store:
         load_file(store, "products", write(tmp_path, "products.csv", PRODUCTS))
-        changed = PRODUCTS.replace("P2,Wool scarf,accessories,Borea,24.50,9.10,0", "P2,Wool scarf,accessories,Borea,19.90,9.10,5")
+        changed = PRODUCTS.replace(
+            "P2,Wool scarf,accessories,Borea,24.50,9.10,0", "P2,Wool scarf,accessories,Borea,19.90,9.10,5"
+        )
         summary = load_file(store, "products", write(tmp_path, "products2.csv", changed))
         assert (summary.tables["products"].updated, summary.tables["products"].skipped) == (1, 2)
         row = store.read_sql("SELECT price, stock FROM products WHERE product_id = 'P2'").iloc[0]
         assert (row["price"], row["stock"]) == (19.90, 5)
         # A partial file (no stock column) updates only the columns it has.
-        summary = load_file(store, "products", write(tmp_path, "p3.csv", "product_id,name,price\nP2,Wool scarf,21.00\n"))
+        summary = load_file(
+            store, "products", write(tmp_path, "p3.csv", "product_id,name,price\nP2,Wool scarf,21.00\n")
+        )
         row = store.read_sql("SELECT price, stock, is_product FROM products WHERE product_id = 'P2'").iloc[0]
         assert (row["price"], row["stock"], bool(row["is_product"])) == (21.0, 5, True)
 
@@ -151,13 +175,30 @@ def test_contact_details_are_pseudonymised(any_store_url: str, tmp_path: Path) -
 def test_forget_erases_a_customer_everywhere(any_store_url: str, tmp_path: Path) -> None:
     with open_store(any_store_url) as store:
         load_sample(store, tmp_path)
-        load_file(store, "events", write(tmp_path, "events.csv",
-                                         "event_id,customer_id,event_type,product_id,ts\nE1,C1,view,P1,2024-03-01 09:00:00\n"
-                                         "E2,C2,view,P2,2024-03-01 09:05:00\n"))
-        load_file(store, "consents", write(tmp_path, "consents.csv",
-                                           "customer_id,channel,status,updated_at\nC1,email,granted,2024-01-01 00:00:00\n"))
-        load_file(store, "reviews", write(tmp_path, "reviews.csv",
-                                          "review_id,product_id,customer_id,rating,body\nR1,P1,C1,5,Lovely\n"))
+        load_file(
+            store,
+            "events",
+            write(
+                tmp_path,
+                "events.csv",
+                "event_id,customer_id,event_type,product_id,ts\nE1,C1,view,P1,2024-03-01 09:00:00\n"
+                "E2,C2,view,P2,2024-03-01 09:05:00\n",
+            ),
+        )
+        load_file(
+            store,
+            "consents",
+            write(
+                tmp_path,
+                "consents.csv",
+                "customer_id,channel,status,updated_at\nC1,email,granted,2024-01-01 00:00:00\n",
+            ),
+        )
+        load_file(
+            store,
+            "reviews",
+            write(tmp_path, "reviews.csv", "review_id,product_id,customer_id,rating,body\nR1,P1,C1,5,Lovely\n"),
+        )
         result = forget(store, "C1", key=b"k", actor="test")
         assert result.deleted["customers"] == 1 and result.deleted["order_lines"] == 2
         for name, table in schema.metadata.tables.items():

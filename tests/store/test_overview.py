@@ -72,9 +72,22 @@ def test_monthly_series_fills_gaps_and_splits_new_from_returning(any_store_url: 
     assert list(series["month"]) == ["2023-09", "2023-10", "2023-11", "2023-12", "2024-01", "2024-02", "2024-03"]
     by = series.set_index("month")
     assert by.loc["2024-03"].to_dict() == {  # O2 (A, returning), O3 (B, new), O5 (guest); the return R1 is left out
-        "revenue": 120.0, "orders": 3, "aov": 40.0, "active_customers": 2, "new_customers": 1,
-        "returning_customers": 1, "repeat_rate": 0.5}
+        "revenue": 120.0,
+        "orders": 3,
+        "aov": 40.0,
+        "active_customers": 2,
+        "new_customers": 1,
+        "returning_customers": 1,
+        "repeat_rate": 0.5,
+    }
     assert by.loc["2023-09", "new_customers"] == 1 and by.loc["2024-01", "revenue"] == 100.0
-    assert by.loc["2023-11"].to_dict() == {"revenue": 0.0, "orders": 0, "aov": 0.0, "active_customers": 0,
-                                           "new_customers": 0, "returning_customers": 0, "repeat_rate": 0.0}
+    assert by.loc["2023-11"].to_dict() == {
+        "revenue": 0.0,
+        "orders": 0,
+        "aov": 0.0,
+        "active_customers": 0,
+        "new_customers": 0,
+        "returning_customers": 0,
+        "repeat_rate": 0.0,
+    }
     assert series["revenue"].sum() == 240.0 and series["new_customers"].sum() == 3

@@ -5,16 +5,38 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from marketloop.strategy.candidates import ArmPrediction, audience_offers, choose, difference_variance, pooled_difference_variance
+from marketloop.strategy.candidates import (
+    ArmPrediction,
+    audience_offers,
+    choose,
+    difference_variance,
+    pooled_difference_variance,
+)
 
 
-def _arm(name: str, d: float, profit: list[float], consent: list[bool], allowed: list[bool] | None = None, spend: float = 1.0) -> ArmPrediction:
+def _arm(
+    name: str, d: float, profit: list[float], consent: list[bool], allowed: list[bool] | None = None, spend: float = 1.0
+) -> ArmPrediction:
     n = len(profit)
     z = np.zeros(n)
     c = np.array(consent)
-    return ArmPrediction(arm=name, channel="email", discount=d, allowed=c & np.array(allowed if allowed is not None else [True] * n),
-                         consent=c, components=[], tau=np.array(profit) / 10, p0=z, p1=z, opens=z, clicks=z,
-                         incremental_revenue=np.array(profit), incremental_profit=np.array(profit), spend=np.full(n, spend), send_cost=0.0)
+    return ArmPrediction(
+        arm=name,
+        channel="email",
+        discount=d,
+        allowed=c & np.array(allowed if allowed is not None else [True] * n),
+        consent=c,
+        components=[],
+        tau=np.array(profit) / 10,
+        p0=z,
+        p1=z,
+        opens=z,
+        clicks=z,
+        incremental_revenue=np.array(profit),
+        incremental_profit=np.array(profit),
+        spend=np.full(n, spend),
+        send_cost=0.0,
+    )
 
 
 def test_choice_reasons() -> None:
@@ -45,7 +67,9 @@ def _uncertain(name: str, d: float, profit: list[float], parts: dict[str, list[f
     arm = _arm(name, d, profit, [True] * len(profit))
     arm.components = [(key, np.zeros(len(profit))) for key in parts]
     arm.tau_variances = [np.array(v) for v in parts.values()]
-    arm.calibration_covariances = [np.array([[np.mean(v), 0.0], [0.0, 0.0]]) for v in parts.values()]  # raw scores are 0
+    arm.calibration_covariances = [
+        np.array([[np.mean(v), 0.0], [0.0, 0.0]]) for v in parts.values()
+    ]  # raw scores are 0
     arm.tau_weights = {"incremental_profit": np.ones(len(profit))}
     return arm
 
@@ -55,7 +79,12 @@ def test_customers_leave_the_pooled_offer_only_on_clear_evidence() -> None:
     # looks better by 0.5, but only customer 0's estimate is sure enough (sd 0.1 vs 1.0). Customers
     # 2 and 3: the plain message looks harmful (-0.3), sure for customer 2 only.
     plain = _uncertain("email-0", 0.0, [1.0, 1.0, -0.3, -0.3], {"email-0": [0.01, 0.01, 0.0001, 1.0]})
-    disc = _uncertain("email-20", 0.2, [1.5, 1.5, -1.0, -1.0], {"email-0": [0.01, 0.01, 0.0001, 1.0], "email-20|email-0": [0.01, 1.0, 0.01, 0.01]})
+    disc = _uncertain(
+        "email-20",
+        0.2,
+        [1.5, 1.5, -1.0, -1.0],
+        {"email-0": [0.01, 0.01, 0.0001, 1.0], "email-20|email-0": [0.01, 1.0, 0.01, 0.01]},
+    )
     choice, best_any, reason = choose([plain, disc], "incremental_profit", None)
     assert best_any.tolist() == [1, 1, 0, 0]
     assert choice.tolist() == [1, 0, -1, 0]
@@ -72,7 +101,9 @@ def test_nobody_is_sent_without_clear_evidence_when_no_offer_pays_on_average() -
     assert reason.tolist() == ["not_worth_it", "not_worth_it", "", "not_worth_it"]
 
 
-def _calibrated(name: str, d: float, profit: list[float], parts: dict[str, tuple[np.ndarray, np.ndarray]], spend: float) -> ArmPrediction:
+def _calibrated(
+    name: str, d: float, profit: list[float], parts: dict[str, tuple[np.ndarray, np.ndarray]], spend: float
+) -> ArmPrediction:
     """An arm whose uplift parts are calibrations ``a + b x raw``: parts maps key -> (raw scores, (a, b) covariance)."""
     arm = _arm(name, d, profit, [True] * len(profit), spend=spend)
     arm.components = [(key, raw) for key, (raw, _) in parts.items()]
@@ -90,11 +121,19 @@ def test_pooled_difference_variance_matches_simulated_calibration_errors() -> No
     raw_base, raw_disc = rng.normal(size=n), rng.normal(size=n)
     base_cov, disc_cov = np.array([[0.04, -0.01], [-0.01, 0.02]]), np.array([[0.09, 0.02], [0.02, 0.05]])
     plain = _calibrated("email-0", 0.0, [0.0] * n, {"email-0": (raw_base, base_cov)}, spend=0.0)
-    disc = _calibrated("email-10", 0.1, [0.0] * n, {"email-0": (raw_base, base_cov), "email-10|email-0": (raw_disc, disc_cov)}, spend=1.0)
+    disc = _calibrated(
+        "email-10",
+        0.1,
+        [0.0] * n,
+        {"email-0": (raw_base, base_cov), "email-10|email-0": (raw_disc, disc_cov)},
+        spend=1.0,
+    )
     disc.tau_weights = {"incremental_profit": np.linspace(0.2, 1.0, n)}  # a discount earns less per extra order
     mask = np.arange(n) % 3 != 0
     draws = 200_000
-    a_b = {k: rng.multivariate_normal([0.0, 0.0], cov, size=draws) for k, cov in (("base", base_cov), ("disc", disc_cov))}
+    a_b = {
+        k: rng.multivariate_normal([0.0, 0.0], cov, size=draws) for k, cov in (("base", base_cov), ("disc", disc_cov))
+    }
     w_plain, w_disc = plain.tau_weights["incremental_profit"][mask], disc.tau_weights["incremental_profit"][mask]
     tau_base = a_b["base"][:, [0]] + a_b["base"][:, [1]] * raw_base[mask]
     tau_disc = tau_base + a_b["disc"][:, [0]] + a_b["disc"][:, [1]] * raw_disc[mask]
@@ -111,8 +150,13 @@ def test_the_audience_keeps_the_plain_message_unless_a_discount_is_clearly_bette
     base = (zeros, np.array([[0.01, 0.0], [0.0, 0.0]]))
 
     def discount(profit: float, variance: float) -> ArmPrediction:
-        return _calibrated("email-10", 0.1, [profit] * n, {"email-0": base, "email-10|email-0": (zeros, np.array([[variance, 0.0], [0.0, 0.0]]))},
-                           spend=1.0)
+        return _calibrated(
+            "email-10",
+            0.1,
+            [profit] * n,
+            {"email-0": base, "email-10|email-0": (zeros, np.array([[variance, 0.0], [0.0, 0.0]]))},
+            spend=1.0,
+        )
 
     plain = _calibrated("email-0", 0.0, [1.0] * n, {"email-0": base}, spend=0.01)
     plain.tau_weights = {"incremental_profit": np.ones(n)}

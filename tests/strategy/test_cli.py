@@ -16,7 +16,7 @@ from marketloop.cli.main import app
 runner = CliRunner()
 
 
-def _invoke(args: list[str]):  # noqa: ANN202
+def _invoke(args: list[str]):
     return runner.invoke(app, args, catch_exceptions=True, env={"COLUMNS": "250"})
 
 
@@ -24,7 +24,7 @@ def test_campaign_app_is_importable() -> None:
     assert {c.name for c in campaign_app.registered_commands} >= {"plan", "show"}
 
 
-def test_plan_and_show(known_store_url, tmp_path: Path) -> None:  # noqa: ANN001
+def test_plan_and_show(known_store_url, tmp_path: Path) -> None:
     url, _ = known_store_url
     goal = tmp_path / "goal.toml"
     goal.write_text('name = "Spring"\ndiscounts = [0.0, 0.2]\n', encoding="utf-8")
@@ -54,14 +54,33 @@ def _uplift_csv(path: Path, n: int = 3_000) -> Path:
     arm = rng.choice(["mail", "none", "other"], n)
     p = 0.2 + np.where(arm == "mail", np.where(x > 0.5, 0.2, 0.0), 0.0)
     y = (rng.random(n) < p).astype(int)
-    pd.DataFrame({"x": x, "kind": rng.choice(["a", "b"], n), "arm": arm, "y": y, "later": y * (rng.random(n) < 0.3)}).to_csv(path, index=False)
+    pd.DataFrame(
+        {"x": x, "kind": rng.choice(["a", "b"], n), "arm": arm, "y": y, "later": y * (rng.random(n) < 0.3)}
+    ).to_csv(path, index=False)
     return path
 
 
 def test_eval_uplift_json(tmp_path: Path) -> None:
     data = _uplift_csv(tmp_path / "test.csv")
-    args = ["eval", "uplift", "--data", str(data), "--treatment-col", "arm", "--treatment", "mail", "--control", "none",
-            "--outcome", "y", "--seeds", "1", "--drop", "later", "--json"]
+    args = [
+        "eval",
+        "uplift",
+        "--data",
+        str(data),
+        "--treatment-col",
+        "arm",
+        "--treatment",
+        "mail",
+        "--control",
+        "none",
+        "--outcome",
+        "y",
+        "--seeds",
+        "1",
+        "--drop",
+        "later",
+        "--json",
+    ]
     result = _invoke(args)
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
@@ -81,7 +100,14 @@ def test_eval_uplift_json(tmp_path: Path) -> None:
 )
 def test_eval_uplift_bad_input(tmp_path: Path, change: dict, text: str) -> None:
     data = _uplift_csv(tmp_path / "test.csv", 1_000)
-    opts = {"--data": str(data), "--treatment-col": "arm", "--treatment": "mail", "--control": "none", "--outcome": "y", "--drop": "later"}
+    opts = {
+        "--data": str(data),
+        "--treatment-col": "arm",
+        "--treatment": "mail",
+        "--control": "none",
+        "--outcome": "y",
+        "--drop": "later",
+    }
     opts.update(change)
     result = _invoke(["eval", "uplift", *[v for kv in opts.items() for v in kv], "--seeds", "1"])
     assert result.exit_code != 0

@@ -38,7 +38,11 @@ def test_defaults_and_margin_floor() -> None:
         ({"start": "2026-02-01", "end": "2026-01-01"}, "end", "is before start"),
         ({"budgets": 10}, "budgets", "unknown field"),
         ({"eligible": {"segment": "vip"}}, "eligible.segment", "lapsing"),
-        ({"eligible": {"min_days_since_order": 90, "max_days_since_order": 30}}, "eligible.max_days_since_order", "must not exceed"),
+        (
+            {"eligible": {"min_days_since_order": 90, "max_days_since_order": 30}},
+            "eligible.max_days_since_order",
+            "must not exceed",
+        ),
         ({"eligible": {"colour": "red"}}, "eligible.colour", "unknown field"),
         ({"frequency": {"max_messages": 0}}, "frequency.max_messages", "greater than or equal to 1"),
         ({"budget": float("inf")}, "budget", "finite number"),
@@ -60,7 +64,9 @@ def test_missing_name() -> None:
 
 def test_toml_file(tmp_path: Path) -> None:
     path = tmp_path / "goal.toml"
-    path.write_text('name = "Spring"\nobjective = "conversions"\nbudget = 500\n[eligible]\nsegment = "lapsing"\n', encoding="utf-8")
+    path.write_text(
+        'name = "Spring"\nobjective = "conversions"\nbudget = 500\n[eligible]\nsegment = "lapsing"\n', encoding="utf-8"
+    )
     goal = load_goal(path)
     assert goal.budget == 500 and goal.eligible.segment == "lapsing"
     bad = tmp_path / "bad.toml"

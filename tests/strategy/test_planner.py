@@ -16,25 +16,27 @@ GOAL = {"name": "Known targeting", "discounts": [0.0, 0.2], "holdout_fraction": 
 
 
 @pytest.fixture(scope="module")
-def model(known_store_url: tuple[str, dict[str, str]]):  # noqa: ANN201
+def model(known_store_url: tuple[str, dict[str, str]]):
     with open_store(known_store_url[0]) as store:
         return fit_response_model(store, read_history(store))
 
 
 @pytest.fixture(scope="module")
-def planned(known_store_url: tuple[str, dict[str, str]], model):  # noqa: ANN001, ANN201
+def planned(known_store_url: tuple[str, dict[str, str]], model):
     url, kinds = known_store_url
     with open_store(url) as store:
         result = plan_campaign(store, parse_goal(GOAL), model=model, n_boot=100)
     return result, kinds
 
 
-def _shares(result, kinds: dict[str, str]) -> pd.DataFrame:  # noqa: ANN001
+def _shares(result, kinds: dict[str, str]) -> pd.DataFrame:
     dec = result.decisions.assign(true_kind=result.decisions["customer_id"].map(kinds))
-    return dec.groupby("true_kind").agg(included=("included", "mean"), discounted=("arm", lambda a: (a == "email-20").mean()))
+    return dec.groupby("true_kind").agg(
+        included=("included", "mean"), discounted=("arm", lambda a: (a == "email-20").mean())
+    )
 
 
-def test_right_targeting(planned) -> None:  # noqa: ANN001
+def test_right_targeting(planned) -> None:
     result, kinds = planned
     shares = _shares(result, kinds)
     assert shares.loc["persuadable", "included"] > 0.95
@@ -42,10 +44,12 @@ def test_right_targeting(planned) -> None:  # noqa: ANN001
     assert shares.loc["sure_thing", "discounted"] < 0.02, "sure things must not get a discount"
     assert shares.loc["lost_cause", "discounted"] < 0.02
     # persuadables get the plain e-mail: 20 % off adds 5 points but gives 20 % away on 30 % of orders
-    assert (result.decisions.loc[result.decisions["customer_id"].map(kinds) == "persuadable", "arm"] == "email-0").mean() > 0.9
+    assert (
+        result.decisions.loc[result.decisions["customer_id"].map(kinds) == "persuadable", "arm"] == "email-0"
+    ).mean() > 0.9
 
 
-def test_predictions_and_explanations(planned) -> None:  # noqa: ANN001
+def test_predictions_and_explanations(planned) -> None:
     result, kinds = planned
     plan = result.plan
     inc = plan.predictions["incremental_conversions"]
@@ -61,7 +65,7 @@ def test_predictions_and_explanations(planned) -> None:  # noqa: ANN001
     assert sum(g.customers for g in plan.groups) == len(kinds)
 
 
-def test_budget_limits_spend(known_store_url, model) -> None:  # noqa: ANN001
+def test_budget_limits_spend(known_store_url, model) -> None:
     url, _ = known_store_url
     with open_store(url) as store:
         result = plan_campaign(store, parse_goal({**GOAL, "budget": 0.5}), model=model, n_boot=20)
@@ -69,7 +73,7 @@ def test_budget_limits_spend(known_store_url, model) -> None:  # noqa: ANN001
     assert any("budget" in g.group for g in result.plan.groups)
 
 
-def test_store_round_trip(known_store_url, planned) -> None:  # noqa: ANN001
+def test_store_round_trip(known_store_url, planned) -> None:
     url, _ = known_store_url
     result, _ = planned
     with open_store(url) as store:
@@ -83,13 +87,13 @@ def test_store_round_trip(known_store_url, planned) -> None:  # noqa: ANN001
     assert set(audience["variant"]) <= {"email-0", "email-20"}
 
 
-def test_no_history_and_no_eligible(tmp_path) -> None:  # noqa: ANN001
+def test_no_history_and_no_eligible(tmp_path) -> None:
     with open_store(f"duckdb:///{tmp_path / 'empty.duckdb'}") as store:
         with pytest.raises(InputError, match="no randomised campaign history"):
             plan_campaign(store, parse_goal(GOAL))
 
 
-def test_eligibility_filters(known_store_url, model) -> None:  # noqa: ANN001
+def test_eligibility_filters(known_store_url, model) -> None:
     url, kinds = known_store_url
     with open_store(url) as store:
         result = plan_campaign(store, parse_goal({**GOAL, "eligible": {"min_orders": 1}}), model=model, n_boot=20)
@@ -98,7 +102,7 @@ def test_eligibility_filters(known_store_url, model) -> None:  # noqa: ANN001
             plan_campaign(store, parse_goal({**GOAL, "eligible": {"min_orders": 50}}), model=model)
 
 
-def test_featured_products(planned) -> None:  # noqa: ANN001
+def test_featured_products(planned) -> None:
     import json
 
     result, _ = planned

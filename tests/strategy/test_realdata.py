@@ -16,8 +16,16 @@ def test_hillstrom_t_learner_beats_random(shared_data: Path) -> None:
     if not path.is_file():
         pytest.skip(f"{path} not found")
     frame = pd.read_csv(path)
-    out = evaluate_uplift(frame, "segment", "Womens E-Mail", "No E-Mail", "visit", seeds=1, drop=["conversion", "spend"],
-                          learners=["t_learner"])
+    out = evaluate_uplift(
+        frame,
+        "segment",
+        "Womens E-Mail",
+        "No E-Mail",
+        "visit",
+        seeds=1,
+        drop=["conversion", "spend"],
+        learners=["t_learner"],
+    )
     t30 = out["learners"]["t_learner"]["uplift_at_30"]["mean"]
     random30 = out["learners"]["random"]["uplift_at_30"]["mean"]
     assert out["treated_rate"] == pytest.approx(0.151, abs=0.002)

@@ -33,11 +33,25 @@ def test_nobody_treated_changes_nothing(world: SimWorld) -> None:
 
 
 def test_summary_ratios() -> None:
-    run = {"policies": {n: {"incremental_profit": v, "incremental_conversions": 10.0, "expected_incremental_conversions": 12.0} for n, v in
-                        {"planner": 300.0, "everyone_20": -50.0, "top20_propensity_20": 100.0, "random30_20": 20.0,
-                         "oracle": 400.0, "everyone_no_discount": 200.0}.items()},
-           "predicted": {"incremental_conversions": {"mean": 11.0, "low": 5.0, "high": 15.0}, "incremental_profit": {"mean": 280.0}},
-           "exploration": {"incremental_profit": 5.0}, "prediction_check": {"estimate": 10.5, "truth": 12.5}}
+    run = {
+        "policies": {
+            n: {"incremental_profit": v, "incremental_conversions": 10.0, "expected_incremental_conversions": 12.0}
+            for n, v in {
+                "planner": 300.0,
+                "everyone_20": -50.0,
+                "top20_propensity_20": 100.0,
+                "random30_20": 20.0,
+                "oracle": 400.0,
+                "everyone_no_discount": 200.0,
+            }.items()
+        },
+        "predicted": {
+            "incremental_conversions": {"mean": 11.0, "low": 5.0, "high": 15.0},
+            "incremental_profit": {"mean": 280.0},
+        },
+        "exploration": {"incremental_profit": 5.0},
+        "prediction_check": {"estimate": 10.5, "truth": 12.5},
+    }
     s = summarise([run])
     assert s["best_naive_policy"] == "top20_propensity_20"
     assert s["planner_vs_best_naive"] == 3.0
@@ -46,7 +60,12 @@ def test_summary_ratios() -> None:
     assert s["interval_covers_realised"] == 1
     assert s["prediction_error_vs_expected"] == pytest.approx(11 / 12 - 1, abs=1e-3)
     parts = s["prediction_error_parts"]
-    assert parts == {"model": 0.5, "exploration_sampling": -2.0, "explored_vs_planned_customers": 0.5, "campaign_luck": 2.0}
+    assert parts == {
+        "model": 0.5,
+        "exploration_sampling": -2.0,
+        "explored_vs_planned_customers": 0.5,
+        "campaign_luck": 2.0,
+    }
     assert sum(parts.values()) == pytest.approx(11.0 - 10.0)  # the parts add up to predicted - realised
 
 
@@ -58,8 +77,13 @@ def test_exploration_check_is_the_difference_in_conversion_rates(world: SimWorld
     plain = Message(channel="email", send_at=send_at)
     reach = world.true_uplift(ids, plain)["delivered"].to_numpy()
     yes, no = ids[reach][:8], ids[~reach][:2]
-    rows = pd.DataFrame({"customer_id": [*yes, *no], "arm": ["email-0"] * 4 + ["control"] * 4 + ["email-0", "control"],
-                         "converted": [1, 1, 1, 0, 1, 0, 0, 0, 0, 1]})
+    rows = pd.DataFrame(
+        {
+            "customer_id": [*yes, *no],
+            "arm": ["email-0"] * 4 + ["control"] * 4 + ["email-0", "control"],
+            "converted": [1, 1, 1, 0, 1, 0, 0, 0, 0, 1],
+        }
+    )
     history = RandomisedHistory(rows=rows, sent_at=send_at, campaigns=[])
     plan = pd.DataFrame({"customer_id": ids[:10], "channel": "email", "discount": 0.0})
     check = exploration_check(world, history, plan)

@@ -25,9 +25,7 @@ DbOption = Annotated[
         show_default=False,
     ),
 ]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print one JSON object (for scripts) instead of tables.")
-]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object (for scripts) instead of tables.")]
 
 
 def settings_for(db: str | None = None) -> Settings:

@@ -21,10 +21,17 @@ copy_app = typer.Typer(help="Write marketing copy with a text provider, checked 
 reviews_app = typer.Typer(help="Review sentiment, aspects and per-product summaries.", no_args_is_help=True)
 assistant_app = typer.Typer(help="The customer-service assistant.", no_args_is_help=True)
 
-ProviderOpt = Annotated[str, typer.Option("--provider", help="Text provider: template (default), openai, transformers, llamacpp or a plugin.")]
+ProviderOpt = Annotated[
+    str,
+    typer.Option("--provider", help="Text provider: template (default), openai, transformers, llamacpp or a plugin."),
+]
 ProviderOptionOpt = Annotated[
     list[str] | None,
-    typer.Option("--provider-option", "-o", help="Provider option KEY=VALUE (repeatable), e.g. -o base_url=http://127.0.0.1:8000/v1 -o model=qwen2.5"),
+    typer.Option(
+        "--provider-option",
+        "-o",
+        help="Provider option KEY=VALUE (repeatable), e.g. -o base_url=http://127.0.0.1:8000/v1 -o model=qwen2.5",
+    ),
 ]
 MODEL_HOME = Path(".marketloop/models")
 
@@ -40,8 +47,12 @@ def _options(pairs: list[str] | None) -> dict[str, Any]:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise InputError(f"--provider-option {pair!r} is not KEY=VALUE", field="provider-option", value=pair,
-                             hint="e.g. -o model=llama3.1 -o base_url=http://127.0.0.1:11434/v1")
+            raise InputError(
+                f"--provider-option {pair!r} is not KEY=VALUE",
+                field="provider-option",
+                value=pair,
+                hint="e.g. -o model=llama3.1 -o base_url=http://127.0.0.1:11434/v1",
+            )
         try:
             out[key.strip()] = json.loads(value)
         except ValueError:
@@ -63,7 +74,9 @@ def _embedder(name: str | None):  # noqa: ANN202
     from marketloop.content.providers.runtime import EmbeddingCache, EmbeddingClient
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    return EmbeddingClient(get_registry().create("embedding", name), cache=EmbeddingCache(Path(".marketloop/cache/embeddings.sqlite")))  # type: ignore[arg-type]
+    return EmbeddingClient(
+        get_registry().create("embedding", name), cache=EmbeddingCache(Path(".marketloop/cache/embeddings.sqlite"))
+    )  # type: ignore[arg-type]
 
 
 def _read_table(path: str, columns: list[str]):  # noqa: ANN202
@@ -71,12 +84,18 @@ def _read_table(path: str, columns: list[str]):  # noqa: ANN202
 
     file = Path(path)
     if not file.is_file():
-        raise InputError(f"--data {path!r} does not exist", field="data", value=path, hint="Give a CSV or Parquet file.")
+        raise InputError(
+            f"--data {path!r} does not exist", field="data", value=path, hint="Give a CSV or Parquet file."
+        )
     df = pd.read_parquet(file) if file.suffix == ".parquet" else pd.read_csv(file, encoding="utf-8-sig")
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise InputError(f"{path!r} has no column(s) {', '.join(map(repr, missing))}; it has {', '.join(map(repr, df.columns[:15]))}",
-                         field="column", value=missing, hint="Pass the right --text-col / --rating-col / --label-col.")
+        raise InputError(
+            f"{path!r} has no column(s) {', '.join(map(repr, missing))}; it has {', '.join(map(repr, df.columns[:15]))}",
+            field="column",
+            value=missing,
+            hint="Pass the right --text-col / --rating-col / --label-col.",
+        )
     return df
 
 
@@ -110,7 +129,13 @@ def providers_cmd(json_out: JsonOption = False) -> None:
 @copy_app.command("preview")
 def preview_cmd(
     customer: Annotated[str, typer.Option("--customer", help="Customer id in the store.")],
-    goal: Annotated[str, typer.Option("--goal", help="winback, welcome, cart_recovery, cross_sell, promotion, replenish, new_arrivals, or free text.")] = "promotion",
+    goal: Annotated[
+        str,
+        typer.Option(
+            "--goal",
+            help="winback, welcome, cart_recovery, cross_sell, promotion, replenish, new_arrivals, or free text.",
+        ),
+    ] = "promotion",
     channel: Annotated[str, typer.Option("--channel", help="email, sms or push.")] = "email",
     db: DbOption = None,
     provider: ProviderOpt = "template",
@@ -119,7 +144,12 @@ def preview_cmd(
     code: Annotated[str | None, typer.Option("--code", help="Discount code, e.g. SAVE15.")] = None,
     expires: Annotated[str | None, typer.Option("--expires", help="Offer end date YYYY-MM-DD.")] = None,
     min_spend: Annotated[float | None, typer.Option("--min-spend")] = None,
-    products: Annotated[str | None, typer.Option("--products", help="Comma-separated product ids (default: best sellers the customer has not bought).")] = None,
+    products: Annotated[
+        str | None,
+        typer.Option(
+            "--products", help="Comma-separated product ids (default: best sellers the customer has not bought)."
+        ),
+    ] = None,
     language: Annotated[str | None, typer.Option("--language", help="en or zh (default: the customer's).")] = None,
     voice: Annotated[str, typer.Option("--voice", help="friendly, premium, playful or plain.")] = "friendly",
     store_name: Annotated[str, typer.Option("--store-name")] = "Our Shop",
@@ -133,37 +163,72 @@ def preview_cmd(
     from marketloop.store.engine import open_store
 
     if channel not in ("email", "sms", "push"):
-        raise InputError(f"--channel {channel!r} is not one of email, sms, push", field="channel", value=channel, hint="e.g. --channel sms")
+        raise InputError(
+            f"--channel {channel!r} is not one of email, sms, push",
+            field="channel",
+            value=channel,
+            hint="e.g. --channel sms",
+        )
     if language not in (None, "en", "zh"):
-        raise InputError(f"--language {language!r} is not en or zh", field="language", value=language, hint="--language zh")
+        raise InputError(
+            f"--language {language!r} is not en or zh", field="language", value=language, hint="--language zh"
+        )
     if voice not in ("friendly", "premium", "playful", "plain"):
-        raise InputError(f"--voice {voice!r} is not friendly, premium, playful or plain", field="voice", value=voice, hint="--voice premium")
+        raise InputError(
+            f"--voice {voice!r} is not friendly, premium, playful or plain",
+            field="voice",
+            value=voice,
+            hint="--voice premium",
+        )
     the_offer = parse_offer(offer, code, expires, min_spend)
     client = _text_client(provider, provider_option)
     with open_store(settings_for(db).db_url) as store:
-        brief = brief_from_store(store, customer, goal=goal, channel=channel, offer=the_offer,
-                                 product_ids=[p.strip() for p in products.split(",") if p.strip()] if products else None,
-                                 language=language, brand=BrandVoice(store_name=store_name, voice=voice), variants=variants)
+        brief = brief_from_store(
+            store,
+            customer,
+            goal=goal,
+            channel=channel,
+            offer=the_offer,
+            product_ids=[p.strip() for p in products.split(",") if p.strip()] if products else None,
+            language=language,
+            brand=BrandVoice(store_name=store_name, voice=voice),
+            variants=variants,
+        )
         results = CopyWriter(client).write(brief)
         save_calls(store, client.ledger)
     if json_out:
-        emit_json({"customer": customer, "provider": provider, "brief": brief.model_dump(mode="json", exclude={"forbidden_terms", "other_product_names"}),
-                   "results": [r.model_dump(mode="json") for r in results]})
+        emit_json(
+            {
+                "customer": customer,
+                "provider": provider,
+                "brief": brief.model_dump(mode="json", exclude={"forbidden_terms", "other_product_names"}),
+                "results": [r.model_dump(mode="json") for r in results],
+            }
+        )
         return
     for r in results:
         colour = {"accepted": "green", "repaired": "yellow", "replaced": "yellow", "blocked": "red"}[r.action]
-        console.print(f"[bold]Variant {r.variant + 1}[/] - provider [cyan]{r.provider}[/] - raw output: "
-                      f"{'[green]pass[/]' if r.raw_report.passed else '[red]' + ', '.join(r.raw_report.kinds()) + '[/]'} - "
-                      f"[{colour}]{r.action}[/]" + (f" (final text by {r.final_provider})" if r.final_provider != r.provider else ""))
+        console.print(
+            f"[bold]Variant {r.variant + 1}[/] - provider [cyan]{r.provider}[/] - raw output: "
+            f"{'[green]pass[/]' if r.raw_report.passed else '[red]' + ', '.join(r.raw_report.kinds()) + '[/]'} - "
+            f"[{colour}]{r.action}[/]"
+            + (f" (final text by {r.final_provider})" if r.final_provider != r.provider else "")
+        )
         for reason in r.reasons:
             console.print(f"  reason: {reason}", highlight=False, markup=False)
         m = r.message
         if m is None:
             console.print("  [red]nothing would be sent[/]")
         elif isinstance(m, EmailCopy):
-            console.print(f"Subject: {m.subject}\nPreheader: {m.preheader}\n\n{render_email_text(m)}\n", highlight=False, markup=False)
+            console.print(
+                f"Subject: {m.subject}\nPreheader: {m.preheader}\n\n{render_email_text(m)}\n",
+                highlight=False,
+                markup=False,
+            )
         else:
-            console.print("\n".join(f"{k}: {v}" for k, v in m.model_dump().items()) + "\n", highlight=False, markup=False)
+            console.print(
+                "\n".join(f"{k}: {v}" for k, v in m.model_dump().items()) + "\n", highlight=False, markup=False
+            )
 
 
 # --- reviews ---------------------------------------------------------------------------------------
@@ -174,7 +239,9 @@ def reviews_train_cmd(
     rating_col: Annotated[str, typer.Option("--rating-col")] = "Rating",
     out: Annotated[Path, typer.Option("--out", help="Model folder.")] = MODEL_HOME / "sentiment",
     features: Annotated[str, typer.Option("--features", help="auto, tfidf, embeddings or stack.")] = "tfidf",
-    embedder: Annotated[str, typer.Option("--embedder", help="Embedding provider for embeddings/stack/auto.")] = "minilm",
+    embedder: Annotated[
+        str, typer.Option("--embedder", help="Embedding provider for embeddings/stack/auto.")
+    ] = "minilm",
     json_out: JsonOption = False,
 ) -> None:
     """Train the review sentiment classifier (positive 4-5 vs negative 1-2) and save it."""
@@ -188,14 +255,25 @@ def reviews_train_cmd(
     model = SentimentClassifier(features, embedder=_embedder(embedder) if features != "tfidf" else None)  # type: ignore[arg-type]
     model.fit(texts, [lab for lab in labels if lab is not None])
     model.save(out)
-    payload = {"model": str(out), "features": model.features_, "validation_macro_f1": model.validation_scores_, "reviews": len(texts)}
+    payload = {
+        "model": str(out),
+        "features": model.features_,
+        "validation_macro_f1": model.validation_scores_,
+        "reviews": len(texts),
+    }
     emit_json(payload) if json_out else console.print(f"Saved sentiment model ({model.features_}) to {out}")
 
 
 @reviews_app.command("analyze")
 def reviews_analyze_cmd(
     db: DbOption = None,
-    model: Annotated[Path | None, typer.Option("--model", help="Sentiment model folder (default .marketloop/models/sentiment if present, else the lexicon).")] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="Sentiment model folder (default .marketloop/models/sentiment if present, else the lexicon).",
+        ),
+    ] = None,
     embedder: Annotated[str, typer.Option("--embedder")] = "minilm",
     json_out: JsonOption = False,
 ) -> None:
@@ -207,16 +285,26 @@ def reviews_analyze_cmd(
     path = model or (MODEL_HOME / "sentiment" if (MODEL_HOME / "sentiment" / "sentiment.json").is_file() else None)
     clf = None
     if path is not None:
-        cfg = json.loads((Path(path) / "sentiment.json").read_text()) if (Path(path) / "sentiment.json").is_file() else {}
-        clf = SentimentClassifier.load(path, embedder=_embedder(embedder) if cfg.get("features") in ("embeddings", "stack") else None)
+        cfg = (
+            json.loads((Path(path) / "sentiment.json").read_text()) if (Path(path) / "sentiment.json").is_file() else {}
+        )
+        clf = SentimentClassifier.load(
+            path, embedder=_embedder(embedder) if cfg.get("features") in ("embeddings", "stack") else None
+        )
     with open_store(settings_for(db).db_url) as store:
         summary = analyse_store_reviews(store, classifier=clf)
-    emit_json(summary) if json_out else console.print(f"Scored {summary['reviews']:,} reviews of {summary['products']:,} products with {summary['model']}.")
+    emit_json(summary) if json_out else console.print(
+        f"Scored {summary['reviews']:,} reviews of {summary['products']:,} products with {summary['model']}."
+    )
 
 
 @reviews_app.command("show")
-def reviews_show_cmd(db: DbOption = None, product: Annotated[str | None, typer.Option("--product")] = None,
-                     top: Annotated[int, typer.Option("--top")] = 10, json_out: JsonOption = False) -> None:
+def reviews_show_cmd(
+    db: DbOption = None,
+    product: Annotated[str | None, typer.Option("--product")] = None,
+    top: Annotated[int, typer.Option("--top")] = 10,
+    json_out: JsonOption = False,
+) -> None:
     """What customers love and complain about, per product (most-reviewed first)."""
     from dataclasses import asdict
 
@@ -232,8 +320,14 @@ def reviews_show_cmd(db: DbOption = None, product: Annotated[str | None, typer.O
     for col in ("product", "reviews", "avg rating", "positive", "loved", "complaints"):
         t.add_column(col)
     for r in rows:
-        t.add_row(r.product_id, str(r.n_reviews), f"{r.avg_rating:.2f}" if r.avg_rating is not None else "-", f"{r.positive_share:.0%}",
-                  ", ".join(f"{x['aspect']} ({x['mentions']})" for x in r.loves), ", ".join(f"{x['aspect']} ({x['mentions']})" for x in r.complaints))
+        t.add_row(
+            r.product_id,
+            str(r.n_reviews),
+            f"{r.avg_rating:.2f}" if r.avg_rating is not None else "-",
+            f"{r.positive_share:.0%}",
+            ", ".join(f"{x['aspect']} ({x['mentions']})" for x in r.loves),
+            ", ".join(f"{x['aspect']} ({x['mentions']})" for x in r.complaints),
+        )
     console.print(t)
 
 
@@ -268,7 +362,9 @@ def build_assistant(store: Any, intents: Path | None, kb: Path | None, embedder:
 @assistant_app.command("chat")
 def assistant_chat_cmd(
     db: DbOption = None,
-    customer: Annotated[str | None, typer.Option("--customer", help="Signed-in customer id (needed for order lookups).")] = None,
+    customer: Annotated[
+        str | None, typer.Option("--customer", help="Signed-in customer id (needed for order lookups).")
+    ] = None,
     intents: Annotated[Path | None, typer.Option("--intents", help="Intent model folder.")] = None,
     kb: Annotated[Path | None, typer.Option("--kb", help="Folder of Markdown policy texts.")] = None,
     embedder: Annotated[str, typer.Option("--embedder", help="minilm, openai or none (keyword search only).")] = "none",
@@ -290,8 +386,12 @@ def assistant_chat_cmd(
                 break
             reply = bot.respond(conv, text)
             console.print(f"[bold green]assistant>[/] {escape(reply.text)}", highlight=False)
-            console.print(f"  [dim]intent={reply.intent} ({reply.confidence:.2f}) sources={', '.join(reply.sources) or '-'}"
-                          + (f" HAND-OFF: {reply.reason}" if reply.handoff else "") + "[/]", highlight=False)
+            console.print(
+                f"  [dim]intent={reply.intent} ({reply.confidence:.2f}) sources={', '.join(reply.sources) or '-'}"
+                + (f" HAND-OFF: {reply.reason}" if reply.handoff else "")
+                + "[/]",
+                highlight=False,
+            )
             if reply.handoff:
                 break
 
@@ -319,8 +419,12 @@ def assistant_ask_cmd(
         emit_json({"replies": [{"message": m, **asdict(r)} for m, r in zip(message, replies, strict=True)]})
         return
     for m, r in zip(message, replies, strict=True):
-        console.print(f"[bold cyan]you>[/] {escape(m)}\n[bold green]assistant>[/] {escape(r.text)}\n  [dim]intent={r.intent} ({r.confidence:.2f})"
-                      + (f" HAND-OFF: {r.reason}" if r.handoff else "") + "[/]", highlight=False)
+        console.print(
+            f"[bold cyan]you>[/] {escape(m)}\n[bold green]assistant>[/] {escape(r.text)}\n  [dim]intent={r.intent} ({r.confidence:.2f})"
+            + (f" HAND-OFF: {r.reason}" if r.handoff else "")
+            + "[/]",
+            highlight=False,
+        )
 
 
 # --- evaluation --------------------------------------------------------------------------------------
@@ -329,7 +433,13 @@ def eval_sentiment_cmd(
     data: Annotated[str, typer.Option("--data", help="CSV/Parquet of reviews.")],
     text_col: Annotated[str, typer.Option("--text-col")] = "Review Text",
     rating_col: Annotated[str, typer.Option("--rating-col")] = "Rating",
-    features: Annotated[str, typer.Option("--features", help="tfidf, embeddings, stack, auto (picked by validation), or all (tfidf, embeddings and stack each).")] = "tfidf",
+    features: Annotated[
+        str,
+        typer.Option(
+            "--features",
+            help="tfidf, embeddings, stack, auto (picked by validation), or all (tfidf, embeddings and stack each).",
+        ),
+    ] = "tfidf",
     embedder: Annotated[str, typer.Option("--embedder")] = "minilm",
     sample: Annotated[int | None, typer.Option("--sample", help="Use a random subset of this many reviews.")] = None,
     test_size: Annotated[float, typer.Option("--test-size")] = 0.2,
@@ -345,8 +455,9 @@ def eval_sentiment_cmd(
         task = progress.add_task("embedding reviews", total=None)
         if emb is not None:
             emb.progress = lambda done, total: progress.update(task, completed=done, total=total)
-        result = evaluate_sentiment(df[text_col], df[rating_col], features=features, embedder=emb,
-                                    sample=sample, test_size=test_size, seed=seed)
+        result = evaluate_sentiment(
+            df[text_col], df[rating_col], features=features, embedder=emb, sample=sample, test_size=test_size, seed=seed
+        )
     result["data"] = data
     if json_out:
         emit_json(result)
@@ -365,7 +476,9 @@ def eval_intents_cmd(
     data: Annotated[str, typer.Option("--data", help="CSV of utterances with intent labels.")],
     text_col: Annotated[str, typer.Option("--text-col")] = "utterance",
     label_col: Annotated[str, typer.Option("--label-col")] = "intent",
-    test_data: Annotated[str | None, typer.Option("--test-data", help="Also score on another file (same columns or --test-text-col).")] = None,
+    test_data: Annotated[
+        str | None, typer.Option("--test-data", help="Also score on another file (same columns or --test-text-col).")
+    ] = None,
     test_text_col: Annotated[str | None, typer.Option("--test-text-col")] = None,
     test_size: Annotated[float, typer.Option("--test-size")] = 0.2,
     seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -376,23 +489,34 @@ def eval_intents_cmd(
 
     df = _read_table(data, [text_col, label_col])
     other = _read_table(test_data, [test_text_col or text_col, label_col]) if test_data else None
-    result = evaluate_intents(df[text_col], df[label_col], test_size=test_size, seed=seed,
-                              other=None if other is None else (other[test_text_col or text_col], other[label_col]))
+    result = evaluate_intents(
+        df[text_col],
+        df[label_col],
+        test_size=test_size,
+        seed=seed,
+        other=None if other is None else (other[test_text_col or text_col], other[label_col]),
+    )
     result["data"] = data
     if json_out:
         emit_json(result)
         return
-    console.print(f"Held-out split ({result['n_test']:,} utterances, {result['n_intents']} intents): "
-                  f"accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f}; keyword rules accuracy {result['keyword_rules_accuracy']:.4f}")
+    console.print(
+        f"Held-out split ({result['n_test']:,} utterances, {result['n_intents']} intents): "
+        f"accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f}; keyword rules accuracy {result['keyword_rules_accuracy']:.4f}"
+    )
     if "other_file" in result:
         o = result["other_file"]
-        console.print(f"On {test_data} ({o['n']:,} utterances): accuracy {o['accuracy']:.4f}, macro-F1 {o['macro_f1']:.4f}")
+        console.print(
+            f"On {test_data} ({o['n']:,} utterances): accuracy {o['accuracy']:.4f}, macro-F1 {o['macro_f1']:.4f}"
+        )
 
 
 @evaluate.app.command("copy")
 def eval_copy_cmd(
     n: Annotated[int, typer.Option("--n", min=1, help="Messages per provider.")] = 1000,
-    provider: Annotated[list[str] | None, typer.Option("--provider", help="Provider(s) to evaluate (repeatable; default template).")] = None,
+    provider: Annotated[
+        list[str] | None, typer.Option("--provider", help="Provider(s) to evaluate (repeatable; default template).")
+    ] = None,
     provider_option: ProviderOptionOpt = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     json_out: JsonOption = False,
@@ -408,7 +532,9 @@ def eval_copy_cmd(
         writer = CopyWriter(_text_client(name, provider_option if name != "template" else None))
         with Progress(console=err_console, transient=True) as progress:
             task = progress.add_task(f"writing with {name}", total=n)
-            results.append(evaluate_copy(writer, briefs, progress=lambda i: progress.update(task, completed=i)))
+            results.append(
+                evaluate_copy(writer, briefs, progress=lambda i, task=task: progress.update(task, completed=i))
+            )
     if json_out:
         emit_json({"n": n, "seed": seed, "providers": results})
         return
@@ -416,8 +542,14 @@ def eval_copy_cmd(
     for col in ("provider", "raw pass rate", "raw violations", "actions", "delivered", "delivered with violations"):
         t.add_column(col)
     for r in results:
-        t.add_row(r["provider"], f"{r['raw_pass_rate']:.3f}", json.dumps(r["raw_violations_by_kind"]), json.dumps(r["actions"]),
-                  str(r["delivered"]), str(r["delivered_with_violations"]))
+        t.add_row(
+            r["provider"],
+            f"{r['raw_pass_rate']:.3f}",
+            json.dumps(r["raw_violations_by_kind"]),
+            json.dumps(r["actions"]),
+            str(r["delivered"]),
+            str(r["delivered_with_violations"]),
+        )
     console.print(t)
 
 
@@ -433,12 +565,23 @@ def copy_demo_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
         emit_json(demo)
         return
     for m in demo["messages"]:
-        console.print(f"[bold]{m['channel']} ({m['language']}) for {escape(m['customer_id'])}[/] - {m['action']}; raw: {escape(m['raw_verdict'])}",
-                      highlight=False)
-        console.print("\n".join(f"  {k}: {v}" for k, v in (m["message"] or {}).items() if k != "products"), highlight=False, markup=False)
+        console.print(
+            f"[bold]{m['channel']} ({m['language']}) for {escape(m['customer_id'])}[/] - {m['action']}; raw: {escape(m['raw_verdict'])}",
+            highlight=False,
+        )
+        console.print(
+            "\n".join(f"  {k}: {v}" for k, v in (m["message"] or {}).items() if k != "products"),
+            highlight=False,
+            markup=False,
+        )
     for s in demo["review_insights"]:
-        console.print(f"[bold]Product {s['product_id']}[/]: {s['n_reviews']} reviews, {s['positive_share']:.0%} positive; "
-                      f"loved: {', '.join(x['aspect'] for x in s['loves']) or '-'}; complaints: {', '.join(x['aspect'] for x in s['complaints']) or '-'}",
-                      highlight=False)
+        console.print(
+            f"[bold]Product {s['product_id']}[/]: {s['n_reviews']} reviews, {s['positive_share']:.0%} positive; "
+            f"loved: {', '.join(x['aspect'] for x in s['loves']) or '-'}; complaints: {', '.join(x['aspect'] for x in s['complaints']) or '-'}",
+            highlight=False,
+        )
     for t in demo["assistant_transcript"]:
-        console.print(f"[cyan]customer>[/] {escape(t['customer'])}\n[green]assistant>[/] {escape(t['assistant'])}", highlight=False)
+        console.print(
+            f"[cyan]customer>[/] {escape(t['customer'])}\n[green]assistant>[/] {escape(t['assistant'])}",
+            highlight=False,
+        )

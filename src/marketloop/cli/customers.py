@@ -27,8 +27,12 @@ def _date(value: str | None, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise InputError(f"--{name} {value!r} is not a date (expected YYYY-MM-DD)", field=name, value=value,
-                         hint=f"Write --{name} 2011-09-10.") from None
+        raise InputError(
+            f"--{name} {value!r} is not a date (expected YYYY-MM-DD)",
+            field=name,
+            value=value,
+            hint=f"Write --{name} 2011-09-10.",
+        ) from None
 
 
 def _required_date(value: str, name: str) -> dt.date:
@@ -39,15 +43,30 @@ def _required_date(value: str, name: str) -> dt.date:
 
 @app.command("analyze")
 def analyze_cmd(
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Day the profiles describe (default: the last order's day).")] = None,
-    horizon_days: Annotated[int, typer.Option("--horizon-days", min=7, help="Churn horizon H: no purchase in the next H days.")] = 90,
-    clv_horizon_days: Annotated[int, typer.Option("--clv-horizon-days", min=1, help="Horizon of the lifetime value.")] = 365,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Day the profiles describe (default: the last order's day).")
+    ] = None,
+    horizon_days: Annotated[
+        int, typer.Option("--horizon-days", min=7, help="Churn horizon H: no purchase in the next H days.")
+    ] = 90,
+    clv_horizon_days: Annotated[
+        int, typer.Option("--clv-horizon-days", min=1, help="Horizon of the lifetime value.")
+    ] = 365,
     model: Annotated[str, typer.Option("--model", help="Purchase model: bgnbd or paretonbd.")] = "bgnbd",
-    method: Annotated[str, typer.Option("--method", help="map (point estimate, fast) or mcmc (full posterior).")] = "map",
+    method: Annotated[
+        str, typer.Option("--method", help="map (point estimate, fast) or mcmc (full posterior).")
+    ] = "map",
     rfm_rules: Annotated[Path | None, typer.Option("--rfm-rules", help="TOML file with RFM segment rules.")] = None,
-    high_value_share: Annotated[float, typer.Option("--high-value-share", help="Share of customers flagged high-value.")] = 0.10,
-    force: Annotated[bool, typer.Option("--force", help="Recompute even when the orders, events, products and "
-                                                        "settings are those of the last refresh.")] = False,
+    high_value_share: Annotated[
+        float, typer.Option("--high-value-share", help="Share of customers flagged high-value.")
+    ] = 0.10,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Recompute even when the orders, events, products and settings are those of the last refresh.",
+        ),
+    ] = False,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -57,14 +76,20 @@ def analyze_cmd(
     from marketloop.customers.rfm import RFMConfig
     from marketloop.store import open_store
 
-    config = AnalyzeConfig(churn_horizon_days=horizon_days, clv_horizon_days=clv_horizon_days, model=model,
-                           method=method, high_value_share=high_value_share,
-                           rfm=RFMConfig.from_toml(rfm_rules) if rfm_rules else RFMConfig())
+    config = AnalyzeConfig(
+        churn_horizon_days=horizon_days,
+        clv_horizon_days=clv_horizon_days,
+        model=model,
+        method=method,
+        high_value_share=high_value_share,
+        rfm=RFMConfig.from_toml(rfm_rules) if rfm_rules else RFMConfig(),
+    )
     day = _date(as_of, "as-of")
     settings = settings_for(db)
     with open_store(settings.db_url) as store:
-        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                      console=err_console, transient=True) as bar:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err_console, transient=True
+        ) as bar:
             task = bar.add_task("reading orders", total=len(STEPS))
             position = {name: i for i, name in enumerate(STEPS)}
 
@@ -77,17 +102,24 @@ def analyze_cmd(
         emit_json(report)
         return
     if report.get("skipped"):
-        console.print(f"Profiles of {report['customers']:,} customers as of {report['as_of']} are up to date "
-                      f"(computed {str(report['computed_at'])[:19]}): {report['reason']}. Nothing to do; "
-                      "pass --force to recompute.")
+        console.print(
+            f"Profiles of {report['customers']:,} customers as of {report['as_of']} are up to date "
+            f"(computed {str(report['computed_at'])[:19]}): {report['reason']}. Nothing to do; "
+            "pass --force to recompute."
+        )
         return
     churn = report["churn"]
     console.print(f"Profiles of {report['customers']:,} customers as of {report['as_of']} written.")
-    console.print(f"Lifetime value: {report['clv']['model']} ({report['clv']['method']}), "
-                  f"parameters {', '.join(f'{k}={v:.3g}' for k, v in report['clv']['params'].items())}.")
+    console.print(
+        f"Lifetime value: {report['clv']['model']} ({report['clv']['method']}), "
+        f"parameters {', '.join(f'{k}={v:.3g}' for k, v in report['clv']['params'].items())}."
+    )
     validation = ", ".join(f"{name} ROC AUC {m['roc_auc']:.3f}" for name, m in churn["validation"].items())
-    console.print(f"Churn in {churn['horizon_days']} days: [bold]{churn['winner']}[/] won validation"
-                  + (f" ({validation})" if validation else "") + ".")
+    console.print(
+        f"Churn in {churn['horizon_days']} days: [bold]{churn['winner']}[/] won validation"
+        + (f" ({validation})" if validation else "")
+        + "."
+    )
     propensity = report["propensity"]
     console.print(f"Purchase in {propensity['horizon_days']} days: [bold]{propensity['winner']}[/] won validation.")
     for name, part in (("churn", churn), ("propensity", propensity)):
@@ -107,11 +139,17 @@ def segments_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
 
     settings = settings_for(db)
     with open_store(settings.db_url) as store:
-        profiles = load_profiles(store, ["customer_id", "segment", "revenue", "clv", "churn_probability", "churn_band",
-                                         "lifecycle_stage", "as_of"])
+        profiles = load_profiles(
+            store,
+            ["customer_id", "segment", "revenue", "clv", "churn_probability", "churn_band", "lifecycle_stage", "as_of"],
+        )
     if profiles.empty:
-        raise InputError("there are no customer profiles yet", field="customer_profiles", value=0,
-                         hint="Run `marketloop analyze` first.")
+        raise InputError(
+            "there are no customer profiles yet",
+            field="customer_profiles",
+            value=0,
+            hint="Run `marketloop analyze` first.",
+        )
     import pandas as pd
 
     from marketloop.customers.churn import BAND_NAMES
@@ -125,15 +163,29 @@ def segments_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     stages = {name: int(staged[name]) for name in STAGES if name in staged.index}
     as_of = pd.Timestamp(profiles["as_of"].iloc[0]).date()
     if json_out:
-        emit_json({"as_of": str(as_of), "customers": len(profiles),
-                   "segments": summary.round(4).to_dict("records"), "churn_bands": bands, "lifecycle_stages": stages})
+        emit_json(
+            {
+                "as_of": str(as_of),
+                "customers": len(profiles),
+                "segments": summary.round(4).to_dict("records"),
+                "churn_bands": bands,
+                "lifecycle_stages": stages,
+            }
+        )
         return
     table = Table(title=f"RFM segments as of {as_of} ({len(profiles):,} customers)")
     for name in ("segment", "customers", "share", "revenue share", "mean revenue", "mean CLV", "mean churn risk"):
         table.add_column(name, justify="left" if name == "segment" else "right")
     for row in summary.itertuples():
-        table.add_row(row.segment, f"{row.customers:,}", f"{row.share:.1%}", f"{row.revenue_share:.1%}",
-                      f"{row.mean_revenue:,.2f}", f"{row.mean_clv:,.2f}", f"{row.mean_churn:.1%}")
+        table.add_row(
+            row.segment,
+            f"{row.customers:,}",
+            f"{row.share:.1%}",
+            f"{row.revenue_share:.1%}",
+            f"{row.mean_revenue:,.2f}",
+            f"{row.mean_clv:,.2f}",
+            f"{row.mean_churn:.1%}",
+        )
     console.print(table)
     console.print("Churn-risk bands: " + ", ".join(f"{k} {v:,}" for k, v in bands.items()))
     if stages:
@@ -141,8 +193,9 @@ def segments_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
 
 
 @customers_app.command("show")
-def show_cmd(customer_id: Annotated[str, typer.Argument(help="Customer id.")], db: DbOption = None,
-             json_out: JsonOption = False) -> None:
+def show_cmd(
+    customer_id: Annotated[str, typer.Argument(help="Customer id.")], db: DbOption = None, json_out: JsonOption = False
+) -> None:
     """Print one customer's profile."""
     from marketloop.customers.profile import get_profile
     from marketloop.store import open_store
@@ -155,7 +208,10 @@ def show_cmd(customer_id: Annotated[str, typer.Argument(help="Customer id.")], d
     if json_out:
         emit_json(profile)
         return
-    table = Table(title=f"Customer {customer_id} ({profile.get('lifecycle_stage') or 'stage not computed yet'})", show_header=False)
+    table = Table(
+        title=f"Customer {customer_id} ({profile.get('lifecycle_stage') or 'stage not computed yet'})",
+        show_header=False,
+    )
     table.add_column("field")
     table.add_column("value")
     for key, value in profile.items():
@@ -169,12 +225,20 @@ def show_cmd(customer_id: Annotated[str, typer.Argument(help="Customer id.")], d
 
 def _describe(value: list | dict) -> str:
     if isinstance(value, dict):
-        return "; ".join(f"{kind}: " + ", ".join(f"{t['value']} ({t['share']:.0%})" for t in tags) for kind, tags in value.items()) or "-"
+        return (
+            "; ".join(
+                f"{kind}: " + ", ".join(f"{t['value']} ({t['share']:.0%})" for t in tags)
+                for kind, tags in value.items()
+            )
+            or "-"
+        )
     return "; ".join(f"{r['label']} = {r['value']}" for r in value) or "-"
 
 
 # ------------------------------------------------------------------------------------ evaluations
-TransactionsOption = Annotated[Path, typer.Option("--transactions", help="Transactions file (CSV, Parquet, CDNOW text).")]
+TransactionsOption = Annotated[
+    Path, typer.Option("--transactions", help="Transactions file (CSV, Parquet, CDNOW text).")
+]
 FormatOption = Annotated[str, typer.Option("--format", help="cdnow, uci or generic.")]
 CustomerCol = Annotated[str, typer.Option("--customer-col", help="generic format: customer id column.")]
 DateCol = Annotated[str, typer.Option("--date-col", help="generic format: date or timestamp column.")]
@@ -196,7 +260,9 @@ def eval_clv_cmd(
     model: Annotated[str, typer.Option("--model", help="bgnbd or paretonbd.")] = "bgnbd",
     method: Annotated[str, typer.Option("--method", help="map or mcmc.")] = "map",
     priors: Annotated[str, typer.Option("--priors", help="flat (maximum likelihood) or default.")] = "flat",
-    time_unit_days: Annotated[float, typer.Option("--time-unit-days", help="Model time unit in days (7 = weeks).")] = 7.0,
+    time_unit_days: Annotated[
+        float, typer.Option("--time-unit-days", help="Model time unit in days (7 = weeks).")
+    ] = 7.0,
     customer_col: CustomerCol = "customer_id",
     date_col: DateCol = "date",
     amount_col: AmountCol = "amount",
@@ -208,17 +274,27 @@ def eval_clv_cmd(
 
     tx = _read(transactions, fmt, customer_col, date_col, amount_col)
     with err_console.status("fitting the purchase and spend models"):
-        result = evaluate_clv(tx, _required_date(calibration_end, "calibration-end"), _required_date(holdout_end, "holdout-end"),
-                              CLVModel(model=model, method=method, priors=priors, time_unit_days=time_unit_days))
+        result = evaluate_clv(
+            tx,
+            _required_date(calibration_end, "calibration-end"),
+            _required_date(holdout_end, "holdout-end"),
+            CLVModel(model=model, method=method, priors=priors, time_unit_days=time_unit_days),
+        )
     if json_out:
         emit_json(result)
         return
     hold, mae = result["holdout"], result["per_customer_mae"]
-    console.print(f"{result['model']} fitted on {result['customers']:,} customers in {result['fit_seconds']} s: "
-                  + ", ".join(f"{k}={v}" for k, v in result["params"].items()))
-    console.print(f"Holdout repeat purchases: predicted {hold['predicted_repeat_purchases']:,} vs actual "
-                  f"{hold['actual_repeat_purchases']:,.0f} ({hold['relative_error']:+.1%}); naive {hold['naive_predicted']:,}")
-    console.print(f"Per-customer MAE: model {mae['model']:.3f}, naive {mae['naive']:.3f} ({mae['improvement']:.1%} lower)")
+    console.print(
+        f"{result['model']} fitted on {result['customers']:,} customers in {result['fit_seconds']} s: "
+        + ", ".join(f"{k}={v}" for k, v in result["params"].items())
+    )
+    console.print(
+        f"Holdout repeat purchases: predicted {hold['predicted_repeat_purchases']:,} vs actual "
+        f"{hold['actual_repeat_purchases']:,.0f} ({hold['relative_error']:+.1%}); naive {hold['naive_predicted']:,}"
+    )
+    console.print(
+        f"Per-customer MAE: model {mae['model']:.3f}, naive {mae['naive']:.3f} ({mae['improvement']:.1%} lower)"
+    )
 
 
 @evaluate.app.command("churn")
@@ -241,15 +317,19 @@ def eval_churn_cmd(
     if json_out:
         emit_json(result)
         return
-    table = Table(title=f"Churn in {horizon_days} days after {result['as_of']} ({result['test_customers']:,} customers, "
-                        f"churn rate {result['test_churn_rate']:.1%})")
+    table = Table(
+        title=f"Churn in {horizon_days} days after {result['as_of']} ({result['test_customers']:,} customers, "
+        f"churn rate {result['test_churn_rate']:.1%})"
+    )
     for name in ("model", "ROC AUC", "PR AUC", "calibration error", "Brier"):
         table.add_column(name, justify="left" if name == "model" else "right")
     for name, m in result["models"].items():
         table.add_row(name, f"{m['roc_auc']:.3f}", f"{m['pr_auc']:.3f}", f"{m['ece']:.3f}", f"{m['brier']:.3f}")
     console.print(table)
-    console.print(f"Best model: {result['best']} (ROC AUC {result['roc_auc_gain_over_rfm_rule']:+.3f} over the RFM "
-                  f"segment rule, {result['roc_auc_gain_over_rfm_cells']:+.3f} over RFM cell rates).")
+    console.print(
+        f"Best model: {result['best']} (ROC AUC {result['roc_auc_gain_over_rfm_rule']:+.3f} over the RFM "
+        f"segment rule, {result['roc_auc_gain_over_rfm_cells']:+.3f} over RFM cell rates)."
+    )
 
 
 @evaluate.app.command("profiles")
@@ -258,8 +338,12 @@ def eval_profiles_cmd(
     products: Annotated[int, typer.Option("--products", "-p", help="Simulated products.")] = 500,
     days: Annotated[int, typer.Option("--days", "-d", help="Days of simulated history.")] = 365,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Simulator seed.")] = 0,
-    start: Annotated[str, typer.Option("--start", help="First day of the simulated history; the history must end by today.")] = "2025-01-01",
-    keep: Annotated[Path | None, typer.Option("--keep", help="Keep the simulated store and its DuckDB file in this folder.")] = None,
+    start: Annotated[
+        str, typer.Option("--start", help="First day of the simulated history; the history must end by today.")
+    ] = "2025-01-01",
+    keep: Annotated[
+        Path | None, typer.Option("--keep", help="Keep the simulated store and its DuckDB file in this folder.")
+    ] = None,
     rfm_rules: Annotated[Path | None, typer.Option("--rfm-rules", help="TOML file with RFM segment rules.")] = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -269,30 +353,54 @@ def eval_profiles_cmd(
     from marketloop.customers.truth_check import evaluate_profiles_in_sim
 
     with err_console.status("simulating a store, loading it and refreshing the profiles"):
-        result = evaluate_profiles_in_sim(customers, products, days, seed, _required_date(start, "start"), keep,
-                                          RFMConfig.from_toml(rfm_rules) if rfm_rules else None)
+        result = evaluate_profiles_in_sim(
+            customers,
+            products,
+            days,
+            seed,
+            _required_date(start, "start"),
+            keep,
+            RFMConfig.from_toml(rfm_rules) if rfm_rules else None,
+        )
     if json_out:
         emit_json(result)
         return
     life, by_segment, cat = result["lifecycle"], result["lifecycle_segment_rule"], result["top_category"]
-    console.print(f"{result['profiled']:,} of {result['customers']:,} simulated customers have a profile "
-                  f"({result['coverage']:.1%}); profiles as of {result['as_of']}.")
+    console.print(
+        f"{result['profiled']:,} of {result['customers']:,} simulated customers have a profile "
+        f"({result['coverage']:.1%}); profiles as of {result['as_of']}."
+    )
     table = Table(title="Profile vs hidden truth")
     for name in ("measure", "profile", "chance"):
         table.add_column(name, justify="left" if name == "measure" else "right")
     chance = life["chance"]
     for label, scores in (("lifecycle stage", life), ("stage read off RFM segment", by_segment)):
-        table.add_row(f"{label}: accuracy", f"{scores['accuracy']:.3f}",
-                      f"majority {chance['majority']['accuracy']:.3f}, stratified {chance['stratified_random']['accuracy']:.3f}")
-        table.add_row(f"{label}: balanced accuracy", f"{scores['balanced_accuracy']:.3f}", f"{chance['majority']['balanced_accuracy']:.3f}")
+        table.add_row(
+            f"{label}: accuracy",
+            f"{scores['accuracy']:.3f}",
+            f"majority {chance['majority']['accuracy']:.3f}, stratified {chance['stratified_random']['accuracy']:.3f}",
+        )
+        table.add_row(
+            f"{label}: balanced accuracy",
+            f"{scores['balanced_accuracy']:.3f}",
+            f"{chance['majority']['balanced_accuracy']:.3f}",
+        )
         table.add_row(f"{label}: Cohen's kappa", f"{scores['cohen_kappa']:.3f}", "0.000")
     k = cat["tags_kept"]
-    table.add_row("top category: hit rate", f"{cat['top1_hit_rate']:.3f}",
-                  f"best constant {cat['chance']['best_constant_top1']:.3f}, share random {cat['chance']['share_random_top1']:.3f}")
+    table.add_row(
+        "top category: hit rate",
+        f"{cat['top1_hit_rate']:.3f}",
+        f"best constant {cat['chance']['best_constant_top1']:.3f}, share random {cat['chance']['share_random_top1']:.3f}",
+    )
     if k > 1:
-        table.add_row(f"true favourite among the {k} category tags", f"{cat[f'top{k}_hit_rate']:.3f}",
-                      f"best constant {cat['chance'][f'best_constant_top{k}']:.3f}")
+        table.add_row(
+            f"true favourite among the {k} category tags",
+            f"{cat[f'top{k}_hit_rate']:.3f}",
+            f"best constant {cat['chance'][f'best_constant_top{k}']:.3f}",
+        )
     console.print(table)
     for label, scores in (("lifecycle stage", life), ("RFM segment reading", by_segment)):
-        console.print(f"Recall per true stage ({label}): "
-                      + ", ".join(f"{s} {v:.2f}" for s, v in scores["recall"].items() if v is not None))
+        console.print(
+            f"Recall per true stage ({label}): "
+            + ", ".join(f"{s} {v:.2f}" for s, v in scores["recall"].items() if v is not None)
+        )

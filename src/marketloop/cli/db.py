@@ -31,7 +31,12 @@ def status_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     settings = settings_for(db)
     with open_store(settings.db_url) as store:
         counts = store.counts()
-        payload = {"db": redact(store.url), "dialect": store.dialect, "schema_version": current_version(store), "tables": counts}
+        payload = {
+            "db": redact(store.url),
+            "dialect": store.dialect,
+            "schema_version": current_version(store),
+            "tables": counts,
+        }
     if json_out:
         emit_json(payload)
         return

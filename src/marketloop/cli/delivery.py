@@ -20,25 +20,51 @@ from marketloop.errors import InputError
 
 campaign_app = typer.Typer(help="Plan, approve, launch, watch and measure campaigns.", no_args_is_help=True)
 
-ChannelsOption = typer.Option(None, "--channels", help='JSON or TOML file routing channels to providers, e.g. '
-                              '{"email": {"provider": "smtp", "host": "localhost", "port": 25}}.')
-SimOption = typer.Option(None, "--sim", help="Send everything to the simulated customers of this `marketloop sim` folder "
-                         "(simulated time; the holdout is played too).")
-PolicyOption = typer.Option(None, "--policy", help="JSON/TOML file with send-time rules: global_cap, global_cap_days, "
-                            "campaign_cap, quiet_start, quiet_end, max_attempts, backoff_s, ...")
+ChannelsOption = typer.Option(
+    None,
+    "--channels",
+    help="JSON or TOML file routing channels to providers, e.g. "
+    '{"email": {"provider": "smtp", "host": "localhost", "port": 25}}.',
+)
+SimOption = typer.Option(
+    None,
+    "--sim",
+    help="Send everything to the simulated customers of this `marketloop sim` folder "
+    "(simulated time; the holdout is played too).",
+)
+PolicyOption = typer.Option(
+    None,
+    "--policy",
+    help="JSON/TOML file with send-time rules: global_cap, global_cap_days, "
+    "campaign_cap, quiet_start, quiet_end, max_attempts, backoff_s, ...",
+)
 
 
 def _read_mapping(path: Path, what: str) -> dict[str, Any]:
     if not path.is_file():
-        raise InputError(f"--{what}: file {str(path)!r} not found", field=what, value=str(path), hint="Pass an existing JSON or TOML file.")
+        raise InputError(
+            f"--{what}: file {str(path)!r} not found",
+            field=what,
+            value=str(path),
+            hint="Pass an existing JSON or TOML file.",
+        )
     text = path.read_text(encoding="utf-8")
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"--{what}: {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}", field=what,
-                         value=str(path), hint="Check the file's syntax.") from None
+        raise InputError(
+            f"--{what}: {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}",
+            field=what,
+            value=str(path),
+            hint="Check the file's syntax.",
+        ) from None
     if not isinstance(data, dict):
-        raise InputError(f"--{what}: expected an object/table at the top of {path}", field=what, value=str(path), hint="Wrap it in {}.")
+        raise InputError(
+            f"--{what}: expected an object/table at the top of {path}",
+            field=what,
+            value=str(path),
+            hint="Wrap it in {}.",
+        )
     return data
 
 
@@ -54,8 +80,12 @@ def _policy(path: Path | None):  # noqa: ANN202
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"--policy {where}: {first['msg']}", field=where, value=first.get("input"),
-                         hint=f"Fields: {', '.join(SendPolicy.model_fields)}.") from None
+        raise InputError(
+            f"--policy {where}: {first['msg']}",
+            field=where,
+            value=first.get("input"),
+            hint=f"Fields: {', '.join(SendPolicy.model_fields)}.",
+        ) from None
 
 
 def _dispatcher(channels: Path | None, sim: Path | None, policy: Path | None, seed: int, takeover: bool = False):  # noqa: ANN202
@@ -69,12 +99,20 @@ def _dispatcher(channels: Path | None, sim: Path | None, policy: Path | None, se
     rules = _policy(policy)
     if sim is not None:
         if not sim.is_dir():
-            raise InputError(f"--sim: folder {str(sim)!r} does not exist", field="sim", value=str(sim),
-                             hint="Generate one with: marketloop sim generate --out DIR")
+            raise InputError(
+                f"--sim: folder {str(sim)!r} does not exist",
+                field="sim",
+                value=str(sim),
+                hint="Generate one with: marketloop sim generate --out DIR",
+            )
         return lambda store, campaign_id: run_simulated(store, campaign_id, sim, seed=seed, policy=rules).as_dict()
     if channels is None:
-        raise InputError("no channels configured: pass --channels FILE or --sim DIR", field="channels", value=None,
-                         hint='E.g. --channels channels.json with {"email": {"provider": "smtp", "host": "localhost"}}.')
+        raise InputError(
+            "no channels configured: pass --channels FILE or --sim DIR",
+            field="channels",
+            value=None,
+            hint='E.g. --channels channels.json with {"email": {"provider": "smtp", "host": "localhost"}}.',
+        )
     routing = _read_mapping(channels, "channels")
     ChannelRouter(routing)
     settings = settings_for()
@@ -82,8 +120,12 @@ def _dispatcher(channels: Path | None, sim: Path | None, policy: Path | None, se
 
     def run(store, campaign_id: str) -> dict:  # noqa: ANN001
         with err_console.status("Dispatching") as status:
-            result = Dispatcher(store, ChannelRouter(routing), policy=rules, takeover=takeover, unsubscribe_link=links).run(
-                campaign_id, on_progress=lambda r: status.update(f"sent {r.sent:,}, skipped {r.skipped:,}, retrying {r.retried:,}"))
+            result = Dispatcher(
+                store, ChannelRouter(routing), policy=rules, takeover=takeover, unsubscribe_link=links
+            ).run(
+                campaign_id,
+                on_progress=lambda r: status.update(f"sent {r.sent:,}, skipped {r.skipped:,}, retrying {r.retried:,}"),
+            )
         return result.as_dict()
 
     return run
@@ -103,7 +145,9 @@ def register(app: typer.Typer) -> None:
     """Add the delivery commands to the `campaign` group ``app``."""
 
     @app.command("approve")
-    def approve(campaign_id: str = typer.Argument(..., help="Campaign id."), db: DbOption = None, json_out: JsonOption = False) -> None:
+    def approve(
+        campaign_id: str = typer.Argument(..., help="Campaign id."), db: DbOption = None, json_out: JsonOption = False
+    ) -> None:
         """Approve a planned campaign so it can be launched."""
         from marketloop.delivery.campaigns import set_status
         from marketloop.store import open_store
@@ -123,11 +167,17 @@ def register(app: typer.Typer) -> None:
         sim: Path | None = SimOption,
         policy: Path | None = PolicyOption,
         holdout: float | None = typer.Option(None, "--holdout", help="Holdout fraction (default: the plan's)."),
-        force_no_holdout: bool = typer.Option(False, "--force-no-holdout", help="Allow a zero holdout (the effect cannot be measured)."),
+        force_no_holdout: bool = typer.Option(
+            False, "--force-no-holdout", help="Allow a zero holdout (the effect cannot be measured)."
+        ),
         no_dispatch: bool = typer.Option(False, "--no-dispatch", help="Only write the outbox."),
         seed: int = typer.Option(0, help="Seed of the holdout draw (and of the simulator)."),
-        bandit_waves: int = typer.Option(0, "--bandit-waves", help="Allocate variants by Thompson sampling over N waves "
-                                         "(with --sim; outcomes of each wave steer the next)."),
+        bandit_waves: int = typer.Option(
+            0,
+            "--bandit-waves",
+            help="Allocate variants by Thompson sampling over N waves "
+            "(with --sim; outcomes of each wave steer the next).",
+        ),
         reward: str = typer.Option("click", "--reward", help="Bandit reward: click, conversion or revenue."),
         json_out: JsonOption = False,
     ) -> None:
@@ -138,21 +188,39 @@ def register(app: typer.Typer) -> None:
         from marketloop.store import open_store
 
         if bandit_waves and sim is None:
-            raise InputError("--bandit-waves needs --sim: waves over real time are not scheduled yet", field="bandit_waves",
-                             value=bandit_waves, hint="Run the bandit in simulation, or launch without --bandit-waves.")
+            raise InputError(
+                "--bandit-waves needs --sim: waves over real time are not scheduled yet",
+                field="bandit_waves",
+                value=bandit_waves,
+                hint="Run the bandit in simulation, or launch without --bandit-waves.",
+            )
         if bandit_waves < 0:
-            raise InputError(f"--bandit-waves: expected 0 or more, got {bandit_waves}", field="bandit_waves", value=bandit_waves,
-                             hint="E.g. --bandit-waves 4.")
+            raise InputError(
+                f"--bandit-waves: expected 0 or more, got {bandit_waves}",
+                field="bandit_waves",
+                value=bandit_waves,
+                hint="E.g. --bandit-waves 4.",
+            )
         run = None if (no_dispatch or bandit_waves) else _dispatcher(channels, sim, policy, seed)
         with open_store(settings_for(db).db_url) as store:
-            summary = asdict(do_launch(store, campaign_id, force_no_holdout=force_no_holdout, holdout_fraction=holdout, seed=seed,
-                                       allocate=bool(bandit_waves)))
+            summary = asdict(
+                do_launch(
+                    store,
+                    campaign_id,
+                    force_no_holdout=force_no_holdout,
+                    holdout_fraction=holdout,
+                    seed=seed,
+                    allocate=bool(bandit_waves),
+                )
+            )
             if bandit_waves and not no_dispatch:
                 from dataclasses import asdict as as_dict
 
                 from marketloop.delivery.bandit import run_bandit_simulated
 
-                result = as_dict(run_bandit_simulated(store, campaign_id, sim, waves=bandit_waves, reward=reward, seed=seed))
+                result = as_dict(
+                    run_bandit_simulated(store, campaign_id, sim, waves=bandit_waves, reward=reward, seed=seed)
+                )
                 if json_out:
                     emit_json({"launch": summary, "bandit": result})
                 else:
@@ -175,8 +243,12 @@ def register(app: typer.Typer) -> None:
         sim: Path | None = SimOption,
         policy: Path | None = PolicyOption,
         seed: int = typer.Option(0, help="Seed of the simulator."),
-        takeover: bool = typer.Option(False, "--takeover", help="Take the campaign's dispatch lock from a dispatcher "
-                                      "that is gone (after a crash), without waiting for its lease to lapse."),
+        takeover: bool = typer.Option(
+            False,
+            "--takeover",
+            help="Take the campaign's dispatch lock from a dispatcher "
+            "that is gone (after a crash), without waiting for its lease to lapse.",
+        ),
         json_out: JsonOption = False,
     ) -> None:
         """Deliver the due sends of a running campaign (run again after a crash, or for deferred sends)."""
@@ -188,10 +260,14 @@ def register(app: typer.Typer) -> None:
         if json_out:
             emit_json(result)
         else:
-            _print_counts(f"Dispatch {campaign_id}", {k: v for k, v in result.items() if k != "reasons"} | result["reasons"])
+            _print_counts(
+                f"Dispatch {campaign_id}", {k: v for k, v in result.items() if k != "reasons"} | result["reasons"]
+            )
 
     @app.command("status")
-    def status(campaign_id: str = typer.Argument(..., help="Campaign id."), db: DbOption = None, json_out: JsonOption = False) -> None:
+    def status(
+        campaign_id: str = typer.Argument(..., help="Campaign id."), db: DbOption = None, json_out: JsonOption = False
+    ) -> None:
         """The campaign's status and its outbox by send status."""
         from marketloop.delivery.campaigns import campaign_row
         from marketloop.delivery.outbox import outbox_counts
@@ -205,11 +281,17 @@ def register(app: typer.Typer) -> None:
         else:
             _print_counts(f"{row['name']} ({campaign_id}): {row['status']}", counts)
 
-    for verb, target, doc in (("pause", "paused", "Pause a running campaign: the dispatcher stops before its next batch."),
-                              ("resume", "running", "Resume a paused campaign (then run `campaign dispatch`).")):
-        def _make(target: str = target):  # noqa: ANN202
-            def command(campaign_id: str = typer.Argument(..., help="Campaign id."), db: DbOption = None,
-                        json_out: JsonOption = False) -> None:
+    for verb, target, doc in (
+        ("pause", "paused", "Pause a running campaign: the dispatcher stops before its next batch."),
+        ("resume", "running", "Resume a paused campaign (then run `campaign dispatch`)."),
+    ):
+
+        def _make(target: str = target, doc: str = doc):  # noqa: ANN202
+            def command(
+                campaign_id: str = typer.Argument(..., help="Campaign id."),
+                db: DbOption = None,
+                json_out: JsonOption = False,
+            ) -> None:
                 from marketloop.delivery.campaigns import set_status
                 from marketloop.store import open_store
 
@@ -219,6 +301,7 @@ def register(app: typer.Typer) -> None:
                     emit_json({"campaign_id": campaign_id, "from": old, "status": target})
                 else:
                     console.print(f"Campaign {campaign_id}: {old} -> {target}")
+
             command.__doc__ = doc
             return command
 
@@ -238,9 +321,16 @@ def register(app: typer.Typer) -> None:
         from marketloop.store import open_store
 
         if not 0.5 <= level < 1:
-            raise InputError(f"--level: expected 0.5 <= level < 1, got {level}", field="level", value=level, hint="E.g. --level 0.9.")
+            raise InputError(
+                f"--level: expected 0.5 <= level < 1, got {level}", field="level", value=level, hint="E.g. --level 0.9."
+            )
         if window is not None and window <= 0:
-            raise InputError(f"--window: expected a positive number of days, got {window}", field="window", value=window, hint="E.g. --window 14.")
+            raise InputError(
+                f"--window: expected a positive number of days, got {window}",
+                field="window",
+                value=window,
+                hint="E.g. --window 14.",
+            )
         with open_store(settings_for(db).db_url) as store:
             results = campaign_results(store, campaign_id, level=level, window_days=window)
         path = campaign_report(results).write(out or Path(f"campaign-{campaign_id}.html"))
@@ -248,13 +338,17 @@ def register(app: typer.Typer) -> None:
             emit_json(results | {"report": str(path)})
             return
         o = results["overall"]
-        console.print(f"Conversion lift {o.get('conversion_lift', float('nan')):+.2%} "
-                      f"[{o.get('conversion_low') or float('nan'):+.2%}, {o.get('conversion_high') or float('nan'):+.2%}], "
-                      f"revenue/customer {o.get('revenue_lift') or float('nan'):+.2f}; report: {path}")
+        console.print(
+            f"Conversion lift {o.get('conversion_lift', float('nan')):+.2%} "
+            f"[{o.get('conversion_low') or float('nan'):+.2%}, {o.get('conversion_high') or float('nan'):+.2%}], "
+            f"revenue/customer {o.get('revenue_lift') or float('nan'):+.2f}; report: {path}"
+        )
 
     @evaluate.app.command("bandit")
     def eval_bandit(
-        logs: Path = typer.Option(..., "--logs", help="Open Bandit Dataset folder (random/<campaign>/..., bts/<campaign>/...)."),
+        logs: Path = typer.Option(
+            ..., "--logs", help="Open Bandit Dataset folder (random/<campaign>/..., bts/<campaign>/...)."
+        ),
         campaign: str = typer.Option("all", "--campaign", help="Campaign folder: all, men or women."),
         folds: int = typer.Option(5, "--folds", help="Cross-fitting folds (policy learned on the others)."),
         seed: int = typer.Option(0, "--seed"),
@@ -273,6 +367,11 @@ def register(app: typer.Typer) -> None:
         for col in ("estimator", "learned policy / random", "BTS policy / random", "BTS relative error"):
             table.add_column(col)
         for name, row in result["estimators"].items():
-            table.add_row(name, f"{row['learned_relative']:.3f} ({row['learned_relative_min']:.2f}-{row['learned_relative_max']:.2f})", f"{row['bts_relative']:.3f}", f"{row['bts_relative_error']:.3f}")
+            table.add_row(
+                name,
+                f"{row['learned_relative']:.3f} ({row['learned_relative_min']:.2f}-{row['learned_relative_max']:.2f})",
+                f"{row['bts_relative']:.3f}",
+                f"{row['bts_relative_error']:.3f}",
+            )
         console.print(table)
         console.print(f"On-policy truth: BTS / random = {result['truth']['bts_relative']:.3f}")

@@ -31,24 +31,53 @@ def parse_mapping(items: list[str] | None) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for item in items or []:
         if "=" not in item or not item.split("=", 1)[0] or not item.split("=", 1)[1]:
-            raise InputError(f"--map {item!r} is not COLUMN=FIELD", field="map", value=item,
-                             hint="Example: --map CustomerID=customer_id")
+            raise InputError(
+                f"--map {item!r} is not COLUMN=FIELD",
+                field="map",
+                value=item,
+                hint="Example: --map CustomerID=customer_id",
+            )
         column, target = item.split("=", 1)
         mapping[column.strip()] = target.strip()
     return mapping
 
 
-def run_load(kind: str, path: Path, *, db: str | None, json_out: bool, fmt: str | None = None,
-             delimiter: str | None = None, encoding: str = "utf-8", mapping: dict[str, str] | None = None,
-             options: dict | None = None) -> list[IngestSummary]:
+def run_load(
+    kind: str,
+    path: Path,
+    *,
+    db: str | None,
+    json_out: bool,
+    fmt: str | None = None,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+    mapping: dict[str, str] | None = None,
+    options: dict | None = None,
+) -> list[IngestSummary]:
     settings = settings_for(db)
-    with open_store(settings.db_url) as store, Progress(
-        SpinnerColumn(), TextColumn("[progress.description]{task.description}"), TimeElapsedColumn(),
-        console=err_console, transient=True, disable=json_out,
-    ) as progress:
+    with (
+        open_store(settings.db_url) as store,
+        Progress(
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=json_out,
+        ) as progress,
+    ):
         progress.add_task(f"Loading {path.name} as {kind}", total=None)
-        summaries = load_path(store, kind, path, fmt=fmt, delimiter=delimiter, encoding=encoding,
-                              mapping=mapping, settings=settings, options=options)
+        summaries = load_path(
+            store,
+            kind,
+            path,
+            fmt=fmt,
+            delimiter=delimiter,
+            encoding=encoding,
+            mapping=mapping,
+            settings=settings,
+            options=options,
+        )
     if json_out:
         payload = [s.to_dict() for s in summaries]
         emit_json(payload[0] if len(payload) == 1 else {"parts": payload})
@@ -60,10 +89,14 @@ def run_load(kind: str, path: Path, *, db: str | None, json_out: bool, fmt: str 
 
 def print_summary(summary: IngestSummary) -> None:
     if summary.already_loaded:
-        console.print(f"[yellow]{summary.source}[/] was already loaded as {summary.kind} "
-                      f"(load {summary.ingest_id[:12]}); nothing changed.")
+        console.print(
+            f"[yellow]{summary.source}[/] was already loaded as {summary.kind} "
+            f"(load {summary.ingest_id[:12]}); nothing changed."
+        )
         return
-    table = Table(title=f"{summary.source} -> {summary.kind} ({summary.seconds:.2f} s, {summary.rows_read:,} records read)")
+    table = Table(
+        title=f"{summary.source} -> {summary.kind} ({summary.seconds:.2f} s, {summary.rows_read:,} records read)"
+    )
     for column in ("table", "loaded", "already present", "updated", "rejected"):
         table.add_column(column, justify="left" if column == "table" else "right")
     for name, counts in summary.tables.items():
@@ -71,8 +104,10 @@ def print_summary(summary: IngestSummary) -> None:
     console.print(table)
     if summary.rejected:
         reasons = ", ".join(f"{code}: {n:,}" for code, n in summary.rejected_by_reason.items())
-        console.print(f"[red]{summary.rejected:,} records rejected[/] ({reasons}); "
-                      f"see table rejected_rows where ingest_id = '{summary.ingest_id}'.")
+        console.print(
+            f"[red]{summary.rejected:,} records rejected[/] ({reasons}); "
+            f"see table rejected_rows where ingest_id = '{summary.ingest_id}'."
+        )
     if summary.ignored_columns:
         console.print(f"Ignored columns: {', '.join(summary.ignored_columns)}")
 
@@ -94,15 +129,31 @@ def register(app: typer.Typer) -> None:
         Invalid records are kept in rejected_rows with line, field, value and reason; loading the same
         file twice changes nothing; a failed load leaves no partial data."""
         if entity not in ENTITIES:
-            raise InputError(f"Unknown entity {entity!r}", field="entity", value=entity,
-                             hint=f"Use one of: {', '.join(ENTITIES)} (or `marketloop import` for dataset layouts).")
-        run_load(entity, file, db=db, json_out=json_out, fmt=fmt, delimiter=delimiter, encoding=encoding,
-                 mapping=parse_mapping(map_))
+            raise InputError(
+                f"Unknown entity {entity!r}",
+                field="entity",
+                value=entity,
+                hint=f"Use one of: {', '.join(ENTITIES)} (or `marketloop import` for dataset layouts).",
+            )
+        run_load(
+            entity,
+            file,
+            db=db,
+            json_out=json_out,
+            fmt=fmt,
+            delimiter=delimiter,
+            encoding=encoding,
+            mapping=parse_mapping(map_),
+        )
 
 
 @import_app.command("uci-online-retail")
-def import_uci(file: FileArg, db: DbOption = None, currency: str = typer.Option("GBP", help="Currency of UnitPrice."),
-               json_out: JsonOption = False) -> None:
+def import_uci(
+    file: FileArg,
+    db: DbOption = None,
+    currency: str = typer.Option("GBP", help="Currency of UnitPrice."),
+    json_out: JsonOption = False,
+) -> None:
     """UCI Online Retail (InvoiceNo, StockCode, Description, Quantity, InvoiceDate, UnitPrice, CustomerID,
     Country). C invoices become returns, rows without CustomerID guest orders, POST/M/BANK CHARGES/...
     non-product items; stock and bad-debt adjustments are kept out with a reason."""
@@ -141,6 +192,16 @@ def import_interactions(
     json_out: JsonOption = False,
 ) -> None:
     """Generic user-item interactions, stored as events (plus customers and products)."""
-    run_load("interactions", file, db=db, json_out=json_out, options={
-        "user_col": user_col, "item_col": item_col, "time_col": time_col, "rating_col": rating_col,
-        "event_type": event_type})
+    run_load(
+        "interactions",
+        file,
+        db=db,
+        json_out=json_out,
+        options={
+            "user_col": user_col,
+            "item_col": item_col,
+            "time_col": time_col,
+            "rating_col": rating_col,
+            "event_type": event_type,
+        },
+    )

@@ -14,18 +14,18 @@ import typer
 from rich.markup import escape
 
 from marketloop import __version__
-from marketloop.cli import customers as customers_cmd
-from marketloop.cli import content as content_cmd
 from marketloop.cli import campaign as campaign_cmd
+from marketloop.cli import content as content_cmd
+from marketloop.cli import customers as customers_cmd
 from marketloop.cli import db as db_cmd
 from marketloop.cli import delivery as delivery_cmd
 from marketloop.cli import demo as demo_cmd
 from marketloop.cli import evaluate as evaluate_cmd
 from marketloop.cli import ingest as ingest_cmd
 from marketloop.cli import privacy as privacy_cmd
+from marketloop.cli import recs as recs_cmd
 from marketloop.cli import service as service_cmd
 from marketloop.cli import sim as sim_cmd
-from marketloop.cli import recs as recs_cmd
 from marketloop.cli.common import err_console
 from marketloop.errors import MarketLoopError
 

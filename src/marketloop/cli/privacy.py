@@ -32,5 +32,7 @@ def forget_cmd(
     if json_out:
         emit_json({"customer_ref": result.customer_ref, "rows_deleted": deleted, "total": result.total})
         return
-    console.print(f"Erased {result.total:,} rows about the customer: " + ", ".join(f"{k} {v}" for k, v in deleted.items()))
+    console.print(
+        f"Erased {result.total:,} rows about the customer: " + ", ".join(f"{k} {v}" for k, v in deleted.items())
+    )
     console.print(f"Audit record written (customer reference {result.customer_ref}).")

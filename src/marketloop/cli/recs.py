@@ -11,14 +11,16 @@ from rich.table import Table
 from marketloop.cli import evaluate
 from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
 
-app = typer.Typer(help="Recommendations: train models, show recommendations, manage model versions.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Recommendations: train models, show recommendations, manage model versions.", no_args_is_help=True
+)
 N = Annotated[int, typer.Option("--n", "-n", min=1, max=1000, help="How many products.")]
 
 
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=err_console, transient=True)
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
+    )
 
 
 def _store(db: str | None):  # noqa: ANN202
@@ -40,8 +42,12 @@ def _print_frame(df, title: str) -> None:  # noqa: ANN001
 @app.command("train")
 def train(
     db: DbOption = None,
-    model: Annotated[str, typer.Option(help="Personalised model: hybrid, als, ease, itemknn, bpr, sasrec, ...")] = "hybrid",
-    encoder: Annotated[str, typer.Option(help="Product-text encoder for the content model: minilm or hashing.")] = "minilm",
+    model: Annotated[
+        str, typer.Option(help="Personalised model: hybrid, als, ease, itemknn, bpr, sasrec, ...")
+    ] = "hybrid",
+    encoder: Annotated[
+        str, typer.Option(help="Product-text encoder for the content model: minilm or hashing.")
+    ] = "minilm",
     val_days: Annotated[float, typer.Option(help="Validation window the hybrid's ranker learns from (days).")] = 30.0,
     promote: Annotated[bool, typer.Option("--promote/--no-promote", help="Serve the new versions right away.")] = True,
     as_json: JsonOption = False,
@@ -55,11 +61,26 @@ def train(
     with _progress() as progress:
         task = progress.add_task("loading data")
         versions = train_from_store(
-            store, settings.models_dir, model=model, encoder=encoder, cache_dir=str(settings.cache_dir),
-            val_days=val_days, promote=promote, on_step=lambda s: progress.update(task, description=f"training {s}"),
+            store,
+            settings.models_dir,
+            model=model,
+            encoder=encoder,
+            cache_dir=str(settings.cache_dir),
+            val_days=val_days,
+            promote=promote,
+            on_step=lambda s: progress.update(task, description=f"training {s}"),
         )
-    rows = [{"name": v.name, "version": v.version, "status": v.status, "fit_seconds": v.metrics.get("fit_seconds"),
-             "events": v.data.get("events"), "path": v.path} for v in versions]
+    rows = [
+        {
+            "name": v.name,
+            "version": v.version,
+            "status": v.status,
+            "fit_seconds": v.metrics.get("fit_seconds"),
+            "events": v.data.get("events"),
+            "path": v.path,
+        }
+        for v in versions
+    ]
     if as_json:
         emit_json({"models": rows})
         return
@@ -68,12 +89,22 @@ def train(
     _print_frame(pd.DataFrame(rows), "Trained models")
 
 
-def _rules(n_category: int | None, category: list[str] | None, exclude: list[str] | None,
-           max_price: float | None, include_bought: bool):  # noqa: ANN202
+def _rules(  # noqa: ANN202 - returns recs.rules.BusinessRules, imported lazily
+    n_category: int | None,
+    category: list[str] | None,
+    exclude: list[str] | None,
+    max_price: float | None,
+    include_bought: bool,
+):
     from marketloop.recs.rules import Rules
 
-    return Rules(max_per_category=n_category, categories=category or None, exclude_items=exclude or [],
-                 max_price=max_price, exclude_bought=not include_bought)
+    return Rules(
+        max_per_category=n_category,
+        categories=category or None,
+        exclude_items=exclude or [],
+        max_price=max_price,
+        exclude_bought=not include_bought,
+    )
 
 
 @app.command("show")
@@ -95,12 +126,20 @@ def show(
     from marketloop.recs.service import load_service
 
     if kind not in ("for-you", "buy-again"):
-        raise InputError(f"kind {kind!r} is not valid here (expected for-you or buy-again)", field="kind",
-                         value=kind, hint="Use `recs similar` for product-to-product kinds.")
+        raise InputError(
+            f"kind {kind!r} is not valid here (expected for-you or buy-again)",
+            field="kind",
+            value=kind,
+            hint="Use `recs similar` for product-to-product kinds.",
+        )
     settings, store = _store(db)
     svc = load_service(store, settings.models_dir)
     rules = _rules(max_per_category, category, exclude, max_price, include_bought)
-    df = svc.for_you(customer, n, rules, context_items=clicked) if kind == "for-you" else svc.buy_again(customer, n, rules)
+    df = (
+        svc.for_you(customer, n, rules, context_items=clicked)
+        if kind == "for-you"
+        else svc.buy_again(customer, n, rules)
+    )
     if as_json:
         emit_json({"customer": customer, "kind": kind, "items": df.to_dict(orient="records")})
     else:
@@ -149,14 +188,24 @@ def models(db: DbOption = None, as_json: JsonOption = False) -> None:
     from marketloop.recs.registry import ModelRegistry
 
     settings, store = _store(db)
-    rows = [{"name": v.name, "version": v.version, "status": v.status, "created_at": str(v.created_at),
-             "promoted_at": str(v.promoted_at or ""), "events": v.data.get("events")}
-            for v in ModelRegistry(store, settings.models_dir).versions()]
+    rows = [
+        {
+            "name": v.name,
+            "version": v.version,
+            "status": v.status,
+            "created_at": str(v.created_at),
+            "promoted_at": str(v.promoted_at or ""),
+            "events": v.data.get("events"),
+        }
+        for v in ModelRegistry(store, settings.models_dir).versions()
+    ]
     if as_json:
         emit_json({"models": rows})
     else:
-        _print_frame(pd.DataFrame(rows, columns=["name", "version", "status", "created_at", "promoted_at", "events"]),
-                     "Registered models")
+        _print_frame(
+            pd.DataFrame(rows, columns=["name", "version", "status", "created_at", "promoted_at", "events"]),
+            "Registered models",
+        )
 
 
 @app.command("promote")
@@ -181,19 +230,24 @@ def rollback(name: str, db: DbOption = None) -> None:
 
 @evaluate.app.command("recs")
 def eval_recs(
-    interactions: Annotated[str, typer.Option("--interactions", help="Interaction file (CSV, CSV.gz, Parquet, JSONL).")],
+    interactions: Annotated[
+        str, typer.Option("--interactions", help="Interaction file (CSV, CSV.gz, Parquet, JSONL).")
+    ],
     fmt: Annotated[str, typer.Option("--format", help="uci, taobao or generic.")] = "generic",
     user_col: Annotated[str, typer.Option(help="generic: customer column.")] = "user_id",
     item_col: Annotated[str, typer.Option(help="generic: product column.")] = "item_id",
     time_col: Annotated[str, typer.Option(help="generic: time column (ISO or unix seconds).")] = "timestamp",
     rating_col: Annotated[str | None, typer.Option(help="generic: rating / strength column (optional).")] = None,
-    min_rating: Annotated[float | None, typer.Option(help="Test relevance needs rating >= this (taobao default 4 = buy).")] = None,
+    min_rating: Annotated[
+        float | None, typer.Option(help="Test relevance needs rating >= this (taobao default 4 = buy).")
+    ] = None,
     protocol: Annotated[str, typer.Option(help="temporal, leave-last-out or random-stratified.")] = "temporal",
     test_frac: Annotated[float, typer.Option(help="random-stratified: test share per customer.")] = 0.25,
     test_days: Annotated[float, typer.Option(help="temporal: length of the test period in days.")] = 30.0,
     k: Annotated[int, typer.Option("--k", min=1, help="Cut-off for the @k metrics.")] = 10,
-    models_: Annotated[str, typer.Option("--models", help="Comma-separated model names.")] =
-        "pop,buyagain,itemknn,als,bpr,ease,content,sasrec,hybrid",
+    models_: Annotated[
+        str, typer.Option("--models", help="Comma-separated model names.")
+    ] = "pop,buyagain,itemknn,als,bpr,ease,content,sasrec,hybrid",
     encoder: Annotated[str, typer.Option(help="Content model encoder: minilm or hashing.")] = "minilm",
     as_json: JsonOption = False,
 ) -> None:
@@ -207,11 +261,19 @@ def eval_recs(
     settings = settings_for(None)
     with _progress() as progress:
         task = progress.add_task("reading interactions")
-        data = read_interactions(interactions, fmt, user_col=user_col, item_col=item_col, time_col=time_col,
-                                 rating_col=rating_col)
+        data = read_interactions(
+            interactions, fmt, user_col=user_col, item_col=item_col, time_col=time_col, rating_col=rating_col
+        )
         result = evaluate_models(
-            data, names, protocol=protocol, k=k, test_days=test_days, test_frac=test_frac, min_rating=min_rating,
-            encoder=encoder, cache_dir=str(settings.cache_dir),
+            data,
+            names,
+            protocol=protocol,
+            k=k,
+            test_days=test_days,
+            test_frac=test_frac,
+            min_rating=min_rating,
+            encoder=encoder,
+            cache_dir=str(settings.cache_dir),
             on_model=lambda m: progress.update(task, description=f"fitting and scoring {m}"),
         )
     payload = {"interactions": interactions, "format": fmt, **result.to_dict()}

@@ -11,8 +11,9 @@ from rich.table import Table
 
 from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
 
-keys_app = typer.Typer(help="Create, list and revoke API keys for `marketloop serve` (stored hashed in the store).",
-                       no_args_is_help=True)
+keys_app = typer.Typer(
+    help="Create, list and revoke API keys for `marketloop serve` (stored hashed in the store).", no_args_is_help=True
+)
 
 
 def _store(db: str | None):  # noqa: ANN202
@@ -24,8 +25,14 @@ def _store(db: str | None):  # noqa: ANN202
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Argument(help="Who or what uses the key, e.g. 'shop-frontend' or 'ana'.")],
-    role: Annotated[str, typer.Option("--role", help="admin (everything), marketer (read, copy, campaigns, consents), "
-                                      "analyst (read only) or ingest (event tracking only).")] = "analyst",
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="admin (everything), marketer (read, copy, campaigns, consents), "
+            "analyst (read only) or ingest (event tracking only).",
+        ),
+    ] = "analyst",
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -38,11 +45,15 @@ def keys_create(
         created = create_key(store, name, role)
         record(store, "cli", "key.create", created.principal.key_id, {"name": created.principal.name, "role": role})
     if json_out:
-        emit_json({"key_id": created.principal.key_id, "name": created.principal.name, "role": role, "key": created.token})
+        emit_json(
+            {"key_id": created.principal.key_id, "name": created.principal.name, "role": role, "key": created.token}
+        )
         return
     console.print(f"Created {role} key [bold]{created.principal.key_id}[/] for {created.principal.name}:")
     console.print(created.token, highlight=False, soft_wrap=True)
-    err_console.print("Store it now: it is not shown again. Use it as `Authorization: Bearer <key>` or log in to the dashboard.")
+    err_console.print(
+        "Store it now: it is not shown again. Use it as `Authorization: Bearer <key>` or log in to the dashboard."
+    )
 
 
 @keys_app.command("list")
@@ -60,14 +71,22 @@ def keys_list(db: DbOption = None, json_out: JsonOption = False) -> None:
         return
     table = Table("key id", "name", "role", "created", "state")
     for r in rows:
-        table.add_row(r["key_id"], r["name"], r["role"], (r["created_at"] or "")[:19],
-                      "active" if r["active"] else f"revoked {r['revoked_at'][:19]}")
+        table.add_row(
+            r["key_id"],
+            r["name"],
+            r["role"],
+            (r["created_at"] or "")[:19],
+            "active" if r["active"] else f"revoked {r['revoked_at'][:19]}",
+        )
     console.print(table)
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (or the whole key).")], db: DbOption = None,
-                json_out: JsonOption = False) -> None:
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id (or the whole key).")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
     """Revoke a key: it stops working at once in this process, within seconds in a running server."""
     from marketloop.service.audit import record
     from marketloop.service.keys import revoke_key
@@ -89,14 +108,26 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
         host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-        sim: Annotated[str | None, typer.Option("--sim", help="Deliver launched campaigns to this simulator folder "
-                                                "(MARKETLOOP_SIM_DIR).")] = None,
-        channels: Annotated[str | None, typer.Option("--channels", help="JSON/TOML channel routing for real delivery "
-                                                     "(MARKETLOOP_CHANNELS_FILE).")] = None,
-        no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run the dispatcher in this process "
-                                                "(run `marketloop worker` instead; PostgreSQL/MySQL only).")] = False,
-        access_log: Annotated[bool, typer.Option("--access-log/--no-access-log",
-                                                 help="Log one line per request (route, status, ms, key id).")] = True,
+        sim: Annotated[
+            str | None,
+            typer.Option("--sim", help="Deliver launched campaigns to this simulator folder (MARKETLOOP_SIM_DIR)."),
+        ] = None,
+        channels: Annotated[
+            str | None,
+            typer.Option("--channels", help="JSON/TOML channel routing for real delivery (MARKETLOOP_CHANNELS_FILE)."),
+        ] = None,
+        no_worker: Annotated[
+            bool,
+            typer.Option(
+                "--no-worker",
+                help="Do not run the dispatcher in this process "
+                "(run `marketloop worker` instead; PostgreSQL/MySQL only).",
+            ),
+        ] = False,
+        access_log: Annotated[
+            bool,
+            typer.Option("--access-log/--no-access-log", help="Log one line per request (route, status, ms, key id)."),
+        ] = True,
     ) -> None:
         """Run the HTTP API and the dashboard. With DuckDB this process owns the database file (and runs
         the dispatcher); stop it before running other commands on the same file."""
@@ -118,9 +149,14 @@ def register(app: typer.Typer) -> None:
         err_console.print(f"MarketLoop on http://{host}:{port}  (dashboard: /, API docs: /v1/docs); Ctrl-C stops it.")
         worker = app.state.ml.worker
         if worker is None:
-            err_console.print("Dispatcher: not in this process; run `marketloop worker` to deliver launched campaigns."
-                              + (" With DuckDB no other process can open the file, so nothing will be delivered."
-                                 if app.state.ml.store.dialect == "duckdb" else ""))
+            err_console.print(
+                "Dispatcher: not in this process; run `marketloop worker` to deliver launched campaigns."
+                + (
+                    " With DuckDB no other process can open the file, so nothing will be delivered."
+                    if app.state.ml.store.dialect == "duckdb"
+                    else ""
+                )
+            )
         else:
             err_console.print(f"Dispatcher: {worker.mode} ({worker.status()['note']}).")
         # uvicorn's own access log prints raw paths and query strings (ids, unsubscribe tokens): ours does not
@@ -148,8 +184,12 @@ def register(app: typer.Typer) -> None:
         with open_store(settings.db_url) as store:
             w = Worker(store, settings)
             if w.mode == "none":
-                raise InputError("no channels configured: the worker has nothing to deliver with", field="channels",
-                                 value=None, hint="Pass --channels FILE or --sim DIR (or set MARKETLOOP_CHANNELS_FILE).")
+                raise InputError(
+                    "no channels configured: the worker has nothing to deliver with",
+                    field="channels",
+                    value=None,
+                    hint="Pass --channels FILE or --sim DIR (or set MARKETLOOP_CHANNELS_FILE).",
+                )
             if once:
                 results = w.run_once()
                 if json_out:

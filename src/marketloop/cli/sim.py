@@ -25,21 +25,39 @@ def _parse_start(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise InputError(
-            f"--start: expected a date as YYYY-MM-DD, got {value!r}", field="start", value=value, hint="Try --start 2025-01-01."
+            f"--start: expected a date as YYYY-MM-DD, got {value!r}",
+            field="start",
+            value=value,
+            hint="Try --start 2025-01-01.",
         ) from exc
 
 
 @app.command("generate")
 def generate_cmd(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the Parquet files into (created; must be empty unless --force).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Folder to write the Parquet files into (created; must be empty unless --force)."
+        ),
+    ],
     customers: Annotated[int, typer.Option("--customers", "-n", help="Number of customers.")] = 10_000,
     products: Annotated[int, typer.Option("--products", "-p", help="Number of products in the catalogue.")] = 500,
     days: Annotated[int, typer.Option("--days", "-d", help="Length of the simulated history in days.")] = 365,
-    seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed: the same seed and arguments give the same store.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", "-s", help="Random seed: the same seed and arguments give the same store.")
+    ] = 0,
     start: Annotated[str, typer.Option("--start", help="First day of the history (YYYY-MM-DD).")] = "2025-01-01",
-    chunk: Annotated[int, typer.Option("--chunk", help="Customers simulated per chunk: bounds memory and sets the part files, does not change the data.")] = 20_000,
+    chunk: Annotated[
+        int,
+        typer.Option(
+            "--chunk",
+            help="Customers simulated per chunk: bounds memory and sets the part files, does not change the data.",
+        ),
+    ] = 20_000,
     force: Annotated[bool, typer.Option("--force", help="Replace a simulated store already in --out.")] = False,
-    load: Annotated[bool, typer.Option("--load", help="Also load the generated store into --db (validated ingestion).")] = False,
+    load: Annotated[
+        bool, typer.Option("--load", help="Also load the generated store into --db (validated ingestion).")
+    ] = False,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -66,8 +84,15 @@ def generate_cmd(
             bar.update(task, completed=done, total=total)
 
         manifest = generate_store(
-            out, customers=customers, products=products, days=days, seed=seed, start=first_day,
-            chunk_customers=chunk, force=force, progress=progress,
+            out,
+            customers=customers,
+            products=products,
+            days=days,
+            seed=seed,
+            start=first_day,
+            chunk_customers=chunk,
+            force=force,
+            progress=progress,
         )
     payload = manifest.model_dump(mode="json")
     payload["events_per_second"] = round(manifest.rows["events"] / max(manifest.seconds, 1e-9))
@@ -94,10 +119,18 @@ def _load(folder: Path, files: dict[str, str], db: str | None, *, quiet: bool) -
     from marketloop.store.ingest import load_dataset
 
     settings = settings_for(db)
-    with open_store(settings.db_url) as store, Progress(
-        TextColumn("[bold]Loading {task.fields[entity]}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err_console, transient=True, disable=quiet or not err_console.is_terminal,
-    ) as bar:
+    with (
+        open_store(settings.db_url) as store,
+        Progress(
+            TextColumn("[bold]Loading {task.fields[entity]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=quiet or not err_console.is_terminal,
+        ) as bar,
+    ):
         task = bar.add_task("load", total=len(files), entity="")
 
         def progress(entity: str, done: int, total: int) -> None:
@@ -107,8 +140,11 @@ def _load(folder: Path, files: dict[str, str], db: str | None, *, quiet: bool) -
     loaded = {entity: sum(s.loaded for s in parts) for entity, parts in results.items()}
     rejected = sum(s.rejected for parts in results.values() for s in parts)
     if not quiet:
-        console.print(f"Loaded into {settings.db_url}: " + ", ".join(f"{k} {v:,}" for k, v in loaded.items())
-                      + f"; {rejected:,} records rejected.")
+        console.print(
+            f"Loaded into {settings.db_url}: "
+            + ", ".join(f"{k} {v:,}" for k, v in loaded.items())
+            + f"; {rejected:,} records rejected."
+        )
     return loaded
 
 

@@ -36,12 +36,13 @@ MAX_TRAIN_ROWS = 200_000
 def risk_bands(prob: np.ndarray, thresholds: tuple[float, ...] = DEFAULT_BANDS) -> np.ndarray:
     """Band names for probabilities: low < 0.25 <= medium < 0.5 <= high < 0.75 <= very_high."""
     if list(thresholds) != sorted(thresholds) or len(thresholds) != len(BAND_NAMES) - 1:
-        raise InputError(f"risk band thresholds must be 3 increasing numbers, got {thresholds!r}",
-                         field="bands", value=thresholds)
+        raise InputError(
+            f"risk band thresholds must be 3 increasing numbers, got {thresholds!r}", field="bands", value=thresholds
+        )
     return np.asarray(BAND_NAMES, dtype=object)[np.searchsorted(np.asarray(thresholds), prob, side="right")]
 
 
-def _lightgbm():
+def _lightgbm():  # noqa: ANN202 - returns the lightgbm module, imported lazily
     try:
         import lightgbm
     except ImportError:  # pragma: no cover
@@ -84,8 +85,12 @@ class ChurnClassifier:
             raise InputError(f"X has {len(X)} rows but y has {len(y)}", field="y", value=len(y))
         counts = np.bincount(y, minlength=2)
         if counts.min() < 10:
-            raise InputError(f"the classifier needs at least 10 examples of each outcome, got {counts.tolist()}",
-                             field="y", value=counts.tolist(), hint="Use a longer history or a different horizon.")
+            raise InputError(
+                f"the classifier needs at least 10 examples of each outcome, got {counts.tolist()}",
+                field="y",
+                value=counts.tolist(),
+                hint="Use a longer history or a different horizon.",
+            )
         lgb = _lightgbm()
         rng = np.random.default_rng(self.random_state)
         if len(X) > self.max_train_rows:  # a random sample learns the same trees at a fraction of the time
@@ -180,7 +185,11 @@ def top_reasons(X: pd.DataFrame, contributions: np.ndarray, top: int = 3, sign: 
         value = np.where(np.isnan(values[:, k]), "null", np.char.mod("%.2f", np.nan_to_num(values[:, k])))
         text = head + value.astype(object) + ', "shap": ' + np.char.mod("%.3f", shap_values[:, k]).astype(object) + "}"
         items.append(np.where(shap_values[:, k] > 0, text, None))
-    return ["[" + ", ".join(t for t in row if t is not None) + "]" for row in zip(*items, strict=True)] if items else ["[]"] * len(X)
+    return (
+        ["[" + ", ".join(t for t in row if t is not None) + "]" for row in zip(*items, strict=True)]
+        if items
+        else ["[]"] * len(X)
+    )
 
 
 def segment_rule_scores(rfm: pd.DataFrame) -> np.ndarray:
@@ -202,7 +211,9 @@ class RFMRuleBaseline:
         frame = pd.DataFrame({"r": rfm["r_score"].to_numpy(), "fm": rfm["fm_score"].to_numpy(), "y": y})
         self.overall_ = float(y.mean())
         cells = frame.groupby(["r", "fm"])["y"].agg(["sum", "size"])
-        self.rates_ = ((cells["sum"] + self.prior_weight * self.overall_) / (cells["size"] + self.prior_weight)).to_dict()
+        self.rates_ = (
+            (cells["sum"] + self.prior_weight * self.overall_) / (cells["size"] + self.prior_weight)
+        ).to_dict()
         return self
 
     def predict_proba(self, rfm: pd.DataFrame) -> np.ndarray:
@@ -229,9 +240,12 @@ def score(y: np.ndarray, prob: np.ndarray) -> dict[str, float]:
 
     y = np.asarray(y, dtype=int)
     if len(np.unique(y)) < 2:
-        raise InputError("the evaluation snapshot has only one outcome (everyone churned or everyone bought)",
-                         field="labels", value=int(y.mean()) if len(y) else None,
-                         hint="Choose another --as-of date or horizon.")
+        raise InputError(
+            "the evaluation snapshot has only one outcome (everyone churned or everyone bought)",
+            field="labels",
+            value=int(y.mean()) if len(y) else None,
+            hint="Choose another --as-of date or horizon.",
+        )
     return {
         "roc_auc": round(float(roc_auc_score(y, prob)), 4),
         "pr_auc": round(float(average_precision_score(y, prob)), 4),
@@ -250,4 +264,9 @@ class Selection:
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
-        return {"horizon_days": self.horizon_days, "winner": self.winner, "validation": self.validation, "notes": self.notes}
+        return {
+            "horizon_days": self.horizon_days,
+            "winner": self.winner,
+            "validation": self.validation,
+            "notes": self.notes,
+        }

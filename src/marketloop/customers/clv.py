@@ -32,7 +32,7 @@ METHODS = ("map", "mcmc")
 _PARAMS = {"bgnbd": ("r", "alpha", "a", "b"), "paretonbd": ("r", "alpha", "s", "beta")}
 
 
-def _pymc_clv():
+def _pymc_clv():  # noqa: ANN202 - returns the pymc_marketing.clv module, imported lazily
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # arviz announces a refactor on import
@@ -87,28 +87,53 @@ class CLVModel:
     # ----------------------------------------------------------------------------------------- fit
     def _validate(self, summary: pd.DataFrame) -> None:
         if self.model not in MODELS:
-            raise InputError(f"CLV model {self.model!r} is not known (expected one of {', '.join(MODELS)})",
-                             field="model", value=self.model, hint="Use bgnbd (default) or paretonbd.")
+            raise InputError(
+                f"CLV model {self.model!r} is not known (expected one of {', '.join(MODELS)})",
+                field="model",
+                value=self.model,
+                hint="Use bgnbd (default) or paretonbd.",
+            )
         if self.method not in METHODS:
-            raise InputError(f"fit method {self.method!r} is not known (expected map or mcmc)",
-                             field="method", value=self.method, hint="Use map (fast) or mcmc (full posterior).")
+            raise InputError(
+                f"fit method {self.method!r} is not known (expected map or mcmc)",
+                field="method",
+                value=self.method,
+                hint="Use map (fast) or mcmc (full posterior).",
+            )
         if self.priors not in ("flat", "default"):
-            raise InputError(f"priors {self.priors!r} is not known (expected flat or default)",
-                             field="priors", value=self.priors)
+            raise InputError(
+                f"priors {self.priors!r} is not known (expected flat or default)", field="priors", value=self.priors
+            )
         if not 0 < self.interval < 1:
-            raise InputError(f"interval must be between 0 and 1, got {self.interval!r}", field="interval", value=self.interval)
+            raise InputError(
+                f"interval must be between 0 and 1, got {self.interval!r}", field="interval", value=self.interval
+            )
         missing = {"customer_id", "frequency", "recency", "T", "monetary_value"} - set(summary.columns)
         if missing:
-            raise InputError(f"the RFM summary lacks the columns {sorted(missing)}", field="summary", value=sorted(missing))
+            raise InputError(
+                f"the RFM summary lacks the columns {sorted(missing)}", field="summary", value=sorted(missing)
+            )
         if len(summary) < 2:
-            raise InputError(f"a CLV model needs at least 2 customers, got {len(summary)}", field="customers",
-                             value=len(summary), hint="Load more orders; hundreds of customers give stable estimates.")
+            raise InputError(
+                f"a CLV model needs at least 2 customers, got {len(summary)}",
+                field="customers",
+                value=len(summary),
+                hint="Load more orders; hundreds of customers give stable estimates.",
+            )
         if (summary["frequency"] > 0).sum() == 0:
-            raise InputError("no customer made a repeat purchase, so repeat-buying rates cannot be estimated",
-                             field="frequency", value=0, hint="Use a longer calibration period.")
+            raise InputError(
+                "no customer made a repeat purchase, so repeat-buying rates cannot be estimated",
+                field="frequency",
+                value=0,
+                hint="Use a longer calibration period.",
+            )
         if (summary["T"] <= 0).all():
-            raise InputError("every customer's first purchase is on the last day; there is no observation time",
-                             field="T", value=0, hint="Move --as-of / --calibration-end later.")
+            raise InputError(
+                "every customer's first purchase is on the last day; there is no observation time",
+                field="T",
+                value=0,
+                hint="Move --as-of / --calibration-end later.",
+            )
 
     def fit(self, summary: pd.DataFrame) -> CLVModel:
         """Fit the purchase model on ``summary`` (see :func:`transactions.rfm_summary`) and the spend
@@ -155,8 +180,11 @@ class CLVModel:
         spend = clv.GammaGammaModel(model_config={k: Prior("HalfFlat") for k in ("p", "q", "v")})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            spend.fit(data=repeaters[["customer_id", "frequency", "monetary_value"]].reset_index(drop=True),
-                      method="map", progressbar=False)
+            spend.fit(
+                data=repeaters[["customer_id", "frequency", "monetary_value"]].reset_index(drop=True),
+                method="map",
+                progressbar=False,
+            )
         params = {k: float(spend.idata.posterior[k].mean()) for k in ("p", "q", "v")}
         if params["q"] <= 1:  # the population mean spend is infinite; keep the fallback
             log.warning("Gamma-Gamma q=%.3f <= 1: expected order value falls back to the mean", params["q"])
@@ -222,7 +250,9 @@ class CLVModel:
             }
         )
 
-    def _value_interval(self, summary: pd.DataFrame, alive: np.ndarray, horizon_days: float) -> tuple[np.ndarray, np.ndarray]:
+    def _value_interval(
+        self, summary: pd.DataFrame, alive: np.ndarray, horizon_days: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng(self.random_state)
         t = self._units(horizon_days)
         tail = (1 - self.interval) / 2
@@ -255,8 +285,9 @@ class CLVModel:
             low[sl], high[sl] = np.quantile(spend, [tail, 1 - tail], axis=1)
         return low, high
 
-    def next_purchase_days(self, summary: pd.DataFrame, quantiles: tuple[float, ...] = (0.25, 0.5, 0.75),
-                           max_days: int = 730) -> np.ndarray:
+    def next_purchase_days(
+        self, summary: pd.DataFrame, quantiles: tuple[float, ...] = (0.25, 0.5, 0.75), max_days: int = 730
+    ) -> np.ndarray:
         """Days until the next purchase at each quantile of its distribution (NaN when the customer is
         unlikely to reach that quantile within ``max_days``). Shape (customers, len(quantiles))."""
         grid = np.unique(np.round(np.geomspace(1, max_days, 48)))
@@ -271,15 +302,29 @@ class CLVModel:
         return out
 
     def get_params(self) -> dict[str, object]:
-        return {k: getattr(self, k) for k in ("model", "method", "priors", "time_unit_days", "max_fit_customers",
-                                                "n_draws", "interval", "spend_model", "random_state")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "model",
+                "method",
+                "priors",
+                "time_unit_days",
+                "max_fit_customers",
+                "n_draws",
+                "interval",
+                "spend_model",
+                "random_state",
+            )
+        }
 
 
 def _frame(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[["customer_id", "frequency", "recency", "T"]].reset_index(drop=True)
 
 
-def bgnbd_prob_no_purchase(params: dict[str, float], x: np.ndarray, tx: np.ndarray, T: np.ndarray, t: float) -> np.ndarray:
+def bgnbd_prob_no_purchase(
+    params: dict[str, float], x: np.ndarray, tx: np.ndarray, T: np.ndarray, t: float
+) -> np.ndarray:
     """BG/NBD P(X(T, T+t] = 0 | x, t_x, T) (Fader and Hardie 2019, eq. 34), in log space for stability.
 
     Written with NumPy rather than PyMC-Marketing's xarray method so that a grid of horizons over

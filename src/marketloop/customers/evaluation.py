@@ -30,14 +30,19 @@ from marketloop.errors import InputError
 
 def _check_window(tx: pd.DataFrame, start: dt.date, end: dt.date, what: str) -> None:
     if end <= start:
-        raise InputError(f"{what}: the end {end} is not after the start {start}", field=what, value=str(end),
-                         hint="The holdout must end after the calibration period.")
+        raise InputError(
+            f"{what}: the end {end} is not after the start {start}",
+            field=what,
+            value=str(end),
+            hint="The holdout must end after the calibration period.",
+        )
     last = tx["ts"].max().date()
     # The last order's day stands in for the end of the data; a week of quiet days at the end is normal.
     if last + dt.timedelta(days=7) < end:
         raise InputError(
             f"{what}: the data end on {last}, before the end of the evaluation window {end}",
-            field=what, value=str(end),
+            field=what,
+            value=str(end),
             hint=f"Choose dates so that the window ends on or before {last}.",
         )
 
@@ -56,10 +61,14 @@ def evaluate_clv(
     model.fit(summary)
     horizon_days = (holdout_end - calibration_end).days
     predicted = model.expected_purchases(summary, horizon_days)
-    actual = repeat_purchases_between(tx, calibration_end, holdout_end).reindex(summary["customer_id"]).fillna(0).to_numpy()
+    actual = (
+        repeat_purchases_between(tx, calibration_end, holdout_end).reindex(summary["customer_id"]).fillna(0).to_numpy()
+    )
     # Naive baseline: repeat purchases per unit of time observed so far, carried over the holdout.
     horizon_units = horizon_days / model.time_unit_days
-    naive = np.where(summary["T"] > 0, summary["frequency"] / summary["T"].where(summary["T"] > 0, 1), 0) * horizon_units
+    naive = (
+        np.where(summary["T"] > 0, summary["frequency"] / summary["T"].where(summary["T"] > 0, 1), 0) * horizon_units
+    )
     mae_model = float(np.mean(np.abs(predicted - actual)))
     mae_naive = float(np.mean(np.abs(naive - actual)))
     total_actual = float(actual.sum())
@@ -73,7 +82,9 @@ def evaluate_clv(
         "holdout_end": str(holdout_end),
         "customers": len(summary),
         "params": {k: round(v, 4) for k, v in model.params_.items()},
-        "spend_params": None if model.spend_params_ is None else {k: round(v, 4) for k, v in model.spend_params_.items()},
+        "spend_params": None
+        if model.spend_params_ is None
+        else {k: round(v, 4) for k, v in model.spend_params_.items()},
         "fit_seconds": round(model.fit_seconds_, 2),
         "fit_cpu_seconds": round(model.fit_cpu_seconds_, 2),
         "holdout": {
@@ -99,7 +110,9 @@ def evaluate_churn(
 ) -> dict[str, object]:
     """ROC AUC, PR AUC, calibration error and Brier score of LightGBM, BG/NBD and the RFM rule."""
     if horizon_days < 1:
-        raise InputError(f"horizon_days must be at least 1, got {horizon_days}", field="horizon_days", value=horizon_days)
+        raise InputError(
+            f"horizon_days must be at least 1, got {horizon_days}", field="horizon_days", value=horizon_days
+        )
     test_end = as_of + dt.timedelta(days=horizon_days)
     train_date = as_of - dt.timedelta(days=horizon_days)
     data = check_transactions(tx, as_of=train_date, today=max(test_end, utcnow().date()))
@@ -121,8 +134,9 @@ def evaluate_churn(
     model = model or CLVModel(spend_model=False, random_state=random_state)
     summary = rfm_summary(tx, as_of, model.time_unit_days)
     model.fit(summary)
-    p_bg = pd.Series(model.probability_no_purchase(summary, horizon_days),
-                     index=summary["customer_id"].astype(str).to_numpy()).reindex(X_test.index)
+    p_bg = pd.Series(
+        model.probability_no_purchase(summary, horizon_days), index=summary["customer_id"].astype(str).to_numpy()
+    ).reindex(X_test.index)
     results["bgnbd"] = score(y_test, p_bg.to_numpy())
     timings["bgnbd"] = round(time.perf_counter() - started, 2)
 

@@ -114,10 +114,19 @@ def behaviour_features(tx: pd.DataFrame | History, as_of: dt.date) -> pd.DataFra
     out["spend_90d"] = window(age < 90, amount)
     out["spend_365d"] = window(age < 365, amount)
     gross = np.bincount(inv, weights=amount, minlength=n)
-    r_pos = np.searchsorted(uniq, rets["customer_id"].astype(cid.dtype).cat.codes.to_numpy()) if len(rets) else np.zeros(0, int)
-    valid = (r_pos < n) & (uniq[np.minimum(r_pos, n - 1)] == (rets["customer_id"].astype(cid.dtype).cat.codes.to_numpy() if len(rets) else r_pos))
+    r_pos = (
+        np.searchsorted(uniq, rets["customer_id"].astype(cid.dtype).cat.codes.to_numpy())
+        if len(rets)
+        else np.zeros(0, int)
+    )
+    valid = (r_pos < n) & (
+        uniq[np.minimum(r_pos, n - 1)]
+        == (rets["customer_id"].astype(cid.dtype).cat.codes.to_numpy() if len(rets) else r_pos)
+    )
     n_ret = np.bincount(r_pos[valid], minlength=n).astype(float)
-    v_ret = np.bincount(r_pos[valid], weights=rets["amount"].to_numpy(dtype=float)[valid] if len(rets) else None, minlength=n)
+    v_ret = np.bincount(
+        r_pos[valid], weights=rets["amount"].to_numpy(dtype=float)[valid] if len(rets) else None, minlength=n
+    )
     out["revenue"] = gross + v_ret
     out["avg_order_value"] = gross / out["orders"].to_numpy()
     out["returns"] = n_ret
@@ -140,8 +149,9 @@ def no_purchase_labels(tx: pd.DataFrame | History, customers: pd.Index, as_of: d
     return pd.Series(~bought, index=customers, dtype=bool)
 
 
-def training_snapshots(tx: pd.DataFrame | History, last: dt.date, horizon_days: int, count: int = 3,
-                       step_days: int = 14) -> tuple[pd.DataFrame, np.ndarray]:
+def training_snapshots(
+    tx: pd.DataFrame | History, last: dt.date, horizon_days: int, count: int = 3, step_days: int = 14
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Features and no-purchase labels of ``count`` snapshots ending at ``last``, ``step_days`` apart,
     stacked: more (correlated) examples of how customers behave before they lapse. Snapshots with
     no customers are skipped."""

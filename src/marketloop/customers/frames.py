@@ -7,7 +7,6 @@ and transaction; on other databases they fall back to portable SQLAlchemy statem
 
 from __future__ import annotations
 
-
 import pandas as pd
 import sqlalchemy as sa
 
@@ -22,5 +21,3 @@ def read_frame(store, query: sa.sql.Executable) -> pd.DataFrame:  # noqa: ANN001
         return store.read_sql(query)
     with store.connect() as conn:
         return conn.connection.driver_connection.execute(_compile(store, query)).df()
-
-

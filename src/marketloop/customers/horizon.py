@@ -46,8 +46,9 @@ def _training_history(history: History, n_customers: int, random_state: int | No
     keep = rng.random(len(ids.cat.categories)) < share
     chosen = set(ids.cat.categories[keep].astype(str))
     returns = history.returns
-    return History(history.daily[keep[ids.cat.codes.to_numpy()]],
-                   returns[returns["customer_id"].astype(str).isin(chosen)])
+    return History(
+        history.daily[keep[ids.cat.codes.to_numpy()]], returns[returns["customer_id"].astype(str).isin(chosen)]
+    )
 
 
 @dataclass
@@ -110,8 +111,10 @@ def score_horizon(
         bg_model = make_clv() if make_clv else CLVModel(**clv_now.get_params())
         bg_model.spend_model = False  # only purchase counts matter here
         bg_model.fit(summary_valid)
-        p_bg = pd.Series(bg_model.probability_no_purchase(summary_valid, horizon_days),
-                         index=summary_valid["customer_id"].astype(str).to_numpy()).reindex(X_valid.index)
+        p_bg = pd.Series(
+            bg_model.probability_no_purchase(summary_valid, horizon_days),
+            index=summary_valid["customer_id"].astype(str).to_numpy(),
+        ).reindex(X_valid.index)
         if flip:
             p_bg = 1 - p_bg
         selection.validation["bgnbd"] = score(y_valid, p_bg.fillna(p_bg.mean()).to_numpy())

@@ -60,18 +60,40 @@ def interest_tags(store, as_of: dt.date, half_life_days: float = 90.0, top: int 
     parts = []
     for kind, value in kinds.items():
         bought = (
-            sa.select(o.c.customer_id.label("customer_id"), sa.literal(kind).label("kind"), sa.cast(value, sa.String(255)).label("value"),
-                      (sa.func.ln(1.0 + lines.c.quantity) * sa.func.power(0.5, _days_before(o.c.ordered_at, as_of, store.dialect) / half_life_days)).label("w"))
+            sa.select(
+                o.c.customer_id.label("customer_id"),
+                sa.literal(kind).label("kind"),
+                sa.cast(value, sa.String(255)).label("value"),
+                (
+                    sa.func.ln(1.0 + lines.c.quantity)
+                    * sa.func.power(0.5, _days_before(o.c.ordered_at, as_of, store.dialect) / half_life_days)
+                ).label("w"),
+            )
             .select_from(lines.join(o, lines.c.order_id == o.c.order_id).join(p, p.c.product_id == lines.c.product_id))
-            .where(o.c.customer_id.isnot(None), o.c.is_return.is_(False), o.c.ordered_at < end, lines.c.quantity > 0,
-                   p.c.is_product.is_(True), value.isnot(None))
+            .where(
+                o.c.customer_id.isnot(None),
+                o.c.is_return.is_(False),
+                o.c.ordered_at < end,
+                lines.c.quantity > 0,
+                p.c.is_product.is_(True),
+                value.isnot(None),
+            )
         )
         viewed = (
-            sa.select(ev.c.customer_id, sa.literal(kind), sa.cast(value, sa.String(255)),
-                      event_weight * sa.func.power(0.5, _days_before(ev.c.ts, as_of, store.dialect) / half_life_days))
+            sa.select(
+                ev.c.customer_id,
+                sa.literal(kind),
+                sa.cast(value, sa.String(255)),
+                event_weight * sa.func.power(0.5, _days_before(ev.c.ts, as_of, store.dialect) / half_life_days),
+            )
             .select_from(ev.join(p, p.c.product_id == ev.c.product_id))
-            .where(ev.c.customer_id.isnot(None), ev.c.ts < end, ev.c.event_type.in_(list(EVENT_WEIGHTS)),
-                   p.c.is_product.is_(True), value.isnot(None))
+            .where(
+                ev.c.customer_id.isnot(None),
+                ev.c.ts < end,
+                ev.c.event_type.in_(list(EVENT_WEIGHTS)),
+                p.c.is_product.is_(True),
+                value.isnot(None),
+            )
         )
         parts += [bought, viewed]
     signals = sa.union_all(*parts).subquery("signals")
@@ -81,13 +103,20 @@ def interest_tags(store, as_of: dt.date, half_life_days: float = 90.0, top: int 
         .subquery("summed")
     )
     ranked = sa.select(
-        summed.c.customer_id, summed.c.kind, summed.c.value,
+        summed.c.customer_id,
+        summed.c.kind,
+        summed.c.value,
         (summed.c.w / sa.func.sum(summed.c.w).over(partition_by=[summed.c.customer_id, summed.c.kind])).label("share"),
-        sa.func.row_number().over(partition_by=[summed.c.customer_id, summed.c.kind],
-                                  order_by=[summed.c.w.desc(), summed.c.value]).label("rank"),
+        sa.func.row_number()
+        .over(partition_by=[summed.c.customer_id, summed.c.kind], order_by=[summed.c.w.desc(), summed.c.value])
+        .label("rank"),
     ).subquery("ranked")
-    tags = read_frame(store, sa.select(ranked.c.customer_id, ranked.c.kind, ranked.c.value, ranked.c.share)
-                      .where(ranked.c.rank <= top).order_by(ranked.c.customer_id, ranked.c.kind, ranked.c.rank))
+    tags = read_frame(
+        store,
+        sa.select(ranked.c.customer_id, ranked.c.kind, ranked.c.value, ranked.c.share)
+        .where(ranked.c.rank <= top)
+        .order_by(ranked.c.customer_id, ranked.c.kind, ranked.c.rank),
+    )
     return _to_json(tags)
 
 

@@ -58,15 +58,19 @@ def activity_summary(store, as_of: dt.date) -> pd.DataFrame:  # noqa: ANN001 - S
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
     ev, o = schema.events, schema.orders
     touches = sa.union_all(
-        sa.select(ev.c.customer_id.label("customer_id"), ev.c.ts.label("ts"))
-        .where(ev.c.customer_id.isnot(None), ev.c.ts < end),
+        sa.select(ev.c.customer_id.label("customer_id"), ev.c.ts.label("ts")).where(
+            ev.c.customer_id.isnot(None), ev.c.ts < end
+        ),
         sa.select(o.c.customer_id, o.c.ordered_at).where(o.c.customer_id.isnot(None), o.c.ordered_at < end),
     ).subquery("touches")
     day = sa.cast(touches.c.ts, sa.Date)
-    query = (sa.select(touches.c.customer_id, sa.func.max(touches.c.ts).label("last_active_at"),
-                       sa.func.min(day).label("first_active_day"), sa.func.max(day).label("last_active_day"),
-                       sa.func.count(sa.distinct(day)).label("active_days"))
-             .group_by(touches.c.customer_id))
+    query = sa.select(
+        touches.c.customer_id,
+        sa.func.max(touches.c.ts).label("last_active_at"),
+        sa.func.min(day).label("first_active_day"),
+        sa.func.max(day).label("last_active_day"),
+        sa.func.count(sa.distinct(day)).label("active_days"),
+    ).group_by(touches.c.customer_id)
     frame = read_frame(store, query)
     frame["customer_id"] = frame["customer_id"].astype(str)
     return frame.set_index("customer_id")
@@ -91,12 +95,19 @@ def lifecycle_stages(first_order_at: pd.Series, activity: pd.DataFrame, as_of: d
     tenure = (base - pd.to_datetime(first_order_at)).dt.days.to_numpy(dtype=float)
     known = ~np.isnan(days_inactive)
     stage = np.select(
-        [tenure < NEW_DAYS,
-         ~known | ((days_inactive >= CHURNED_MIN_DAYS) & (silent_gaps >= CHURNED_GAPS)),
-         (days_inactive >= AT_RISK_MIN_DAYS) & (silent_gaps >= AT_RISK_GAPS)],
-        ["new", "churned", "at_risk"], "active")
-    return pd.DataFrame({
-        "days_inactive": pd.array(np.where(known, days_inactive, np.nan), dtype="Int64"),
-        "activity_gap_days": np.where(known, np.round(gap, 1), np.nan),
-        "lifecycle_stage": stage.astype(object),
-    }, index=ids)
+        [
+            tenure < NEW_DAYS,
+            ~known | ((days_inactive >= CHURNED_MIN_DAYS) & (silent_gaps >= CHURNED_GAPS)),
+            (days_inactive >= AT_RISK_MIN_DAYS) & (silent_gaps >= AT_RISK_GAPS),
+        ],
+        ["new", "churned", "at_risk"],
+        "active",
+    )
+    return pd.DataFrame(
+        {
+            "days_inactive": pd.array(np.where(known, days_inactive, np.nan), dtype="Int64"),
+            "activity_gap_days": np.where(known, np.round(gap, 1), np.nan),
+            "lifecycle_stage": stage.astype(object),
+        },
+        index=ids,
+    )

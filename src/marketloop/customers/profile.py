@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,9 +30,8 @@ import sqlalchemy as sa
 from marketloop.clock import utcnow
 from marketloop.customers.churn import DEFAULT_BANDS, risk_bands
 from marketloop.customers.clv import CLVModel
-from marketloop.customers.frames import read_frame
-from marketloop.store.bulk import insert_frame
 from marketloop.customers.features import History
+from marketloop.customers.frames import read_frame
 from marketloop.customers.horizon import score_horizon
 from marketloop.customers.interests import interest_tags
 from marketloop.customers.lifecycle import activity_summary, lifecycle_stages
@@ -39,6 +39,10 @@ from marketloop.customers.rfm import RFMConfig, rfm_table
 from marketloop.customers.transactions import check_transactions, rfm_summary, transactions_from_store
 from marketloop.errors import InputError, NotFoundError
 from marketloop.store import schema
+from marketloop.store.bulk import insert_frame
+
+if TYPE_CHECKING:
+    from marketloop.store.engine import Store
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +69,14 @@ class AnalyzeConfig:
     random_state: int | None = 0
 
     def make_clv(self) -> CLVModel:
-        return CLVModel(model=self.model, method=self.method, priors=self.priors,
-                        time_unit_days=self.time_unit_days, n_draws=self.n_draws, random_state=self.random_state)
+        return CLVModel(
+            model=self.model,
+            method=self.method,
+            priors=self.priors,
+            time_unit_days=self.time_unit_days,
+            n_draws=self.n_draws,
+            random_state=self.random_state,
+        )
 
 
 def _noop(step: str) -> None:
@@ -77,13 +87,26 @@ def default_as_of(store) -> dt.date:  # noqa: ANN001 - Store
     """The day of the store's last order (profiles describe the data, not the wall clock)."""
     last = store.scalar(sa.select(sa.func.max(schema.orders.c.ordered_at)))
     if last is None:
-        raise InputError("the store has no orders", field="orders", value=0,
-                         hint="Load orders first: marketloop ingest / marketloop import.")
+        raise InputError(
+            "the store has no orders",
+            field="orders",
+            value=0,
+            hint="Load orders first: marketloop ingest / marketloop import.",
+        )
     return pd.Timestamp(last).date()
 
 
-STEPS = ("read orders", "RFM segments", "lifetime value", "churn risk", "30-day propensity",
-         "next order dates", "interest tags", "activity and lifecycle stage", "write profiles")
+STEPS = (
+    "read orders",
+    "RFM segments",
+    "lifetime value",
+    "churn risk",
+    "30-day propensity",
+    "next order dates",
+    "interest tags",
+    "activity and lifecycle stage",
+    "write profiles",
+)
 
 
 def build_profiles(
@@ -95,8 +118,11 @@ def build_profiles(
     """Compute the profile frame (columns of ``customer_profiles``) and a report of what was done."""
     config = config or AnalyzeConfig()
     if not 0 < config.high_value_share < 1:
-        raise InputError(f"high_value_share must be between 0 and 1, got {config.high_value_share!r}",
-                         field="high_value_share", value=config.high_value_share)
+        raise InputError(
+            f"high_value_share must be between 0 and 1, got {config.high_value_share!r}",
+            field="high_value_share",
+            value=config.high_value_share,
+        )
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -121,11 +147,27 @@ def build_profiles(
     step("lifetime value")
 
     history = History.of(tx)
-    churn = score_horizon(history, as_of, config.churn_horizon_days, clv, summary, event="churn",
-                          make_clv=config.make_clv, random_state=config.random_state)
+    churn = score_horizon(
+        history,
+        as_of,
+        config.churn_horizon_days,
+        clv,
+        summary,
+        event="churn",
+        make_clv=config.make_clv,
+        random_state=config.random_state,
+    )
     step("churn risk")
-    propensity = score_horizon(history, as_of, config.propensity_days, clv, summary, event="purchase",
-                               make_clv=config.make_clv, random_state=config.random_state)
+    propensity = score_horizon(
+        history,
+        as_of,
+        config.propensity_days,
+        clv,
+        summary,
+        event="purchase",
+        make_clv=config.make_clv,
+        random_state=config.random_state,
+    )
     step("30-day propensity")
 
     waits = clv.next_purchase_days(summary, (0.25, 0.5, 0.75))
@@ -139,8 +181,18 @@ def build_profiles(
     ids = rfm.index
     frame = pd.DataFrame(index=ids)
     frame["as_of"] = as_of
-    for column in ("first_order_at", "last_order_at", "orders", "returns", "revenue", "recency_days",
-                   "r_score", "f_score", "m_score", "segment"):
+    for column in (
+        "first_order_at",
+        "last_order_at",
+        "orders",
+        "returns",
+        "revenue",
+        "recency_days",
+        "r_score",
+        "f_score",
+        "m_score",
+        "segment",
+    ):
         frame[column] = rfm[column]
     frame["last_active_at"] = activity["last_active_at"].reindex(ids)
     for column in ("days_inactive", "activity_gap_days", "lifecycle_stage"):
@@ -150,7 +202,9 @@ def build_profiles(
     frame["churn_probability"] = churn.probability.reindex(ids).to_numpy()
     frame["churn_band"] = risk_bands(frame["churn_probability"].fillna(1.0).to_numpy(), config.bands)
     frame["churn_model"] = churn.selection.winner
-    wait = pd.DataFrame(waits, index=summary["customer_id"].astype(str).to_numpy(), columns=["low", "mid", "high"]).reindex(ids)
+    wait = pd.DataFrame(
+        waits, index=summary["customer_id"].astype(str).to_numpy(), columns=["low", "mid", "high"]
+    ).reindex(ids)
     base = pd.Timestamp(as_of)
     for column, source in (("next_order_at", "mid"), ("next_order_low", "low"), ("next_order_high", "high")):
         days = wait[source]
@@ -168,9 +222,15 @@ def build_profiles(
         "as_of": str(as_of),
         "data": data.as_dict(),
         "customers": len(frame),
-        "clv": {"model": clv.model, "method": clv.method, "params": clv.params_, "spend_params": clv.spend_params_,
-                "fit_seconds": round(clv.fit_seconds_, 2), "horizon_days": config.clv_horizon_days,
-                "high_value_cut": round(cut, 2)},
+        "clv": {
+            "model": clv.model,
+            "method": clv.method,
+            "params": clv.params_,
+            "spend_params": clv.spend_params_,
+            "fit_seconds": round(clv.fit_seconds_, 2),
+            "horizon_days": config.clv_horizon_days,
+            "high_value_cut": round(cut, 2),
+        },
         "churn": churn.selection.as_dict(),
         "propensity": propensity.selection.as_dict(),
         "timings_s": timings,
@@ -194,11 +254,18 @@ def inputs_fingerprint(store, as_of: dt.date, config: AnalyzeConfig) -> str:  # 
     products' count and distinct categories and brands; the customers' count; the ingestion runs' count and
     latest end. New, changed, cancelled or erased data moves at least one of them (an edit made outside
     MarketLoop that keeps every aggregate, e.g. swapping two totals, is not seen: `analyze --force`)."""
-    o, ol, ev, p, c, runs = (schema.orders, schema.order_lines, schema.events, schema.products, schema.customers,
-                             schema.ingest_runs)
+    o, ol, ev, p, c, runs = (
+        schema.orders,
+        schema.order_lines,
+        schema.events,
+        schema.products,
+        schema.customers,
+        schema.ingest_runs,
+    )
     queries = [
         sa.select(o.c.status, sa.func.count(), sa.func.sum(o.c.total), sa.func.max(o.c.ordered_at))
-        .group_by(o.c.status).order_by(o.c.status),
+        .group_by(o.c.status)
+        .order_by(o.c.status),
         sa.select(sa.func.count(), sa.func.sum(ol.c.quantity * ol.c.unit_price)),
         sa.select(sa.func.count(), sa.func.max(ev.c.ts)),
         sa.select(sa.func.count(), sa.func.count(sa.distinct(p.c.category)), sa.func.count(sa.distinct(p.c.brand))),
@@ -220,8 +287,14 @@ def last_refresh(store) -> dict[str, object] | None:  # noqa: ANN001 - Store
     return dict(row) if row else None
 
 
-def refresh_profiles(store, as_of: dt.date | None = None, config: AnalyzeConfig | None = None,  # noqa: ANN001
-                     progress: Callable[[str], None] = _noop, *, force: bool = False) -> dict[str, object]:
+def refresh_profiles(
+    store: Store,
+    as_of: dt.date | None = None,
+    config: AnalyzeConfig | None = None,
+    progress: Callable[[str], None] = _noop,
+    *,
+    force: bool = False,
+) -> dict[str, object]:
     """Build and store the profiles; return the build report (with the write time).
 
     When the inputs are those of the last refresh (:func:`inputs_fingerprint`) and its profiles are still
@@ -235,14 +308,23 @@ def refresh_profiles(store, as_of: dt.date | None = None, config: AnalyzeConfig 
         stored = store.scalar(sa.select(sa.func.count()).select_from(schema.customer_profiles))
         if stored == last["customers"]:
             report = json.loads(str(last["report_json"]))
-            return {**report, "skipped": True, "computed_at": str(last["computed_at"]),
-                    "reason": "the orders, lines, events, products, customers and settings are those of the last "
-                              "refresh"}
+            return {
+                **report,
+                "skipped": True,
+                "computed_at": str(last["computed_at"]),
+                "reason": "the orders, lines, events, products, customers and settings are those of the last refresh",
+            }
     frame, report = build_profiles(store, as_of, config, progress)
     started = time.perf_counter()
     report["skipped"] = False
-    refresh = {"refresh_id": uuid.uuid4().hex, "as_of": as_of, "inputs_sha256": inputs, "customers": len(frame),
-               "report_json": json.dumps(report, default=str), "computed_at": utcnow()}
+    refresh = {
+        "refresh_id": uuid.uuid4().hex,
+        "as_of": as_of,
+        "inputs_sha256": inputs,
+        "customers": len(frame),
+        "report_json": json.dumps(report, default=str),
+        "computed_at": utcnow(),
+    }
     write_profiles(store, frame, refresh)
     report["timings_s"]["write profiles"] = round(time.perf_counter() - started, 2)  # type: ignore[index]
     progress("write profiles")
@@ -257,8 +339,21 @@ def load_profiles(store, columns: list[str] | None = None) -> pd.DataFrame:  # n
 
 
 #: profile columns the customer list can be sorted by (prefix "-" for descending)
-SORTABLE = ("customer_id", "revenue", "orders", "clv", "churn_probability", "propensity_30d", "recency_days",
-            "last_order_at", "first_order_at", "next_order_at", "p_alive", "last_active_at", "days_inactive")
+SORTABLE = (
+    "customer_id",
+    "revenue",
+    "orders",
+    "clv",
+    "churn_probability",
+    "propensity_30d",
+    "recency_days",
+    "last_order_at",
+    "first_order_at",
+    "next_order_at",
+    "p_alive",
+    "last_active_at",
+    "days_inactive",
+)
 
 
 def query_profiles(
@@ -281,11 +376,19 @@ def query_profiles(
     """
     name = sort.removeprefix("-")
     if name not in SORTABLE:
-        raise InputError(f"cannot sort by {sort!r} (expected one of: {', '.join(SORTABLE)}, optionally with a "
-                         "leading - for descending)", field="sort", value=sort, hint="For example sort=-clv.")
+        raise InputError(
+            f"cannot sort by {sort!r} (expected one of: {', '.join(SORTABLE)}, optionally with a "
+            "leading - for descending)",
+            field="sort",
+            value=sort,
+            hint="For example sort=-clv.",
+        )
     if limit < 1 or offset < 0:
-        raise InputError(f"limit must be >= 1 and offset >= 0, got limit={limit}, offset={offset}",
-                         field="limit" if limit < 1 else "offset", value=limit if limit < 1 else offset)
+        raise InputError(
+            f"limit must be >= 1 and offset >= 0, got limit={limit}, offset={offset}",
+            field="limit" if limit < 1 else "offset",
+            value=limit if limit < 1 else offset,
+        )
     table = schema.customer_profiles
     where = []
     if segment is not None:
@@ -302,9 +405,13 @@ def query_profiles(
     col = table.c[name]
     key = col.desc() if sort.startswith("-") else col.asc()
     cols = [table.c[c] for c in (columns or PROFILE_COLUMNS)]
-    query = (sa.select(*cols).where(*where)
-             .order_by(sa.case((col.is_(None), 1), else_=0), key, table.c.customer_id)  # NULLs last on every backend
-             .limit(limit).offset(offset))
+    query = (
+        sa.select(*cols)
+        .where(*where)
+        .order_by(sa.case((col.is_(None), 1), else_=0), key, table.c.customer_id)  # NULLs last on every backend
+        .limit(limit)
+        .offset(offset)
+    )
     return total, store.read_sql(query)
 
 
@@ -314,7 +421,11 @@ def get_profile(store, customer_id: str) -> dict[str, object]:  # noqa: ANN001 -
     frame = store.read_sql(sa.select(table).where(table.c.customer_id == str(customer_id)))
     if frame.empty:
         known = store.scalar(sa.select(sa.func.count()).select_from(table))
-        hint = "Run `marketloop analyze` first." if not known else "Check the id with `marketloop segments` or the customers table."
+        hint = (
+            "Run `marketloop analyze` first."
+            if not known
+            else "Check the id with `marketloop segments` or the customers table."
+        )
         raise NotFoundError(f"No profile for customer {customer_id!r}", hint=hint)
     return frame.iloc[0].to_dict()
 
@@ -329,15 +440,26 @@ def recent_orders(store, customer_id: str, limit: int = 10) -> list[dict[str, ob
     heads = store.read_sql(
         sa.select(o.c.order_id, o.c.ordered_at, o.c.status, o.c.is_return, o.c.total, o.c.currency, o.c.channel)
         .where(o.c.customer_id == str(customer_id))
-        .order_by(o.c.ordered_at.desc(), o.c.order_id).limit(limit))
+        .order_by(o.c.ordered_at.desc(), o.c.order_id)
+        .limit(limit)
+    )
     if heads.empty:
         return []
     lines = store.read_sql(
-        sa.select(ln.c.order_id, ln.c.line_no, ln.c.product_id, p.c.name, p.c.category, ln.c.quantity,
-                  ln.c.unit_price, ln.c.discount)
+        sa.select(
+            ln.c.order_id,
+            ln.c.line_no,
+            ln.c.product_id,
+            p.c.name,
+            p.c.category,
+            ln.c.quantity,
+            ln.c.unit_price,
+            ln.c.discount,
+        )
         .select_from(ln.outerjoin(p, p.c.product_id == ln.c.product_id))
         .where(ln.c.order_id.in_(heads["order_id"].tolist()))
-        .order_by(ln.c.order_id, ln.c.line_no))
+        .order_by(ln.c.order_id, ln.c.line_no)
+    )
     by_order: dict[str, list[dict]] = {}
     for row in lines.to_dict("records"):
         by_order.setdefault(row.pop("order_id"), []).append(row)
@@ -355,22 +477,29 @@ def customer_view(store, customer_id: str, n_orders: int = 10) -> dict[str, obje
     import json
 
     c, k = schema.customers, schema.consents
-    attrs = store.read_sql(sa.select(*(c.c[f] for f in PUBLIC_CUSTOMER_FIELDS)).where(c.c.customer_id == str(customer_id)))
+    attrs = store.read_sql(
+        sa.select(*(c.c[f] for f in PUBLIC_CUSTOMER_FIELDS)).where(c.c.customer_id == str(customer_id))
+    )
     try:
         profile: dict[str, object] | None = get_profile(store, customer_id)
     except NotFoundError:
-        ordered = store.scalar(sa.select(sa.func.count()).select_from(schema.orders)
-                               .where(schema.orders.c.customer_id == str(customer_id)))
+        ordered = store.scalar(
+            sa.select(sa.func.count()).select_from(schema.orders).where(schema.orders.c.customer_id == str(customer_id))
+        )
         if attrs.empty and not ordered:
-            raise NotFoundError(f"no customer {customer_id!r} in this store",
-                                hint="Check the id (GET /v1/customers lists them).") from None
+            raise NotFoundError(
+                f"no customer {customer_id!r} in this store", hint="Check the id (GET /v1/customers lists them)."
+            ) from None
         profile = None
     parsed = {}
     for key in ("interests_json", "churn_reasons_json", "propensity_reasons_json"):
         raw = profile.pop(key) if profile is not None else None
         parsed[key.removesuffix("_json")] = json.loads(raw) if isinstance(raw, str) and raw else None
-    consents = store.read_sql(sa.select(k.c.channel, k.c.status, k.c.updated_at, k.c.source)
-                              .where(k.c.customer_id == str(customer_id)).order_by(k.c.channel))
+    consents = store.read_sql(
+        sa.select(k.c.channel, k.c.status, k.c.updated_at, k.c.source)
+        .where(k.c.customer_id == str(customer_id))
+        .order_by(k.c.channel)
+    )
     return {
         "customer_id": str(customer_id),
         "customer": attrs.iloc[0].to_dict() if len(attrs) else None,

@@ -140,14 +140,18 @@ def rfm_table(tx: pd.DataFrame, as_of: dt.date, config: RFMConfig | None = None)
     known = tx[tx["customer_id"].notna() & (tx["ts"] < end)]
     daily = daily_purchases(known)
     grouped = daily.groupby("customer_id", sort=True)
-    facts = _ids(pd.DataFrame(
-        {
-            "frequency": grouped["day"].size(),
-            "orders": grouped["orders"].sum(),
-            "gross": grouped["amount"].sum(),
-        }
-    ))
-    returns = _ids(known[known["is_return"]].groupby("customer_id").agg(returns=("amount", "size"), refunds=("amount", "sum")))
+    facts = _ids(
+        pd.DataFrame(
+            {
+                "frequency": grouped["day"].size(),
+                "orders": grouped["orders"].sum(),
+                "gross": grouped["amount"].sum(),
+            }
+        )
+    )
+    returns = _ids(
+        known[known["is_return"]].groupby("customer_id").agg(returns=("amount", "size"), refunds=("amount", "sum"))
+    )
     facts = facts.join(returns, how="left").fillna({"returns": 0, "refunds": 0.0})
     facts["revenue"] = facts["gross"] + facts["refunds"]  # refunds are negative
     bought = known[~known["is_return"]].groupby("customer_id")["ts"]
@@ -184,7 +188,18 @@ def assign_segments(r: np.ndarray, fm: np.ndarray, rules: tuple[SegmentRule, ...
 def segment_summary(profiles: pd.DataFrame) -> pd.DataFrame:
     """Size, share of customers, revenue share and mean value per segment (for `marketloop segments`)."""
     if profiles.empty:
-        return pd.DataFrame(columns=["segment", "customers", "share", "revenue", "revenue_share", "mean_revenue", "mean_clv", "churn_rate"])
+        return pd.DataFrame(
+            columns=[
+                "segment",
+                "customers",
+                "share",
+                "revenue",
+                "revenue_share",
+                "mean_revenue",
+                "mean_clv",
+                "churn_rate",
+            ]
+        )
     grouped = profiles.groupby("segment", sort=False)
     out = grouped.agg(
         customers=("customer_id", "size"),

@@ -43,9 +43,7 @@ class GenericColumns:
     amount: str = "amount"
 
 
-def read_transactions(
-    path: str | Path, fmt: str = "generic", columns: GenericColumns | None = None
-) -> pd.DataFrame:
+def read_transactions(path: str | Path, fmt: str = "generic", columns: GenericColumns | None = None) -> pd.DataFrame:
     """Read a transactions file into the canonical frame (see the module docstring)."""
     path = Path(path)
     if fmt not in FORMATS:
@@ -87,7 +85,9 @@ def _read_cdnow(path: Path) -> pd.DataFrame:
     _check_parsed(ts, raw["date"], "date", path)
     amount = pd.to_numeric(raw["amount"], errors="coerce")
     _check_parsed(amount, raw["amount"], "dollar_value", path)
-    return pd.DataFrame({"customer_id": raw["customer_id"].str.lstrip("0").replace("", "0"), "ts": ts, "amount": amount})
+    return pd.DataFrame(
+        {"customer_id": raw["customer_id"].str.lstrip("0").replace("", "0"), "ts": ts, "amount": amount}
+    )
 
 
 def _read_uci(path: Path) -> pd.DataFrame:
@@ -148,7 +148,11 @@ def finish_frame(frame: pd.DataFrame, source: str = "transactions") -> pd.DataFr
     out = pd.DataFrame(
         {
             # categorical: every model groups by customer, and grouping codes is much faster than strings
-            "customer_id": frame["customer_id"].astype("string").astype(object).where(frame["customer_id"].notna(), None).astype("category"),
+            "customer_id": frame["customer_id"]
+            .astype("string")
+            .astype(object)
+            .where(frame["customer_id"].notna(), None)
+            .astype("category"),
             "ts": pd.to_datetime(frame["ts"]).astype("datetime64[us]"),
             "amount": pd.to_numeric(frame["amount"]).astype(float),
         }
@@ -157,7 +161,13 @@ def finish_frame(frame: pd.DataFrame, source: str = "transactions") -> pd.DataFr
     # Documented fallback: a negative total is a return, whatever the source says.
     out["is_return"] = (flag | (out["amount"] < 0)).to_numpy()
     out = out.dropna(subset=["ts"]).sort_values("ts", kind="stable").reset_index(drop=True)
-    log.info("%s: %d orders, %d returns, %d guest orders", source, len(out), int(out["is_return"].sum()), int(out["customer_id"].isna().sum()))
+    log.info(
+        "%s: %d orders, %d returns, %d guest orders",
+        source,
+        len(out),
+        int(out["is_return"].sum()),
+        int(out["customer_id"].isna().sum()),
+    )
     return out
 
 
@@ -177,7 +187,9 @@ def transactions_from_store(store, as_of: dt.date | None = None) -> pd.DataFrame
 
     frame = read_frame(store, query)
     if frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(COLUMNS, (object, "datetime64[us]", float, bool))})
+        return pd.DataFrame(
+            {c: pd.Series(dtype=t) for c, t in zip(COLUMNS, (object, "datetime64[us]", float, bool), strict=False)}
+        )
     frame["amount"] = frame["amount"].fillna(0.0)
     return finish_frame(frame, source="store")
 
@@ -213,8 +225,12 @@ def check_transactions(
     customer, every order on one day, less than ``min_history_days`` of history, no purchases at all.
     """
     if tx.empty:
-        raise InputError("the transactions are empty (no orders)", field="transactions", value=0,
-                         hint="Load orders first (marketloop ingest / import) or check the file.")
+        raise InputError(
+            "the transactions are empty (no orders)",
+            field="transactions",
+            value=0,
+            hint="Load orders first (marketloop ingest / import) or check the file.",
+        )
     today = today or utcnow().date()
     limit = pd.Timestamp(today + dt.timedelta(days=future_tolerance_days + 1))
     future = tx["ts"] >= limit
@@ -232,9 +248,12 @@ def check_transactions(
     purchases = known[~known["is_return"]]
     n_customers = purchases["customer_id"].nunique()
     if purchases.empty:
-        raise InputError("there are no purchases by known customers (only returns or guest orders)",
-                         field="transactions", value=len(tx),
-                         hint="Customer models need orders with a customer id and a positive total.")
+        raise InputError(
+            "there are no purchases by known customers (only returns or guest orders)",
+            field="transactions",
+            value=len(tx),
+            hint="Customer models need orders with a customer id and a positive total.",
+        )
     if n_customers < 2:
         raise InputError(
             f"the transactions hold a single customer ({purchases['customer_id'].iloc[0]!r}); "
@@ -304,9 +323,7 @@ class History:
         return cls(daily_purchases(known), known[known["is_return"]])
 
 
-def rfm_summary(
-    tx: pd.DataFrame | History, as_of: dt.date, time_unit_days: float = 7.0
-) -> pd.DataFrame:
+def rfm_summary(tx: pd.DataFrame | History, as_of: dt.date, time_unit_days: float = 7.0) -> pd.DataFrame:
     """Per-customer ``frequency`` (repeat purchase days), ``recency`` and ``T`` (in time units) and
     ``monetary_value`` (mean of the repeat purchase days' totals), as BG/NBD and Gamma-Gamma expect.
 

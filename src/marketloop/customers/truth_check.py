@@ -75,7 +75,10 @@ def _lifecycle_scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, obj
     predicted_share = pd.Series(predicted).value_counts(normalize=True).reindex(STAGES, fill_value=0.0)
     present = int((share > 0).sum())
     matrix = confusion_matrix(truth, predicted, labels=list(STAGES))
-    recall = {s: float(row[i] / row.sum()) if row.sum() else None for i, (s, row) in enumerate(zip(STAGES, matrix, strict=True))}
+    recall = {
+        s: float(row[i] / row.sum()) if row.sum() else None
+        for i, (s, row) in enumerate(zip(STAGES, matrix, strict=True))
+    }
     # Balanced accuracy = mean recall over the stages present in the truth (as scikit-learn's, without
     # its warning when the rule predicts a stage the truth lacks).
     balanced = float(np.mean([r for r in recall.values() if r is not None]))
@@ -90,11 +93,19 @@ def _lifecycle_scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, obj
         # Chance levels on the same customers (expectations, exact): always guessing the largest stage,
         # guessing at random with the true shares, and guessing at random with the mapping's own shares.
         "chance": {
-            "majority": {"stage": str(share.idxmax()), "accuracy": round(float(share.max()), 4),
-                         "balanced_accuracy": round(1 / present, 4)},
-            "stratified_random": {"accuracy": round(float((share**2).sum()), 4), "balanced_accuracy": round(1 / present, 4)},
-            "same_shares_random": {"accuracy": round(float((share * predicted_share).sum()), 4),
-                                   "balanced_accuracy": round(1 / present, 4)},
+            "majority": {
+                "stage": str(share.idxmax()),
+                "accuracy": round(float(share.max()), 4),
+                "balanced_accuracy": round(1 / present, 4),
+            },
+            "stratified_random": {
+                "accuracy": round(float((share**2).sum()), 4),
+                "balanced_accuracy": round(1 / present, 4),
+            },
+            "same_shares_random": {
+                "accuracy": round(float((share * predicted_share).sum()), 4),
+                "balanced_accuracy": round(1 / present, 4),
+            },
         },
     }
 
@@ -120,7 +131,9 @@ def _category_scores(truth: np.ndarray, tags: list[list[str]]) -> dict[str, obje
     }
 
 
-def score_against_truth(profiles: pd.DataFrame, truth: pd.DataFrame, category_slug: dict[str, str]) -> dict[str, object]:
+def score_against_truth(
+    profiles: pd.DataFrame, truth: pd.DataFrame, category_slug: dict[str, str]
+) -> dict[str, object]:
     """Join profiles to the truth by ``customer_id`` and score stage and top category.
 
     ``truth`` has ``customer_id``, ``lifecycle_stage`` and ``top_category`` (a slug); ``category_slug``
@@ -174,7 +187,8 @@ def evaluate_profiles_in_sim(
         raise InputError(
             f"start: a {days}-day history from {start} ends after today ({today}); ingestion would drop the "
             "future-dated orders and the profiles would not describe the end the truth refers to",
-            field="start", value=str(start),
+            field="start",
+            value=str(start),
             hint=f"Pass --start {today - dt.timedelta(days=days)} or earlier, or fewer --days.",
         )
 
@@ -183,8 +197,9 @@ def evaluate_profiles_in_sim(
         root.mkdir(parents=True, exist_ok=True)
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        manifest = generate_store(root / "sim", customers=customers, products=products, days=days, seed=seed,
-                                  start=start, force=True)
+        manifest = generate_store(
+            root / "sim", customers=customers, products=products, days=days, seed=seed, start=start, force=True
+        )
         timings["generate"] = round(time.perf_counter() - started, 2)
 
         db_path = root / "store.duckdb"
@@ -197,19 +212,34 @@ def evaluate_profiles_in_sim(
             started = time.perf_counter()
             report = refresh_profiles(store, None, AnalyzeConfig(rfm=rfm or RFMConfig()))
             timings["refresh"] = round(time.perf_counter() - started, 2)
-            profiles = load_profiles(store, ["customer_id", "as_of", "first_order_at", "segment", "lifecycle_stage",
-                                             "interests_json"])
+            profiles = load_profiles(
+                store, ["customer_id", "as_of", "first_order_at", "segment", "lifecycle_stage", "interests_json"]
+            )
         truth = SimWorld.load(root / "sim").truth
 
     result = score_against_truth(profiles, truth, {c.name: c.slug for c in text.CATEGORIES})
     return {
-        "simulation": {"customers": customers, "products": products, "days": days, "seed": seed,
-                       "start": str(manifest.start), "end": str(manifest.end), "orders": manifest.rows["orders"]},
+        "simulation": {
+            "customers": customers,
+            "products": products,
+            "days": days,
+            "seed": seed,
+            "start": str(manifest.start),
+            "end": str(manifest.end),
+            "orders": manifest.rows["orders"],
+        },
         "as_of": report["as_of"],
-        "stage_rule": {"new_days": NEW_DAYS, "at_risk": {"min_days": lifecycle.AT_RISK_MIN_DAYS, "gaps": lifecycle.AT_RISK_GAPS},
-                       "churned": {"min_days": lifecycle.CHURNED_MIN_DAYS, "gaps": lifecycle.CHURNED_GAPS}},
-        "segment_rule": {"new_days": NEW_DAYS, "churned_segments": sorted(CHURNED_SEGMENTS),
-                         "at_risk_segments": sorted(AT_RISK_SEGMENTS), "active": "every other segment"},
+        "stage_rule": {
+            "new_days": NEW_DAYS,
+            "at_risk": {"min_days": lifecycle.AT_RISK_MIN_DAYS, "gaps": lifecycle.AT_RISK_GAPS},
+            "churned": {"min_days": lifecycle.CHURNED_MIN_DAYS, "gaps": lifecycle.CHURNED_GAPS},
+        },
+        "segment_rule": {
+            "new_days": NEW_DAYS,
+            "churned_segments": sorted(CHURNED_SEGMENTS),
+            "at_risk_segments": sorted(AT_RISK_SEGMENTS),
+            "active": "every other segment",
+        },
         **result,
         "churn_model": report["churn"]["winner"],  # type: ignore[index]
         "seconds": timings,

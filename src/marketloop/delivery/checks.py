@@ -55,7 +55,9 @@ def quiet_until(now: dt.datetime, time_zone: str | None, policy: SendPolicy) -> 
     local = now.replace(tzinfo=dt.UTC).astimezone(zone)
     h = local.hour
     overnight = policy.quiet_start > policy.quiet_end
-    quiet = (h >= policy.quiet_start or h < policy.quiet_end) if overnight else (policy.quiet_start <= h < policy.quiet_end)
+    quiet = (
+        (h >= policy.quiet_start or h < policy.quiet_end) if overnight else (policy.quiet_start <= h < policy.quiet_end)
+    )
     if not quiet:
         return None
     end = local.replace(hour=policy.quiet_end, minute=0, second=0, microsecond=0)
@@ -76,13 +78,19 @@ def check_batch(store, batch: pd.DataFrame, now: dt.datetime, policy: SendPolicy
     ids = sorted(set(out["customer_id"]))
     k, sp, s = schema.consents.c, schema.suppressions.c, schema.sends.c
     consent = store.read_sql(sa.select(k.customer_id, k.channel, k.status).where(k.customer_id.in_(ids)))
-    granted = set(zip(consent.loc[consent["status"] == "granted", "customer_id"],
-                      consent.loc[consent["status"] == "granted", "channel"], strict=True))
+    granted = set(
+        zip(
+            consent.loc[consent["status"] == "granted", "customer_id"],
+            consent.loc[consent["status"] == "granted", "channel"],
+            strict=True,
+        )
+    )
     supp = store.read_sql(sa.select(sp.customer_id, sp.channel).where(sp.customer_id.in_(ids)))
     suppressed = set(zip(supp["customer_id"], supp["channel"], strict=True))
     since = now - dt.timedelta(days=policy.global_cap_days)
-    recent = store.read_sql(sa.select(s.customer_id, s.campaign_id, s.sent_at)
-                            .where(s.customer_id.in_(ids), s.status == "sent"))
+    recent = store.read_sql(
+        sa.select(s.customer_id, s.campaign_id, s.sent_at).where(s.customer_id.in_(ids), s.status == "sent")
+    )
     recent_global = recent[recent["sent_at"] >= since].groupby("customer_id").size().to_dict()
     per_campaign = recent.groupby(["customer_id", "campaign_id"]).size().to_dict()
     planned: dict[str, int] = {}

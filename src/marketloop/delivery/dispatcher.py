@@ -26,6 +26,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import sqlalchemy as sa
@@ -39,6 +40,9 @@ from marketloop.delivery.checks import SendPolicy, check_batch
 from marketloop.errors import ConflictError
 from marketloop.store import schema
 from marketloop.store.bulk import insert_rows
+
+if TYPE_CHECKING:
+    from marketloop.store.engine import Store
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +67,18 @@ class Dispatcher:
     """Delivers one campaign's due sends; holds the campaign's dispatch lock while it runs
     (``lease_s`` without a heartbeat and the lock lapses; ``takeover`` takes it from a dead holder)."""
 
-    def __init__(self, store, router: ChannelRouter, *, policy: SendPolicy | None = None,  # noqa: ANN001
-                 clock: Clock | None = None, batch_size: int = 200, lease_s: float = 120.0,
-                 takeover: bool = False, unsubscribe_link: Callable[[str, str], str] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        router: ChannelRouter,
+        *,
+        policy: SendPolicy | None = None,
+        clock: Clock | None = None,
+        batch_size: int = 200,
+        lease_s: float = 120.0,
+        takeover: bool = False,
+        unsubscribe_link: Callable[[str, str], str] | None = None,
+    ) -> None:
         self.store = store
         self.router = router
         self.policy = policy or SendPolicy()
@@ -79,35 +92,69 @@ class Dispatcher:
     # ---------------------------------------------------------------------------------- reading
     def _due(self, campaign_id: str, now: dt.datetime) -> pd.DataFrame:
         s, c = schema.sends.c, schema.customers.c
-        query = (sa.select(s.send_id, s.idempotency_key, s.campaign_id, s.customer_id, s.channel, s.variant, s.attempts,
-                           s.payload_json, c.time_zone, c.email_hash, c.phone_hash)
-                 .select_from(schema.sends.outerjoin(schema.customers, c.customer_id == s.customer_id))
-                 .where(s.campaign_id == campaign_id, s.status.in_(("queued", "sending")),
-                        sa.or_(s.next_attempt_at.is_(None), s.next_attempt_at <= now))
-                 .order_by(s.send_id).limit(self.batch_size))
+        query = (
+            sa.select(
+                s.send_id,
+                s.idempotency_key,
+                s.campaign_id,
+                s.customer_id,
+                s.channel,
+                s.variant,
+                s.attempts,
+                s.payload_json,
+                c.time_zone,
+                c.email_hash,
+                c.phone_hash,
+            )
+            .select_from(schema.sends.outerjoin(schema.customers, c.customer_id == s.customer_id))
+            .where(
+                s.campaign_id == campaign_id,
+                s.status.in_(("queued", "sending")),
+                sa.or_(s.next_attempt_at.is_(None), s.next_attempt_at <= now),
+            )
+            .order_by(s.send_id)
+            .limit(self.batch_size)
+        )
         return self.store.read_sql(query)
 
     def _next_due(self, campaign_id: str) -> dt.datetime | None:
         s = schema.sends.c
-        value = self.store.scalar(sa.select(sa.func.min(s.next_attempt_at))
-                                  .where(s.campaign_id == campaign_id, s.status.in_(("queued", "sending"))))
+        value = self.store.scalar(
+            sa.select(sa.func.min(s.next_attempt_at)).where(
+                s.campaign_id == campaign_id, s.status.in_(("queued", "sending"))
+            )
+        )
         return pd.Timestamp(value).to_pydatetime() if value is not None else None
 
     def _waiting(self, campaign_id: str) -> bool:
         s = schema.sends.c
-        return bool(self.store.scalar(sa.select(sa.func.count()).select_from(schema.sends)
-                                      .where(s.campaign_id == campaign_id, s.status == "waiting")))
+        return bool(
+            self.store.scalar(
+                sa.select(sa.func.count())
+                .select_from(schema.sends)
+                .where(s.campaign_id == campaign_id, s.status == "waiting")
+            )
+        )
 
     def _message(self, row) -> OutboundMessage:  # noqa: ANN001
         payload = json.loads(row.payload_json)
         to = {"email": row.email_hash, "sms": row.phone_hash}.get(row.channel, row.customer_id)
         return OutboundMessage(
-            send_id=row.send_id, idempotency_key=row.idempotency_key, campaign_id=row.campaign_id,
-            customer_id=row.customer_id, channel=row.channel, variant=row.variant,
-            to=to if isinstance(to, str) else None, subject=payload["subject"], body=payload["body"],
-            discount=float(payload.get("discount") or 0.0), offer_code=payload.get("offer_code"),
-            product_ids=tuple(payload.get("product_ids") or ()), window_days=int(payload.get("window_days") or 14),
-            unsubscribe_url=self.unsubscribe_link(row.customer_id, row.channel) if self.unsubscribe_link else None)
+            send_id=row.send_id,
+            idempotency_key=row.idempotency_key,
+            campaign_id=row.campaign_id,
+            customer_id=row.customer_id,
+            channel=row.channel,
+            variant=row.variant,
+            to=to if isinstance(to, str) else None,
+            subject=payload["subject"],
+            body=payload["body"],
+            discount=float(payload.get("discount") or 0.0),
+            offer_code=payload.get("offer_code"),
+            product_ids=tuple(payload.get("product_ids") or ()),
+            window_days=int(payload.get("window_days") or 14),
+            unsubscribe_url=self.unsubscribe_link(row.customer_id, row.channel) if self.unsubscribe_link else None,
+        )
 
     # ---------------------------------------------------------------------------------- writing
     def _update(self, conn, send_id: str, **values) -> None:  # noqa: ANN001, ANN003
@@ -115,7 +162,9 @@ class Dispatcher:
 
     def _set_many(self, conn, send_ids: list[str], **values) -> None:  # noqa: ANN001, ANN003
         for i in range(0, len(send_ids), 500):
-            conn.execute(schema.sends.update().where(schema.sends.c.send_id.in_(send_ids[i:i + 500])).values(**values))
+            conn.execute(
+                schema.sends.update().where(schema.sends.c.send_id.in_(send_ids[i : i + 500])).values(**values)
+            )
 
     def _confirm(self, conn, confirmed: list[tuple[OutboundMessage, Receipt]], now: dt.datetime) -> None:  # noqa: ANN001
         """Mark ``confirmed`` sent and store what their channels observed, with set-based statements."""
@@ -136,7 +185,7 @@ class Dispatcher:
             orders.extend(receipt.orders)
         if rows:
             for i in range(0, len(ids), 500):
-                conn.execute(o.delete().where(o.c.send_id.in_(ids[i:i + 500])))
+                conn.execute(o.delete().where(o.c.send_id.in_(ids[i : i + 500])))
             insert_rows(conn, o, rows)
         if orders:
             order_ids = [r["order_id"] for r in orders]
@@ -147,14 +196,23 @@ class Dispatcher:
         sp = schema.suppressions
         for message in unsubscribed:
             conn.execute(sp.delete().where(sp.c.customer_id == message.customer_id, sp.c.channel == message.channel))
-            conn.execute(sp.insert().values(customer_id=message.customer_id, channel=message.channel,
-                                            reason="unsubscribed", created_at=now))
+            conn.execute(
+                sp.insert().values(
+                    customer_id=message.customer_id, channel=message.channel, reason="unsubscribed", created_at=now
+                )
+            )
 
     def _fail(self, conn, row, error: DeliveryError, now: dt.datetime, result: DispatchResult) -> None:  # noqa: ANN001
         attempts = int(row.attempts) + 1
         if error.transient and attempts < self.policy.max_attempts:
-            self._update(conn, row.send_id, status="queued", next_attempt_at=now + self.policy.backoff(attempts),
-                         last_error=error.message[:1000], updated_at=now)
+            self._update(
+                conn,
+                row.send_id,
+                status="queued",
+                next_attempt_at=now + self.policy.backoff(attempts),
+                last_error=error.message[:1000],
+                updated_at=now,
+            )
             result.retried += 1
         else:
             self._update(conn, row.send_id, status="dead", last_error=error.message[:1000], updated_at=now)
@@ -162,8 +220,13 @@ class Dispatcher:
             log.warning("send %s dead-lettered after %d attempt(s): %s", row.send_id, attempts, error.message)
 
     # -------------------------------------------------------------------------------------- run
-    def run(self, campaign_id: str, *, max_messages: int | None = None,
-            on_progress: Callable[[DispatchResult], None] | None = None) -> DispatchResult:
+    def run(
+        self,
+        campaign_id: str,
+        *,
+        max_messages: int | None = None,
+        on_progress: Callable[[DispatchResult], None] | None = None,
+    ) -> DispatchResult:
         """Deliver the campaign's due sends until none are due (or ``max_messages`` were sent).
         With a :class:`SimClock`, time jumps to deferred sends so the whole campaign completes."""
         result = DispatchResult()
@@ -219,8 +282,12 @@ class Dispatcher:
                 channel = self.router.get(row.channel)
                 message = self._message(row)
                 if channel is None or (channel.needs_address and not message.to):
-                    skipped.append((row.send_id, f"no {row.channel} channel configured" if channel is None
-                                    else f"no {row.channel} address"))
+                    skipped.append(
+                        (
+                            row.send_id,
+                            f"no {row.channel} channel configured" if channel is None else f"no {row.channel} address",
+                        )
+                    )
                     continue
                 deliver.append((row, message, channel))
         with self.store.begin() as conn:
@@ -234,8 +301,13 @@ class Dispatcher:
             for until, ids in deferred.items():
                 self._set_many(conn, ids, next_attempt_at=until, updated_at=now)
                 result.deferred += len(ids)
-            self._set_many(conn, [row.send_id for row, _, _ in deliver], status="sending",
-                           attempts=schema.sends.c.attempts + 1, updated_at=now)
+            self._set_many(
+                conn,
+                [row.send_id for row, _, _ in deliver],
+                status="sending",
+                attempts=schema.sends.c.attempts + 1,
+                updated_at=now,
+            )
         by_channel: dict[str, list] = {}
         for item in deliver:
             by_channel.setdefault(item[1].channel, []).append(item)
@@ -244,7 +316,9 @@ class Dispatcher:
             if channel.batch:
                 receipts = channel.deliver_batch([m for _, m, _ in items], now)
                 with self.store.begin() as conn:  # deliver-and-confirm in one transaction
-                    self._settle(conn, [(row, m, r) for (row, m, _), r in zip(items, receipts, strict=True)], now, result)
+                    self._settle(
+                        conn, [(row, m, r) for (row, m, _), r in zip(items, receipts, strict=True)], now, result
+                    )
                 continue
             for row, message, _ in items:
                 try:

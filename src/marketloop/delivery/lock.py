@@ -23,7 +23,7 @@ from marketloop.errors import InputError
 from marketloop.store import schema
 
 
-class LockHeld(InputError):
+class LockHeld(InputError):  # noqa: N818 - names the state ("the lock is held"), not an error of the caller
     """Another live dispatcher holds the campaign's dispatch lock."""
 
 
@@ -62,9 +62,11 @@ def acquire(store, campaign_id: str, owner: str, *, lease_s: float, takeover: bo
         age = (now - beat).total_seconds() if beat else float("nan")
         raise LockHeld(
             f"campaign {campaign_id!r} is being dispatched by {holder} (last heartbeat {age:.0f} s ago)",
-            field="campaign_id", value=campaign_id,
+            field="campaign_id",
+            value=campaign_id,
             hint=f"Wait for it to finish (its lock lapses {lease_s:.0f} s after its last heartbeat), or, if that "
-                 "process is gone, rerun with --takeover.")
+            "process is gone, rerun with --takeover.",
+        )
 
 
 def heartbeat(store, campaign_id: str, owner: str) -> bool:  # noqa: ANN001

@@ -12,17 +12,21 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from marketloop.delivery import personalise
 from marketloop.clock import utcnow
+from marketloop.delivery import personalise
 from marketloop.delivery.campaigns import load_audience, load_plan, set_status
 from marketloop.errors import InputError
 from marketloop.store import schema
 from marketloop.store.bulk import insert_rows
+
+if TYPE_CHECKING:
+    from marketloop.store.engine import Store
 
 #: statuses of a send: (waiting ->) queued -> sending -> sent | skipped | dead; holdout rows are never sent.
 #: ``waiting`` rows wait for a bandit to choose their variant.
@@ -34,8 +38,13 @@ def idempotency_key(campaign_id: str, customer_id: str, channel: str, variant: s
 
 
 def _rank(campaign_id: str, customer_ids: pd.Series, seed: int) -> np.ndarray:
-    return np.array([int.from_bytes(hashlib.blake2b(f"{seed}|{campaign_id}|{c}".encode(), digest_size=8).digest(), "big")
-                     for c in customer_ids], dtype=np.uint64)
+    return np.array(
+        [
+            int.from_bytes(hashlib.blake2b(f"{seed}|{campaign_id}|{c}".encode(), digest_size=8).digest(), "big")
+            for c in customer_ids
+        ],
+        dtype=np.uint64,
+    )
 
 
 def draw_holdout(audience: pd.DataFrame, fraction: float, *, campaign_id: str, seed: int = 0) -> pd.Series:
@@ -68,8 +77,16 @@ class LaunchSummary:
     already_in_outbox: int
 
 
-def launch(store, campaign_id: str, *, force_no_holdout: bool = False, holdout_fraction: float | None = None,  # noqa: ANN001
-           seed: int = 0, now: dt.datetime | None = None, allocate: bool = False) -> LaunchSummary:
+def launch(
+    store: Store,
+    campaign_id: str,
+    *,
+    force_no_holdout: bool = False,
+    holdout_fraction: float | None = None,
+    seed: int = 0,
+    now: dt.datetime | None = None,
+    allocate: bool = False,
+) -> LaunchSummary:
     """Write the campaign's messages to the outbox and mark it running (idempotent).
 
     With ``allocate=True`` the treated rows wait (status ``waiting``) until a bandit assigns their
@@ -77,16 +94,27 @@ def launch(store, campaign_id: str, *, force_no_holdout: bool = False, holdout_f
     plan = load_plan(store, campaign_id)
     status = store.scalar(sa.select(schema.campaigns.c.status).where(schema.campaigns.c.campaign_id == campaign_id))
     if status not in ("approved", "running", "paused"):
-        raise InputError(f"campaign {campaign_id!r} is {status}; only an approved campaign can be launched",
-                         field="status", value=status, hint=f"Approve it first: marketloop campaign approve {campaign_id}")
+        raise InputError(
+            f"campaign {campaign_id!r} is {status}; only an approved campaign can be launched",
+            field="status",
+            value=status,
+            hint=f"Approve it first: marketloop campaign approve {campaign_id}",
+        )
     fraction = plan.holdout_fraction if holdout_fraction is None else holdout_fraction
     if not 0 <= fraction < 1:
-        raise InputError(f"holdout fraction: expected 0 <= f < 1, got {fraction}", field="holdout_fraction", value=fraction,
-                         hint="A 10 % holdout is 0.1.")
+        raise InputError(
+            f"holdout fraction: expected 0 <= f < 1, got {fraction}",
+            field="holdout_fraction",
+            value=fraction,
+            hint="A 10 % holdout is 0.1.",
+        )
     if fraction == 0 and not force_no_holdout:
-        raise InputError(f"campaign {campaign_id!r} has no holdout, so its effect could never be measured",
-                         field="holdout_fraction", value=fraction,
-                         hint="Keep a holdout (e.g. 0.1), or pass --force-no-holdout if you really mean it.")
+        raise InputError(
+            f"campaign {campaign_id!r} has no holdout, so its effect could never be measured",
+            field="holdout_fraction",
+            value=fraction,
+            hint="Keep a holdout (e.g. 0.1), or pass --force-no-holdout if you really mean it.",
+        )
     audience = load_audience(store, campaign_id)
     now = now or utcnow()
     s = schema.sends.c
@@ -100,8 +128,11 @@ def launch(store, campaign_id: str, *, force_no_holdout: bool = False, holdout_f
     featured = personalise.featured_products(store, ids)
     names = personalise.product_names(store, sorted({p for ps in featured.values() for p in ps}))
     c = schema.customers.c
-    first = store.read_sql(sa.select(c.customer_id, c.first_name).where(c.customer_id.in_(ids))) if len(ids) <= 5000 else \
-        store.read_sql(sa.select(c.customer_id, c.first_name))
+    first = (
+        store.read_sql(sa.select(c.customer_id, c.first_name).where(c.customer_id.in_(ids)))
+        if len(ids) <= 5000
+        else store.read_sql(sa.select(c.customer_id, c.first_name))
+    )
     first_names = dict(zip(first["customer_id"], first["first_name"], strict=True))
     send_at = plan.send_at if plan.send_at and plan.send_at > now else None
     rows = []
@@ -109,19 +140,42 @@ def launch(store, campaign_id: str, *, force_no_holdout: bool = False, holdout_f
         key = idempotency_key(campaign_id, row.customer_id, row.channel, row.variant)
         if key in existing:
             continue
-        products = json.loads(row.products_json) if isinstance(row.products_json, str) and row.products_json else featured[row.customer_id]
+        products = (
+            json.loads(row.products_json)
+            if isinstance(row.products_json, str) and row.products_json
+            else featured[row.customer_id]
+        )
         name = first_names.get(row.customer_id)
         payload = personalise.render_payload(
-            variants[row.variant], campaign_id=campaign_id, customer_id=row.customer_id, group=row.group_name,
+            variants[row.variant],
+            campaign_id=campaign_id,
+            customer_id=row.customer_id,
+            group=row.group_name,
             discount=round(float(row.discount or 0.0), 6),  # REAL columns widen 0.1 to 0.10000000149
-            products=products, names=names, first_name=name if isinstance(name, str) else None, window_days=plan.window_days)
-        rows.append({
-            "send_id": key[:32], "campaign_id": campaign_id, "customer_id": row.customer_id, "channel": row.channel,
-            "variant": row.variant, "is_holdout": bool(is_holdout), "idempotency_key": key,
-            "status": "holdout" if is_holdout else ("waiting" if allocate else "queued"), "payload_json": json.dumps(payload),
-            "created_at": now, "sent_at": None, "attempts": 0, "next_attempt_at": send_at, "last_error": None,
-            "updated_at": now,
-        })
+            products=products,
+            names=names,
+            first_name=name if isinstance(name, str) else None,
+            window_days=plan.window_days,
+        )
+        rows.append(
+            {
+                "send_id": key[:32],
+                "campaign_id": campaign_id,
+                "customer_id": row.customer_id,
+                "channel": row.channel,
+                "variant": row.variant,
+                "is_holdout": bool(is_holdout),
+                "idempotency_key": key,
+                "status": "holdout" if is_holdout else ("waiting" if allocate else "queued"),
+                "payload_json": json.dumps(payload),
+                "created_at": now,
+                "sent_at": None,
+                "attempts": 0,
+                "next_attempt_at": send_at,
+                "last_error": None,
+                "updated_at": now,
+            }
+        )
     with store.begin() as conn:
         insert_rows(conn, schema.sends, rows)
     if status != "running":
@@ -132,7 +186,9 @@ def launch(store, campaign_id: str, *, force_no_holdout: bool = False, holdout_f
 
 def outbox_counts(store, campaign_id: str) -> dict[str, int]:  # noqa: ANN001
     s = schema.sends.c
-    frame = store.read_sql(sa.select(s.status, sa.func.count().label("n")).where(s.campaign_id == campaign_id).group_by(s.status))
+    frame = store.read_sql(
+        sa.select(s.status, sa.func.count().label("n")).where(s.campaign_id == campaign_id).group_by(s.status)
+    )
     counts = {status: 0 for status in STATUSES}
     counts.update({k: int(v) for k, v in zip(frame["status"], frame["n"], strict=True)})
     return counts

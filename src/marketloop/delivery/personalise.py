@@ -18,9 +18,14 @@ def top_sellers(store, n: int = 3) -> list[str]:  # noqa: ANN001
     """The ``n`` best-selling visible products by units (a stand-in until the recommender is merged)."""
     p, ol = schema.products.c, schema.order_lines.c
     units = sa.func.sum(ol.quantity)
-    query = (sa.select(p.product_id).select_from(schema.products.join(schema.order_lines, ol.product_id == p.product_id))
-             .where(p.hidden.is_(False), p.is_product.is_(True)).group_by(p.product_id)
-             .order_by(units.desc(), p.product_id).limit(n))
+    query = (
+        sa.select(p.product_id)
+        .select_from(schema.products.join(schema.order_lines, ol.product_id == p.product_id))
+        .where(p.hidden.is_(False), p.is_product.is_(True))
+        .group_by(p.product_id)
+        .order_by(units.desc(), p.product_id)
+        .limit(n)
+    )
     ids = store.read_sql(query)["product_id"].tolist()
     if len(ids) < n:  # a store without orders: any visible products
         more = store.read_sql(sa.select(p.product_id).where(p.hidden.is_(False)).order_by(p.product_id).limit(n))
@@ -47,8 +52,9 @@ def offer_code(campaign_id: str, customer_id: str, prefix: str | None) -> str:
     return f"{prefix or 'ML'}-{digest}"
 
 
-def write_copy(variant: Variant, *, first_name: str | None, products: list[str], discount: float,
-               code: str | None) -> tuple[str, str]:
+def write_copy(
+    variant: Variant, *, first_name: str | None, products: list[str], discount: float, code: str | None
+) -> tuple[str, str]:
     """Subject and plain-text body. Today a plain template; the content layer replaces it."""
     subject = variant.subject or ("A little something for you" if not discount else f"{discount:.0%} off, just for you")
     hello = f"Hello {first_name}," if first_name else "Hello,"
@@ -59,11 +65,30 @@ def write_copy(variant: Variant, *, first_name: str | None, products: list[str],
     return subject, "\n".join(lines)
 
 
-def render_payload(variant: Variant, *, campaign_id: str, customer_id: str, group: str, discount: float,
-                   products: list[str], names: dict[str, str], first_name: str | None, window_days: int) -> dict:
+def render_payload(
+    variant: Variant,
+    *,
+    campaign_id: str,
+    customer_id: str,
+    group: str,
+    discount: float,
+    products: list[str],
+    names: dict[str, str],
+    first_name: str | None,
+    window_days: int,
+) -> dict:
     """The stored payload of one send: rendered copy plus what measurement and re-rendering need."""
     code = offer_code(campaign_id, customer_id, variant.offer.code_prefix) if discount > 0 else None
-    subject, body = write_copy(variant, first_name=first_name, products=[names.get(p, p) for p in products],
-                               discount=discount, code=code)
-    return {"subject": subject, "body": body, "discount": discount, "offer_code": code, "product_ids": list(products),
-            "group": group, "window_days": window_days, "first_name": first_name}
+    subject, body = write_copy(
+        variant, first_name=first_name, products=[names.get(p, p) for p in products], discount=discount, code=code
+    )
+    return {
+        "subject": subject,
+        "body": body,
+        "discount": discount,
+        "offer_code": code,
+        "product_ids": list(products),
+        "group": group,
+        "window_days": window_days,
+        "first_name": first_name,
+    }

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import sqlalchemy as sa
 
+from marketloop.delivery.campaigns import load_plan
 from marketloop.delivery.channels.registry import ChannelRouter
 from marketloop.delivery.channels.sim import load_world, simulate_untreated
 from marketloop.delivery.checks import SendPolicy
-from marketloop.delivery.dispatcher import DispatchResult, Dispatcher, SimClock
-from marketloop.delivery.campaigns import load_plan
+from marketloop.delivery.dispatcher import Dispatcher, DispatchResult, SimClock
 from marketloop.store import schema
+
+if TYPE_CHECKING:
+    from marketloop.store.engine import Store
 
 
 def sim_router(sim_dir: str | Path, seed: int = 0) -> ChannelRouter:
@@ -22,8 +26,15 @@ def sim_router(sim_dir: str | Path, seed: int = 0) -> ChannelRouter:
     return ChannelRouter({"email": spec, "sms": spec, "push": spec})
 
 
-def run_simulated(store, campaign_id: str, sim_dir: str | Path, *, seed: int = 0,  # noqa: ANN001
-                  policy: SendPolicy | None = None, start: dt.datetime | None = None) -> DispatchResult:
+def run_simulated(
+    store: Store,
+    campaign_id: str,
+    sim_dir: str | Path,
+    *,
+    seed: int = 0,
+    policy: SendPolicy | None = None,
+    start: dt.datetime | None = None,
+) -> DispatchResult:
     """Dispatch the campaign to the simulator from ``start`` (default: the plan's send time, else the
     morning after the simulated history) and then play the untreated customers."""
     plan = load_plan(store, campaign_id)
@@ -34,7 +45,10 @@ def run_simulated(store, campaign_id: str, sim_dir: str | Path, *, seed: int = 0
     s = schema.sends.c
     first_sent = store.scalar(sa.select(sa.func.min(s.sent_at)).where(s.campaign_id == campaign_id, s.status == "sent"))
     at = pd.Timestamp(first_sent).to_pydatetime() if first_sent is not None else begin
-    untreated = store.read_sql(sa.select(s.send_id, s.customer_id).where(
-        s.campaign_id == campaign_id, s.status.in_(("holdout", "skipped", "dead"))).order_by(s.send_id))
+    untreated = store.read_sql(
+        sa.select(s.send_id, s.customer_id)
+        .where(s.campaign_id == campaign_id, s.status.in_(("holdout", "skipped", "dead")))
+        .order_by(s.send_id)
+    )
     simulate_untreated(store, sim_dir, untreated, at, window_days=plan.window_days, seed=seed)
     return result

@@ -14,8 +14,12 @@ from marketloop.errors import InputError
 
 def _check_arms(n_arms: int) -> None:
     if not isinstance(n_arms, (int, np.integer)) or n_arms < 2:
-        raise InputError(f"n_arms: expected an integer >= 2, got {n_arms!r}", field="n_arms", value=n_arms,
-                         hint="A bandit chooses between at least two variants.")
+        raise InputError(
+            f"n_arms: expected an integer >= 2, got {n_arms!r}",
+            field="n_arms",
+            value=n_arms,
+            hint="A bandit chooses between at least two variants.",
+        )
 
 
 class ThompsonSampling:
@@ -27,9 +31,18 @@ class ThompsonSampling:
     posterior probability of being best at which :meth:`should_stop` says one arm has won.
     """
 
-    def __init__(self, n_arms: int, *, reward: str = "binary", floor: float = 0.1, stop_prob: float = 0.95,
-                 prior: tuple[float, float] = (1.0, 1.0), prior_spend: float = 100.0, n_draws: int = 4000,
-                 random_state: int | None = 0) -> None:
+    def __init__(
+        self,
+        n_arms: int,
+        *,
+        reward: str = "binary",
+        floor: float = 0.1,
+        stop_prob: float = 0.95,
+        prior: tuple[float, float] = (1.0, 1.0),
+        prior_spend: float = 100.0,
+        n_draws: int = 4000,
+        random_state: int | None = 0,
+    ) -> None:
         self.n_arms = n_arms
         self.reward = reward
         self.floor = floor
@@ -40,10 +53,16 @@ class ThompsonSampling:
         self.random_state = random_state
         _check_arms(n_arms)
         if reward not in ("binary", "revenue"):
-            raise InputError(f"reward: expected 'binary' or 'revenue', got {reward!r}", field="reward", value=reward,
-                             hint="Use 'binary' for conversions, 'revenue' for spend per message.")
+            raise InputError(
+                f"reward: expected 'binary' or 'revenue', got {reward!r}",
+                field="reward",
+                value=reward,
+                hint="Use 'binary' for conversions, 'revenue' for spend per message.",
+            )
         if not 0 <= floor < 1:
-            raise InputError(f"floor: expected 0 <= floor < 1, got {floor}", field="floor", value=floor, hint="E.g. 0.1.")
+            raise InputError(
+                f"floor: expected 0 <= floor < 1, got {floor}", field="floor", value=floor, hint="E.g. 0.1."
+            )
         self.trials_ = np.zeros(n_arms)
         self.successes_ = np.zeros(n_arms)
         self.spend_sum_ = np.zeros(n_arms)
@@ -53,13 +72,23 @@ class ThompsonSampling:
     def update(self, arms, rewards) -> ThompsonSampling:  # noqa: ANN001
         arms, rewards = np.asarray(arms, dtype=int), np.asarray(rewards, dtype=float)
         if arms.shape != rewards.shape:
-            raise InputError(f"arms and rewards must have the same length, got {arms.shape} and {rewards.shape}",
-                             field="rewards", value=rewards.shape, hint="One reward per chosen arm.")
+            raise InputError(
+                f"arms and rewards must have the same length, got {arms.shape} and {rewards.shape}",
+                field="rewards",
+                value=rewards.shape,
+                hint="One reward per chosen arm.",
+            )
         if len(arms) and (arms.min() < 0 or arms.max() >= self.n_arms):
-            raise InputError(f"arms: expected 0..{self.n_arms - 1}", field="arms", value=int(arms.max()), hint="Arms are indices.")
+            raise InputError(
+                f"arms: expected 0..{self.n_arms - 1}", field="arms", value=int(arms.max()), hint="Arms are indices."
+            )
         if self.reward == "binary" and np.any((rewards != 0) & (rewards != 1)):
-            raise InputError("rewards: expected 0/1 for reward='binary'", field="rewards", value=rewards[:3].tolist(),
-                             hint="Use reward='revenue' for amounts.")
+            raise InputError(
+                "rewards: expected 0/1 for reward='binary'",
+                field="rewards",
+                value=rewards[:3].tolist(),
+                hint="Use reward='revenue' for amounts.",
+            )
         np.add.at(self.trials_, arms, 1)
         np.add.at(self.successes_, arms, rewards > 0)
         np.add.at(self.spend_sum_, arms, np.where(rewards > 0, rewards, 0.0))
@@ -75,7 +104,9 @@ class ThompsonSampling:
             return p
         k = self.successes_
         mean = (self.spend_sum_ + self.prior_spend) / (k + 1)
-        var = np.where(k > 1, (self.spend_sq_ - self.spend_sum_ ** 2 / np.maximum(k, 1)) / np.maximum(k - 1, 1), self.prior_spend ** 2)
+        var = np.where(
+            k > 1, (self.spend_sq_ - self.spend_sum_**2 / np.maximum(k, 1)) / np.maximum(k - 1, 1), self.prior_spend**2
+        )
         spend = self._rng.normal(mean, np.sqrt(var / (k + 1)), size=(n, self.n_arms))
         return p * np.maximum(spend, 0.0)
 
@@ -97,8 +128,16 @@ class ThompsonSampling:
 class LinUCB:
     """Disjoint LinUCB (one ridge regression per arm): choose argmax x'theta_a + alpha sqrt(x'A_a^-1 x)."""
 
-    def __init__(self, n_arms: int, n_features: int, *, alpha: float = 1.0, ridge: float = 1.0, floor: float = 0.0,
-                 random_state: int | None = 0) -> None:
+    def __init__(
+        self,
+        n_arms: int,
+        n_features: int,
+        *,
+        alpha: float = 1.0,
+        ridge: float = 1.0,
+        floor: float = 0.0,
+        random_state: int | None = 0,
+    ) -> None:
         self.n_arms = n_arms
         self.n_features = n_features
         self.alpha = alpha
@@ -113,8 +152,12 @@ class LinUCB:
     def _x(self, X) -> np.ndarray:  # noqa: ANN001
         X = np.atleast_2d(np.asarray(X, dtype=float))
         if X.shape[1] != self.n_features:
-            raise InputError(f"X: expected {self.n_features} features, got {X.shape[1]}", field="X", value=X.shape,
-                             hint="Use the same features as at construction.")
+            raise InputError(
+                f"X: expected {self.n_features} features, got {X.shape[1]}",
+                field="X",
+                value=X.shape,
+                hint="Use the same features as at construction.",
+            )
         return X
 
     def scores(self, X) -> np.ndarray:  # noqa: ANN001

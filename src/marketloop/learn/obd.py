@@ -30,13 +30,19 @@ POSITIONS = 3
 def read_logs(root: Path, policy: str, campaign: str) -> pd.DataFrame:
     path = Path(root) / policy / campaign / f"{campaign}.csv"
     if not path.is_file():
-        raise NotFoundError(f"Open Bandit logs not found: {path}",
-                            hint="--logs must hold random/<campaign>/<campaign>.csv and bts/<campaign>/<campaign>.csv.")
+        raise NotFoundError(
+            f"Open Bandit logs not found: {path}",
+            hint="--logs must hold random/<campaign>/<campaign>.csv and bts/<campaign>/<campaign>.csv.",
+        )
     frame = pd.read_csv(path, usecols=["item_id", "position", "click", "propensity_score"])
     bad = set(frame["position"].unique()) - set(range(1, POSITIONS + 1))
     if bad:
-        raise InputError(f"{path}: position must be 1..{POSITIONS}, got {sorted(bad)[:3]}", field="position", value=sorted(bad)[:3],
-                         hint="Use the Open Bandit Dataset files unchanged.")
+        raise InputError(
+            f"{path}: position must be 1..{POSITIONS}, got {sorted(bad)[:3]}",
+            field="position",
+            value=sorted(bad)[:3],
+            hint="Use the Open Bandit Dataset files unchanged.",
+        )
     return frame
 
 
@@ -47,7 +53,9 @@ def _item_ctr(frame: pd.DataFrame, n_items: int, strength: float = 200.0) -> np.
     return (clicks + strength * mean) / (shows + strength)
 
 
-def ts_ranking_policy(frame: pd.DataFrame, n_items: int, *, n_draws: int = 20_000, rng: np.random.Generator) -> np.ndarray:
+def ts_ranking_policy(
+    frame: pd.DataFrame, n_items: int, *, n_draws: int = 20_000, rng: np.random.Generator
+) -> np.ndarray:
     """(positions, items): probability that Bernoulli TS (Beta(1, 1) priors) puts each item at each position."""
     clicks = np.bincount(frame["item_id"], weights=frame["click"], minlength=n_items)
     shows = np.bincount(frame["item_id"], minlength=n_items)
@@ -68,11 +76,15 @@ def _estimate(frame: pd.DataFrame, dist: np.ndarray, n_items: int) -> dict[str, 
     return {e.name: e.estimate(rewards, actions, pscore, action_dist, q_hat) for e in ESTIMATORS}
 
 
-def evaluate_open_bandit(root: str | Path, *, campaign: str = "all", folds: int = 5, seed: int = 0, repeats: int = 10) -> dict:
+def evaluate_open_bandit(
+    root: str | Path, *, campaign: str = "all", folds: int = 5, seed: int = 0, repeats: int = 10
+) -> dict:
     """Cross-fitted estimates averaged over ``repeats`` random fold splits (seeds seed..seed+repeats-1);
     the spread over splits is reported because a few dozen clicks make every estimate noisy."""
     if repeats < 1:
-        raise InputError(f"repeats: expected at least 1, got {repeats}", field="repeats", value=repeats, hint="E.g. --repeats 10.")
+        raise InputError(
+            f"repeats: expected at least 1, got {repeats}", field="repeats", value=repeats, hint="E.g. --repeats 10."
+        )
     if folds < 2:
         raise InputError(f"folds: expected at least 2, got {folds}", field="folds", value=folds, hint="E.g. --folds 5.")
     random_logs = read_logs(Path(root), "random", campaign)
@@ -80,7 +92,9 @@ def evaluate_open_bandit(root: str | Path, *, campaign: str = "all", folds: int 
     n_items = int(max(random_logs["item_id"].max(), bts_logs["item_id"].max())) + 1
     base = float(random_logs["click"].mean())
     if base == 0:
-        raise InputError("the random logs have no clicks; nothing can be estimated", field="click", value=0, hint="Use more logs.")
+        raise InputError(
+            "the random logs have no clicks; nothing can be estimated", field="click", value=0, hint="Use more logs."
+        )
     learned: dict[str, list[float]] = {e.name: [] for e in ESTIMATORS}
     for r in range(repeats):
         rng = np.random.default_rng(seed + r)
@@ -103,18 +117,29 @@ def evaluate_open_bandit(root: str | Path, *, campaign: str = "all", folds: int 
     for e in ESTIMATORS:
         value = float(np.mean(learned[e.name]))
         estimators[e.name] = {
-            "learned_ctr": value, "learned_relative": value / base,
-            "learned_relative_min": min(learned[e.name]) / base, "learned_relative_max": max(learned[e.name]) / base,
-            "bts_ctr": bts_est[e.name], "bts_relative": bts_est[e.name] / base,
+            "learned_ctr": value,
+            "learned_relative": value / base,
+            "learned_relative_min": min(learned[e.name]) / base,
+            "learned_relative_max": max(learned[e.name]) / base,
+            "bts_ctr": bts_est[e.name],
+            "bts_relative": bts_est[e.name] / base,
             "bts_relative_error": abs(bts_est[e.name] / base - truth) / truth,
         }
     return {
-        "campaign": campaign, "rows": {"random": len(random_logs), "bts": len(bts_logs)}, "items": n_items,
+        "campaign": campaign,
+        "rows": {"random": len(random_logs), "bts": len(bts_logs)},
+        "items": n_items,
         "clicks": {"random": int(random_logs["click"].sum()), "bts": int(bts_logs["click"].sum())},
-        "random_ctr": base, "folds": folds, "seed": seed, "repeats": repeats,
+        "random_ctr": base,
+        "folds": folds,
+        "seed": seed,
+        "repeats": repeats,
         "policy": "Bernoulli Thompson sampling ranking, Beta(1,1) priors, learned on the random logs (cross-fitted)",
         "estimators": estimators,
         "truth": {"bts_ctr": float(bts_logs["click"].mean()), "bts_relative": truth},
-        "acceptance": {"learned_dr_relative": estimators["dr"]["learned_relative"], "threshold": 1.2,
-                       "passed": estimators["dr"]["learned_relative"] >= 1.2},
+        "acceptance": {
+            "learned_dr_relative": estimators["dr"]["learned_relative"],
+            "threshold": 1.2,
+            "passed": estimators["dr"]["learned_relative"] >= 1.2,
+        },
     }

@@ -18,15 +18,27 @@ from marketloop.errors import InputError
 def _check(rewards: np.ndarray, actions: np.ndarray, pscore: np.ndarray, action_dist: np.ndarray) -> None:
     n = len(rewards)
     if not (len(actions) == len(pscore) == action_dist.shape[0] == n):
-        raise InputError(f"rewards, actions, pscore and action_dist must have the same length, got {n}, {len(actions)}, "
-                         f"{len(pscore)}, {action_dist.shape[0]}", field="action_dist", value=action_dist.shape,
-                         hint="Pass one row per logged round.")
+        raise InputError(
+            f"rewards, actions, pscore and action_dist must have the same length, got {n}, {len(actions)}, "
+            f"{len(pscore)}, {action_dist.shape[0]}",
+            field="action_dist",
+            value=action_dist.shape,
+            hint="Pass one row per logged round.",
+        )
     if n and (np.any(pscore <= 0) or np.any(pscore > 1)):
-        raise InputError("pscore: expected probabilities in (0, 1]", field="pscore", value=float(np.min(pscore)),
-                         hint="Off-policy estimation needs the logging policy's propensities.")
+        raise InputError(
+            "pscore: expected probabilities in (0, 1]",
+            field="pscore",
+            value=float(np.min(pscore)),
+            hint="Off-policy estimation needs the logging policy's propensities.",
+        )
     if n and (actions.min() < 0 or actions.max() >= action_dist.shape[1]):
-        raise InputError(f"actions: expected arms 0..{action_dist.shape[1] - 1}", field="actions", value=int(actions.max()),
-                         hint="action_dist needs one column per arm.")
+        raise InputError(
+            f"actions: expected arms 0..{action_dist.shape[1] - 1}",
+            field="actions",
+            value=int(actions.max()),
+            hint="action_dist needs one column per arm.",
+        )
 
 
 def _weights(actions: np.ndarray, pscore: np.ndarray, action_dist: np.ndarray) -> np.ndarray:
@@ -65,7 +77,12 @@ class DM:
     def estimate(self, rewards, actions, pscore, action_dist, q_hat=None) -> float:  # noqa: ANN001
         _check(rewards, actions, pscore, action_dist)
         if q_hat is None:
-            raise InputError("q_hat: the direct method needs reward predictions", field="q_hat", value=None, hint="Fit a reward model.")
+            raise InputError(
+                "q_hat: the direct method needs reward predictions",
+                field="q_hat",
+                value=None,
+                hint="Fit a reward model.",
+            )
         return float(np.mean(np.sum(action_dist * q_hat, axis=1)))
 
 

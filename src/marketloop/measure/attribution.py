@@ -25,12 +25,35 @@ SEND_COST = {"email": 0.002, "sms": 0.04, "push": 0.0005, "webhook": 0.0}
 def campaign_outcomes(store, campaign_id: str, *, window_days: int) -> pd.DataFrame:  # noqa: ANN001
     """One row per send of the campaign with its attributed outcomes."""
     s = schema.sends.c
-    sends = store.read_sql(sa.select(s.send_id, s.customer_id, s.channel, s.variant, s.is_holdout, s.status,
-                                     s.payload_json, s.created_at, s.sent_at, s.last_error).where(s.campaign_id == campaign_id)
-                           .order_by(s.send_id))
+    sends = store.read_sql(
+        sa.select(
+            s.send_id,
+            s.customer_id,
+            s.channel,
+            s.variant,
+            s.is_holdout,
+            s.status,
+            s.payload_json,
+            s.created_at,
+            s.sent_at,
+            s.last_error,
+        )
+        .where(s.campaign_id == campaign_id)
+        .order_by(s.send_id)
+    )
     if sends.empty:
-        return sends.assign(group=[], discount=[], anchor_at=[], delivered=[], opened=[], clicked=[], unsubscribed=[],
-                            orders=[], converted=[], revenue=[])
+        return sends.assign(
+            group=[],
+            discount=[],
+            anchor_at=[],
+            delivered=[],
+            opened=[],
+            clicked=[],
+            unsubscribed=[],
+            orders=[],
+            converted=[],
+            revenue=[],
+        )
     payload = sends.pop("payload_json").map(json.loads)
     sends["group"] = payload.map(lambda p: p.get("group", ""))
     sends["discount"] = payload.map(lambda p: float(p.get("discount") or 0.0))
@@ -41,19 +64,35 @@ def campaign_outcomes(store, campaign_id: str, *, window_days: int) -> pd.DataFr
     sends["anchor_at"] = sends["sent_at"].where(sends["sent_at"].notna(), started)
     window = dt.timedelta(days=window_days)
     o = schema.send_outcomes.c
-    outcomes = store.read_sql(sa.select(o.send_id, o.kind).select_from(schema.send_outcomes.join(
-        schema.sends, schema.sends.c.send_id == o.send_id)).where(s.campaign_id == campaign_id))
+    outcomes = store.read_sql(
+        sa.select(o.send_id, o.kind)
+        .select_from(schema.send_outcomes.join(schema.sends, schema.sends.c.send_id == o.send_id))
+        .where(s.campaign_id == campaign_id)
+    )
     kinds = outcomes.groupby("kind")["send_id"].apply(set).to_dict()
-    for kind, column in (("delivered", "delivered"), ("open", "opened"), ("click", "clicked"), ("unsubscribe", "unsubscribed")):
+    for kind, column in (
+        ("delivered", "delivered"),
+        ("open", "opened"),
+        ("click", "clicked"),
+        ("unsubscribe", "unsubscribed"),
+    ):
         sends[column] = sends["send_id"].isin(kinds.get(kind, set()))
     r = schema.orders.c
     lo, hi = sends["anchor_at"].min(), sends["anchor_at"].max() + window
     audience = sa.select(s.customer_id).where(s.campaign_id == campaign_id)
-    orders = store.read_sql(sa.select(r.customer_id, r.ordered_at, r.total)
-                            .where(r.customer_id.in_(audience), r.ordered_at >= lo.to_pydatetime(),
-                                   r.ordered_at < hi.to_pydatetime(), r.is_return.is_(False), r.status == "completed"))
+    orders = store.read_sql(
+        sa.select(r.customer_id, r.ordered_at, r.total).where(
+            r.customer_id.in_(audience),
+            r.ordered_at >= lo.to_pydatetime(),
+            r.ordered_at < hi.to_pydatetime(),
+            r.is_return.is_(False),
+            r.status == "completed",
+        )
+    )
     merged = orders.merge(sends[["send_id", "customer_id", "anchor_at"]], on="customer_id")
-    inside = merged[(merged["ordered_at"] >= merged["anchor_at"]) & (merged["ordered_at"] < merged["anchor_at"] + window)]
+    inside = merged[
+        (merged["ordered_at"] >= merged["anchor_at"]) & (merged["ordered_at"] < merged["anchor_at"] + window)
+    ]
     agg = inside.groupby("send_id").agg(orders=("total", "size"), revenue=("total", "sum"))
     sends = sends.merge(agg, left_on="send_id", right_index=True, how="left")
     sends["orders"] = sends["orders"].fillna(0).astype(int)

@@ -16,8 +16,11 @@ def diff_ci(treated: np.ndarray, control: np.ndarray, level: float = 0.95) -> tu
     if len(treated) == 0 or len(control) == 0:
         return float("nan"), float("nan"), float("nan")
     diff = float(np.mean(treated) - np.mean(control))
-    se = float(np.sqrt(np.var(treated, ddof=1) / len(treated) + np.var(control, ddof=1) / len(control))) \
-        if len(treated) > 1 and len(control) > 1 else float("nan")
+    se = (
+        float(np.sqrt(np.var(treated, ddof=1) / len(treated) + np.var(control, ddof=1) / len(control)))
+        if len(treated) > 1 and len(control) > 1
+        else float("nan")
+    )
     z = NormalDist().inv_cdf(0.5 + level / 2)
     return diff, diff - z * se, diff + z * se
 

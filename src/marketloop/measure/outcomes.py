@@ -19,8 +19,21 @@ import sqlalchemy as sa
 from marketloop.measure.attribution import campaign_outcomes
 from marketloop.store import schema
 
-COLUMNS = ["campaign_id", "customer_id", "group", "treated", "variant", "channel", "discount", "sent", "sent_at",
-           "converted", "revenue", "opened", "clicked"]
+COLUMNS = [
+    "campaign_id",
+    "customer_id",
+    "group",
+    "treated",
+    "variant",
+    "channel",
+    "discount",
+    "sent",
+    "sent_at",
+    "converted",
+    "revenue",
+    "opened",
+    "clicked",
+]
 
 
 def randomised_history(store, *, campaign_ids: list[str] | None = None) -> pd.DataFrame:  # noqa: ANN001

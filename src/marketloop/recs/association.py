@@ -29,8 +29,10 @@ class AssociationRules(BaseRecommender):
 
     def _fit(self, interactions: Interactions, catalog: Catalog | None) -> None:
         basket = pd.factorize(pd.Series(interactions.user_idx.astype(np.int64) * 100_000 + interactions.ts // DAY))[0]
-        b = sp.csr_matrix((np.ones(len(basket), np.float32), (basket, interactions.item_idx)),
-                          shape=(int(basket.max()) + 1 if len(basket) else 0, interactions.n_items))
+        b = sp.csr_matrix(
+            (np.ones(len(basket), np.float32), (basket, interactions.item_idx)),
+            shape=(int(basket.max()) + 1 if len(basket) else 0, interactions.n_items),
+        )
         b.data[:] = 1.0
         b.sum_duplicates()
         b.data[:] = 1.0
@@ -55,11 +57,16 @@ class AssociationRules(BaseRecommender):
         row_c, row_l = self.count_[i], self.lift_[i]
         order = np.argsort(-row_l.data, kind="stable")[:n]
         cnt = row_c.toarray().ravel()[row_l.indices[order]]
-        return pd.DataFrame({
-            "antecedent": item_id, "consequent": self.items_[row_l.indices[order]],
-            "support": cnt / self.n_baskets_, "confidence": cnt / self.item_count_[i],
-            "lift": row_l.data[order], "baskets": cnt.astype(int),
-        })[cols]
+        return pd.DataFrame(
+            {
+                "antecedent": item_id,
+                "consequent": self.items_[row_l.indices[order]],
+                "support": cnt / self.n_baskets_,
+                "confidence": cnt / self.item_count_[i],
+                "lift": row_l.data[order],
+                "baskets": cnt.astype(int),
+            }
+        )[cols]
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return (self.seen_[user_idx] @ self.lift_).toarray()
@@ -70,8 +77,12 @@ class AssociationRules(BaseRecommender):
         return out
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {**_csr_state("count", self.count_), **_csr_state("lift", self.lift_),
-                "item_count_": self.item_count_, "n_baskets_": np.array(self.n_baskets_)}
+        return {
+            **_csr_state("count", self.count_),
+            **_csr_state("lift", self.lift_),
+            "item_count_": self.item_count_,
+            "n_baskets_": np.array(self.n_baskets_),
+        }
 
     def _set_state(self, arrays: dict[str, np.ndarray], extra: dict) -> None:
         shape = (len(self.items_), len(self.items_))

@@ -33,9 +33,7 @@ class Recommender(Protocol):
 
     def fit(self, interactions: Interactions, catalog: Catalog | None = None) -> Recommender: ...
 
-    def recommend(
-        self, user_ids: object, n: int = 10, exclude_seen: bool = True
-    ) -> tuple[np.ndarray, np.ndarray]: ...
+    def recommend(self, user_ids: object, n: int = 10, exclude_seen: bool = True) -> tuple[np.ndarray, np.ndarray]: ...
 
     def similar_items(self, item_ids: object, n: int = 10) -> tuple[np.ndarray, np.ndarray]: ...
 
@@ -214,9 +212,7 @@ class BaseRecommender:
         first, finite scores only, items already seen included (serving's business rules decide)."""
         return top_row(self.score_users(np.array([u]))[0], k)
 
-    def recommend(
-        self, user_ids: object, n: int = 10, exclude_seen: bool = True
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def recommend(self, user_ids: object, n: int = 10, exclude_seen: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Top-n item ids and scores for one user id (1-D) or a sequence of ids (2-D, padded).
 
         Unknown users get no recommendations (empty / padded rows); cold start is the serving

@@ -21,21 +21,26 @@ class Content(BaseRecommender):
     name = "content"
     _params = ("encoder", "half_life_days", "cache_dir")
 
-    def __init__(self, encoder: str = "minilm", half_life_days: float = 90.0, cache_dir: str | None = ".marketloop/cache") -> None:
+    def __init__(
+        self, encoder: str = "minilm", half_life_days: float = 90.0, cache_dir: str | None = ".marketloop/cache"
+    ) -> None:
         self.encoder = encoder
         self.half_life_days = half_life_days
         self.cache_dir = cache_dir
 
     def _fit(self, interactions: Interactions, catalog: Catalog | None) -> None:
         texts = catalog.text.tolist() if catalog is not None else []
-        texts = [t if t else f"product {i}" for t, i in zip(texts or [""] * interactions.n_items, self.items_)]
+        texts = [
+            t if t else f"product {i}" for t, i in zip(texts or [""] * interactions.n_items, self.items_, strict=False)
+        ]
         self.item_vectors_ = encode(texts, self.encoder, self.cache_dir)
         import scipy.sparse as sp
 
         age = (interactions.max_ts - interactions.ts) / DAY
         w = interactions.weight * np.exp2(-age / self.half_life_days)
-        m = sp.csr_matrix((w, (interactions.user_idx, interactions.item_idx)),
-                          shape=(interactions.n_users, interactions.n_items))
+        m = sp.csr_matrix(
+            (w, (interactions.user_idx, interactions.item_idx)), shape=(interactions.n_users, interactions.n_items)
+        )
         prof = np.asarray(m @ self.item_vectors_)
         self.user_vectors_ = (prof / (np.linalg.norm(prof, axis=1, keepdims=True) + 1e-9)).astype(np.float32)
 

@@ -232,8 +232,15 @@ class Catalog:
     @cached_property
     def columns(self) -> CatalogColumns:
         """The attributes as Python lists, built on first use."""
-        return CatalogColumns(self.items.tolist(), self.category.tolist(), self.brand.tolist(), self.price.tolist(),
-                              self.cost.tolist(), self.stock.tolist(), self.hidden.tolist())
+        return CatalogColumns(
+            self.items.tolist(),
+            self.category.tolist(),
+            self.brand.tolist(),
+            self.price.tolist(),
+            self.cost.tolist(),
+            self.stock.tolist(),
+            self.hidden.tolist(),
+        )
 
     @classmethod
     def empty(cls, items: np.ndarray) -> Catalog:

@@ -53,7 +53,9 @@ def encode(texts: list[str], encoder: str = "minilm", cache_dir: str | Path | No
     if encoder not in ENCODERS:
         raise InputError(
             f"encoder {encoder!r} is not known (expected one of: {', '.join(ENCODERS)})",
-            field="encoder", value=encoder, hint="Use minilm or hashing.",
+            field="encoder",
+            value=encoder,
+            hint="Use minilm or hashing.",
         )
     if encoder == "hashing":
         from sklearn.feature_extraction.text import HashingVectorizer
@@ -65,13 +67,18 @@ def encode(texts: list[str], encoder: str = "minilm", cache_dir: str | Path | No
     path = Path(cache_dir) / f"{encoder}.npz" if cache_dir else None
     if path is not None and path.exists():
         with np.load(path, allow_pickle=False) as data:
-            cache = dict(zip(data["keys"].tolist(), data["vectors"]))
-    todo = sorted({k: t for k, t in zip(keys, texts) if k not in cache}.items())
+            cache = dict(zip(data["keys"].tolist(), data["vectors"], strict=False))
+    todo = sorted({k: t for k, t in zip(keys, texts, strict=False) if k not in cache}.items())
     if todo:
         log.info("encoding %d product texts with %s", len(todo), encoder)
-        vectors = _minilm().encode([t for _, t in todo], batch_size=64, normalize_embeddings=True,
-                                   show_progress_bar=False, convert_to_numpy=True)
-        cache.update(zip([k for k, _ in todo], vectors.astype(np.float32)))
+        vectors = _minilm().encode(
+            [t for _, t in todo],
+            batch_size=64,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+        cache.update(zip([k for k, _ in todo], vectors.astype(np.float32), strict=False))
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp.npz")

@@ -62,11 +62,15 @@ def split(
     if not 0 < test_frac < 1:
         raise InputError(
             f"test fraction must be between 0 and 1 (exclusive), got {test_frac!r}",
-            field="test_frac", value=test_frac, hint="Use e.g. --test-frac 0.25.",
+            field="test_frac",
+            value=test_frac,
+            hint="Use e.g. --test-frac 0.25.",
         )
     if test_days <= 0:
         raise InputError(
-            f"test days must be positive, got {test_days!r}", field="test_days", value=test_days,
+            f"test days must be positive, got {test_days!r}",
+            field="test_days",
+            value=test_days,
             hint="Use e.g. --test-days 30.",
         )
     relevant = np.ones(len(data), dtype=bool) if min_rating is None else data.weight >= min_rating

@@ -27,8 +27,16 @@ from marketloop.recs.data import Catalog, Interactions
 
 DAY = 86_400.0
 
-PAIR_COLS = ("ui_events", "ui_days", "ui_weight", "ui_max_weight", "ui_age_days", "ui_first_days", "ui_decayed",
-             "ui_last_weight")
+PAIR_COLS = (
+    "ui_events",
+    "ui_days",
+    "ui_weight",
+    "ui_max_weight",
+    "ui_age_days",
+    "ui_first_days",
+    "ui_decayed",
+    "ui_last_weight",
+)
 USER_COLS = ("u_events", "u_items", "u_days", "u_age_days", "u_gap_days")
 ITEM_COLS = ("i_users", "i_pop_recent", "i_trend", "i_repeat_rate", "i_gap_days", "i_conversion")
 #: A gap longer than this between two of a customer's events starts a new session (the usual web
@@ -56,8 +64,13 @@ class FeatureState:
     user_session_start: np.ndarray  # first event of each customer's latest session (nan when no events)
 
     @classmethod
-    def build(cls, data: Interactions, catalog: Catalog | None = None, recent_days: float = 30.0,
-              min_rating: float | None = None) -> FeatureState:
+    def build(
+        cls,
+        data: Interactions,
+        catalog: Catalog | None = None,
+        recent_days: float = 30.0,
+        min_rating: float | None = None,
+    ) -> FeatureState:
         """Features as of the log's last event; `min_rating` is the strength counted as a conversion
         (every event when None)."""
         now = float(data.max_ts)
@@ -137,8 +150,22 @@ class FeatureState:
         else:
             item_cat = np.full(n_items, -1, dtype=np.int64)
             n_cats, cat_keys, cat_share, cat_last = 0, np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
-        return cls(n_items, now, pair_keys, pair_values, user_values, item_values, user_price, item_price,
-                   item_cat, cat_keys, cat_share, n_cats, cat_last, user_session_start)
+        return cls(
+            n_items,
+            now,
+            pair_keys,
+            pair_values,
+            user_values,
+            item_values,
+            user_price,
+            item_price,
+            item_cat,
+            cat_keys,
+            cat_share,
+            n_cats,
+            cat_last,
+            user_session_start,
+        )
 
     def pair_features(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         keys = users.astype(np.int64) * self.n_items + items
@@ -174,13 +201,24 @@ class FeatureState:
         else:
             cat_aff = np.full(len(users), np.nan)
             cat_age = np.full(len(users), np.nan)
-        return np.column_stack([p, u, i, due_item, due_user, price_ratio, cat_aff, before_user_last, in_session,
-                                cat_age])
+        return np.column_stack(
+            [p, u, i, due_item, due_user, price_ratio, cat_aff, before_user_last, in_session, cat_age]
+        )
 
     @staticmethod
     def names() -> list[str]:
-        return [*PAIR_COLS, *USER_COLS, *ITEM_COLS, "due_vs_item_gap", "due_vs_user_gap", "log_price_ratio",
-                "category_affinity", "ui_before_user_last_days", "ui_in_last_session", "uc_age_days"]
+        return [
+            *PAIR_COLS,
+            *USER_COLS,
+            *ITEM_COLS,
+            "due_vs_item_gap",
+            "due_vs_user_gap",
+            "log_price_ratio",
+            "category_affinity",
+            "ui_before_user_last_days",
+            "ui_in_last_session",
+            "uc_age_days",
+        ]
 
 
 def _session_starts(user_idx: np.ndarray, ts: np.ndarray, n_users: int) -> np.ndarray:

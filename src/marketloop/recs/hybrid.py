@@ -36,8 +36,7 @@ DAY = 86_400
 class _Stage:
     """Candidate models plus feature state fitted on one log."""
 
-    def __init__(self, models: dict[str, BaseRecommender], state: FeatureState, trending: np.ndarray,
-                 seen) -> None:  # noqa: ANN001
+    def __init__(self, models: dict[str, BaseRecommender], state: FeatureState, trending: np.ndarray, seen) -> None:  # noqa: ANN001
         self.models = models
         self.state = state
         self.trending = trending
@@ -50,9 +49,19 @@ class Hybrid(BaseRecommender):
 
     name = "hybrid"
     schema_version = 2  # 2: the ranker's multi-behaviour features (models saved with version 1 need retraining)
-    _params = ("candidates", "n_candidates", "val_days", "n_windows", "min_rating", "n_estimators",
-               "learning_rate", "early_stopping_rounds", "negatives_per_customer", "max_train_users",
-               "random_state")
+    _params = (
+        "candidates",
+        "n_candidates",
+        "val_days",
+        "n_windows",
+        "min_rating",
+        "n_estimators",
+        "learning_rate",
+        "early_stopping_rounds",
+        "negatives_per_customer",
+        "max_train_users",
+        "random_state",
+    )
 
     def __init__(
         self,
@@ -85,13 +94,20 @@ class Hybrid(BaseRecommender):
         models = {}
         for name in self.candidates:
             if name == "hybrid":
-                raise InputError("the hybrid cannot use itself as a candidate model", field="candidates",
-                                 value=name, hint="Use als, ease, itemknn, bpr, content or sasrec.")
+                raise InputError(
+                    "the hybrid cannot use itself as a candidate model",
+                    field="candidates",
+                    value=name,
+                    hint="Use als, ease, itemknn, bpr, content or sasrec.",
+                )
             models[name] = model_class(name)().fit(data, catalog)
         trending = decayed_counts(data, 7.0)
-        return _Stage(models, FeatureState.build(data, catalog, recent_days=min(30.0, self.val_days),
-                                                  min_rating=self.min_rating),
-                      trending, data.binary.tocsr())
+        return _Stage(
+            models,
+            FeatureState.build(data, catalog, recent_days=min(30.0, self.val_days), min_rating=self.min_rating),
+            trending,
+            data.binary.tocsr(),
+        )
 
     def _batch_rows(self, stage: _Stage, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Candidate pairs and features for a block of users: (row_in_block, item, X)."""
@@ -139,7 +155,8 @@ class Hybrid(BaseRecommender):
             raise InputError(
                 f"the hybrid needs history before and purchases in the last {self.val_days:g} days of the "
                 "training data to learn its ranker",
-                field="val_days", value=self.val_days,
+                field="val_days",
+                value=self.val_days,
                 hint="Use a shorter validation window (val_days) or more history.",
             )
         self.n_estimators_, self.val_ndcg_ = self._select_trees(lgb, windows)
@@ -147,17 +164,30 @@ class Hybrid(BaseRecommender):
         self.n_train_rows_ = int(len(rows[1]))
         self.n_train_groups_ = int(len(rows[2]))
         self.booster_ = self._train(lgb, rows, self.n_estimators_)
-        log.info("hybrid ranker: %d rows, %d groups, %d trees (validation NDCG@10 %s)", self.n_train_rows_,
-                 self.n_train_groups_, self.n_estimators_, self.val_ndcg_)
+        log.info(
+            "hybrid ranker: %d rows, %d groups, %d trees (validation NDCG@10 %s)",
+            self.n_train_rows_,
+            self.n_train_groups_,
+            self.n_estimators_,
+            self.val_ndcg_,
+        )
         self._serving = self._stage(interactions, catalog)
         self.cache_idx_ = self.cache_scores_ = None
 
     def _lgb_params(self) -> dict:
         """LambdaRank settings (LightGBM's own parameter names, as the native training API takes them)."""
         return {
-            "objective": "lambdarank", "learning_rate": self.learning_rate, "num_leaves": 31,
-            "min_child_samples": 50, "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8,
-            "lambdarank_truncation_level": 20, "max_bin": 63, "seed": self.random_state, "num_threads": 2,
+            "objective": "lambdarank",
+            "learning_rate": self.learning_rate,
+            "num_leaves": 31,
+            "min_child_samples": 50,
+            "subsample": 0.8,
+            "subsample_freq": 1,
+            "colsample_bytree": 0.8,
+            "lambdarank_truncation_level": 20,
+            "max_bin": 63,
+            "seed": self.random_state,
+            "num_threads": 2,
             "verbose": -1,
         }
 
@@ -170,8 +200,13 @@ class Hybrid(BaseRecommender):
             return lgb.train(self._lgb_params(), data, num_boost_round=rounds)
         xv, yv, gv = valid
         held = lgb.Dataset(xv, yv, group=gv, reference=data)
-        return lgb.train({**self._lgb_params(), "metric": "ndcg", "eval_at": [10]}, data, num_boost_round=rounds,
-                         valid_sets=[held], callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
+        return lgb.train(
+            {**self._lgb_params(), "metric": "ndcg", "eval_at": [10]},
+            data,
+            num_boost_round=rounds,
+            valid_sets=[held],
+            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+        )
 
     def _select_trees(self, lgb, windows: list) -> tuple[int, float | None]:  # noqa: ANN001
         """How many trees to train, chosen on the training data alone: a probe ranker learns from the older
@@ -185,8 +220,9 @@ class Hybrid(BaseRecommender):
         best = int(probe.best_iteration or self.n_estimators)
         return max(best, 1), float(probe.best_score["valid_0"]["ndcg@10"])
 
-    def _window_rows(self, interactions: Interactions, catalog: Catalog | None,
-                     window: int) -> tuple[np.ndarray, np.ndarray, list[int]] | None:
+    def _window_rows(
+        self, interactions: Interactions, catalog: Catalog | None, window: int
+    ) -> tuple[np.ndarray, np.ndarray, list[int]] | None:
         """Ranker rows (features, labels, group sizes) from one validation window: the `window`-th last
         `val_days` days; None when the window has no history before it or no purchases in it."""
         end = interactions.max_ts - (window - 1) * self.val_days * DAY
@@ -206,7 +242,9 @@ class Hybrid(BaseRecommender):
         if len(label_users) > self.max_train_users:
             label_users = np.sort(rng.choice(label_users, self.max_train_users, replace=False))
         positives = set(
-            (interactions.user_idx[later].astype(np.int64) * interactions.n_items + interactions.item_idx[later]).tolist()
+            (
+                interactions.user_idx[later].astype(np.int64) * interactions.n_items + interactions.item_idx[later]
+            ).tolist()
         )
         stage = self._stage(inner, catalog)
         block = self._block(interactions.n_items)
@@ -216,7 +254,6 @@ class Hybrid(BaseRecommender):
             rows, items, x = self._batch_rows(stage, users)
             keys = users[rows].astype(np.int64) * interactions.n_items + items
             y = np.fromiter((k in positives for k in keys.tolist()), dtype=np.int8, count=len(keys))
-            counts = np.bincount(rows, minlength=len(users))
             pos_per = np.bincount(rows, weights=y, minlength=len(users))
             keep_users = pos_per > 0  # groups without a positive teach LambdaRank nothing
             # all positives and a random sample of negatives per customer: faster, barely less accurate
@@ -308,7 +345,7 @@ class Hybrid(BaseRecommender):
 
     def feature_importance(self) -> dict[str, float]:
         gain = self.booster_.feature_importance(importance_type="gain")
-        return dict(sorted(zip(self.feature_names(), gain.tolist()), key=lambda kv: -kv[1]))
+        return dict(sorted(zip(self.feature_names(), gain.tolist(), strict=False), key=lambda kv: -kv[1]))
 
     # -- persistence -----------------------------------------------------------------------------
     def _save_files(self, folder: Path) -> None:
@@ -317,13 +354,20 @@ class Hybrid(BaseRecommender):
             model.save(folder / "candidates" / name)
 
     def _extra(self) -> dict:
-        return {"n_train_rows": self.n_train_rows_, "n_train_groups": self.n_train_groups_,
-                "n_estimators_selected": self.n_estimators_, "validation_ndcg@10": self.val_ndcg_}
+        return {
+            "n_train_rows": self.n_train_rows_,
+            "n_train_groups": self.n_train_groups_,
+            "n_estimators_selected": self.n_estimators_,
+            "validation_ndcg@10": self.val_ndcg_,
+        }
 
     def _state(self) -> dict[str, np.ndarray]:
         st = self._serving.state
-        cache = {} if getattr(self, "cache_idx_", None) is None else {
-            "cache_idx_": self.cache_idx_, "cache_scores_": self.cache_scores_}
+        cache = (
+            {}
+            if getattr(self, "cache_idx_", None) is None
+            else {"cache_idx_": self.cache_idx_, "cache_scores_": self.cache_scores_}
+        )
         return {
             "trending": self._serving.trending,
             **cache,
@@ -353,12 +397,13 @@ class Hybrid(BaseRecommender):
         del self._loaded_arrays
 
 
-
-
 def _stack(windows: list[tuple[np.ndarray, np.ndarray, list[int]]]) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """One training set from several windows' (features, labels, group sizes)."""
-    return (np.vstack([w[0] for w in windows]), np.concatenate([w[1] for w in windows]),
-            [g for w in windows for g in w[2]])
+    return (
+        np.vstack([w[0] for w in windows]),
+        np.concatenate([w[1] for w in windows]),
+        [g for w in windows for g in w[2]],
+    )
 
 
 def _rank_within(rows: np.ndarray, values: np.ndarray) -> np.ndarray:

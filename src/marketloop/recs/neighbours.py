@@ -112,7 +112,9 @@ class EASE(BaseRecommender):
             active = np.sort(active[np.argsort(-pop[active], kind="stable")[: self.max_items]])
             log.info(
                 "EASE: %d items with interactions exceed max_items=%d; modelling the %d most popular only",
-                int((pop > 0).sum()), self.max_items, self.max_items,
+                int((pop > 0).sum()),
+                self.max_items,
+                self.max_items,
             )
         self.active_ = active.astype(np.int64)
         self.items_modelled_ = int(len(active))

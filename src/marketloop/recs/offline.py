@@ -25,7 +25,9 @@ def parse_models(text: str) -> list[str]:
         raise InputError(
             f"unknown model(s) {', '.join(map(repr, bad)) or '(none given)'} (expected a comma-separated list of: "
             f"{', '.join(sorted(known))})",
-            field="models", value=text, hint="For example --models pop,als,ease,hybrid.",
+            field="models",
+            value=text,
+            hint="For example --models pop,als,ease,hybrid.",
         )
     return names
 
@@ -75,13 +77,25 @@ def evaluate_models(
     if len(sp_.users) == 0:
         raise InputError(
             "the split left no customer with both training history and test interactions",
-            field="protocol", value=protocol, hint="Use a longer --test-days or another protocol.",
+            field="protocol",
+            value=protocol,
+            hint="Use a longer --test-days or another protocol.",
         )
     span_days = (sp_.train.max_ts - sp_.train.ts.min()) / 86_400
     val_days = test_days if protocol == "temporal" else max(1.0, min(30.0, span_days / 6))
     context = {"val_days": val_days, "min_rating": min_rating, "encoder": encoder, "cache_dir": cache_dir}
-    result = EvalResult(protocol, k, {**sp_.info, "exclude_seen": sp_.exclude_seen, "min_rating": min_rating,
-                                      "items": inter.n_items, "users": inter.n_users, "events": len(inter)})
+    result = EvalResult(
+        protocol,
+        k,
+        {
+            **sp_.info,
+            "exclude_seen": sp_.exclude_seen,
+            "min_rating": min_rating,
+            "items": inter.n_items,
+            "users": inter.n_users,
+            "events": len(inter),
+        },
+    )
     for name in models:
         if on_model:
             on_model(name)
@@ -91,11 +105,17 @@ def evaluate_models(
         seconds = time.perf_counter() - start
         start = time.perf_counter()
         metrics = ranking_metrics(lambda u, m=model: m.score_users(u), sp_, k=k)
-        row = {"model": name, **metrics, "train_seconds": round(seconds, 3),
-               "score_seconds": round(time.perf_counter() - start, 3)}
+        row = {
+            "model": name,
+            **metrics,
+            "train_seconds": round(seconds, 3),
+            "score_seconds": round(time.perf_counter() - start, 3),
+        }
         if getattr(model, "items_dropped_", 0):
-            row["note"] = (f"EASE modelled the {model.items_modelled_} most popular items; "
-                           f"{model.items_dropped_} items with interactions were left out (max_items)")
+            row["note"] = (
+                f"EASE modelled the {model.items_modelled_} most popular items; "
+                f"{model.items_dropped_} items with interactions were left out (max_items)"
+            )
         result.rows.append(row)
         if keep_models:
             result.fitted[name] = model

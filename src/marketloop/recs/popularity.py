@@ -94,5 +94,6 @@ class BuyAgain(BaseRecommender):
 
         self.pop_ = arrays["pop_"]
         self.own_ = sp.csr_matrix(
-            (arrays["own_data"], arrays["own_indices"], arrays["own_indptr"]), shape=(len(self.users_), len(self.items_))
+            (arrays["own_data"], arrays["own_indices"], arrays["own_indptr"]),
+            shape=(len(self.users_), len(self.items_)),
         )

@@ -44,9 +44,17 @@ class ModelVersion:
 
 
 def _row(r: pd.Series) -> ModelVersion:
-    return ModelVersion(r["name"], int(r["version"]), r["status"], r["path"], json.loads(r["params_json"]),
-                        json.loads(r["data_json"]), json.loads(r["metrics_json"] or "{}"), r["created_at"],
-                        None if pd.isna(r["promoted_at"]) else r["promoted_at"])
+    return ModelVersion(
+        r["name"],
+        int(r["version"]),
+        r["status"],
+        r["path"],
+        json.loads(r["params_json"]),
+        json.loads(r["data_json"]),
+        json.loads(r["metrics_json"] or "{}"),
+        r["created_at"],
+        None if pd.isna(r["promoted_at"]) else r["promoted_at"],
+    )
 
 
 class ModelRegistry:
@@ -75,45 +83,66 @@ class ModelRegistry:
             if path.exists():
                 shutil.rmtree(path)
             model.save(path)
-            conn.execute(T.insert().values(
-                name=model.name, version=version, status="trained", path=str(path),
-                params_json=json.dumps(model.get_params(), default=str),
-                data_json=json.dumps(data_snapshot, default=str),
-                metrics_json=json.dumps(metrics or {}, default=str), created_at=_now(), promoted_at=None,
-            ))
+            conn.execute(
+                T.insert().values(
+                    name=model.name,
+                    version=version,
+                    status="trained",
+                    path=str(path),
+                    params_json=json.dumps(model.get_params(), default=str),
+                    data_json=json.dumps(data_snapshot, default=str),
+                    metrics_json=json.dumps(metrics or {}, default=str),
+                    created_at=_now(),
+                    promoted_at=None,
+                )
+            )
         return self.get(model.name, version)
 
     def get(self, name: str, version: int) -> ModelVersion:
         found = [v for v in self.versions(name) if v.version == version]
         if not found:
             known = ", ".join(str(v.version) for v in self.versions(name)) or "none"
-            raise NotFoundError(f"model {name!r} has no version {version} (versions: {known})",
-                                hint="List versions with `marketloop recs models`.")
+            raise NotFoundError(
+                f"model {name!r} has no version {version} (versions: {known})",
+                hint="List versions with `marketloop recs models`.",
+            )
         return found[0]
 
     def promoted(self, name: str) -> ModelVersion:
         found = [v for v in self.versions(name) if v.status == "promoted"]
         if not found:
-            raise NotFoundError(f"no promoted version of model {name!r}",
-                                hint="Train one with `marketloop recs train` (it promotes by default).")
+            raise NotFoundError(
+                f"no promoted version of model {name!r}",
+                hint="Train one with `marketloop recs train` (it promotes by default).",
+            )
         return found[0]
 
     def promote(self, name: str, version: int) -> ModelVersion:
         target = self.get(name, version)
         with self.store.begin() as conn:
             conn.execute(T.update().where(T.c.name == name, T.c.status == "promoted").values(status="retired"))
-            conn.execute(T.update().where(T.c.name == name, T.c.version == target.version)
-                         .values(status="promoted", promoted_at=_now()))
+            conn.execute(
+                T.update()
+                .where(T.c.name == name, T.c.version == target.version)
+                .values(status="promoted", promoted_at=_now())
+            )
         return self.get(name, version)
 
     def rollback(self, name: str) -> ModelVersion:
         """Promote again the version that was promoted before the current one."""
         current = self.promoted(name)
-        earlier = [v for v in self.versions(name) if v.promoted_at is not None and v.version != current.version
-                   and v.status == "retired"]
+        earlier = [
+            v
+            for v in self.versions(name)
+            if v.promoted_at is not None and v.version != current.version and v.status == "retired"
+        ]
         if not earlier:
-            raise InputError(f"model {name!r} has no earlier promoted version to roll back to",
-                             field="name", value=name, hint="Promote a specific version with `recs promote`.")
+            raise InputError(
+                f"model {name!r} has no earlier promoted version to roll back to",
+                field="name",
+                value=name,
+                hint="Promote a specific version with `recs promote`.",
+            )
         previous = max(earlier, key=lambda v: (pd.Timestamp(v.promoted_at), v.version))
         return self.promote(name, previous.version)
 

@@ -17,8 +17,12 @@ class Rules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     exclude_bought: bool = Field(True, description="Drop products the customer already bought...")
-    rebuy_categories: list[str] = Field(default_factory=list, description="...except in these categories (consumables).")
-    exclude_out_of_stock: bool = Field(True, description="Drop products whose stock is 0 or less (unknown stock passes).")
+    rebuy_categories: list[str] = Field(
+        default_factory=list, description="...except in these categories (consumables)."
+    )
+    exclude_out_of_stock: bool = Field(
+        True, description="Drop products whose stock is 0 or less (unknown stock passes)."
+    )
     exclude_hidden: bool = Field(True, description="Drop hidden products.")
     categories: list[str] | None = Field(None, description="Keep only these categories.")
     brands: list[str] | None = Field(None, description="Keep only these brands.")
@@ -60,16 +64,22 @@ def apply_rules(
     out_of_stock, hidden = rules.exclude_out_of_stock, rules.exclude_hidden
 
     def eligible() -> Iterator[tuple[int, float]]:
-        for i, score in zip(np.asarray(item_idx, dtype=np.int64).tolist(),
-                            np.asarray(scores, dtype=np.float64).tolist(), strict=True):
+        for i, score in zip(
+            np.asarray(item_idx, dtype=np.int64).tolist(), np.asarray(scores, dtype=np.float64).tolist(), strict=True
+        ):
             if i < 0:
                 continue  # not in the catalogue
             category = col.category[i]
-            if (i in skip and category not in rebuy) or (out_of_stock and col.stock[i] <= 0) \
-                    or (hidden and col.hidden[i]) or (categories is not None and category not in categories) \
-                    or (brands is not None and col.brand[i] not in brands) \
-                    or (low is not None and not col.price[i] >= low) or (high is not None and not col.price[i] <= high) \
-                    or (excluded and col.items[i] in excluded):
+            if (
+                (i in skip and category not in rebuy)
+                or (out_of_stock and col.stock[i] <= 0)
+                or (hidden and col.hidden[i])
+                or (categories is not None and category not in categories)
+                or (brands is not None and col.brand[i] not in brands)
+                or (low is not None and not col.price[i] >= low)
+                or (high is not None and not col.price[i] <= high)
+                or (excluded and col.items[i] in excluded)
+            ):
                 continue  # unknown stock (NaN) passes; an unknown price fails a price filter
             yield i, score
 
@@ -77,8 +87,10 @@ def apply_rules(
     if rules.margin_boost > 0:
         kept = list(ranked)
         size = len(kept)
-        boost = [(1.0 - pos / size) + rules.margin_boost * _margin(col.price[i], col.cost[i])
-                 for pos, (i, _) in enumerate(kept)]
+        boost = [
+            (1.0 - pos / size) + rules.margin_boost * _margin(col.price[i], col.cost[i])
+            for pos, (i, _) in enumerate(kept)
+        ]
         ranked = [kept[pos] for pos in sorted(range(size), key=lambda pos: -boost[pos])]  # stable: ties keep rank
     chosen: list[int] = []
     values: list[float] = []

@@ -53,12 +53,36 @@ def _network(n_items: int, max_len: int, hidden: int, blocks: int, heads: int, d
 @register
 class SASRec(BaseRecommender):
     name = "sasrec"
-    _params = ("max_len", "hidden", "blocks", "heads", "dropout", "epochs", "batch_size", "learning_rate",
-               "max_seconds", "full_softmax_items", "n_negatives", "random_state")
+    _params = (
+        "max_len",
+        "hidden",
+        "blocks",
+        "heads",
+        "dropout",
+        "epochs",
+        "batch_size",
+        "learning_rate",
+        "max_seconds",
+        "full_softmax_items",
+        "n_negatives",
+        "random_state",
+    )
 
-    def __init__(self, max_len: int = 10, hidden: int = 32, blocks: int = 1, heads: int = 1, dropout: float = 0.2,
-                 epochs: int = 3, batch_size: int = 128, learning_rate: float = 5e-3, max_seconds: float = 600.0,
-                 full_softmax_items: int = 10_000, n_negatives: int = 8, random_state: int = 0) -> None:
+    def __init__(
+        self,
+        max_len: int = 10,
+        hidden: int = 32,
+        blocks: int = 1,
+        heads: int = 1,
+        dropout: float = 0.2,
+        epochs: int = 3,
+        batch_size: int = 128,
+        learning_rate: float = 5e-3,
+        max_seconds: float = 600.0,
+        full_softmax_items: int = 10_000,
+        n_negatives: int = 8,
+        random_state: int = 0,
+    ) -> None:
         self.max_len = max_len
         self.hidden = hidden
         self.blocks = blocks
@@ -81,9 +105,9 @@ class SASRec(BaseRecommender):
         out = np.zeros((data.n_users, self.max_len + 1), dtype=np.int64)
         starts = np.r_[0, np.flatnonzero(u[1:] != u[:-1]) + 1]
         ends = np.r_[starts[1:], len(u)]
-        for s, e in zip(starts, ends):
+        for s, e in zip(starts, ends, strict=False):
             tail = it[max(s, e - self.max_len - 1) : e]
-            out[u[s], -len(tail):] = tail
+            out[u[s], -len(tail) :] = tail
         return out
 
     def _fit(self, interactions: Interactions, catalog: Catalog | None) -> None:
@@ -121,8 +145,9 @@ class SASRec(BaseRecommender):
                 break
         net.eval()
         with torch.no_grad():
-            h = np.vstack([net(torch.from_numpy(seqs[b : b + 512, 1:]))[:, -1].numpy()
-                           for b in range(0, len(seqs), 512)])
+            h = np.vstack(
+                [net(torch.from_numpy(seqs[b : b + 512, 1:]))[:, -1].numpy() for b in range(0, len(seqs), 512)]
+            )
             self.item_vectors_ = net.items.weight[1:].numpy().copy()
         self.user_vectors_ = h.astype(np.float32)
         self.user_vectors_[(seqs[:, 1:] > 0).sum(axis=1) == 0] = 0.0
@@ -137,8 +162,11 @@ class SASRec(BaseRecommender):
         return (f[item_idx] @ f.T) / (n[item_idx, None] * n[None, :])
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {"user_vectors_": self.user_vectors_, "item_vectors_": self.item_vectors_,
-                **{f"net__{k}": v for k, v in self.weights_.items()}}
+        return {
+            "user_vectors_": self.user_vectors_,
+            "item_vectors_": self.item_vectors_,
+            **{f"net__{k}": v for k, v in self.weights_.items()},
+        }
 
     def _set_state(self, arrays: dict[str, np.ndarray], extra: dict) -> None:
         self.user_vectors_ = arrays["user_vectors_"]

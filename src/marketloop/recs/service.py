@@ -39,7 +39,7 @@ class Ranked:
 
 def _row(matrix, u: int) -> np.ndarray:  # noqa: ANN001 - scipy CSR
     """Column indices of row `u` of a CSR matrix (slicing the matrix itself costs ~30x more)."""
-    return matrix.indices[matrix.indptr[u]:matrix.indptr[u + 1]]
+    return matrix.indices[matrix.indptr[u] : matrix.indptr[u + 1]]
 
 
 @dataclass
@@ -77,32 +77,45 @@ class Recommendations:
             self._maps[id(model)] = found
         return found
 
-    def _finish(self, idx: np.ndarray, vals: np.ndarray, rules: Rules, n: int, bought: np.ndarray | None,
-                source: str, model: BaseRecommender) -> Ranked:
+    def _finish(
+        self,
+        idx: np.ndarray,
+        vals: np.ndarray,
+        rules: Rules,
+        n: int,
+        bought: np.ndarray | None,
+        source: str,
+        model: BaseRecommender,
+    ) -> Ranked:
         """Apply the rules to `model`'s ranked candidates (its item positions and scores, best first)."""
         to_cat = self._catalog_index(model)
-        sel, sv = apply_rules(to_cat[idx], vals, self.catalog, rules, n,
-                              bought=None if bought is None else to_cat[bought])
+        sel, sv = apply_rules(
+            to_cat[idx], vals, self.catalog, rules, n, bought=None if bought is None else to_cat[bought]
+        )
         return Ranked(sel, sv, source, model.name)
 
-    def _finish_scores(self, scores: np.ndarray, rules: Rules, n: int, bought: np.ndarray | None, source: str,
-                       model: BaseRecommender) -> Ranked:
+    def _finish_scores(
+        self, scores: np.ndarray, rules: Rules, n: int, bought: np.ndarray | None, source: str, model: BaseRecommender
+    ) -> Ranked:
         idx, vals = top_row(scores, _POOL + n)
         return self._finish(idx, vals, rules, n, bought, source, model)
 
     def records(self, ranked: Ranked) -> list[dict[str, object]]:
         """The list as plain dicts: product_id, name, score (6 decimals), source."""
         ids, names, source = self._ids, self._names, ranked.source
-        return [{"product_id": ids[i], "name": names[i], "score": round(s, 6), "source": source}
-                for i, s in zip(ranked.idx.tolist(), ranked.scores.tolist(), strict=True)]
+        return [
+            {"product_id": ids[i], "name": names[i], "score": round(s, 6), "source": source}
+            for i, s in zip(ranked.idx.tolist(), ranked.scores.tolist(), strict=True)
+        ]
 
     def frame(self, ranked: Ranked) -> pd.DataFrame:
         """The list as a DataFrame with columns product_id, name, score, source."""
         return pd.DataFrame(self.records(ranked), columns=["product_id", "name", "score", "source"])
 
     # -- kinds, ranked -----------------------------------------------------------------------------
-    def rank_for_you(self, customer_id: str | None, n: int = 10, rules: Rules | None = None,
-                     context_items: list[str] | None = None) -> Ranked:
+    def rank_for_you(
+        self, customer_id: str | None, n: int = 10, rules: Rules | None = None, context_items: list[str] | None = None
+    ) -> Ranked:
         rules = rules or Rules()
         u = self.main.user_position(customer_id) if customer_id is not None else -1
         if u >= 0:
@@ -134,8 +147,10 @@ class Recommendations:
     def rank_buy_again(self, customer_id: str, n: int = 10, rules: Rules | None = None) -> Ranked:
         u = self.main.user_position(customer_id)
         if u < 0:
-            raise NotFoundError(f"customer {customer_id!r} has no purchase history",
-                                hint="Check the customer id, or use for-you (cold start).")
+            raise NotFoundError(
+                f"customer {customer_id!r} has no purchase history",
+                hint="Check the customer id, or use for-you (cold start).",
+            )
         seen = _row(self.main.seen_, u)
         scores = np.full(len(self.main.items_), -np.inf)
         scores[seen] = self.main.score_users(np.array([u]))[0][seen]
@@ -154,11 +169,14 @@ class Recommendations:
             base = next(iter(sim_model.models.values())) if sim_model is not None else model
             scores = np.asarray(base._similar(np.array([i])), dtype=float)[0]
             scores[i] = -np.inf
-            ranked = self._finish_scores(scores, rules, n, None, label if sim_model is None else f"{label}/{base.name}",
-                                         base)
+            ranked = self._finish_scores(
+                scores, rules, n, None, label if sim_model is None else f"{label}/{base.name}", base
+            )
             return dataclasses.replace(ranked, model=model.name)
-        raise NotFoundError(f"product {product_id!r} is not known to the recommendation models",
-                            hint="Check the product id, or retrain after loading new products.")
+        raise NotFoundError(
+            f"product {product_id!r} is not known to the recommendation models",
+            hint="Check the product id, or retrain after loading new products.",
+        )
 
     def rank_bought_together(self, product_id: str, n: int = 10, rules: Rules | None = None) -> Ranked:
         if self.assoc is None:
@@ -170,24 +188,39 @@ class Recommendations:
         scores[i] = -np.inf
         return self._finish_scores(scores, rules or Rules(exclude_bought=False), n, None, "bought together", self.assoc)
 
-    def rank(self, kind: str, key: str | None, n: int = 10, rules: Rules | None = None,
-             context_items: list[str] | None = None) -> Ranked:
+    def rank(
+        self,
+        kind: str,
+        key: str | None,
+        n: int = 10,
+        rules: Rules | None = None,
+        context_items: list[str] | None = None,
+    ) -> Ranked:
         if kind not in KINDS:
-            raise InputError(f"kind {kind!r} is not known (expected one of: {', '.join(KINDS)})",
-                             field="kind", value=kind, hint="Use for-you, similar, bought-together, trending or buy-again.")
+            raise InputError(
+                f"kind {kind!r} is not known (expected one of: {', '.join(KINDS)})",
+                field="kind",
+                value=kind,
+                hint="Use for-you, similar, bought-together, trending or buy-again.",
+            )
         if kind == "trending":
             return self.rank_trending(n, rules)
         if key is None:
-            raise InputError(f"kind {kind!r} needs a customer or product id", field="key", value=None,
-                             hint="Pass the id.")
+            raise InputError(
+                f"kind {kind!r} needs a customer or product id", field="key", value=None, hint="Pass the id."
+            )
         if kind == "for-you":
             return self.rank_for_you(key, n, rules, context_items)
-        return {"similar": self.rank_similar, "bought-together": self.rank_bought_together,
-                "buy-again": self.rank_buy_again}[kind](key, n, rules)
+        return {
+            "similar": self.rank_similar,
+            "bought-together": self.rank_bought_together,
+            "buy-again": self.rank_buy_again,
+        }[kind](key, n, rules)
 
     # -- kinds, as DataFrames ----------------------------------------------------------------------
-    def for_you(self, customer_id: str | None, n: int = 10, rules: Rules | None = None,
-                context_items: list[str] | None = None) -> pd.DataFrame:
+    def for_you(
+        self, customer_id: str | None, n: int = 10, rules: Rules | None = None, context_items: list[str] | None = None
+    ) -> pd.DataFrame:
         return self.frame(self.rank_for_you(customer_id, n, rules, context_items))
 
     def trending(self, n: int = 10, rules: Rules | None = None, source: str = "trending") -> pd.DataFrame:
@@ -230,8 +263,9 @@ def load_service(store, models_dir) -> Recommendations:  # noqa: ANN001 - Store,
     promoted = {v.name: v for v in ModelRegistry(store, models_dir).versions() if v.status == "promoted"}
     main_name = next((m for m in MAIN_MODELS if m in promoted), None)
     if main_name is None or "trending" not in promoted:
-        raise NotFoundError("no promoted recommendation models in this store",
-                            hint="Run `marketloop recs train --db ...` first.")
+        raise NotFoundError(
+            "no promoted recommendation models in this store", hint="Run `marketloop recs train --db ...` first."
+        )
     used = [main_name, "trending", *(name for name in ("content", "assoc") if name in promoted)]
     models = {name: load_model(promoted[name].path) for name in used}
     main = models[main_name]

@@ -115,9 +115,13 @@ def _uci(raw: pd.DataFrame) -> InteractionFrame:
             "basket": d["InvoiceNo"].astype(str).to_numpy(),
         }
     )
-    prices = d.assign(item=frame["item"].to_numpy()).groupby("item").agg(
-        name=("Description", lambda s: s.dropna().astype(str).mode().iloc[0] if s.notna().any() else ""),
-        price=("UnitPrice", "median"),
+    prices = (
+        d.assign(item=frame["item"].to_numpy())
+        .groupby("item")
+        .agg(
+            name=("Description", lambda s: s.dropna().astype(str).mode().iloc[0] if s.notna().any() else ""),
+            price=("UnitPrice", "median"),
+        )
     )
     products = prices.reset_index().rename(columns={"item": "product_id"})
     return InteractionFrame(frame, products)
@@ -164,17 +168,26 @@ def store_interactions(store) -> InteractionFrame:  # noqa: ANN001 - Store
 
     o, ol, ev, pr = schema.orders, schema.order_lines, schema.events, schema.products
     buys = store.read_sql(
-        sa.select(o.c.customer_id.label("user"), ol.c.product_id.label("item"), o.c.ordered_at.label("ts"),
-                  o.c.order_id.label("basket"))
+        sa.select(
+            o.c.customer_id.label("user"),
+            ol.c.product_id.label("item"),
+            o.c.ordered_at.label("ts"),
+            o.c.order_id.label("basket"),
+        )
         .select_from(ol.join(o, ol.c.order_id == o.c.order_id))
-        .where(o.c.customer_id.is_not(None), o.c.is_return.is_(False), ol.c.quantity > 0,
-               o.c.status.in_(["completed", "pending"]))
+        .where(
+            o.c.customer_id.is_not(None),
+            o.c.is_return.is_(False),
+            ol.c.quantity > 0,
+            o.c.status.in_(["completed", "pending"]),
+        )
     )
     buys["rating"] = TAOBAO_WEIGHTS["buy"]
     weights = {"view": 1.0, "wishlist": 2.0, "add_to_cart": 3.0}
     events = store.read_sql(
-        sa.select(ev.c.customer_id.label("user"), ev.c.product_id.label("item"), ev.c.ts, ev.c.event_type)
-        .where(ev.c.customer_id.is_not(None), ev.c.product_id.is_not(None), ev.c.event_type.in_(list(weights)))
+        sa.select(ev.c.customer_id.label("user"), ev.c.product_id.label("item"), ev.c.ts, ev.c.event_type).where(
+            ev.c.customer_id.is_not(None), ev.c.product_id.is_not(None), ev.c.event_type.in_(list(weights))
+        )
     )
     events["rating"] = events.pop("event_type").map(weights)
     products = store.read_sql(sa.select(pr))
@@ -187,4 +200,6 @@ def store_interactions(store) -> InteractionFrame:  # noqa: ANN001 - Store
     frame["item"] = frame["item"].astype(str)
     frame = frame[~frame["item"].isin(non_products)]
     frame["ts"] = pd.to_datetime(frame["ts"])
-    return InteractionFrame(frame.reset_index(drop=True), products[~products["product_id"].astype(str).isin(non_products)])
+    return InteractionFrame(
+        frame.reset_index(drop=True), products[~products["product_id"].astype(str).isin(non_products)]
+    )

@@ -30,8 +30,12 @@ def train_from_store(
 ) -> list[ModelVersion]:
     data = store_interactions(store)
     if data.frame.empty:
-        raise InputError("the store has no orders or behaviour events to learn from", field="db",
-                         value=str(store.url), hint="Load data first: marketloop ingest / import ...")
+        raise InputError(
+            "the store has no orders or behaviour events to learn from",
+            field="db",
+            value=str(store.url),
+            hint="Load data first: marketloop ingest / import ...",
+        )
     items = data.products["product_id"].astype(str).to_numpy() if len(data.products) else None
     inter = Interactions.from_frame(data.frame, weight_col="rating", items=items)
     catalog = Catalog.from_frame(data.products, inter.items)

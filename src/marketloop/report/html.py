@@ -47,15 +47,17 @@ class Report:
         template = env.from_string(resources.files("marketloop.report").joinpath("templates/report.html").read_text())
         rendered = []
         for section in self.sections:
-            rendered.append({
-                "title": section.title,
-                "intro": section.intro,
-                "figures": section.figures,
-                "charts": [Markup(_chart_html(fig)) for fig in section.charts],
-                "tables": [(caption, Markup(_table_html(frame))) for caption, frame in section.tables],
-                "blocks": section.blocks,
-                "notes": section.notes,
-            })
+            rendered.append(
+                {
+                    "title": section.title,
+                    "intro": section.intro,
+                    "figures": section.figures,
+                    "charts": [Markup(_chart_html(fig)) for fig in section.charts],
+                    "tables": [(caption, Markup(_table_html(frame))) for caption, frame in section.tables],
+                    "blocks": section.blocks,
+                    "notes": section.notes,
+                }
+            )
         return template.render(
             title=self.title,
             subtitle=self.subtitle,

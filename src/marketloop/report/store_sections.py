@@ -18,14 +18,27 @@ def store_overview(store: Store, currency: str = "") -> Section:
     lifecycle = overview.lifecycle_counts(store)
     charts = []
     if len(weekly):
-        charts.append(go.Figure(go.Scatter(x=weekly["week"], y=weekly["revenue"], mode="lines", line=dict(width=2)),
-                                layout=dict(title="Revenue per week", yaxis_title="revenue")))
+        charts.append(
+            go.Figure(
+                go.Scatter(x=weekly["week"], y=weekly["revenue"], mode="lines", line=dict(width=2)),
+                layout=dict(title="Revenue per week", yaxis_title="revenue"),
+            )
+        )
     if len(categories):
-        charts.append(go.Figure(go.Bar(x=categories["category"], y=categories["orders"]),
-                                layout=dict(title="Orders by category", yaxis_title="orders")))
-    charts.append(go.Figure(go.Bar(x=lifecycle["stage"], y=lifecycle["customers"]),
-                            layout=dict(title="Customers by order recency (new, active, lapsing, lapsed, prospect)",
-                                        yaxis_title="customers")))
+        charts.append(
+            go.Figure(
+                go.Bar(x=categories["category"], y=categories["orders"]),
+                layout=dict(title="Orders by category", yaxis_title="orders"),
+            )
+        )
+    charts.append(
+        go.Figure(
+            go.Bar(x=lifecycle["stage"], y=lifecycle["customers"]),
+            layout=dict(
+                title="Customers by order recency (new, active, lapsing, lapsed, prospect)", yaxis_title="customers"
+            ),
+        )
+    )
     rules = "; ".join(f"{name}: {rule}" for name, rule in overview.LIFECYCLE_RULES)
     return Section(
         title="Store overview",
@@ -52,7 +65,9 @@ def ingestion_section(store: Store) -> Section:
     return Section(
         title="Data loaded",
         intro="Every file is validated; rejected records are kept with their line, field and reason in rejected_rows.",
-        tables=[("Rows per table", _counts_frame(counts)), ("Loads", runs)] if len(runs) else [("Rows per table", _counts_frame(counts))],
+        tables=[("Rows per table", _counts_frame(counts)), ("Loads", runs)]
+        if len(runs)
+        else [("Rows per table", _counts_frame(counts))],
     )
 
 

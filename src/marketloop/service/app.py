@@ -57,10 +57,17 @@ class AccessLog:
             await self.app(scope, receive, capture)
         finally:
             route = scope.get("route")
-            path = getattr(route, "path", None) or ("<static>" if scope["path"].startswith("/static") else "<unmatched>")
-            principal = getattr(scope.get("state", {}).get("principal"), "key_id", "-") if isinstance(scope.get("state"), dict) else "-"
-            access_log.info("%s %s %s %.1fms key=%s", scope["method"], path, status,
-                            (time.perf_counter() - start) * 1000, principal)
+            path = getattr(route, "path", None) or (
+                "<static>" if scope["path"].startswith("/static") else "<unmatched>"
+            )
+            principal = (
+                getattr(scope.get("state", {}).get("principal"), "key_id", "-")
+                if isinstance(scope.get("state"), dict)
+                else "-"
+            )
+            access_log.info(
+                "%s %s %s %.1fms key=%s", scope["method"], path, status, (time.perf_counter() - start) * 1000, principal
+            )
 
 
 def _document_security(app: FastAPI) -> None:
@@ -92,11 +99,15 @@ def _interactive_docs(app: FastAPI) -> None:
             return HTMLResponse(
                 "<!doctype html><title>MarketLoop API</title><p>The interactive docs need Swagger UI, which "
                 "<code>make install</code> installs with npm. The API is described by "
-                '<a href="/v1/openapi.json">/v1/openapi.json</a>.</p>')
-        return get_swagger_ui_html(openapi_url="/v1/openapi.json", title="MarketLoop API",
-                                   swagger_js_url="/static/vendor/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/vendor/swagger-ui.css",
-                                   swagger_favicon_url="/static/img/favicon.svg")
+                '<a href="/v1/openapi.json">/v1/openapi.json</a>.</p>'
+            )
+        return get_swagger_ui_html(
+            openapi_url="/v1/openapi.json",
+            title="MarketLoop API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/img/favicon.svg",
+        )
 
 
 def build_state(settings: Settings, store=None) -> ServiceState:  # noqa: ANN001
@@ -144,8 +155,15 @@ def create_app(settings: Settings | None = None, *, store=None, background: bool
             if store is None:
                 state.store.close()
 
-    app = FastAPI(title="MarketLoop", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  openapi_url="/v1/openapi.json", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="MarketLoop",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.ml = state
     errors.install(app)
     _document_security(app)

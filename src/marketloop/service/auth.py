@@ -28,7 +28,6 @@ SESSION_COOKIE = "ml_session"
 SESSION_SECONDS = 12 * 3600
 
 
-
 def _sign(key: bytes, payload: str) -> str:
     return base64.urlsafe_b64encode(hmac.new(key, payload.encode(), hashlib.sha256).digest()).decode().rstrip("=")
 
@@ -73,9 +72,13 @@ def _token(request: Request) -> str | None:
         scheme, _, credentials = value.partition(" ")
         if scheme.lower() == "bearer" and credentials.strip():
             return credentials.strip()
-        raise ApiError(401, "unauthorized", "the Authorization header must be `Bearer <key>`",
-                       hint="Send `Authorization: Bearer mlk_...` or `X-API-Key: mlk_...`.",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401,
+            "unauthorized",
+            "the Authorization header must be `Bearer <key>`",
+            hint="Send `Authorization: Bearer mlk_...` or `X-API-Key: mlk_...`.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     value = request.headers.get("x-api-key")
     return value.strip() if value and value.strip() else None
 
@@ -87,23 +90,35 @@ def authenticate(request: Request) -> Principal:
     if token:
         principal = state.verifier.verify(token)
         if principal is None:
-            raise ApiError(401, "unauthorized", "the API key is not valid (unknown, malformed or revoked)",
-                           hint="Create a key with `marketloop keys create NAME --role ROLE`.",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401,
+                "unauthorized",
+                "the API key is not valid (unknown, malformed or revoked)",
+                hint="Create a key with `marketloop keys create NAME --role ROLE`.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         key_id = session_key_id(state.session_secret, cookie) if cookie else None
         principal = state.verifier.principal(key_id) if key_id else None
         if principal is None:
-            raise ApiError(401, "unauthorized", "an API key is required",
-                           hint="Send `Authorization: Bearer <key>` or `X-API-Key: <key>`; "
-                                "create one with `marketloop keys create NAME --role ROLE`.",
-                           headers={"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401,
+                "unauthorized",
+                "an API key is required",
+                hint="Send `Authorization: Bearer <key>` or `X-API-Key: <key>`; "
+                "create one with `marketloop keys create NAME --role ROLE`.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
     wait = state.limiter.take(principal.key_id)
     if wait > 0:
-        raise ApiError(429, "rate_limited", f"key {principal.key_id} is over its rate limit",
-                       hint="Slow down, or raise MARKETLOOP_API_RATE_LIMIT.",
-                       headers={"Retry-After": state.limiter.retry_after(wait)})
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"key {principal.key_id} is over its rate limit",
+            hint="Slow down, or raise MARKETLOOP_API_RATE_LIMIT.",
+            headers={"Retry-After": state.limiter.retry_after(wait)},
+        )
     request.state.principal = principal
     return principal
 
@@ -142,8 +157,12 @@ async def authorize(request: Request, scope: str) -> Principal:
     """The caller, when its key is valid, under its rate and its role grants `scope` ("any": any role)."""
     principal = await _authenticate(request)
     if scope != "any" and scope not in principal.scopes:
-        raise ApiError(403, "forbidden", f"the {principal.role} role may not do this (needs {scope!r})",
-                       hint="Use a key whose role allows it; roles: admin, marketer, analyst, ingest.")
+        raise ApiError(
+            403,
+            "forbidden",
+            f"the {principal.role} role may not do this (needs {scope!r})",
+            hint="Use a key whose role allows it; roles: admin, marketer, analyst, ingest.",
+        )
     return principal
 
 
@@ -167,7 +186,12 @@ setattr(authenticated, SCOPE_ATTRIBUTE, "any")
 
 SECURITY_SCHEMES = {
     "HTTPBearer": {"type": "http", "scheme": "bearer", "description": "An API key: `Authorization: Bearer mlk_...`"},
-    "APIKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "An API key: `X-API-Key: mlk_...`"},
+    "APIKeyHeader": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "An API key: `X-API-Key: mlk_...`",
+    },
 }
 
 
@@ -206,7 +230,11 @@ def security_openapi(app, schema: dict) -> dict:  # noqa: ANN001 - FastAPI
             operation["x-required-scope"] = scope
             if scope != "any":
                 operation["description"] = (operation.get("description") or "") + f"\n\nNeeds the `{scope}` scope."
-            operation.setdefault("responses", {}).update({
-                "401": {"description": "no valid API key"}, "403": {"description": "the key's role does not allow it"},
-                "429": {"description": "the key is over its rate limit"}})
+            operation.setdefault("responses", {}).update(
+                {
+                    "401": {"description": "no valid API key"},
+                    "403": {"description": "the key's role does not allow it"},
+                    "429": {"description": "the key is over its rate limit"},
+                }
+            )
     return schema

@@ -38,8 +38,12 @@ class Chat:
 
 
 class ConversationStore:
-    def __init__(self, max_items: int = MAX_CONVERSATIONS, ttl_s: float = TTL_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_items: int = MAX_CONVERSATIONS,
+        ttl_s: float = TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_items = max_items
         self.ttl_s = ttl_s
         self.clock = clock

@@ -38,7 +38,8 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     "analyst": frozenset({"read"}),
     "ingest": frozenset({"ingest"}),
 }
-assert set(ROLE_SCOPES) == set(API_ROLES)
+if set(ROLE_SCOPES) != set(API_ROLES):  # a role without scopes (or scopes without a role) is a programming error
+    raise RuntimeError(f"roles and scopes disagree: {sorted(set(ROLE_SCOPES) ^ set(API_ROLES))}")
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,13 @@ def _utcnow() -> dt.datetime:
 
 def check_role(role: str) -> str:
     if role not in ROLE_SCOPES:
-        raise InputError(f"role {role!r} is not one of {', '.join(API_ROLES)}", field="role", value=role,
-                         hint="admin: everything; marketer: read and run campaigns; analyst: read only; "
-                              "ingest: event tracking only.")
+        raise InputError(
+            f"role {role!r} is not one of {', '.join(API_ROLES)}",
+            field="role",
+            value=role,
+            hint="admin: everything; marketer: read and run campaigns; analyst: read only; "
+            "ingest: event tracking only.",
+        )
     return role
 
 
@@ -80,23 +85,39 @@ def create_key(store, name: str, role: str) -> CreatedKey:  # noqa: ANN001
     """Create a key; the returned token is the only time the secret is visible."""
     name = name.strip()
     if not name or len(name) > 128:
-        raise InputError(f"key name {name!r} must be 1 to 128 characters", field="name", value=name,
-                         hint="Name the person or system that will use the key, e.g. 'shop-frontend'.")
+        raise InputError(
+            f"key name {name!r} must be 1 to 128 characters",
+            field="name",
+            value=name,
+            hint="Name the person or system that will use the key, e.g. 'shop-frontend'.",
+        )
     check_role(role)
     key_id = secrets.token_hex(6)
     secret = secrets.token_hex(32)  # hex: no "_" inside, so the key splits cleanly and selects with a double-click
     with store.begin() as conn:
-        conn.execute(api_keys.insert().values(key_id=key_id, name=name, role=role, secret_sha256=_digest(secret),
-                                              created_at=_utcnow()))
+        conn.execute(
+            api_keys.insert().values(
+                key_id=key_id, name=name, role=role, secret_sha256=_digest(secret), created_at=_utcnow()
+            )
+        )
     return CreatedKey(Principal(key_id, name, role), f"{PREFIX}{key_id}_{secret}")
 
 
 def list_keys(store) -> list[dict]:  # noqa: ANN001
-    rows = store.read_sql(sa.select(api_keys.c.key_id, api_keys.c.name, api_keys.c.role, api_keys.c.created_at,
-                                    api_keys.c.revoked_at).order_by(api_keys.c.created_at, api_keys.c.key_id))
+    rows = store.read_sql(
+        sa.select(
+            api_keys.c.key_id, api_keys.c.name, api_keys.c.role, api_keys.c.created_at, api_keys.c.revoked_at
+        ).order_by(api_keys.c.created_at, api_keys.c.key_id)
+    )
     return [
-        {"key_id": r.key_id, "name": r.name, "role": r.role, "created_at": _iso(r.created_at),
-         "revoked_at": _iso(r.revoked_at), "active": _iso(r.revoked_at) is None}
+        {
+            "key_id": r.key_id,
+            "name": r.name,
+            "role": r.role,
+            "created_at": _iso(r.created_at),
+            "revoked_at": _iso(r.revoked_at),
+            "active": _iso(r.revoked_at) is None,
+        }
         for r in rows.itertuples()
     ]
 
@@ -122,7 +143,7 @@ def parse_token(token: str) -> tuple[str, str] | None:
     """``(key_id, secret)`` of a well-formed token, else None."""
     if not token.startswith(PREFIX):
         return None
-    key_id, sep, secret = token[len(PREFIX):].partition("_")
+    key_id, sep, secret = token[len(PREFIX) :].partition("_")
     if not sep or not key_id or not secret or len(key_id) > 32:
         return None
     return key_id, secret
@@ -175,14 +196,17 @@ class KeyVerifier:
             now = time.monotonic()
             try:
                 with self.store.connect() as conn:
-                    row = conn.execute(sa.select(api_keys.c.name, api_keys.c.role, api_keys.c.secret_sha256,
-                                                 api_keys.c.revoked_at).where(api_keys.c.key_id == key_id)).first()
+                    row = conn.execute(
+                        sa.select(
+                            api_keys.c.name, api_keys.c.role, api_keys.c.secret_sha256, api_keys.c.revoked_at
+                        ).where(api_keys.c.key_id == key_id)
+                    ).first()
                 value = None if row is None or row.revoked_at is not None else (row.name, row.role, row.secret_sha256)
                 with self._lock:
                     if len(self._cache) > 10_000:  # a flood of made-up key ids must not grow memory
                         self._cache.clear()
                     self._cache[key_id] = (now, value)
-            except Exception:  # noqa: BLE001 - a failed background re-read keeps the last answer; callers see the error
+            except Exception:  # a failed background re-read keeps the last answer; callers see the error
                 if not background:
                     raise
                 log.warning("re-reading API key %s failed; keeping the cached answer", key_id)

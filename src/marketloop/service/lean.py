@@ -32,16 +32,25 @@ from marketloop.service.auth import SCOPE_ATTRIBUTE, authorize
 def _lean_shape(route: APIRoute) -> tuple[str, str] | None:
     """(scope, name of the principal parameter) when `route` has the lean shape, else None."""
     dependant = route.dependant
-    if (dependant.query_params or dependant.header_params or dependant.cookie_params or dependant.body_params
-            or len(dependant.dependencies) != 1 or route.body_field is not None):
+    if (
+        dependant.query_params
+        or dependant.header_params
+        or dependant.cookie_params
+        or dependant.body_params
+        or len(dependant.dependencies) != 1
+        or route.body_field is not None
+    ):
         return None
     dependency = dependant.dependencies[0]
     scope = getattr(dependency.call, SCOPE_ATTRIBUTE, None)
     if scope is None or dependency.dependencies or not dependency.name:
         return None
     names = set(inspect.signature(route.endpoint).parameters)
-    declared = {field.name for field in dependant.path_params} | {dependency.name} | (
-        {dependant.request_param_name} if dependant.request_param_name else set())
+    declared = (
+        {field.name for field in dependant.path_params}
+        | {dependency.name}
+        | ({dependant.request_param_name} if dependant.request_param_name else set())
+    )
     if names != declared:
         return None  # a parameter FastAPI would supply that this handler does not (background tasks, ...)
     return scope, dependency.name
@@ -66,7 +75,9 @@ class LeanRoute(APIRoute):
             kwargs: dict[str, Any] = {principal_name: await authorize(request, scope)}
             errors: list[Any] = []
             for field in path_fields:  # always present once the route matched: FastAPI's field validator directly
-                value, field_errors = field.validate(request.path_params[field.alias], kwargs, loc=("path", field.alias))
+                value, field_errors = field.validate(
+                    request.path_params[field.alias], kwargs, loc=("path", field.alias)
+                )
                 if field_errors:
                     errors.extend(field_errors)
                 else:

@@ -23,13 +23,24 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     async def _refuse(self, send, size: str) -> None:  # noqa: ANN001
-        body = json.dumps(error_body(
-            "payload_too_large", f"the request body is {size}, over the limit of {self.max_bytes} bytes",
-            hint="Send fewer items per request (tracking: split the batch), or raise MARKETLOOP_API_MAX_BODY_BYTES.",
-        )).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
+        body = json.dumps(
+            error_body(
+                "payload_too_large",
+                f"the request body is {size}, over the limit of {self.max_bytes} bytes",
+                hint="Send fewer items per request (tracking: split the batch), or raise MARKETLOOP_API_MAX_BODY_BYTES.",
+            )
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001

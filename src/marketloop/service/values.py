@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 
-def plain(value: Any) -> Any:  # noqa: ANN401 - any cell of a frame
+def plain(value: Any) -> Any:
     if value is None or value is pd.NaT:
         return None
     if isinstance(value, pd.Timestamp):
@@ -36,4 +36,6 @@ def plain(value: Any) -> Any:  # noqa: ANN401 - any cell of a frame
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Every row of `frame` as a dict of plain values."""
     columns = list(frame.columns)
-    return [{c: plain(v) for c, v in zip(columns, row, strict=True)} for row in frame.itertuples(index=False, name=None)]
+    return [
+        {c: plain(v) for c, v in zip(columns, row, strict=True)} for row in frame.itertuples(index=False, name=None)
+    ]

@@ -40,8 +40,10 @@ def _mapping(path: Path, what: str) -> dict:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"{what} file {str(path)!r} cannot be read: {exc}",
-                          hint=f"Fix the file or unset MARKETLOOP_{what.upper()}_FILE.") from None
+        raise ConfigError(
+            f"{what} file {str(path)!r} cannot be read: {exc}",
+            hint=f"Fix the file or unset MARKETLOOP_{what.upper()}_FILE.",
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{what} file {str(path)!r} must hold an object/table", hint="Wrap it in {}.")
     return data
@@ -72,16 +74,24 @@ class Worker:
         if self.clock is None:
             self.clock = settings_clock(s.clock)
         try:
-            self.policy = SendPolicy.model_validate(_mapping(s.send_policy_file, "send_policy")) if s.send_policy_file else SendPolicy()
+            self.policy = (
+                SendPolicy.model_validate(_mapping(s.send_policy_file, "send_policy"))
+                if s.send_policy_file
+                else SendPolicy()
+            )
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "(policy)"
-            raise ConfigError(f"send_policy file {str(s.send_policy_file)!r}: {where}: {first['msg']}",
-                              hint=f"Fields: {', '.join(SendPolicy.model_fields)}.") from None
+            raise ConfigError(
+                f"send_policy file {str(s.send_policy_file)!r}: {where}: {first['msg']}",
+                hint=f"Fields: {', '.join(SendPolicy.model_fields)}.",
+            ) from None
         self.routing = _mapping(s.channels_file, "channels") if s.channels_file else None
         if s.sim_dir is not None and not Path(s.sim_dir).is_dir():
-            raise ConfigError(f"sim_dir {str(s.sim_dir)!r} is not a folder",
-                              hint="Point MARKETLOOP_SIM_DIR at a `marketloop sim generate` folder.")
+            raise ConfigError(
+                f"sim_dir {str(s.sim_dir)!r} is not a folder",
+                hint="Point MARKETLOOP_SIM_DIR at a `marketloop sim generate` folder.",
+            )
         if s.sim_dir is not None and self.routing is not None:
             log.warning("both sim_dir and channels_file are set: delivering to the simulator, not to the channels")
         self.unsubscribe_link = None
@@ -103,16 +113,26 @@ class Worker:
             "simulator": "launched campaigns are delivered to the simulated customers of sim_dir (simulated time)",
             "channels": "launched campaigns are delivered through the channels of channels_file",
             "none": "no channels configured: launched campaigns wait in the outbox; set MARKETLOOP_SIM_DIR or "
-                    "MARKETLOOP_CHANNELS_FILE (serve --sim / --channels), or run `marketloop worker`",
+            "MARKETLOOP_CHANNELS_FILE (serve --sim / --channels), or run `marketloop worker`",
         }[self.mode]
-        return {"mode": self.mode, "passes": self.passes,
-                "last_pass_at": self.last_pass_at.isoformat() if self.last_pass_at else None,
-                "last_pass_seconds": self.last_pass_seconds, "last_error": self.last_error,
-                "interval_s": self.settings.worker_interval_s, "note": note}
+        return {
+            "mode": self.mode,
+            "passes": self.passes,
+            "last_pass_at": self.last_pass_at.isoformat() if self.last_pass_at else None,
+            "last_pass_seconds": self.last_pass_seconds,
+            "last_error": self.last_error,
+            "interval_s": self.settings.worker_interval_s,
+            "note": note,
+        }
 
     def running(self) -> list[str]:
-        return list(self.store.read_sql(sa.select(campaigns.c.campaign_id).where(campaigns.c.status == "running")
-                                        .order_by(campaigns.c.created_at))["campaign_id"])
+        return list(
+            self.store.read_sql(
+                sa.select(campaigns.c.campaign_id)
+                .where(campaigns.c.status == "running")
+                .order_by(campaigns.c.created_at)
+            )["campaign_id"]
+        )
 
     def _dispatch(self, campaign_id: str) -> dict:
         from marketloop.delivery.channels.registry import ChannelRouter
@@ -127,8 +147,17 @@ class Worker:
             return {"stopped": "waiting for allocation"}
         if self.mode == "simulator":
             return run_simulated(self.store, campaign_id, self.settings.sim_dir, policy=self.policy).as_dict()
-        return Dispatcher(self.store, ChannelRouter(self.routing), policy=self.policy, clock=self.clock,
-                          unsubscribe_link=self.unsubscribe_link).run(campaign_id).as_dict()
+        return (
+            Dispatcher(
+                self.store,
+                ChannelRouter(self.routing),
+                policy=self.policy,
+                clock=self.clock,
+                unsubscribe_link=self.unsubscribe_link,
+            )
+            .run(campaign_id)
+            .as_dict()
+        )
 
     def run_once(self) -> dict[str, dict]:
         """Dispatch every running campaign once; return each one's result. A failing campaign is logged
@@ -159,7 +188,7 @@ class Worker:
         while not self._stop.is_set():
             try:
                 self.run_once()
-            except Exception as exc:  # noqa: BLE001 - the loop must outlive a failed pass
+            except Exception as exc:  # the loop must outlive a failed pass
                 log.exception("dispatcher pass failed")
                 self.last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
                 self.last_pass_at = self.clock.now()

@@ -20,18 +20,45 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from marketloop.sim import text
 from marketloop.sim.calendar import Calendar
 from marketloop.sim.catalog import Catalog
 from marketloop.sim.population import RESIDUAL, Population, activity, customer_id_width
 from marketloop.sim.streams import BLOCK, BlockRandom
 from marketloop.sim.tables import prefixed_ids, take_strings, to_table
-from marketloop.sim import text
 from marketloop.store.schema import EVENT_TYPES
 
 US_PER_DAY = 86_400_000_000
 US_PER_S = 1_000_000
 #: Relative browsing by local hour of day (evening peak).
-DIURNAL = np.array([0.3, 0.2, 0.1, 0.1, 0.1, 0.2, 0.4, 0.7, 0.9, 1.0, 1.0, 1.1, 1.2, 1.1, 1.0, 1.0, 1.1, 1.2, 1.4, 1.6, 1.8, 1.7, 1.2, 0.6])
+DIURNAL = np.array(
+    [
+        0.3,
+        0.2,
+        0.1,
+        0.1,
+        0.1,
+        0.2,
+        0.4,
+        0.7,
+        0.9,
+        1.0,
+        1.0,
+        1.1,
+        1.2,
+        1.1,
+        1.0,
+        1.0,
+        1.1,
+        1.2,
+        1.4,
+        1.6,
+        1.8,
+        1.7,
+        1.2,
+        0.6,
+    ]
+)
 SEARCH_P = 0.3
 WISHLIST_P = 0.04
 REMOVE_P = 0.25
@@ -46,7 +73,10 @@ PROMO_CHECKOUT_LIFT = 2.5
 
 _T = {name: i for i, name in enumerate(EVENT_TYPES)}
 _TYPE_NAMES = pa.array(list(EVENT_TYPES))
-_SEGMENT_TYPES = np.array([_T[t] for t in ("search", "view", "wishlist", "add_to_cart", "remove_from_cart", "checkout", "purchase")], dtype=np.int32)
+_SEGMENT_TYPES = np.array(
+    [_T[t] for t in ("search", "view", "wishlist", "add_to_cart", "remove_from_cart", "checkout", "purchase")],
+    dtype=np.int32,
+)
 _SEGMENT_STEPS = np.array([0, 1, 0, 1, 0, 0, 1])
 
 
@@ -71,7 +101,9 @@ class ChunkOutput:
     line_returned: np.ndarray
 
 
-def _session_times(pop: Population, lo: int, hi: int, cal: Calendar, rng: BlockRandom) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _session_times(
+    pop: Population, lo: int, hi: int, cal: Calendar, rng: BlockRandom
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(customer position in the chunk, day, is_signup_session) of every session of customers
     lo..hi-1, ordered by customer and time."""
     days = cal.days
@@ -99,12 +131,22 @@ def _session_times(pop: Population, lo: int, hi: int, cal: Calendar, rng: BlockR
     cust = np.concatenate(out_c)
     t = np.concatenate(out_t)
     is_first = np.zeros(len(cust), dtype=bool)
-    is_first[len(cust) - len(first):] = True
+    is_first[len(cust) - len(first) :] = True
     order = np.lexsort((t, cust))
     return cust[order], t[order], is_first[order]
 
 
-def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, catalog: Catalog, cal: Calendar, start_us: int, rng: BlockRandom, counters: Counters) -> ChunkOutput:
+def simulate_chunk(
+    pop: Population,
+    lo: int,
+    hi: int,
+    customer_ids: pa.Array,
+    catalog: Catalog,
+    cal: Calendar,
+    start_us: int,
+    rng: BlockRandom,
+    counters: Counters,
+) -> ChunkOutput:
     """Simulate customers lo..hi-1; ``rng`` holds their blocks' streams (see :mod:`.streams`)."""
     days = cal.days
     end_us = start_us + days * US_PER_DAY
@@ -117,7 +159,12 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
     # Session start: a local hour from the diurnal profile, placed on the session's UTC day.
     hour = np.searchsorted(np.cumsum(DIURNAL) / DIURNAL.sum(), rng.random(sb), side="right")
     utc_hour = (hour - pop.utc_offset_hours[g]) % 24
-    start = start_us + day * US_PER_DAY + (utc_hour * 3600 * US_PER_S).astype(np.int64) + rng.integers(0, 3600 * US_PER_S, sb)
+    start = (
+        start_us
+        + day * US_PER_DAY
+        + (utc_hour * 3600 * US_PER_S).astype(np.int64)
+        + rng.integers(0, 3600 * US_PER_S, sb)
+    )
     signup_us = start_us + (pop.signup_day[g] * US_PER_DAY).astype(np.int64)
     start = np.where(is_first, signup_us, np.maximum(start, signup_us))
     order = np.lexsort((start, cust))
@@ -129,7 +176,9 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
     cart_p = np.where(is_first, FIRST_CART_P, pop.cart_rate[g] * (1 + PROMO_CART_LIFT * disc))
     carted = rng.random(sb) < cart_p
     n_cart = np.where(carted, 1 + np.minimum(rng.poisson(0.6, sb), 3), 0)
-    buy_p = np.where(is_first, FIRST_CHECKOUT_P, np.minimum(pop.checkout_rate[g] * (1 + PROMO_CHECKOUT_LIFT * ps * disc), 0.95))
+    buy_p = np.where(
+        is_first, FIRST_CHECKOUT_P, np.minimum(pop.checkout_rate[g] * (1 + PROMO_CHECKOUT_LIFT * ps * disc), 0.95)
+    )
     bought = carted & (rng.random(sb) < buy_p)
     removed = carted & ~bought & (rng.random(sb) < REMOVE_P)
     n_view = np.maximum(1 + rng.poisson(2.5 + 1.5 * has_search, sb), n_cart)
@@ -159,7 +208,10 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
     s_rows = np.repeat(np.arange(hi - lo), STAPLES)
     s_block = (lo + s_rows) // BLOCK
     staples = catalog.sample(
-        draw_category(s_rows), rng.random(s_block) < pop.price_sensitivity[lo + s_rows], rng.random(s_block), rng.random(s_block)
+        draw_category(s_rows),
+        rng.random(s_block) < pop.price_sensitivity[lo + s_rows],
+        rng.random(s_block),
+        rng.random(s_block),
     ).reshape(hi - lo, STAPLES)
     favourite = rng.random(vb) < STAPLE_SHARE
     which = rng.integers(0, STAPLES, vb)
@@ -189,10 +241,14 @@ def simulate_chunk(pop: Population, lo: int, hi: int, customer_ids: pa.Array, ca
     # Events: per session the segments [search][views][wishlist][carts][remove][checkout][purchases],
     # laid out with one np.repeat over a sessions x 7 matrix of segment lengths.
     n_buy = bought.astype(np.int64)
-    seg_len = np.column_stack([has_search, n_view, wished, n_cart, removed, n_buy, n_buy * n_cart]).astype(np.int64).ravel()
+    seg_len = (
+        np.column_stack([has_search, n_view, wished, n_cart, removed, n_buy, n_buy * n_cart]).astype(np.int64).ravel()
+    )
     # Where each segment reads its product among the session's views, and whether it steps through them.
     last_cart = v_off + np.maximum(n_cart - 1, 0)
-    seg_base = np.column_stack([np.full(s_count, -1), v_off, v_off + n_view - 1, v_off, last_cart, np.full(s_count, -1), v_off]).ravel()
+    seg_base = np.column_stack(
+        [np.full(s_count, -1), v_off, v_off + n_view - 1, v_off, last_cart, np.full(s_count, -1), v_off]
+    ).ravel()
     n_ev = seg_len.reshape(s_count, 7).sum(axis=1)
     e_count = int(n_ev.sum())
     etype = np.repeat(np.tile(_SEGMENT_TYPES, s_count), seg_len)

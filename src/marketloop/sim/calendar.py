@@ -50,7 +50,20 @@ def holidays_of_year(year: int) -> list[tuple[date, str, float]]:
 
 
 def season_of(day: date) -> str:
-    return ("winter", "winter", "spring", "spring", "spring", "summer", "summer", "summer", "autumn", "autumn", "autumn", "winter")[day.month - 1]
+    return (
+        "winter",
+        "winter",
+        "spring",
+        "spring",
+        "spring",
+        "summer",
+        "summer",
+        "summer",
+        "autumn",
+        "autumn",
+        "autumn",
+        "winter",
+    )[day.month - 1]
 
 
 def base_demand(days: list[date]) -> np.ndarray:

@@ -64,7 +64,9 @@ class Catalog:
         """Product index per row: a product of ``category`` drawn by popularity (tilted to cheap
         products where ``sensitive``), from two uniform numbers per row (alias method: O(1))."""
         table = np.where(sensitive, 1, 0)
-        slot = self._start[category] + np.minimum((u * self._count[category]).astype(np.int64), self._count[category] - 1)
+        slot = self._start[category] + np.minimum(
+            (u * self._count[category]).astype(np.int64), self._count[category] - 1
+        )
         keep = v < self._alias_prob[table, slot]
         return np.where(keep, slot, self._alias[table, slot]).astype(np.int32)
 
@@ -138,7 +140,11 @@ def build_catalog(n_products: int, rng: np.random.Generator, start: datetime, da
     age_days = rng.integers(1, 730, n_products).astype(np.float64)
 
     brand_pool = [f"{h} {t}" for h in text.BRAND_HEADS for t in text.BRAND_TAILS]
-    brand_idx = rng.choice(len(brand_pool), size=max(4, k * 4), replace=False) if len(brand_pool) >= k * 4 else np.arange(len(brand_pool))
+    brand_idx = (
+        rng.choice(len(brand_pool), size=max(4, k * 4), replace=False)
+        if len(brand_pool) >= k * 4
+        else np.arange(len(brand_pool))
+    )
     names, brands, colours, materials, nouns, uses, features, descriptions = [], [], [], [], [], [], [], []
     picks = rng.integers(0, 1 << 30, size=(n_products, 7))
     for i in range(n_products):  # one pass per product (not per event): builds readable text
@@ -158,7 +164,9 @@ def build_catalog(n_products: int, rng: np.random.Generator, start: datetime, da
         elif template == 1:
             desc = f"Designed by {brand} for {use}: this {noun.lower()} pairs {material} with {f1}. Also features {f2}."
         else:
-            desc = f"Our {material} {noun.lower()} in {colour.lower()}. Features {f1}; ideal for {use}. Comes with {f2}."
+            desc = (
+                f"Our {material} {noun.lower()} in {colour.lower()}. Features {f1}; ideal for {use}. Comes with {f2}."
+            )
         descriptions.append(desc)
         brands.append(brand)
         colours.append(colour)

@@ -48,7 +48,15 @@ GENERATOR_VERSION = 1
 DEFAULT_START = date(2025, 1, 1)
 DEFAULT_CHUNK = 20_000
 MAX_DAYS = 3660
-STREAMS = {"catalog": 1, "calendar": 2, "population": 3, "customers": 4, "consents": 5, "behaviour": 100, "reviews": 200}
+STREAMS = {
+    "catalog": 1,
+    "calendar": 2,
+    "population": 3,
+    "customers": 4,
+    "consents": 5,
+    "behaviour": 100,
+    "reviews": 200,
+}
 ENTITY_FILES = {
     "products": "products.parquet",
     "customers": "customers.parquet",
@@ -64,8 +72,23 @@ MANIFEST = "manifest.json"
 #: LZ4 writes about twice as fast as the default Snappy at the same size (DuckDB, Spark and pandas
 #: read it); dictionary encoding only where values repeat (unique ids would be tried and dropped).
 DICTIONARY_COLUMNS = [
-    "customer_id", "product_id", "event_type", "query", "status", "country", "currency", "channel",
-    "category", "brand", "city", "time_zone", "language", "first_name", "kind", "region", "title",
+    "customer_id",
+    "product_id",
+    "event_type",
+    "query",
+    "status",
+    "country",
+    "currency",
+    "channel",
+    "category",
+    "brand",
+    "city",
+    "time_zone",
+    "language",
+    "first_name",
+    "kind",
+    "region",
+    "title",
 ]
 PARQUET_OPTIONS = {"compression": "lz4", "use_dictionary": DICTIONARY_COLUMNS}
 
@@ -113,19 +136,32 @@ def _rng(seed: int, purpose: str, part: int = 0) -> np.random.Generator:
     return np.random.default_rng([seed, STREAMS[purpose], part])
 
 
-def validate_args(customers: int, products: int, days: int, seed: int, start: date, chunk_customers: int = DEFAULT_CHUNK) -> None:
+def validate_args(
+    customers: int, products: int, days: int, seed: int, start: date, chunk_customers: int = DEFAULT_CHUNK
+) -> None:
     checks = [
         ("customers", customers, customers >= 1, "a whole number of customers, at least 1", "Try --customers 10000."),
         ("products", products, products >= 1, "a whole number of products, at least 1", "Try --products 500."),
         ("days", days, 1 <= days <= MAX_DAYS, f"a number of days from 1 to {MAX_DAYS}", "Try --days 365."),
         ("seed", seed, seed >= 0, "a non-negative integer", "Any of 0, 1, 2, ... gives a reproducible store."),
-        ("chunk_customers", chunk_customers, chunk_customers >= BLOCK, f"at least {BLOCK} customers per chunk", "The default (20000) suits most machines."),
+        (
+            "chunk_customers",
+            chunk_customers,
+            chunk_customers >= BLOCK,
+            f"at least {BLOCK} customers per chunk",
+            "The default (20000) suits most machines.",
+        ),
     ]
     for name, value, ok, expected, hint in checks:
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or not ok:
             raise InputError(f"{name}: expected {expected}, got {value!r}", field=name, value=value, hint=hint)
     if not isinstance(start, date):
-        raise InputError(f"start: expected a date (YYYY-MM-DD), got {start!r}", field="start", value=start, hint="Try --start 2025-01-01.")
+        raise InputError(
+            f"start: expected a date (YYYY-MM-DD), got {start!r}",
+            field="start",
+            value=start,
+            hint="Try --start 2025-01-01.",
+        )
 
 
 def build_parts(customers: int, products: int, days: int, seed: int, start: date = DEFAULT_START) -> WorldParts:
@@ -143,12 +179,19 @@ def build_parts(customers: int, products: int, days: int, seed: int, start: date
 
 def _prepare_dir(out_dir: Path, force: bool) -> None:
     if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"out: {out_dir} is a file, expected a folder", field="out", value=str(out_dir), hint="Pick a folder path, e.g. --out ./sim-store.")
+        raise InputError(
+            f"out: {out_dir} is a file, expected a folder",
+            field="out",
+            value=str(out_dir),
+            hint="Pick a folder path, e.g. --out ./sim-store.",
+        )
     if out_dir.is_dir() and any(out_dir.iterdir()):
         if not force:
             raise InputError(
                 f"out: folder {out_dir} is not empty",
-                field="out", value=str(out_dir), hint="Pick a new folder, or pass --force to replace a simulated store written there before.",
+                field="out",
+                value=str(out_dir),
+                hint="Pick a new folder, or pass --force to replace a simulated store written there before.",
             )
         for name in [*ENTITY_FILES.values(), "truth", MANIFEST]:
             target = out_dir / name
@@ -166,7 +209,9 @@ def _prepare_dir(out_dir: Path, force: bool) -> None:
     except OSError as exc:
         raise InputError(
             f"out: cannot write to {out_dir} ({exc.strerror or exc})",
-            field="out", value=str(out_dir), hint="Choose a folder you can write to.",
+            field="out",
+            value=str(out_dir),
+            hint="Choose a folder you can write to.",
         ) from exc
 
 
@@ -195,11 +240,20 @@ def generate_store(
     rows: dict[str, int] = {}
     pq.write_table(catalog.table, out / ENTITY_FILES["products"], **PARQUET_OPTIONS)
     pq.write_table(parts.calendar.table, out / ENTITY_FILES["calendar"], **PARQUET_OPTIONS)
-    pq.write_table(customers_table(pop, ids, parts.start, _rng(seed, "customers")), out / ENTITY_FILES["customers"], **PARQUET_OPTIONS)
+    pq.write_table(
+        customers_table(pop, ids, parts.start, _rng(seed, "customers")),
+        out / ENTITY_FILES["customers"],
+        **PARQUET_OPTIONS,
+    )
     pq.write_table(parts.consents, out / ENTITY_FILES["consents"], **PARQUET_OPTIONS)
-    pq.write_table(pa.Table.from_pandas(pop.truth_frame(ids, [c.slug for c in catalog.categories], days), preserve_index=False), out / TRUTH_FILES["customers"])
+    pq.write_table(
+        pa.Table.from_pandas(pop.truth_frame(ids, [c.slug for c in catalog.categories], days), preserve_index=False),
+        out / TRUTH_FILES["customers"],
+    )
     pq.write_table(pa.Table.from_pandas(catalog.truth_frame(), preserve_index=False), out / TRUTH_FILES["products"])
-    rows.update(products=products, customers=customers, consents=parts.consents.num_rows, calendar=parts.calendar.table.num_rows)
+    rows.update(
+        products=products, customers=customers, consents=parts.consents.num_rows, calendar=parts.calendar.table.num_rows
+    )
 
     start_us = int(np.datetime64(parts.start, "us").astype(np.int64))
     end_us = start_us + days * US_PER_DAY
@@ -228,10 +282,23 @@ def generate_store(
                 draws = BlockRandom(seed, STREAMS["behaviour"], *blocks)
                 result = simulate_chunk(pop, lo, hi, ids, catalog, parts.calendar, start_us, draws, counters)
                 reviews = build_reviews(
-                    catalog, pop, ids, result.line_product, result.line_customer, result.line_ts, result.line_returned,
-                    end_us, rows["reviews"], BlockRandom(seed, STREAMS["reviews"], *blocks),
+                    catalog,
+                    pop,
+                    ids,
+                    result.line_product,
+                    result.line_customer,
+                    result.line_ts,
+                    result.line_returned,
+                    end_us,
+                    rows["reviews"],
+                    BlockRandom(seed, STREAMS["reviews"], *blocks),
                 )
-                tables = {"events": result.events, "orders": result.orders, "order_lines": result.order_lines, "reviews": reviews}
+                tables = {
+                    "events": result.events,
+                    "orders": result.orders,
+                    "order_lines": result.order_lines,
+                    "reviews": reviews,
+                }
                 for entity, table in tables.items():
                     rows[entity] += table.num_rows
                 del result, reviews
@@ -276,7 +343,9 @@ def read_manifest(out_dir: str | os.PathLike[str]) -> SimManifest:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise StoreError(f"{path} is not a readable simulator manifest ({exc})", hint="Generate the store again with --force.") from exc
+        raise StoreError(
+            f"{path} is not a readable simulator manifest ({exc})", hint="Generate the store again with --force."
+        ) from exc
     if data.get("version") != GENERATOR_VERSION:
         raise StoreError(
             f"{path} was written by simulator version {data.get('version')!r}; this MarketLoop reads version {GENERATOR_VERSION}",

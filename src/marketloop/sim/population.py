@@ -112,7 +112,11 @@ class Population:
     @classmethod
     def from_truth(cls, table: pa.Table, category_slugs: list[str]) -> Population:
         """Rebuild the arrays from the truth table (as written by :meth:`truth_frame`)."""
-        labels = {"response_type": ("response_type", RESPONSE_TYPES), "stage": ("lifecycle_stage", STAGES), "channel_preference": ("channel_preference", MESSAGE_CHANNELS)}
+        labels = {
+            "response_type": ("response_type", RESPONSE_TYPES),
+            "stage": ("lifecycle_stage", STAGES),
+            "channel_preference": ("channel_preference", MESSAGE_CHANNELS),
+        }
         values = {}
         for f in fields(cls):
             if f.name == "affinity":
@@ -136,7 +140,9 @@ def _z(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / (sd if sd > 0 else 1.0)
 
 
-def build_population(n: int, days: int, start: datetime, category_weights: np.ndarray, cost_ratios: np.ndarray, rng: np.random.Generator) -> Population:
+def build_population(
+    n: int, days: int, start: datetime, category_weights: np.ndarray, cost_ratios: np.ndarray, rng: np.random.Generator
+) -> Population:
     """Draw ``n`` customers' hidden traits for a window of ``days`` days starting at ``start``."""
     pre = rng.random(n) < PRE_WINDOW_SHARE
     signup = np.where(pre, -rng.random(n) * PRE_WINDOW_DAYS, rng.random(n) * days)
@@ -160,7 +166,9 @@ def build_population(n: int, days: int, start: datetime, category_weights: np.nd
     offsets = np.array([ZoneInfo(p[2]).utcoffset(start).total_seconds() / 3600 for p in text.PLACES])
 
     end = float(days)
-    stage = np.where(churn <= end, 3, np.where(end - signup < NEW_DAYS, 0, np.where(churn - end < FADE_DAYS, 2, 1))).astype(np.int8)
+    stage = np.where(
+        churn <= end, 3, np.where(end - signup < NEW_DAYS, 0, np.where(churn - end < FADE_DAYS, 2, 1))
+    ).astype(np.int8)
 
     # Response type: depends on traits a model can see traces of in the history (weak signal).
     tenure_years = np.clip((end - signup) / 365.0, 0, 3)
@@ -225,9 +233,11 @@ def customers_table(pop: Population, ids: pa.Array, start: datetime, rng: np.ran
     domain = take_strings(pa.array(text.EMAIL_DOMAINS), rng.integers(0, len(text.EMAIL_DOMAINS), n))
     email = pc.binary_join_element_wise(pc.utf8_lower(first), ".", digits, "@", domain, "")
     has_phone = rng.random(n) < 0.6
-    phone = pc.if_else(pa.array(has_phone), prefixed_ids("+1555", rng.integers(0, 10_000_000, n), 7), pa.nulls(n, pa.string()))
+    phone = pc.if_else(
+        pa.array(has_phone), prefixed_ids("+1555", rng.integers(0, 10_000_000, n), 7), pa.nulls(n, pa.string())
+    )
     places = text.PLACES
-    signup_us = (np.datetime64(start, "us") + (pop.signup_day * 86_400e6).astype("timedelta64[us]"))
+    signup_us = np.datetime64(start, "us") + (pop.signup_day * 86_400e6).astype("timedelta64[us]")
     return to_table(
         "customers",
         {

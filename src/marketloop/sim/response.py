@@ -68,22 +68,30 @@ class Message:
         if self.channel not in MESSAGE_CHANNELS:
             raise InputError(
                 f"channel: expected one of {', '.join(MESSAGE_CHANNELS)}, got {self.channel!r}",
-                field="channel", value=self.channel, hint="The simulator models e-mail, SMS and push messages.",
+                field="channel",
+                value=self.channel,
+                hint="The simulator models e-mail, SMS and push messages.",
             )
         if self.discount is not None and not (0.0 <= float(self.discount) <= 0.5):
             raise InputError(
                 f"discount: expected a fraction between 0 and 0.5 (or None), got {self.discount!r}",
-                field="discount", value=self.discount, hint="Write 20 % off as discount=0.2.",
+                field="discount",
+                value=self.discount,
+                hint="Write 20 % off as discount=0.2.",
             )
         if not (1 <= int(self.window_days) <= 90):
             raise InputError(
                 f"window_days: expected 1 to 90 days, got {self.window_days!r}",
-                field="window_days", value=self.window_days, hint="Campaign effects are usually measured over 7-30 days.",
+                field="window_days",
+                value=self.window_days,
+                hint="Campaign effects are usually measured over 7-30 days.",
             )
         if self.send_at is not None and self.send_at.tzinfo is not None:
             raise InputError(
                 f"send_at: expected a naive UTC datetime, got {self.send_at!r}",
-                field="send_at", value=self.send_at, hint="Convert with dt.astimezone(timezone.utc).replace(tzinfo=None).",
+                field="send_at",
+                value=self.send_at,
+                hint="Convert with dt.astimezone(timezone.utc).replace(tzinfo=None).",
             )
         object.__setattr__(self, "product_ids", tuple(self.product_ids))
 
@@ -164,8 +172,14 @@ def expected(pop: Population, idx: np.ndarray, message: Message, ctx: Context) -
     click_any = p_open * (pi + (1 - pi) * ctr)
     p_click = click_any
     visit_u = 1 - (1 - v0) * (1 - p0)
-    visit_t = np.where(sleeping, 1 - (1 - v0) * (1 - p1) * (1 - p_open * ctr), 1 - (1 - v0) * (1 - p0) * (1 - click_any))
-    p_unsub = np.where(delivered, np.clip(pop.unsubscribe_propensity[idx] * UNSUB_CHANNEL[message.channel] * np.where(quiet, 1.5, 1.0), 0, 1), 0.0)
+    visit_t = np.where(
+        sleeping, 1 - (1 - v0) * (1 - p1) * (1 - p_open * ctr), 1 - (1 - v0) * (1 - p0) * (1 - click_any)
+    )
+    p_unsub = np.where(
+        delivered,
+        np.clip(pop.unsubscribe_propensity[idx] * UNSUB_CHANNEL[message.channel] * np.where(quiet, 1.5, 1.0), 0, 1),
+        0.0,
+    )
 
     basket = pop.basket_value[idx]
     cr = pop.cost_ratio[idx]
@@ -205,7 +219,11 @@ def _uniform(seed: int, idx: np.ndarray, stream: int) -> np.ndarray:
     call; hashing the key gives each customer the same numbers in any subset or order.
     """
     with np.errstate(over="ignore"):
-        x = (np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)) ^ (idx.astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9)) ^ (np.uint64(stream) * np.uint64(0x94D049BB133111EB))
+        x = (
+            (np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15))
+            ^ (idx.astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9))
+            ^ (np.uint64(stream) * np.uint64(0x94D049BB133111EB))
+        )
         x = x + np.uint64(0x9E3779B97F4A7C15)
         x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)

@@ -38,11 +38,16 @@ def build_reviews(
     first_number: int,
     rng: BlockRandom,
 ) -> pa.Table:
-    n = len(line_product)
     cat = catalog.category[line_product]
     liking = pop.affinity[line_customer, cat] * catalog.n_categories - 1.0
     block = line_customer // BLOCK  # lines are ordered by customer
-    sat = catalog.quality[line_product] + 0.35 * np.tanh(liking) + 0.7 * rng.standard_normal(block) - 1.8 * line_returned + 0.5
+    sat = (
+        catalog.quality[line_product]
+        + 0.35 * np.tanh(liking)
+        + 0.7 * rng.standard_normal(block)
+        - 1.8 * line_returned
+        + 0.5
+    )
     p_review = np.clip(0.03 + 0.05 * np.abs(sat - 0.3), 0, 0.3)
     created = line_ts + rng.integers(2, 31, block) * US_PER_DAY + rng.integers(0, US_PER_DAY, block)
     keep = np.flatnonzero((rng.random(block) < p_review) & (created < end_us))

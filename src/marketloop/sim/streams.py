@@ -32,7 +32,9 @@ class BlockRandom:
             raise ValueError("draws must be ordered by customer block")  # a programming error, not user input
         counts = np.bincount(local, minlength=len(self._gens))
         ends = np.cumsum(counts)
-        parts = [fn(gen, int(n), slice(int(e - n), int(e))) for gen, n, e in zip(self._gens, counts, ends, strict=True) if n]
+        parts = [
+            fn(gen, int(n), slice(int(e - n), int(e))) for gen, n, e in zip(self._gens, counts, ends, strict=True) if n
+        ]
         return np.concatenate(parts) if parts else fn(self._gens[0], 0, slice(0, 0))
 
     def random(self, block: np.ndarray) -> np.ndarray:

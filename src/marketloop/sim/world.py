@@ -82,7 +82,7 @@ class SimWorld:
         products = pq.read_table(root / TRUTH_FILES["products"]).to_pandas()
         consents = pq.read_table(root / manifest.files["consents"])
         calendar_rows = pq.read_table(root / manifest.files["calendar"]).to_pandas()
-        slugs = [c[len("affinity_"):] for c in truth.columns if c.startswith("affinity_")]
+        slugs = [c[len("affinity_") :] for c in truth.columns if c.startswith("affinity_")]
         names = {c.slug: c.name for c in text.CATEGORIES}
         cat_index = {names[s]: i for i, s in enumerate(slugs)}
         start = datetime(manifest.start.year, manifest.start.month, manifest.start.day)
@@ -139,12 +139,17 @@ class SimWorld:
         if category_slug not in self.category_slugs:
             raise InputError(
                 f"category: expected one of {', '.join(self.category_slugs)}, got {category_slug!r}",
-                field="category", value=category_slug, hint="Categories are named by their slug.",
+                field="category",
+                value=category_slug,
+                hint="Categories are named by their slug.",
             )
         return self.product_ids[self._product_category == self.category_slugs.index(category_slug)]
 
     def positions(self, customer_ids: Iterable[str]) -> np.ndarray:
-        ids = np.asarray(list(customer_ids) if not isinstance(customer_ids, (np.ndarray, pd.Series, pd.Index)) else customer_ids, dtype=object)
+        ids = np.asarray(
+            list(customer_ids) if not isinstance(customer_ids, (np.ndarray, pd.Series, pd.Index)) else customer_ids,
+            dtype=object,
+        )
         pos = _index_in(ids, self._customer_set)
         if (pos < 0).any():
             missing = ids[pos < 0]
@@ -160,14 +165,20 @@ class SimWorld:
             bad = [p for p, i in zip(message.product_ids, pos, strict=True) if i < 0]
             raise InputError(
                 f"product_ids: {len(bad)} product(s) not in the catalogue, e.g. {', '.join(bad[:3])}",
-                field="product_ids", value=bad[:3], hint="Show products from the store's products table.",
+                field="product_ids",
+                value=bad[:3],
+                hint="Show products from the store's products table.",
             )
         if message.send_at is not None and message.send_at < self.start:
             raise InputError(
                 f"send_at: expected a time after the store's start ({self.start:%Y-%m-%d}), got {message.send_at}",
-                field="send_at", value=message.send_at, hint="Leave send_at empty to send right after the generated window.",
+                field="send_at",
+                value=message.send_at,
+                hint="Leave send_at empty to send right after the generated window.",
             )
-        return Context(calendar=self.calendar, start=self.start, consent=self.consent, product_category=self._product_category[pos])
+        return Context(
+            calendar=self.calendar, start=self.start, consent=self.consent, product_category=self._product_category[pos]
+        )
 
     # ------------------------------------------------------------------------------ the response
     def true_uplift(self, customer_ids: Iterable[str], message: Message) -> pd.DataFrame:
@@ -186,7 +197,12 @@ class SimWorld:
         treated and untreated (coupled potential outcomes) and in any subset of customers.
         """
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-            raise InputError(f"seed: expected a non-negative integer, got {seed!r}", field="seed", value=seed, hint="Use 0, 1, 2, ...")
+            raise InputError(
+                f"seed: expected a non-negative integer, got {seed!r}",
+                field="seed",
+                value=seed,
+                hint="Use 0, 1, 2, ...",
+            )
         pos = self.positions(customer_ids)
         ctx = self._context(message or Message())
         out = draw(self.population, pos, message, ctx, int(seed))
@@ -206,7 +222,9 @@ def _consent_matrix(customer_ids: np.ndarray, consents: pa.Table) -> np.ndarray:
     """customers x (email, sms, push): True where the latest consent is granted."""
     matrix = np.zeros((len(customer_ids), len(MESSAGE_CHANNELS)), dtype=bool)
     granted = consents.filter(pc.equal(consents.column("status"), "granted"))
-    rows = _index_in(granted.column("customer_id").to_numpy(zero_copy_only=False), pa.array(customer_ids, type=pa.string()))
+    rows = _index_in(
+        granted.column("customer_id").to_numpy(zero_copy_only=False), pa.array(customer_ids, type=pa.string())
+    )
     channel = pc.index_in(granted.column("channel"), value_set=pa.array(MESSAGE_CHANNELS)).fill_null(-1).to_numpy()
     ok = (rows >= 0) & (channel >= 0)
     matrix[rows[ok], channel[ok]] = True

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -22,6 +23,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from marketloop.store.ingest.readers import quote as dq
+
+if TYPE_CHECKING:
+    import duckdb
 
 BATCH_ROWS = 100_000
 
@@ -41,8 +45,17 @@ def workbench_is_store(dialect: str) -> bool:
     return dialect == "duckdb"
 
 
-def write_rows(conn: Connection, dialect: str, wb, source_sql: str, table: sa.Table, columns: list[str],  # noqa: ANN001
-               key: tuple[str, ...], mode: str, update_columns: list[str] | None = None) -> WriteResult:
+def write_rows(
+    conn: Connection,
+    dialect: str,
+    wb: duckdb.DuckDBPyConnection,
+    source_sql: str,
+    table: sa.Table,
+    columns: list[str],
+    key: tuple[str, ...],
+    mode: str,
+    update_columns: list[str] | None = None,
+) -> WriteResult:
     """Write the rows of `source_sql` (a workbench query yielding `columns`) into `table`.
 
     mode "insert" skips rows whose key exists; mode "upsert" also updates existing rows whose values
@@ -69,7 +82,9 @@ def write_rows(conn: Connection, dialect: str, wb, source_sql: str, table: sa.Ta
 
 def _create_staging(conn: Connection, dialect: str, staging: str, table: sa.Table) -> None:
     if dialect == "postgresql":
-        conn.execute(sa.text(f"CREATE TEMP TABLE {staging} (LIKE {_q(conn, table.name)} INCLUDING DEFAULTS) ON COMMIT DROP"))
+        conn.execute(
+            sa.text(f"CREATE TEMP TABLE {staging} (LIKE {_q(conn, table.name)} INCLUDING DEFAULTS) ON COMMIT DROP")
+        )
     else:
         conn.execute(sa.text(f"CREATE TEMPORARY TABLE {staging} LIKE {_q(conn, table.name)}"))
 
@@ -88,32 +103,42 @@ def _send(conn: Connection, dialect: str, staging: str, columns: list[str], batc
     raw = conn.connection.driver_connection
     with raw.cursor() as cur:
         for start in range(0, len(rows), 5_000):
-            cur.executemany(f"INSERT INTO {staging} ({cols}) VALUES ({placeholders})", rows[start:start + 5_000])
+            cur.executemany(f"INSERT INTO {staging} ({cols}) VALUES ({placeholders})", rows[start : start + 5_000])
 
 
-def _finish(conn: Connection, dialect: str, staging: str, table: sa.Table, columns: list[str],
-            key: tuple[str, ...], mode: str, update_columns: list[str] | None) -> WriteResult:
+def _finish(
+    conn: Connection,
+    dialect: str,
+    staging: str,
+    table: sa.Table,
+    columns: list[str],
+    key: tuple[str, ...],
+    mode: str,
+    update_columns: list[str] | None,
+) -> WriteResult:
     q = lambda name: _q(conn, name)  # noqa: E731
     target = q(table.name)
     match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in key)
-    existing = conn.execute(sa.text(
-        f"SELECT count(*) FROM {staging} s WHERE EXISTS (SELECT 1 FROM {target} t WHERE {match})"
-    )).scalar_one()
+    existing = conn.execute(
+        sa.text(f"SELECT count(*) FROM {staging} s WHERE EXISTS (SELECT 1 FROM {target} t WHERE {match})")
+    ).scalar_one()
     updated = 0
     values = [c for c in (update_columns if update_columns is not None else columns) if c not in key]
     compared = [c for c in values if c != "source"]  # provenance alone is not a change
     if mode == "upsert" and existing and compared:
         differs = _differs(dialect, "t", compared, q)
-        updated = conn.execute(sa.text(
-            f"SELECT count(*) FROM {staging} s JOIN {target} t ON {match} WHERE {differs}"
-        )).scalar_one()
+        updated = conn.execute(
+            sa.text(f"SELECT count(*) FROM {staging} s JOIN {target} t ON {match} WHERE {differs}")
+        ).scalar_one()
         if updated:
             _update(conn, dialect, staging, target, key, values, compared)
     cols = ", ".join(q(c) for c in columns)
-    inserted = conn.execute(sa.text(
-        f"INSERT INTO {target} ({cols}) SELECT {', '.join('s.' + q(c) for c in columns)} FROM {staging} s "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match})"
-    )).rowcount
+    inserted = conn.execute(
+        sa.text(
+            f"INSERT INTO {target} ({cols}) SELECT {', '.join('s.' + q(c) for c in columns)} FROM {staging} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match})"
+        )
+    ).rowcount
     return WriteResult(int(inserted), int(existing), int(updated))
 
 
@@ -124,13 +149,24 @@ def _differs(dialect: str, alias: str, values: list[str], q) -> str:  # noqa: AN
     return " OR ".join(f"{alias}.{q(c)} IS DISTINCT FROM s.{q(c)}" for c in values)
 
 
-def _update(conn: Connection, dialect: str, staging: str, target: str, key: tuple[str, ...], values: list[str],
-            compared: list[str]) -> None:
+def _update(
+    conn: Connection,
+    dialect: str,
+    staging: str,
+    target: str,
+    key: tuple[str, ...],
+    values: list[str],
+    compared: list[str],
+) -> None:
     q = lambda name: _q(conn, name)  # noqa: E731
     if dialect == "mysql":
         match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in key)
         sets = ", ".join(f"t.{q(c)} = s.{q(c)}" for c in values)
-        conn.execute(sa.text(f"UPDATE {target} t JOIN {staging} s ON {match} SET {sets} WHERE {_differs(dialect, 't', compared, q)}"))
+        conn.execute(
+            sa.text(
+                f"UPDATE {target} t JOIN {staging} s ON {match} SET {sets} WHERE {_differs(dialect, 't', compared, q)}"
+            )
+        )
         return
     sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in values)
     match = " AND ".join(f"{target}.{q(k)} = s.{q(k)}" for k in key)
@@ -147,11 +183,13 @@ def fetch_keys(conn: Connection, dialect: str, wb, table: sa.Table, column: str,
     if workbench_is_store(dialect):
         wb.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {dq(column)} AS key FROM {dq(table.name)}")
         return name
-    candidates = [row[0] for row in wb.execute(f"SELECT DISTINCT key FROM ({candidates_sql}) WHERE key IS NOT NULL").fetchall()]
+    candidates = [
+        row[0] for row in wb.execute(f"SELECT DISTINCT key FROM ({candidates_sql}) WHERE key IS NOT NULL").fetchall()
+    ]
     found: list[str] = []
     col = table.c[column]
     for start in range(0, len(candidates), 1_000):
-        chunk = candidates[start:start + 1_000]
+        chunk = candidates[start : start + 1_000]
         found.extend(conn.execute(sa.select(col).where(col.in_(chunk))).scalars())
     wb.register(f"{name}_arrow", pa.table({"key": pa.array(found, pa.string())}))
     wb.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT key FROM {name}_arrow")
@@ -168,8 +206,12 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict], *, chunk: i
     if conn.dialect.name == "duckdb":
         columns = list(rows[0])
         arrays = {c: [r[c] for r in rows] for c in columns}
-        data = pa.table({c: pa.array(v, type=_arrow_type(table.c[c].type) if all(x is None for x in v) else None)
-                         for c, v in arrays.items()})
+        data = pa.table(
+            {
+                c: pa.array(v, type=_arrow_type(table.c[c].type) if all(x is None for x in v) else None)
+                for c, v in arrays.items()
+            }
+        )
         raw = conn.connection.driver_connection
         name = f"__rows_{uuid.uuid4().hex[:8]}"
         raw.register(name, data)
@@ -180,7 +222,7 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict], *, chunk: i
             raw.unregister(name)
         return len(rows)
     for start in range(0, len(rows), chunk):
-        conn.execute(table.insert(), rows[start:start + chunk])
+        conn.execute(table.insert(), rows[start : start + chunk])
     return len(rows)
 
 
@@ -202,7 +244,7 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame, *, chun
         return len(frame)
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     for start in range(0, len(records), chunk):
-        conn.execute(table.insert(), records[start:start + chunk])
+        conn.execute(table.insert(), records[start : start + chunk])
     return len(frame)
 
 

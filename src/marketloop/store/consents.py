@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from marketloop.clock import utcnow
 from marketloop.store import schema
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 CONSENT_STATUSES = ("granted", "revoked")
 #: The suppression reason an unsubscribe writes; only this one is lifted when consent is granted again
@@ -55,21 +59,42 @@ def consent_state(store, customer_id: str) -> list[ChannelConsent]:  # noqa: ANN
     """One entry per channel of ``schema.CHANNELS`` (in that order); a suppression for ``*`` covers all."""
     k, sp = schema.consents.c, schema.suppressions.c
     with store.connect() as conn:
-        consents = {r.channel: r for r in conn.execute(
-            sa.select(k.channel, k.status, k.updated_at, k.source).where(k.customer_id == customer_id))}
-        suppressions = {r.channel: r.reason for r in conn.execute(
-            sa.select(sp.channel, sp.reason).where(sp.customer_id == customer_id))}
+        consents = {
+            r.channel: r
+            for r in conn.execute(
+                sa.select(k.channel, k.status, k.updated_at, k.source).where(k.customer_id == customer_id)
+            )
+        }
+        suppressions = {
+            r.channel: r.reason
+            for r in conn.execute(sa.select(sp.channel, sp.reason).where(sp.customer_id == customer_id))
+        }
     out = []
     for channel in schema.CHANNELS:
         row = consents.get(channel)
         reason = suppressions.get(channel, suppressions.get("*"))
-        out.append(ChannelConsent(channel, row.status if row else "unknown", row.updated_at if row else None,
-                                  row.source if row else None, reason is not None, reason))
+        out.append(
+            ChannelConsent(
+                channel,
+                row.status if row else "unknown",
+                row.updated_at if row else None,
+                row.source if row else None,
+                reason is not None,
+                reason,
+            )
+        )
     return out
 
 
-def set_consent(conn, customer_id: str, channel: str, status: str, *, source: str,  # noqa: ANN001
-                now: dt.datetime | None = None) -> tuple[str | None, bool]:
+def set_consent(
+    conn: Connection,
+    customer_id: str,
+    channel: str,
+    status: str,
+    *,
+    source: str,
+    now: dt.datetime | None = None,
+) -> tuple[str | None, bool]:
     """Write the customer's consent on ``channel``; return (previous status or None, whether an
     ``unsubscribed`` suppression was lifted). Granting again lifts an earlier unsubscribe on that
     channel, since the customer has opted back in; other suppressions stay."""
@@ -80,12 +105,16 @@ def set_consent(conn, customer_id: str, channel: str, status: str, *, source: st
     where = sa.and_(k.c.customer_id == customer_id, k.c.channel == channel)
     previous = conn.execute(sa.select(k.c.status).where(where)).scalar()
     conn.execute(k.delete().where(where))
-    conn.execute(k.insert().values(customer_id=customer_id, channel=channel, status=status, updated_at=now,
-                                   source=source[:255]))
+    conn.execute(
+        k.insert().values(customer_id=customer_id, channel=channel, status=status, updated_at=now, source=source[:255])
+    )
     lifted = False
     if status == "granted":
-        lifted = bool(conn.execute(sp.delete().where(sp.c.customer_id == customer_id, sp.c.channel == channel,
-                                                     sp.c.reason == UNSUBSCRIBED)).rowcount)
+        lifted = bool(
+            conn.execute(
+                sp.delete().where(sp.c.customer_id == customer_id, sp.c.channel == channel, sp.c.reason == UNSUBSCRIBED)
+            ).rowcount
+        )
     return previous, lifted
 
 
@@ -94,8 +123,10 @@ def unsubscribe(conn, customer_id: str, channel: str, *, source: str, now: dt.da
     k, sp = schema.consents, schema.suppressions
     now = now or _utcnow()
     status = conn.execute(sa.select(k.c.status).where(k.c.customer_id == customer_id, k.c.channel == channel)).scalar()
-    suppressed = conn.execute(sa.select(sp.c.reason).where(sp.c.customer_id == customer_id,
-                                                           sp.c.channel == channel)).first() is not None
+    suppressed = (
+        conn.execute(sa.select(sp.c.reason).where(sp.c.customer_id == customer_id, sp.c.channel == channel)).first()
+        is not None
+    )
     if status != "revoked":
         set_consent(conn, customer_id, channel, "revoked", source=source, now=now)
     if not suppressed:

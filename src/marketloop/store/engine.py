@@ -134,13 +134,21 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
         url = get_settings().db_url
     sa_url = normalise_url(url)
     backend = sa_url.get_backend_name()
-    dialect = "postgresql" if backend in ("postgresql", "postgres") else "mysql" if backend in ("mysql", "mariadb") else "duckdb"
+    dialect = (
+        "postgresql"
+        if backend in ("postgresql", "postgres")
+        else "mysql"
+        if backend in ("mysql", "mariadb")
+        else "duckdb"
+    )
     kwargs: dict[str, Any] = {}
     if dialect == "duckdb":
         database = sa_url.database
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        kwargs["poolclass"] = sa.pool.SingletonThreadPool if not database or database == ":memory:" else sa.pool.QueuePool
+        kwargs["poolclass"] = (
+            sa.pool.SingletonThreadPool if not database or database == ":memory:" else sa.pool.QueuePool
+        )
     else:
         kwargs["pool_pre_ping"] = True
     try:

@@ -38,7 +38,9 @@ def _create(*names: str) -> Callable[[Connection], None]:
     return upgrade
 
 
-def _add_columns(conn: Connection, table: sa.Table, names: tuple[str, ...], extra: dict[str, str] | None = None) -> None:
+def _add_columns(
+    conn: Connection, table: sa.Table, names: tuple[str, ...], extra: dict[str, str] | None = None
+) -> None:
     """Add the declared columns ``names`` of ``table`` that the database table lacks (``extra``: DDL after
     the type, e.g. a default). Stores created by a newer MarketLoop already have them."""
     # a zero-row select names the columns on every backend (DuckDB's reflection is incomplete)
@@ -53,15 +55,21 @@ def _add_columns(conn: Connection, table: sa.Table, names: tuple[str, ...], extr
 def _add_send_state(conn: Connection) -> None:
     """Migration 6: the outbox's delivery state on ``sends`` (attempts, next attempt, last error), the
     suppression list and the dispatch locks."""
-    _add_columns(conn, schema.sends, ("attempts", "next_attempt_at", "last_error", "updated_at"),
-                 {"attempts": " DEFAULT 0 NOT NULL"})
+    _add_columns(
+        conn,
+        schema.sends,
+        ("attempts", "next_attempt_at", "last_error", "updated_at"),
+        {"attempts": " DEFAULT 0 NOT NULL"},
+    )
     _create("suppressions", "dispatch_locks")(conn)
 
 
 def _add_profile_activity(conn: Connection) -> None:
     """Migration 8: activity recency and the lifecycle stage on ``customer_profiles`` (nullable, filled by
     the next profile refresh)."""
-    _add_columns(conn, schema.customer_profiles, ("last_active_at", "days_inactive", "activity_gap_days", "lifecycle_stage"))
+    _add_columns(
+        conn, schema.customer_profiles, ("last_active_at", "days_inactive", "activity_gap_days", "lifecycle_stage")
+    )
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -87,13 +95,27 @@ MIGRATIONS: tuple[Migration, ...] = (
             "campaign_audience",
         ),
     ),
-    Migration(2, "customers: customer profile table (RFM, value, churn, next order, interests)", _create("customer_profiles")),
+    Migration(
+        2, "customers: customer profile table (RFM, value, churn, next order, interests)", _create("customer_profiles")
+    ),
     Migration(3, "recs: model registry", _create("recs_models")),
-    Migration(4, "content: review sentiment, review summaries, LLM call log", _create("review_sentiment", "review_summaries", "llm_calls")),
+    Migration(
+        4,
+        "content: review sentiment, review summaries, LLM call log",
+        _create("review_sentiment", "review_summaries", "llm_calls"),
+    ),
     Migration(6, "delivery: outbox state on sends, suppression list, dispatch locks", _add_send_state),
     Migration(7, "service: API keys", _create("api_keys")),
-    Migration(8, "customers: last activity, days inactive, activity cadence and lifecycle stage on profiles", _add_profile_activity),
-    Migration(9, "customers: profile refresh log (a refresh whose inputs did not change is skipped)", _create("profile_refreshes")),
+    Migration(
+        8,
+        "customers: last activity, days inactive, activity cadence and lifecycle stage on profiles",
+        _add_profile_activity,
+    ),
+    Migration(
+        9,
+        "customers: profile refresh log (a refresh whose inputs did not change is skipped)",
+        _create("profile_refreshes"),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -50,12 +50,16 @@ def daily_sales(store: Store) -> pd.DataFrame:
     """Revenue, orders and buying customers per day (completed sales, returns excluded)."""
     sales = _sales(store).subquery()
     day = sa.cast(sales.c.ordered_at, sa.Date).label("day")
-    query = sa.select(
-        day,
-        sa.func.coalesce(sa.func.sum(sales.c.total), 0).label("revenue"),
-        sa.func.count().label("orders"),
-        sa.func.count(sa.distinct(sales.c.customer_id)).label("customers"),
-    ).group_by(day).order_by(day)
+    query = (
+        sa.select(
+            day,
+            sa.func.coalesce(sa.func.sum(sales.c.total), 0).label("revenue"),
+            sa.func.count().label("orders"),
+            sa.func.count(sa.distinct(sales.c.customer_id)).label("customers"),
+        )
+        .group_by(day)
+        .order_by(day)
+    )
     frame = store.read_sql(query)
     frame["day"] = pd.to_datetime(frame["day"])
     frame["revenue"] = frame["revenue"].astype(float)
@@ -72,7 +76,7 @@ def weekly_sales(store: Store) -> pd.DataFrame:
 
 def orders_by_category(store: Store, limit: int = 15) -> pd.DataFrame:
     """Order lines and revenue per product category (uncategorised products grouped as such)."""
-    o, l, p = schema.orders, schema.order_lines, schema.products
+    o, l, p = schema.orders, schema.order_lines, schema.products  # noqa: E741 - orders, lines, products
     category = sa.func.coalesce(p.c.category, "(uncategorised)").label("category")
     query = (
         sa.select(
@@ -133,12 +137,14 @@ def lifecycle_counts(store: Store, as_of: dt.datetime | None = None) -> pd.DataF
 def kpis(store: Store) -> Kpis:
     per_customer = customer_orders(store)
     o = schema.orders
-    totals = store.read_sql(sa.select(
-        sa.func.coalesce(sa.func.sum(sa.case((~o.c.is_return, o.c.total), else_=0)), 0).label("revenue"),
-        sa.func.sum(sa.case((~o.c.is_return, 1), else_=0)).label("orders"),
-        sa.func.coalesce(sa.func.sum(sa.case((o.c.is_return, o.c.total), else_=0)), 0).label("returns"),
-        sa.func.max(o.c.ordered_at).label("as_of"),
-    )).iloc[0]
+    totals = store.read_sql(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(sa.case((~o.c.is_return, o.c.total), else_=0)), 0).label("revenue"),
+            sa.func.sum(sa.case((~o.c.is_return, 1), else_=0)).label("orders"),
+            sa.func.coalesce(sa.func.sum(sa.case((o.c.is_return, o.c.total), else_=0)), 0).label("returns"),
+            sa.func.max(o.c.ordered_at).label("as_of"),
+        )
+    ).iloc[0]
     orders = int(totals["orders"] or 0)
     revenue = float(totals["revenue"] or 0)
     as_of = pd.to_datetime(totals["as_of"]) if totals["as_of"] is not None else None
@@ -171,17 +177,32 @@ def monthly_series(store: Store, months: int | None = None) -> pd.DataFrame:
     sales = _sales(store).subquery()
     y, m = _year_month(sales.c.ordered_at)
     per_month = store.read_sql(
-        sa.select(y, m, sa.func.coalesce(sa.func.sum(sales.c.total), 0).label("revenue"),
-                  sa.func.count().label("orders"),
-                  sa.func.count(sa.distinct(sales.c.customer_id)).label("active_customers"))
-        .group_by(y, m)
+        sa.select(
+            y,
+            m,
+            sa.func.coalesce(sa.func.sum(sales.c.total), 0).label("revenue"),
+            sa.func.count().label("orders"),
+            sa.func.count(sa.distinct(sales.c.customer_id)).label("active_customers"),
+        ).group_by(y, m)
     )
-    firsts = (sa.select(sales.c.customer_id, sa.func.min(sales.c.ordered_at).label("first_at"))
-              .where(sales.c.customer_id.is_not(None)).group_by(sales.c.customer_id).subquery())
+    firsts = (
+        sa.select(sales.c.customer_id, sa.func.min(sales.c.ordered_at).label("first_at"))
+        .where(sales.c.customer_id.is_not(None))
+        .group_by(sales.c.customer_id)
+        .subquery()
+    )
     fy, fm = _year_month(firsts.c.first_at)
     new = store.read_sql(sa.select(fy, fm, sa.func.count().label("new_customers")).group_by(fy, fm))
-    columns = ["month", "revenue", "orders", "aov", "active_customers", "new_customers", "returning_customers",
-               "repeat_rate"]
+    columns = [
+        "month",
+        "revenue",
+        "orders",
+        "aov",
+        "active_customers",
+        "new_customers",
+        "returning_customers",
+        "repeat_rate",
+    ]
     if per_month.empty:
         return pd.DataFrame(columns=columns)
 
@@ -211,14 +232,20 @@ def product_sales(store: Store, product_id: str) -> dict[str, object]:
     mean rating."""
     o, ln, r = schema.orders, schema.order_lines, schema.reviews
     sales = store.read_sql(
-        sa.select(sa.func.count(sa.distinct(ln.c.order_id)).label("orders"),
-                  sa.func.coalesce(sa.func.sum(ln.c.quantity), 0).label("units"),
-                  sa.func.coalesce(sa.func.sum(ln.c.quantity * ln.c.unit_price), 0).label("revenue"),
-                  sa.func.max(o.c.ordered_at).label("last_ordered_at"))
+        sa.select(
+            sa.func.count(sa.distinct(ln.c.order_id)).label("orders"),
+            sa.func.coalesce(sa.func.sum(ln.c.quantity), 0).label("units"),
+            sa.func.coalesce(sa.func.sum(ln.c.quantity * ln.c.unit_price), 0).label("revenue"),
+            sa.func.max(o.c.ordered_at).label("last_ordered_at"),
+        )
         .select_from(ln.join(o, o.c.order_id == ln.c.order_id))
-        .where(ln.c.product_id == str(product_id), ~o.c.is_return)).iloc[0]
-    reviews = store.read_sql(sa.select(sa.func.count().label("reviews"), sa.func.avg(r.c.rating).label("rating"))
-                             .where(r.c.product_id == str(product_id))).iloc[0]
+        .where(ln.c.product_id == str(product_id), ~o.c.is_return)
+    ).iloc[0]
+    reviews = store.read_sql(
+        sa.select(sa.func.count().label("reviews"), sa.func.avg(r.c.rating).label("rating")).where(
+            r.c.product_id == str(product_id)
+        )
+    ).iloc[0]
     last = sales["last_ordered_at"]
     return {
         "orders": int(sales["orders"] or 0),
@@ -226,5 +253,7 @@ def product_sales(store: Store, product_id: str) -> dict[str, object]:
         "revenue": round(float(sales["revenue"] or 0), 2),
         "last_ordered_at": None if last is None or pd.isna(last) else pd.Timestamp(last).to_pydatetime(),
         "reviews": int(reviews["reviews"] or 0),
-        "mean_rating": None if reviews["rating"] is None or pd.isna(reviews["rating"]) else round(float(reviews["rating"]), 2),
+        "mean_rating": None
+        if reviews["rating"] is None or pd.isna(reviews["rating"])
+        else round(float(reviews["rating"]), 2),
     }

@@ -53,8 +53,12 @@ def forget(store: Store, customer_id: str, *, key: bytes, actor: str = "cli") ->
     """
     customer_id = customer_id.strip()
     if not customer_id:
-        raise InputError("customer id is empty", field="customer_id", value=customer_id,
-                         hint="Pass the customer's id, e.g. `marketloop privacy forget 12345`.")
+        raise InputError(
+            "customer id is empty",
+            field="customer_id",
+            value=customer_id,
+            hint="Pass the customer's id, e.g. `marketloop privacy forget 12345`.",
+        )
     ref = customer_ref(customer_id, key)
     deleted: dict[str, int] = {}
     with store.begin() as conn:
@@ -74,22 +78,22 @@ def forget(store: Store, customer_id: str, *, key: bytes, actor: str = "cli") ->
             table = schema.metadata.tables[name]
             deleted[name] = conn.execute(sa.delete(table).where(table.c[column] == customer_id)).rowcount
         rejected = schema.rejected_rows
-        deleted["rejected_rows"] = conn.execute(
-            sa.delete(rejected).where(rejected.c.value == customer_id)
-        ).rowcount
+        deleted["rejected_rows"] = conn.execute(sa.delete(rejected).where(rejected.c.value == customer_id)).rowcount
         if not any(deleted.values()):
             raise NotFoundError(
                 f"No data about customer {customer_id!r} in the store",
                 hint="Check the id (`marketloop db status` shows what is loaded); nothing was changed.",
             )
-        conn.execute(schema.audit_log.insert().values(
-            audit_id=uuid.uuid4().hex,
-            ts=wall_utcnow(),
-            actor=actor,
-            action="privacy.forget",
-            target=ref,
-            detail_json=json.dumps({"rows_deleted": {k: v for k, v in deleted.items() if v}}),
-        ))
+        conn.execute(
+            schema.audit_log.insert().values(
+                audit_id=uuid.uuid4().hex,
+                ts=wall_utcnow(),
+                actor=actor,
+                action="privacy.forget",
+                target=ref,
+                detail_json=json.dumps({"rows_deleted": {k: v for k, v in deleted.items() if v}}),
+            )
+        )
     return ForgetResult(ref, deleted)
 
 

@@ -26,7 +26,11 @@ customers = sa.Table(
     "customers",
     metadata,
     sa.Column("customer_id", ID, primary_key=True),
-    sa.Column("email_hash", sa.String(64), comment="keyed hash of the e-mail address (or the address when pseudonymisation is off)"),
+    sa.Column(
+        "email_hash",
+        sa.String(64),
+        comment="keyed hash of the e-mail address (or the address when pseudonymisation is off)",
+    ),
     sa.Column("phone_hash", sa.String(64), comment="keyed hash of the phone number"),
     sa.Column("first_name", sa.String(100), comment="optional, for salutations; erased by privacy forget"),
     sa.Column("country", sa.String(64)),
@@ -50,7 +54,9 @@ products = sa.Table(
     sa.Column("cost", MONEY, comment="unit cost; margin = price - cost"),
     sa.Column("currency", sa.String(3)),
     sa.Column("stock", sa.Integer),
-    sa.Column("is_product", sa.Boolean, nullable=False, default=True, comment="false for postage, fees, manual adjustments"),
+    sa.Column(
+        "is_product", sa.Boolean, nullable=False, default=True, comment="false for postage, fees, manual adjustments"
+    ),
     sa.Column("hidden", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", TS),
     sa.Column("source", NAME),
@@ -91,7 +97,13 @@ orders = sa.Table(
     sa.Column("customer_id", ID, comment="null for guest orders"),
     sa.Column("ordered_at", TS, nullable=False),
     sa.Column("status", SHORT, nullable=False),
-    sa.Column("is_return", sa.Boolean, nullable=False, default=False, comment="true for cancellations / returns (negative quantities)"),
+    sa.Column(
+        "is_return",
+        sa.Boolean,
+        nullable=False,
+        default=False,
+        comment="true for cancellations / returns (negative quantities)",
+    ),
     sa.Column("country", sa.String(64)),
     sa.Column("currency", sa.String(3)),
     sa.Column("total", MONEY, comment="sum of line amounts, negative for returns"),
@@ -174,7 +186,9 @@ sends = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("sent_at", TS),
     # added by migration 6 (delivery): the outbox's delivery state
-    sa.Column("attempts", sa.Integer, nullable=False, default=0, server_default="0", comment="delivery attempts so far"),
+    sa.Column(
+        "attempts", sa.Integer, nullable=False, default=0, server_default="0", comment="delivery attempts so far"
+    ),
     sa.Column("next_attempt_at", TS, comment="not before this time (quiet hours, retry backoff); null = now"),
     sa.Column("last_error", sa.Text, comment="why the last attempt failed, or why the send was skipped"),
     sa.Column("updated_at", TS),
@@ -194,9 +208,19 @@ rejected_rows = sa.Table(
     metadata,
     sa.Column("ingest_id", ID, primary_key=True),
     sa.Column("entity", SHORT, primary_key=True, comment="the table the row was meant for, or the source format"),
-    sa.Column("line", sa.BigInteger, primary_key=True, comment="line of the record in the source file (1 = CSV header); row number for Parquet"),
+    sa.Column(
+        "line",
+        sa.BigInteger,
+        primary_key=True,
+        comment="line of the record in the source file (1 = CSV header); row number for Parquet",
+    ),
     sa.Column("field", sa.String(128), primary_key=True, comment="the offending field, or (row) for the whole record"),
-    sa.Column("code", SHORT, nullable=False, comment="kind of problem: missing, type, range, timestamp, duplicate, reference, encoding, columns, json, length, enum, ..."),
+    sa.Column(
+        "code",
+        SHORT,
+        nullable=False,
+        comment="kind of problem: missing, type, range, timestamp, duplicate, reference, encoding, columns, json, length, enum, ...",
+    ),
     sa.Column("source", NAME, nullable=False),
     sa.Column("value", sa.Text),
     sa.Column("reason", sa.Text, nullable=False),
@@ -289,8 +313,14 @@ CUSTOMER_TABLES: dict[str, str] = {
 # Secondary indexes serve the row stores (PostgreSQL, MySQL). DuckDB scans with zone maps instead, and
 # an index there only slows bulk loads down, so it is not created on DuckDB.
 _ROW_STORES = ("postgresql", "mysql", "mariadb")
-for _table, _column in (("events", "customer_id"), ("orders", "customer_id"), ("order_lines", "product_id"),
-                        ("reviews", "product_id"), ("sends", "campaign_id"), ("sends", "customer_id")):
+for _table, _column in (
+    ("events", "customer_id"),
+    ("orders", "customer_id"),
+    ("order_lines", "product_id"),
+    ("reviews", "product_id"),
+    ("sends", "campaign_id"),
+    ("sends", "customer_id"),
+):
     sa.Index(f"ix_{_table}_{_column}", metadata.tables[_table].c[_column]).ddl_if(dialect=_ROW_STORES)
 
 
@@ -304,7 +334,9 @@ customer_profiles = sa.Table(
     "customer_profiles",
     metadata,
     sa.Column("customer_id", ID, primary_key=True),
-    sa.Column("as_of", sa.Date, nullable=False, comment="the day the profile describes (orders up to and including it)"),
+    sa.Column(
+        "as_of", sa.Date, nullable=False, comment="the day the profile describes (orders up to and including it)"
+    ),
     sa.Column("first_order_at", TS),
     sa.Column("last_order_at", TS),
     sa.Column("orders", sa.Integer, nullable=False, comment="purchase orders (returns excluded)"),
@@ -313,7 +345,11 @@ customer_profiles = sa.Table(
     sa.Column("recency_days", sa.Integer, comment="days from the last purchase to as_of"),
     sa.Column("last_active_at", TS, comment="latest event of any type or order up to as_of"),
     sa.Column("days_inactive", sa.Integer, comment="days from the last activity to as_of"),
-    sa.Column("activity_gap_days", sa.Float, comment="the customer's usual days between active days (shrunk to the store's median)"),
+    sa.Column(
+        "activity_gap_days",
+        sa.Float,
+        comment="the customer's usual days between active days (shrunk to the store's median)",
+    ),
     sa.Column("lifecycle_stage", SHORT, comment="new, active, at_risk or churned, see docs/customers.md"),
     sa.Column("r_score", sa.Integer),
     sa.Column("f_score", sa.Integer),
@@ -346,8 +382,12 @@ profile_refreshes = sa.Table(
     metadata,
     sa.Column("refresh_id", ID, primary_key=True),
     sa.Column("as_of", sa.Date, nullable=False),
-    sa.Column("inputs_sha256", sa.String(64), nullable=False,
-              comment="hash of the settings and of aggregates of what a refresh reads (counts, sums, latest times)"),
+    sa.Column(
+        "inputs_sha256",
+        sa.String(64),
+        nullable=False,
+        comment="hash of the settings and of aggregates of what a refresh reads (counts, sums, latest times)",
+    ),
     sa.Column("customers", sa.Integer, nullable=False, comment="profiles written"),
     sa.Column("report_json", sa.Text, comment="the refresh report: models, validation, timings (no customer data)"),
     sa.Column("computed_at", TS, nullable=False),
@@ -364,7 +404,12 @@ recs_models = sa.Table(
     sa.Column("status", SHORT, nullable=False, comment="trained, promoted or retired"),
     sa.Column("path", sa.String(1024), nullable=False, comment="artefact folder (config.json + arrays.npz)"),
     sa.Column("params_json", sa.Text, nullable=False),
-    sa.Column("data_json", sa.Text, nullable=False, comment="training-data snapshot: rows, users, items, max timestamp, sha256"),
+    sa.Column(
+        "data_json",
+        sa.Text,
+        nullable=False,
+        comment="training-data snapshot: rows, users, items, max timestamp, sha256",
+    ),
     sa.Column("metrics_json", sa.Text),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("promoted_at", TS),

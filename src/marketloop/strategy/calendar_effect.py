@@ -56,7 +56,9 @@ def fit_demand(store: Store) -> DemandModel:
     o, cal = schema.orders, schema.calendar
     day = sa.cast(o.c.ordered_at, sa.Date).label("day")
     daily = store.read_sql(sa.select(day, sa.func.count().label("n")).where(o.c.is_return.is_(False)).group_by(day))
-    rows = store.read_sql(sa.select(cal.c.day, cal.c.kind, cal.c.discount).where(cal.c.kind.in_(("holiday", "promotion"))))
+    rows = store.read_sql(
+        sa.select(cal.c.day, cal.c.kind, cal.c.discount).where(cal.c.kind.in_(("holiday", "promotion")))
+    )
     holidays = {pd.Timestamp(d).date() for d in rows.loc[rows["kind"] == "holiday", "day"]}
     promos = rows[rows["kind"] == "promotion"].assign(day=lambda f: [pd.Timestamp(d).date() for d in f["day"]])
     promotions = promos.groupby("day")["discount"].max().fillna(0.1).astype(float).to_dict() if len(promos) else {}

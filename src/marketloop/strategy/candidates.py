@@ -80,8 +80,15 @@ class ArmPrediction:
         return self.tau_weights.get(objective, np.ones(len(self.tau)))
 
 
-def predict_arms(model: OfferResponseModel, X: np.ndarray, features: pd.DataFrame, basket: np.ndarray,
-                 cost_ratio: np.ndarray, goal: Goal, demand_factor: float = 1.0) -> list[ArmPrediction]:
+def predict_arms(
+    model: OfferResponseModel,
+    X: np.ndarray,
+    features: pd.DataFrame,
+    basket: np.ndarray,
+    cost_ratio: np.ndarray,
+    goal: Goal,
+    demand_factor: float = 1.0,
+) -> list[ArmPrediction]:
     p0 = np.clip(model.predict_control(X) * demand_factor, 0.0, 1.0)
     max_discount = np.array([goal.allowed_discount(c) for c in cost_ratio])
     out = []
@@ -98,15 +105,30 @@ def predict_arms(model: OfferResponseModel, X: np.ndarray, features: pd.DataFram
             opens, clicks = model.predict_engagement(X, arm)
             send_cost = SEND_COST.get(channel, 0.0)
             weights = {"incremental_profit": basket * (1 - cost_ratio - d), "incremental_revenue": basket * (1 - d)}
-            out.append(ArmPrediction(
-                arm=arm, channel=channel, discount=d, allowed=consent & (d <= max_discount + 1e-9), consent=consent, components=components, tau=tau, p0=p0, p1=p1,
-                opens=opens, clicks=clicks,
-                incremental_revenue=p1 * basket * (1 - d) - p0 * basket,
-                incremental_profit=tau * basket * (1 - cost_ratio) - p1 * basket * d - send_cost,
-                spend=p1 * basket * d + send_cost, send_cost=send_cost,
-                tau_variances=[model.predicted_variance(key, raw) for key, raw in components], tau_weights=weights,
-                calibration_covariances=[np.asarray(model.calibration_cov_[key], dtype=float) for key, _ in components],
-            ))
+            out.append(
+                ArmPrediction(
+                    arm=arm,
+                    channel=channel,
+                    discount=d,
+                    allowed=consent & (d <= max_discount + 1e-9),
+                    consent=consent,
+                    components=components,
+                    tau=tau,
+                    p0=p0,
+                    p1=p1,
+                    opens=opens,
+                    clicks=clicks,
+                    incremental_revenue=p1 * basket * (1 - d) - p0 * basket,
+                    incremental_profit=tau * basket * (1 - cost_ratio) - p1 * basket * d - send_cost,
+                    spend=p1 * basket * d + send_cost,
+                    send_cost=send_cost,
+                    tau_variances=[model.predicted_variance(key, raw) for key, raw in components],
+                    tau_weights=weights,
+                    calibration_covariances=[
+                        np.asarray(model.calibration_cov_[key], dtype=float) for key, _ in components
+                    ],
+                )
+            )
     return out
 
 
@@ -129,8 +151,9 @@ def difference_variance(first: ArmPrediction | None, second: ArmPrediction | Non
     return sum((coef[k] ** 2 * var[k] for k in coef), np.zeros(n))
 
 
-def pooled_difference_variance(first: ArmPrediction | None, second: ArmPrediction | None, objective: str,
-                               mask: np.ndarray) -> float:
+def pooled_difference_variance(
+    first: ArmPrediction | None, second: ArmPrediction | None, objective: str, mask: np.ndarray
+) -> float:
     """The variance of the mean over ``mask`` of ``score(first) - score(second)`` (None: no message).
 
     Every customer's uplift comes from the same calibrations ``a + b x raw``, so their errors move
@@ -181,8 +204,9 @@ def audience_offers(arms: list[ArmPrediction], objective: str, z: float) -> np.n
     return default
 
 
-def choose(arms: list[ArmPrediction], objective: str, budget: float | None,
-           z: float = DEVIATION_Z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def choose(
+    arms: list[ArmPrediction], objective: str, budget: float | None, z: float = DEVIATION_Z
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Offer per customer (index into ``arms``, -1 = none) and why customers were left out.
 
     Each customer starts from the audience's offer (:func:`audience_offers`; nothing when no arm's
@@ -217,7 +241,9 @@ def choose(arms: list[ArmPrediction], objective: str, budget: float | None,
         clear = (score - default_score > z * sd) & (score > best) & (choice != k)
         choice = np.where(clear, k, choice)
         best = np.where(clear, score, best)
-    reason = np.where(np.isinf(scores.max(axis=0)), "not_allowed", np.where(choice >= 0, "", "not_worth_it")).astype(object)
+    reason = np.where(np.isinf(scores.max(axis=0)), "not_allowed", np.where(choice >= 0, "", "not_worth_it")).astype(
+        object
+    )
     reachable = np.any(np.stack([a.consent for a in arms]), axis=0)
     reason[~reachable] = "no_consent"
     choice = np.where(reason == "", choice, -1)

@@ -19,9 +19,27 @@ from marketloop.store.engine import Store
 
 #: Feature columns, in model order.
 FEATURES = (
-    "tenure_days", "days_since_order", "orders", "orders_90d", "spend", "avg_order_value", "returns",
-    "sessions", "sessions_30d", "days_since_visit", "views", "carts", "removals", "searches", "wishlists",
-    "purchase_events", "cart_abandon_ratio", "email_ok", "sms_ok", "push_ok", "utc_offset",
+    "tenure_days",
+    "days_since_order",
+    "orders",
+    "orders_90d",
+    "spend",
+    "avg_order_value",
+    "returns",
+    "sessions",
+    "sessions_30d",
+    "days_since_visit",
+    "views",
+    "carts",
+    "removals",
+    "searches",
+    "wishlists",
+    "purchase_events",
+    "cart_abandon_ratio",
+    "email_ok",
+    "sms_ok",
+    "push_ok",
+    "utc_offset",
 )
 #: Days used when something never happened (no order, no visit).
 NEVER = 9_999.0
@@ -45,12 +63,18 @@ def read_frame(store: Store, statement: sa.sql.Executable) -> pd.DataFrame:
     return pd.DataFrame({k: list(col) for k, col in zip(keys, columns, strict=True)}, columns=keys)
 
 
-def customer_features(store: Store, as_of: dt.datetime | None = None, customer_ids: list[str] | None = None) -> pd.DataFrame:
+def customer_features(
+    store: Store, as_of: dt.datetime | None = None, customer_ids: list[str] | None = None
+) -> pd.DataFrame:
     """One row per customer (index ``customer_id``) with :data:`FEATURES`, using data before ``as_of``."""
     as_of = as_of or store_now(store)
     c, o, e, k = schema.customers, schema.orders, schema.events, schema.consents
-    cust = read_frame(store, sa.select(c.c.customer_id, c.c.signup_at, c.c.time_zone).where(
-        sa.or_(c.c.signup_at.is_(None), c.c.signup_at < as_of)))
+    cust = read_frame(
+        store,
+        sa.select(c.c.customer_id, c.c.signup_at, c.c.time_zone).where(
+            sa.or_(c.c.signup_at.is_(None), c.c.signup_at < as_of)
+        ),
+    )
     if customer_ids is not None:
         cust = cust[cust["customer_id"].isin(set(customer_ids))]
     frame = pd.DataFrame(index=pd.Index(cust["customer_id"].astype(str), name="customer_id"))
@@ -62,29 +86,48 @@ def customer_features(store: Store, as_of: dt.datetime | None = None, customer_i
 
     recent_90 = as_of - dt.timedelta(days=90)
     sales = sa.and_(o.c.ordered_at < as_of, o.c.is_return.is_(False), o.c.customer_id.is_not(None))
-    orders = read_frame(store, 
+    orders = read_frame(
+        store,
         sa.select(
             o.c.customer_id,
             sa.func.count().label("orders"),
             sa.func.sum(sa.case((o.c.ordered_at >= recent_90, 1), else_=0)).label("orders_90d"),
             sa.func.sum(o.c.total).label("spend"),
             sa.func.max(o.c.ordered_at).label("last_order"),
-        ).where(sales).group_by(o.c.customer_id))
-    returns = read_frame(store, 
+        )
+        .where(sales)
+        .group_by(o.c.customer_id),
+    )
+    returns = read_frame(
+        store,
         sa.select(o.c.customer_id, sa.func.count().label("returns"))
-        .where(o.c.ordered_at < as_of, o.c.is_return.is_(True)).group_by(o.c.customer_id))
+        .where(o.c.ordered_at < as_of, o.c.is_return.is_(True))
+        .group_by(o.c.customer_id),
+    )
     recent_30 = as_of - dt.timedelta(days=30)
-    kinds = {"view": "views", "add_to_cart": "carts", "remove_from_cart": "removals", "search": "searches",
-             "wishlist": "wishlists", "purchase": "purchase_events"}
-    events = read_frame(store, 
+    kinds = {
+        "view": "views",
+        "add_to_cart": "carts",
+        "remove_from_cart": "removals",
+        "search": "searches",
+        "wishlist": "wishlists",
+        "purchase": "purchase_events",
+    }
+    events = read_frame(
+        store,
         sa.select(
             e.c.customer_id,
             sa.func.count(sa.distinct(e.c.session_id)).label("sessions"),
             sa.func.count(sa.distinct(sa.case((e.c.ts >= recent_30, e.c.session_id)))).label("sessions_30d"),
             sa.func.max(e.c.ts).label("last_visit"),
             *[sa.func.sum(sa.case((e.c.event_type == kind, 1), else_=0)).label(name) for kind, name in kinds.items()],
-        ).where(e.c.ts < as_of, e.c.customer_id.is_not(None)).group_by(e.c.customer_id))
-    consents = read_frame(store, sa.select(k.c.customer_id, k.c.channel).where(k.c.status == "granted", k.c.updated_at < as_of))
+        )
+        .where(e.c.ts < as_of, e.c.customer_id.is_not(None))
+        .group_by(e.c.customer_id),
+    )
+    consents = read_frame(
+        store, sa.select(k.c.customer_id, k.c.channel).where(k.c.status == "granted", k.c.updated_at < as_of)
+    )
 
     for part in (orders, returns, events):
         if len(part):
@@ -123,8 +166,9 @@ def _utc_offset(time_zone: str | None, when: dt.datetime) -> float:
     return offset.total_seconds() / 3600 if offset is not None else 0.0
 
 
-def basket_and_cost(store: Store, features: pd.DataFrame, as_of: dt.datetime | None = None,
-                    shrink: float = 2.0) -> tuple[pd.Series, pd.Series]:
+def basket_and_cost(
+    store: Store, features: pd.DataFrame, as_of: dt.datetime | None = None, shrink: float = 2.0
+) -> tuple[pd.Series, pd.Series]:
     """Expected order value and cost ratio (cost / price) per customer, shrunk towards the store's.
 
     The order value is the customer's mean order total, pulled towards the store mean with the weight
@@ -133,17 +177,24 @@ def basket_and_cost(store: Store, features: pd.DataFrame, as_of: dt.datetime | N
     """
     as_of = as_of or store_now(store)
     o, lines, p = schema.orders, schema.order_lines, schema.products
-    store_aov = float(np.average(features["avg_order_value"], weights=features["orders"])) if features["orders"].sum() else 100.0
+    store_aov = (
+        float(np.average(features["avg_order_value"], weights=features["orders"]))
+        if features["orders"].sum()
+        else 100.0
+    )
     n = features["orders"]
     basket = (features["spend"] + shrink * store_aov) / (n + shrink)
-    rows = read_frame(store, 
+    rows = read_frame(
+        store,
         sa.select(
             o.c.customer_id,
             sa.func.sum(lines.c.quantity * p.c.cost).label("cost"),
             sa.func.sum(lines.c.quantity * lines.c.unit_price).label("value"),
-        ).select_from(o.join(lines, lines.c.order_id == o.c.order_id).join(p, p.c.product_id == lines.c.product_id))
+        )
+        .select_from(o.join(lines, lines.c.order_id == o.c.order_id).join(p, p.c.product_id == lines.c.product_id))
         .where(o.c.ordered_at < as_of, o.c.is_return.is_(False), p.c.cost.is_not(None), o.c.customer_id.is_not(None))
-        .group_by(o.c.customer_id))
+        .group_by(o.c.customer_id),
+    )
     if len(rows) and float(rows["value"].sum()) > 0:
         store_ratio = float(rows["cost"].sum() / rows["value"].sum())
         rows["customer_id"] = rows["customer_id"].astype(str)

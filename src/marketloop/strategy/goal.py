@@ -61,7 +61,9 @@ class Eligibility(BaseModel):
 
 class Frequency(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    max_messages: int = Field(1, ge=1, le=10, description="messages per customer inside the window (the plan sends one)")
+    max_messages: int = Field(
+        1, ge=1, le=10, description="messages per customer inside the window (the plan sends one)"
+    )
     min_days_between: int = Field(0, ge=0, le=365, description="customers messaged this recently are left out")
 
 
@@ -75,13 +77,23 @@ class Goal(BaseModel):
     budget: float | None = Field(None, gt=0, description="money for discounts and sends; none = unlimited")
     margin_floor: float = Field(0.0, ge=0.0, lt=1.0, description="gross margin to keep on discounted orders")
     max_discount: float = Field(0.3, ge=0.0, le=0.5, description="largest discount the planner may offer")
-    discounts: list[float] = Field(default_factory=lambda: [0.0, 0.1, 0.2],
-                                   description="discount levels the planner may choose from (0.0 = no discount), each <= max_discount")
-    channels: list[Channel] = Field(default_factory=lambda: ["email"], min_length=1, description="channels it may use, each once")
+    discounts: list[float] = Field(
+        default_factory=lambda: [0.0, 0.1, 0.2],
+        description="discount levels the planner may choose from (0.0 = no discount), each <= max_discount",
+    )
+    channels: list[Channel] = Field(
+        default_factory=lambda: ["email"], min_length=1, description="channels it may use, each once"
+    )
     window_days: int = Field(14, ge=1, le=90, description="attribution / response window in days")
-    start: dt.date | None = Field(None, description="first day the campaign may be sent (default: the day after the store's data)")
-    end: dt.date | None = Field(None, description="last day it may be sent (default: start); at most 14 days are considered")
-    holdout_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="share of the audience held out to measure the effect")
+    start: dt.date | None = Field(
+        None, description="first day the campaign may be sent (default: the day after the store's data)"
+    )
+    end: dt.date | None = Field(
+        None, description="last day it may be sent (default: start); at most 14 days are considered"
+    )
+    holdout_fraction: float = Field(
+        0.1, ge=0.0, lt=1.0, description="share of the audience held out to measure the effect"
+    )
     eligible: Eligibility = Field(default_factory=Eligibility, description="who may be contacted")
     frequency: Frequency = Field(default_factory=Frequency, description="contact limits")
 
@@ -144,10 +156,19 @@ def parse_goal(data: dict, source: str = "goal") -> Goal:
 def load_goal(path: str | Path) -> Goal:
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"GOAL: file not found: {path}", field="goal", value=str(path), hint="Pass a TOML file; see docs/strategy.md for an example.")
+        raise InputError(
+            f"GOAL: file not found: {path}",
+            field="goal",
+            value=str(path),
+            hint="Pass a TOML file; see docs/strategy.md for an example.",
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"GOAL: {path} is not valid TOML: {exc}", field="goal", value=str(path),
-                         hint='Strings need quotes (name = "Win back"), lists brackets (channels = ["email"]).') from None
+        raise InputError(
+            f"GOAL: {path} is not valid TOML: {exc}",
+            field="goal",
+            value=str(path),
+            hint='Strings need quotes (name = "Win back"), lists brackets (channels = ["email"]).',
+        ) from None
     return parse_goal(data, source=path.name)

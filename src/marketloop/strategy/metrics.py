@@ -19,7 +19,10 @@ from marketloop.errors import InputError
 def _check(y: np.ndarray, score: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y, score, t = (np.asarray(a, dtype=float) for a in (y, score, t))
     if not (len(y) == len(score) == len(t)) or len(y) == 0:
-        raise InputError(f"y, uplift, treatment: expected non-empty arrays of one length, got {len(y)}, {len(score)}, {len(t)}", field="uplift")
+        raise InputError(
+            f"y, uplift, treatment: expected non-empty arrays of one length, got {len(y)}, {len(score)}, {len(t)}",
+            field="uplift",
+        )
     if not np.isin(t, (0.0, 1.0)).all() or t.min() == t.max():
         raise InputError("treatment: expected 0/1 values with both arms present", field="treatment")
     return y, score, t

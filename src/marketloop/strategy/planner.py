@@ -70,7 +70,9 @@ def eligible_features(store: Store, goal: Goal, as_of: dt.datetime) -> pd.DataFr
     if goal.objective == "reactivations":
         keep &= segment.isin(["lapsing", "lapsed"])
     if e.countries:
-        countries = store.read_sql(schema.customers.select().with_only_columns(schema.customers.c.customer_id, schema.customers.c.country))
+        countries = store.read_sql(
+            schema.customers.select().with_only_columns(schema.customers.c.customer_id, schema.customers.c.country)
+        )
         allowed = set(countries.loc[countries["country"].isin(e.countries), "customer_id"].astype(str))
         keep &= feats.index.isin(list(allowed))
     if goal.frequency.min_days_between > 0:
@@ -83,18 +85,25 @@ def segment_of(feats: pd.DataFrame) -> pd.Series:
     """Lifecycle by recency: new (< 30 days' tenure), active (ordered or visited in 90 days), lapsing
     (last order 90-365 days ago), lapsed (longer, or never)."""
     since_order, since_visit = feats["days_since_order"], feats["days_since_visit"]
-    seg = np.where(feats["tenure_days"] < 30, "new",
-                   np.where((since_order < 90) | (since_visit < 30), "active", np.where(since_order < 365, "lapsing", "lapsed")))
+    seg = np.where(
+        feats["tenure_days"] < 30,
+        "new",
+        np.where((since_order < 90) | (since_visit < 30), "active", np.where(since_order < 365, "lapsing", "lapsed")),
+    )
     return pd.Series(seg, index=feats.index)
 
 
 def _recently_messaged(store: Store, since: dt.datetime) -> set[str]:
     s = schema.sends
-    rows = store.read_sql(s.select().with_only_columns(s.c.customer_id).where(s.c.is_holdout.is_(False), s.c.sent_at >= since))
+    rows = store.read_sql(
+        s.select().with_only_columns(s.c.customer_id).where(s.c.is_holdout.is_(False), s.c.sent_at >= since)
+    )
     return set(rows["customer_id"].astype(str))
 
 
-def fit_response_model(store: Store, history: RandomisedHistory, learner: str = "t_learner", random_state: int = 0) -> OfferResponseModel:
+def fit_response_model(
+    store: Store, history: RandomisedHistory, learner: str = "t_learner", random_state: int = 0
+) -> OfferResponseModel:
     feats = customer_features(store, as_of=history.sent_at)
     rows = history.rows[history.rows["customer_id"].isin(feats.index)]
     if len(rows) < len(history.rows):
@@ -103,7 +112,13 @@ def fit_response_model(store: Store, history: RandomisedHistory, learner: str = 
     channels = {parse_arm(a)[0] for a in history.arms}
     reachable = {c: feats.loc[rows["customer_id"], f"{c}_ok"].to_numpy() > 0 for c in channels if f"{c}_ok" in feats}
     return OfferResponseModel(learner=learner, random_state=random_state).fit(
-        X, rows["arm"].to_numpy(), rows["converted"].to_numpy(), rows["opened"].to_numpy(), rows["clicked"].to_numpy(), reachable=reachable)
+        X,
+        rows["arm"].to_numpy(),
+        rows["converted"].to_numpy(),
+        rows["opened"].to_numpy(),
+        rows["clicked"].to_numpy(),
+        reachable=reachable,
+    )
 
 
 def candidate_days(goal: Goal, now: dt.datetime) -> list[dt.date]:
@@ -113,21 +128,37 @@ def candidate_days(goal: Goal, now: dt.datetime) -> list[dt.date]:
     return days[:14]
 
 
-def plan_campaign(store: Store, goal: Goal, *, history: RandomisedHistory | None = None, model: OfferResponseModel | None = None,
-                  learner: str = "t_learner", n_boot: int = 200, random_state: int = 0, now: dt.datetime | None = None,
-                  send_hour: int = 9) -> PlanResult:
+def plan_campaign(
+    store: Store,
+    goal: Goal,
+    *,
+    history: RandomisedHistory | None = None,
+    model: OfferResponseModel | None = None,
+    learner: str = "t_learner",
+    n_boot: int = 200,
+    random_state: int = 0,
+    now: dt.datetime | None = None,
+    send_hour: int = 9,
+) -> PlanResult:
     """Plan a campaign for ``goal`` on ``store``; nothing is written (see :func:`save_plan`)."""
     history = history or read_history(store)
     if history is None:
-        raise InputError("history: the store has no randomised campaign history (sends with a holdout) to learn uplift from",
-                         field="history", hint="Run a first campaign with a holdout, or on a simulated store pass --sim DIR "
-                         "to run an exploration round in the simulator.")
+        raise InputError(
+            "history: the store has no randomised campaign history (sends with a holdout) to learn uplift from",
+            field="history",
+            hint="Run a first campaign with a holdout, or on a simulated store pass --sim DIR "
+            "to run an exploration round in the simulator.",
+        )
     model = model or fit_response_model(store, history, learner, random_state)
     now = now or store_now(store)
     feats = eligible_features(store, goal, now)
     if feats.empty:
-        raise InputError("eligible: no customer matches the goal's eligibility rules", field="eligible",
-                         value=goal.eligible.model_dump(exclude_none=True), hint="Widen the segment or the recency limits.")
+        raise InputError(
+            "eligible: no customer matches the goal's eligibility rules",
+            field="eligible",
+            value=goal.eligible.model_dump(exclude_none=True),
+            hint="Widen the segment or the recency limits.",
+        )
     basket, cost = basket_and_cost(store, feats, as_of=now)
     X = feats[list(FEATURES)].to_numpy()
     demand = fit_demand(store)
@@ -136,9 +167,12 @@ def plan_campaign(store: Store, goal: Goal, *, history: RandomisedHistory | None
         factor = demand.factor(day, history.sent_at.date(), goal.window_days)
         arms = predict_arms(model, X, feats, basket.to_numpy(), cost.to_numpy(), goal, factor)
         if not arms:
-            raise InputError(f"discounts/channels: the history has no randomised data for any of the goal's offers "
-                             f"({', '.join(goal.channels)} x {goal.discounts})", field="discounts",
-                             hint=f"Offers with history: {', '.join(model.arms_)}.")
+            raise InputError(
+                f"discounts/channels: the history has no randomised data for any of the goal's offers "
+                f"({', '.join(goal.channels)} x {goal.discounts})",
+                field="discounts",
+                hint=f"Offers with history: {', '.join(model.arms_)}.",
+            )
         choice, best_any, reason = choose(arms, goal.objective, goal.budget)
         total = sum(float(a.score(goal.objective)[choice == k].sum()) for k, a in enumerate(arms))
         if best is None or total > best[0] + 1e-9:
@@ -153,16 +187,40 @@ def plan_campaign(store: Store, goal: Goal, *, history: RandomisedHistory | None
     groups, audience, totals = _groups(decisions, arms, basket.to_numpy(), cost.to_numpy(), draws, goal, rng)
     used = sorted({a for a in audience["variant"].unique()})
     by_arm = {a.arm: a for a in arms}
-    variants = [Variant(name=v, offer=Offer(discount=by_arm[v].discount, code_prefix=f"ML{round(by_arm[v].discount * 100)}" if by_arm[v].discount else None),
-                        channel=by_arm[v].channel) for v in used]
+    variants = [
+        Variant(
+            name=v,
+            offer=Offer(
+                discount=by_arm[v].discount,
+                code_prefix=f"ML{round(by_arm[v].discount * 100)}" if by_arm[v].discount else None,
+            ),
+            channel=by_arm[v].channel,
+        )
+        for v in used
+    ]
     campaign_id = f"cmp-{now:%Y%m%d}-{uuid.uuid4().hex[:8]}"
-    facts = {"learner": learner, "history_campaigns": history.campaigns, "history_customers": int(len(history.rows)),
-             "calendar_factor": round(factor, 3), "calendar_effects": demand.effects(), "send_day": day.isoformat(),
-             "eligible": int(len(feats)), "arms": [a.arm for a in arms]}
-    plan = CampaignPlan(campaign_id=campaign_id, name=goal.name, objective=goal.objective,
-                        created_at=utcnow(), send_at=send_at, window_days=goal.window_days,
-                        holdout_fraction=goal.holdout_fraction, variants=variants or [Variant(name="none")], groups=groups,
-                        predictions=totals)
+    facts = {
+        "learner": learner,
+        "history_campaigns": history.campaigns,
+        "history_customers": int(len(history.rows)),
+        "calendar_factor": round(factor, 3),
+        "calendar_effects": demand.effects(),
+        "send_day": day.isoformat(),
+        "eligible": int(len(feats)),
+        "arms": [a.arm for a in arms],
+    }
+    plan = CampaignPlan(
+        campaign_id=campaign_id,
+        name=goal.name,
+        objective=goal.objective,
+        created_at=utcnow(),
+        send_at=send_at,
+        window_days=goal.window_days,
+        holdout_fraction=goal.holdout_fraction,
+        variants=variants or [Variant(name="none")],
+        groups=groups,
+        predictions=totals,
+    )
     plan.rationale = TemplateRationaleWriter().write(plan, goal, facts)
     if len(audience):
         audience["products_json"] = products_json(store, audience["customer_id"])
@@ -170,7 +228,9 @@ def plan_campaign(store: Store, goal: Goal, *, history: RandomisedHistory | None
     return PlanResult(plan=plan, goal=goal, audience=audience, decisions=decisions, facts=facts)
 
 
-def _decisions(index: pd.Index, arms: list[ArmPrediction], choice: np.ndarray, best_any: np.ndarray, reason: np.ndarray) -> pd.DataFrame:
+def _decisions(
+    index: pd.Index, arms: list[ArmPrediction], choice: np.ndarray, best_any: np.ndarray, reason: np.ndarray
+) -> pd.DataFrame:
     n = len(index)
     pick = np.where(choice >= 0, choice, best_any)
     rows = np.arange(n)
@@ -186,14 +246,33 @@ def _decisions(index: pd.Index, arms: list[ArmPrediction], choice: np.ndarray, b
     # would buy anyway: buying is far likelier than being moved (5x the best uplift) and above the median.
     put_off = plain < -np.maximum(0.005, 0.1 * p0)
     anyway = (p0 >= 5 * np.maximum(best_tau, 0.002)) & (p0 >= np.median(p0))
-    kind = np.where(put_off, "put_off", np.where(anyway, "buy_anyway", np.where(best_tau >= tau_cut, "persuadable", "low_response")))
-    return pd.DataFrame({"customer_id": index.astype(str), "kind": kind, "arm_index": pick, "included": choice >= 0,
-                         "arm": [arms[k].arm if c >= 0 else "" for k, c in zip(pick, choice, strict=True)],
-                         "reason": reason, "p0": p0, "predicted_uplift": tau, "predicted_profit": profit})
+    kind = np.where(
+        put_off, "put_off", np.where(anyway, "buy_anyway", np.where(best_tau >= tau_cut, "persuadable", "low_response"))
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": index.astype(str),
+            "kind": kind,
+            "arm_index": pick,
+            "included": choice >= 0,
+            "arm": [arms[k].arm if c >= 0 else "" for k, c in zip(pick, choice, strict=True)],
+            "reason": reason,
+            "p0": p0,
+            "predicted_uplift": tau,
+            "predicted_profit": profit,
+        }
+    )
 
 
-def _groups(decisions: pd.DataFrame, arms: list[ArmPrediction], basket: np.ndarray, cost: np.ndarray, draws: dict, goal: Goal,
-            rng: np.random.Generator) -> tuple[list[GroupPlan], pd.DataFrame, dict]:
+def _groups(
+    decisions: pd.DataFrame,
+    arms: list[ArmPrediction],
+    basket: np.ndarray,
+    cost: np.ndarray,
+    draws: dict,
+    goal: Goal,
+    rng: np.random.Generator,
+) -> tuple[list[GroupPlan], pd.DataFrame, dict]:
     groups: list[GroupPlan] = []
     audience_parts = []
     included_mask = decisions["included"].to_numpy()
@@ -204,20 +283,57 @@ def _groups(decisions: pd.DataFrame, arms: list[ArmPrediction], basket: np.ndarr
         idx = keys[(kind, included, k, why)]
         arm = arms[k]
         # nobody can be sent a message without consent: no "if sent" predictions for them
-        preds = {} if why == "no_consent" else group_predictions(arm, idx, basket, cost, draws, rng, send_share if included else 1.0)
+        preds = (
+            {}
+            if why == "no_consent"
+            else group_predictions(arm, idx, basket, cost, draws, rng, send_share if included else 1.0)
+        )
         label = f"{KIND_LABELS[kind]} · " + (_arm_label(arm) if included else f"left out ({why.replace('_', ' ')})")
         alternatives = {a.arm: float(a.incremental_profit[idx].mean()) for a in arms}
-        groups.append(GroupPlan(group=label, included=bool(included), customers=len(idx), variant=arm.arm if included else None,
-                                reason=group_reason(KIND_LABELS[kind], bool(included), why, arm, preds, len(idx), alternatives, goal.objective),
-                                predictions=preds))
+        groups.append(
+            GroupPlan(
+                group=label,
+                included=bool(included),
+                customers=len(idx),
+                variant=arm.arm if included else None,
+                reason=group_reason(
+                    KIND_LABELS[kind], bool(included), why, arm, preds, len(idx), alternatives, goal.objective
+                ),
+                predictions=preds,
+            )
+        )
         if included:
             part = decisions.iloc[idx]
-            audience_parts.append(pd.DataFrame({"customer_id": part["customer_id"].to_numpy(), "group_name": label[:128], "variant": arm.arm,
-                                                "channel": arm.channel, "discount": arm.discount,
-                                                "predicted_uplift": part["predicted_uplift"].to_numpy(),
-                                                "predicted_profit": part["predicted_profit"].to_numpy(), "products_json": None}))
-    audience = pd.concat(audience_parts, ignore_index=True) if audience_parts else pd.DataFrame(
-        columns=["customer_id", "group_name", "variant", "channel", "discount", "predicted_uplift", "predicted_profit", "products_json"])
+            audience_parts.append(
+                pd.DataFrame(
+                    {
+                        "customer_id": part["customer_id"].to_numpy(),
+                        "group_name": label[:128],
+                        "variant": arm.arm,
+                        "channel": arm.channel,
+                        "discount": arm.discount,
+                        "predicted_uplift": part["predicted_uplift"].to_numpy(),
+                        "predicted_profit": part["predicted_profit"].to_numpy(),
+                        "products_json": None,
+                    }
+                )
+            )
+    audience = (
+        pd.concat(audience_parts, ignore_index=True)
+        if audience_parts
+        else pd.DataFrame(
+            columns=[
+                "customer_id",
+                "group_name",
+                "variant",
+                "channel",
+                "discount",
+                "predicted_uplift",
+                "predicted_profit",
+                "products_json",
+            ]
+        )
+    )
     from marketloop.strategy.intervals import total_predictions
 
     totals = total_predictions(arms, decisions, included_mask, basket, cost, draws, rng, send_share)

@@ -8,6 +8,7 @@ customer viewed or bought most, falling back to the store's best sellers.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import sqlalchemy as sa
@@ -15,25 +16,41 @@ import sqlalchemy as sa
 from marketloop.store import schema
 from marketloop.strategy.features import read_frame, store_now
 
+if TYPE_CHECKING:
+    from marketloop.store.engine import Store
 
-def featured_products(store, customer_ids: list[str], n: int = 3, as_of: dt.datetime | None = None) -> dict[str, list[str]]:  # noqa: ANN001
+
+def featured_products(
+    store: Store, customer_ids: list[str], n: int = 3, as_of: dt.datetime | None = None
+) -> dict[str, list[str]]:
     as_of = as_of or store_now(store)
     e, p, o, lines = schema.events, schema.products, schema.orders, schema.order_lines
     since = as_of - dt.timedelta(days=90)
-    sellers = read_frame(store, sa.select(p.c.product_id, p.c.category, sa.func.sum(lines.c.quantity).label("units"))
-                         .select_from(lines.join(o, o.c.order_id == lines.c.order_id).join(p, p.c.product_id == lines.c.product_id))
-                         .where(o.c.ordered_at >= since, o.c.ordered_at < as_of, o.c.is_return.is_(False), p.c.hidden.is_(False),
-                                sa.or_(p.c.stock.is_(None), p.c.stock > 0))
-                         .group_by(p.c.product_id, p.c.category))
+    sellers = read_frame(
+        store,
+        sa.select(p.c.product_id, p.c.category, sa.func.sum(lines.c.quantity).label("units"))
+        .select_from(lines.join(o, o.c.order_id == lines.c.order_id).join(p, p.c.product_id == lines.c.product_id))
+        .where(
+            o.c.ordered_at >= since,
+            o.c.ordered_at < as_of,
+            o.c.is_return.is_(False),
+            p.c.hidden.is_(False),
+            sa.or_(p.c.stock.is_(None), p.c.stock > 0),
+        )
+        .group_by(p.c.product_id, p.c.category),
+    )
     if sellers.empty:
         return {c: [] for c in customer_ids}
     sellers = sellers.sort_values(["units", "product_id"], ascending=[False, True])
     overall = sellers["product_id"].head(n).tolist()
     by_category = {cat: part["product_id"].head(n).tolist() for cat, part in sellers.groupby("category")}
-    interest = read_frame(store, sa.select(e.c.customer_id, p.c.category, sa.func.count().label("n"))
-                          .select_from(e.join(p, p.c.product_id == e.c.product_id))
-                          .where(e.c.ts < as_of, e.c.customer_id.is_not(None), e.c.event_type.in_(("view", "add_to_cart", "purchase")))
-                          .group_by(e.c.customer_id, p.c.category))
+    interest = read_frame(
+        store,
+        sa.select(e.c.customer_id, p.c.category, sa.func.count().label("n"))
+        .select_from(e.join(p, p.c.product_id == e.c.product_id))
+        .where(e.c.ts < as_of, e.c.customer_id.is_not(None), e.c.event_type.in_(("view", "add_to_cart", "purchase")))
+        .group_by(e.c.customer_id, p.c.category),
+    )
     top = {}
     if len(interest):
         interest = interest.sort_values(["customer_id", "n", "category"], ascending=[True, False, True])

@@ -19,17 +19,25 @@ from marketloop.strategy.features import FEATURES, customer_features, read_frame
 from marketloop.strategy.uplift import outcome_model
 
 
-def purchase_propensity(store: Store, as_of: dt.datetime | None = None, horizon_days: int = 30, random_state: int = 0) -> pd.Series:
+def purchase_propensity(
+    store: Store, as_of: dt.datetime | None = None, horizon_days: int = 30, random_state: int = 0
+) -> pd.Series:
     """P(order within ``horizon_days``) per customer, scored on features as of ``as_of``."""
     as_of = as_of or store_now(store)
     past = as_of - dt.timedelta(days=horizon_days)
     train = customer_features(store, as_of=past)
     o = schema.orders
-    buyers = read_frame(store, sa.select(o.c.customer_id).where(o.c.ordered_at >= past, o.c.ordered_at < as_of, o.c.is_return.is_(False))
-                        .distinct())
+    buyers = read_frame(
+        store,
+        sa.select(o.c.customer_id)
+        .where(o.c.ordered_at >= past, o.c.ordered_at < as_of, o.c.is_return.is_(False))
+        .distinct(),
+    )
     y = train.index.isin(buyers["customer_id"].astype(str).tolist()).astype(int)
     current = customer_features(store, as_of=as_of)
     if y.sum() < 5 or y.sum() == len(y):
         return pd.Series(np.full(len(current), y.mean()), index=current.index, name="propensity")
     model = outcome_model("binary", random_state).fit(train[list(FEATURES)].to_numpy(), y)
-    return pd.Series(model.predict_proba(current[list(FEATURES)].to_numpy())[:, 1], index=current.index, name="propensity")
+    return pd.Series(
+        model.predict_proba(current[list(FEATURES)].to_numpy())[:, 1], index=current.index, name="propensity"
+    )

@@ -34,8 +34,16 @@ def _iv(iv: Interval, money: bool = False, digits: int = 0) -> str:
     return f"{fmt(iv.mean)} ({int(iv.level * 100)} % interval {fmt(iv.low)} to {fmt(iv.high)})"
 
 
-def group_reason(kind: str, included: bool, why: str, arm: ArmPrediction, preds: dict[str, Interval], n: int,
-                 alternatives: dict[str, float], objective: str) -> str:
+def group_reason(
+    kind: str,
+    included: bool,
+    why: str,
+    arm: ArmPrediction,
+    preds: dict[str, Interval],
+    n: int,
+    alternatives: dict[str, float],
+    objective: str,
+) -> str:
     if why == "no_consent":
         return f"Left out ({kind}): no granted consent for any of the goal's channels; they cannot be contacted."
     per = preds["incremental_profit"].mean / max(n, 1)
@@ -44,26 +52,36 @@ def group_reason(kind: str, included: bool, why: str, arm: ArmPrediction, preds:
     if included:
         others = {a: v for a, v in alternatives.items() if a != arm.arm}
         runner = max(others.items(), key=lambda kv: kv[1]) if others else None
-        text = (f"Included ({kind}): {arm.channel} with {offer} is predicted to add {uplift_pts:+.2f} points of purchase probability "
-                f"and {_money(per)} incremental profit per customer; {_iv(preds['incremental_conversions'], digits=1)} extra orders in all.")
+        text = (
+            f"Included ({kind}): {arm.channel} with {offer} is predicted to add {uplift_pts:+.2f} points of purchase probability "
+            f"and {_money(per)} incremental profit per customer; {_iv(preds['incremental_conversions'], digits=1)} extra orders in all."
+        )
         if runner is not None:
             text += f" The next best offer ({runner[0]}) would make {_money(runner[1])} per customer."
         own = alternatives.get(arm.arm, per)
         if own < 0 or (runner is not None and runner[1] > own):
-            text += (" By the point estimate that is not their best choice, but the difference is within the uncertainty of "
-                     "the estimate, so they keep the audience's offer.")
+            text += (
+                " By the point estimate that is not their best choice, but the difference is within the uncertainty of "
+                "the estimate, so they keep the audience's offer."
+            )
         return text
     if why == "not_allowed":
-        return (f"Left out ({kind}): every offer breaks the margin floor or the maximum discount for them "
-                f"(their cost ratio leaves no room); the best would make {_money(per)} per customer.")
+        return (
+            f"Left out ({kind}): every offer breaks the margin floor or the maximum discount for them "
+            f"(their cost ratio leaves no room); the best would make {_money(per)} per customer."
+        )
     if why == "budget":
         return f"Left out ({kind}): worth contacting ({_money(per)} per customer with {offer}), but the budget ran out on better groups first."
     if uplift_pts < 0:
-        return (f"Left out ({kind}): contacting them is predicted to lower purchases ({uplift_pts:+.2f} points with {offer}); "
-                f"the best offer would lose {_money(-per)} per customer.")
+        return (
+            f"Left out ({kind}): contacting them is predicted to lower purchases ({uplift_pts:+.2f} points with {offer}); "
+            f"the best offer would lose {_money(-per)} per customer."
+        )
     target = OBJECTIVES.get(objective, objective)
-    return (f"Left out ({kind}): even the best offer ({arm.channel}, {offer}) adds too little {target} to pay for itself: "
-            f"{uplift_pts:+.2f} points, {_money(per)} incremental profit per customer.")
+    return (
+        f"Left out ({kind}): even the best offer ({arm.channel}, {offer}) adds too little {target} to pay for itself: "
+        f"{uplift_pts:+.2f} points, {_money(per)} incremental profit per customer."
+    )
 
 
 class TemplateRationaleWriter:
@@ -76,20 +94,29 @@ class TemplateRationaleWriter:
         no_consent = sum(g.customers for g in left if "no consent" in g.group)
         n_in = sum(g.customers for g in included)
         n_out = sum(g.customers for g in left)
-        parts = [f"Goal: maximise {OBJECTIVES[goal.objective]}"
-                 + (f" within a budget of {_money(goal.budget)}" if goal.budget else "")
-                 + (f", keeping a {goal.margin_floor:.0%} margin on discounted orders" if goal.margin_floor else "") + "."]
-        parts.append(f"Of {facts['eligible']:,} eligible customers the plan contacts {n_in:,} and leaves out {n_out:,}, "
-                     f"sending on {facts['send_day']} (a {goal.holdout_fraction:.0%} holdout measures the effect).")
+        parts = [
+            f"Goal: maximise {OBJECTIVES[goal.objective]}"
+            + (f" within a budget of {_money(goal.budget)}" if goal.budget else "")
+            + (f", keeping a {goal.margin_floor:.0%} margin on discounted orders" if goal.margin_floor else "")
+            + "."
+        ]
+        parts.append(
+            f"Of {facts['eligible']:,} eligible customers the plan contacts {n_in:,} and leaves out {n_out:,}, "
+            f"sending on {facts['send_day']} (a {goal.holdout_fraction:.0%} holdout measures the effect)."
+        )
         if n_in:
-            parts.append(f"Predicted over {goal.window_days} days: {_iv(p['incremental_conversions'], digits=1)} incremental orders, "
-                         f"{_iv(p['incremental_revenue'], money=True)} incremental revenue and {_iv(p['incremental_profit'], money=True)} "
-                         f"incremental profit at a cost of {_money(p['cost'].mean)} in discounts and sends.")
+            parts.append(
+                f"Predicted over {goal.window_days} days: {_iv(p['incremental_conversions'], digits=1)} incremental orders, "
+                f"{_iv(p['incremental_revenue'], money=True)} incremental revenue and {_iv(p['incremental_profit'], money=True)} "
+                f"incremental profit at a cost of {_money(p['cost'].mean)} in discounts and sends."
+            )
         offers = {}
         for g in included:
             offers[g.variant] = offers.get(g.variant, 0) + g.customers
         if offers:
-            parts.append("Offers: " + ", ".join(f"{v} to {n:,}" for v, n in sorted(offers.items(), key=lambda kv: -kv[1])) + ".")
+            parts.append(
+                "Offers: " + ", ".join(f"{v} to {n:,}" for v, n in sorted(offers.items(), key=lambda kv: -kv[1])) + "."
+            )
         put_off = sum(g.customers for g in left if g.group.startswith("put off"))
         anyway = [g for g in plan.groups if g.group.startswith("would buy anyway")]
         if no_consent:
@@ -98,13 +125,20 @@ class TemplateRationaleWriter:
             parts.append(f"{put_off:,} customers are predicted to buy less if contacted and are left out.")
         if anyway:
             disc = sum(g.customers for g in anyway if g.included and g.variant and not g.variant.endswith("-0"))
-            parts.append(f"Customers who would likely buy anyway ({sum(g.customers for g in anyway):,}) get "
-                         + ("no discount." if disc == 0 else f"a discount only where it pays ({disc:,})."))
+            parts.append(
+                f"Customers who would likely buy anyway ({sum(g.customers for g in anyway):,}) get "
+                + ("no discount." if disc == 0 else f"a discount only where it pays ({disc:,}).")
+            )
         cal = facts.get("calendar_factor", 1.0)
         if abs(cal - 1.0) >= 0.02:
             effects = ", ".join(f"{k} x{v}" for k, v in facts.get("calendar_effects", {}).items())
-            parts.append(f"The market calendar makes the send window {cal:.2f}x as busy as the test the models learned from"
-                         + (f" (history shows {effects})" if effects else "") + "; baseline purchases were scaled accordingly.")
-        parts.append(f"Uplift was learned with a {facts['learner'].replace('_', '-')} on {facts['history_customers']:,} customers of a "
-                     f"randomised test ({', '.join(facts['history_campaigns'])}).")
+            parts.append(
+                f"The market calendar makes the send window {cal:.2f}x as busy as the test the models learned from"
+                + (f" (history shows {effects})" if effects else "")
+                + "; baseline purchases were scaled accordingly."
+            )
+        parts.append(
+            f"Uplift was learned with a {facts['learner'].replace('_', '-')} on {facts['history_customers']:,} customers of a "
+            f"randomised test ({', '.join(facts['history_campaigns'])})."
+        )
         return " ".join(parts)

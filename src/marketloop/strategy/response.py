@@ -45,8 +45,15 @@ class OfferResponseModel(BaseEstimator):
         self.n_folds = n_folds
         self.random_state = random_state
 
-    def fit(self, X: np.ndarray, arm: np.ndarray, y: np.ndarray, opened: np.ndarray | None = None,
-            clicked: np.ndarray | None = None, reachable: dict[str, np.ndarray] | None = None) -> OfferResponseModel:
+    def fit(
+        self,
+        X: np.ndarray,
+        arm: np.ndarray,
+        y: np.ndarray,
+        opened: np.ndarray | None = None,
+        clicked: np.ndarray | None = None,
+        reachable: dict[str, np.ndarray] | None = None,
+    ) -> OfferResponseModel:
         """``reachable`` (channel -> per row, consent at the test's time): uplift is learned on the
         customers a message on that channel could reach, in both arms. A randomised test also sends to
         customers without consent (their message is never delivered, so their effect is zero); mixing
@@ -56,8 +63,11 @@ class OfferResponseModel(BaseEstimator):
         y = np.asarray(y, dtype=float)
         control = arm == CONTROL
         if control.sum() < 20:
-            raise InputError(f"history: expected at least 20 held-out (control) customers, got {int(control.sum())}", field="history",
-                             hint="Uplift needs a randomised holdout; run an exploration round or a campaign with a holdout first.")
+            raise InputError(
+                f"history: expected at least 20 held-out (control) customers, got {int(control.sum())}",
+                field="history",
+                hint="Uplift needs a randomised holdout; run an exploration round or a campaign with a holdout first.",
+            )
         self.arms_ = sorted(a for a in set(arm.tolist()) if a != CONTROL)
         if not self.arms_:
             raise InputError("history: no treated customers next to the holdout", field="history")
@@ -83,14 +93,26 @@ class OfferResponseModel(BaseEstimator):
         design = self._design(X[treated], arm[treated])
         self.open_model_ = self.click_model_ = None
         if opened is not None and np.asarray(opened)[treated].std() > 0:
-            self.open_model_ = fit_outcome("binary", self.random_state, design, np.asarray(opened, dtype=float)[treated])
+            self.open_model_ = fit_outcome(
+                "binary", self.random_state, design, np.asarray(opened, dtype=float)[treated]
+            )
         if clicked is not None and np.asarray(clicked)[treated].std() > 0:
-            self.click_model_ = fit_outcome("binary", self.random_state, design, np.asarray(clicked, dtype=float)[treated])
+            self.click_model_ = fit_outcome(
+                "binary", self.random_state, design, np.asarray(clicked, dtype=float)[treated]
+            )
         self.n_features_in_ = X.shape[1]
         return self
 
-    def _fit_contrast(self, key: str, X: np.ndarray, y: np.ndarray, reference: np.ndarray, treated: np.ndarray,
-                      rng: np.random.Generator, reach: np.ndarray | None) -> None:
+    def _fit_contrast(
+        self,
+        key: str,
+        X: np.ndarray,
+        y: np.ndarray,
+        reference: np.ndarray,
+        treated: np.ndarray,
+        rng: np.random.Generator,
+        reach: np.ndarray | None,
+    ) -> None:
         rows = reference | treated
         if reach is not None and min((rows & reach & treated).sum(), (rows & reach & reference).sum()) >= 20:
             rows &= reach
@@ -98,7 +120,9 @@ class OfferResponseModel(BaseEstimator):
         oof = np.zeros(len(ya))
         fold_models = []
         for train, test in KFold(self.n_folds, shuffle=True, random_state=self.random_state).split(Xa):
-            fold_models.append(make_learner(self.learner, "binary", self.random_state).fit(Xa[train], ta[train], ya[train]))
+            fold_models.append(
+                make_learner(self.learner, "binary", self.random_state).fit(Xa[train], ta[train], ya[train])
+            )
             oof[test] = fold_models[-1].predict(Xa[test])
         e = float(ta.mean())
         ystar = ya * (ta / e - (1 - ta) / (1 - e))
@@ -124,7 +148,9 @@ class OfferResponseModel(BaseEstimator):
     def _design(X: np.ndarray, arm: np.ndarray) -> np.ndarray:
         parsed = [parse_arm(a) for a in arm]
         channels = ("email", "sms", "push", "webhook")
-        return np.column_stack([X, [d for _, d in parsed], [channels.index(c) if c in channels else 0 for c, _ in parsed]])
+        return np.column_stack(
+            [X, [d for _, d in parsed], [channels.index(c) if c in channels else 0 for c, _ in parsed]]
+        )
 
     def predict_control(self, X: np.ndarray) -> np.ndarray:
         return self.control_model_.predict_proba(np.asarray(X, dtype=float))[:, 1]
@@ -161,5 +187,9 @@ class OfferResponseModel(BaseEstimator):
 
     def _check_arm(self, arm: str) -> None:
         if arm not in self.arms_:
-            raise InputError(f"arm: expected one of {', '.join(self.arms_)}, got {arm!r}", field="arm", value=arm,
-                             hint="The history has no randomised data for this offer; explore it first.")
+            raise InputError(
+                f"arm: expected one of {', '.join(self.arms_)}, got {arm!r}",
+                field="arm",
+                value=arm,
+                hint="The history has no randomised data for this offer; explore it first.",
+            )

@@ -33,14 +33,29 @@ class UpliftModel(Protocol):
 
 def _lgbm_params(random_state: int | None) -> dict:
     # Small, regularised trees: uplift signals are a fraction of a point, so deep trees only fit noise.
-    return dict(n_estimators=150, learning_rate=0.04, num_leaves=15, min_child_samples=200, subsample=0.8,
-                subsample_freq=1, colsample_bytree=0.8, reg_lambda=5.0, random_state=random_state, verbose=-1, n_jobs=1)
+    return dict(
+        n_estimators=150,
+        learning_rate=0.04,
+        num_leaves=15,
+        min_child_samples=200,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        reg_lambda=5.0,
+        random_state=random_state,
+        verbose=-1,
+        n_jobs=1,
+    )
 
 
 def outcome_model(outcome: Outcome, random_state: int | None):  # noqa: ANN201
     from lightgbm import LGBMClassifier, LGBMRegressor
 
-    return LGBMClassifier(**_lgbm_params(random_state)) if outcome == "binary" else LGBMRegressor(**_lgbm_params(random_state))
+    return (
+        LGBMClassifier(**_lgbm_params(random_state))
+        if outcome == "binary"
+        else LGBMRegressor(**_lgbm_params(random_state))
+    )
 
 
 class ConstantOutcome:
@@ -73,22 +88,36 @@ def _predict_outcome(model, X: np.ndarray) -> np.ndarray:  # noqa: ANN001
     return model.predict_proba(X)[:, 1] if hasattr(model, "predict_proba") else model.predict(X)
 
 
-def check_uplift_data(X: np.ndarray, treatment: np.ndarray, y: np.ndarray, outcome: Outcome) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def check_uplift_data(
+    X: np.ndarray, treatment: np.ndarray, y: np.ndarray, outcome: Outcome
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     X = np.asarray(X, dtype=float)
     t = np.asarray(treatment)
     y = np.asarray(y, dtype=float)
     if X.ndim != 2 or len(X) != len(t) or len(t) != len(y):
-        raise InputError(f"X, treatment, y: expected a 2-d X and arrays of the same length, got shapes {X.shape}, {t.shape}, {y.shape}",
-                         field="X", hint="Pass one row per customer.")
+        raise InputError(
+            f"X, treatment, y: expected a 2-d X and arrays of the same length, got shapes {X.shape}, {t.shape}, {y.shape}",
+            field="X",
+            hint="Pass one row per customer.",
+        )
     if not np.isin(t, (0, 1)).all():
-        raise InputError("treatment: expected 0 (control) or 1 (treated) for every row", field="treatment",
-                         value=sorted(set(np.unique(t).tolist()))[:5], hint="Encode the arm you compare as 1 and the control as 0.")
+        raise InputError(
+            "treatment: expected 0 (control) or 1 (treated) for every row",
+            field="treatment",
+            value=sorted(set(np.unique(t).tolist()))[:5],
+            hint="Encode the arm you compare as 1 and the control as 0.",
+        )
     t = t.astype(int)
     if min(int(t.sum()), int((1 - t).sum())) < 20:
-        raise InputError(f"treatment: expected at least 20 treated and 20 control rows, got {int(t.sum())} and {int((1 - t).sum())}",
-                         field="treatment", hint="Uplift needs randomised data with both arms: run a test with a holdout first.")
+        raise InputError(
+            f"treatment: expected at least 20 treated and 20 control rows, got {int(t.sum())} and {int((1 - t).sum())}",
+            field="treatment",
+            hint="Uplift needs randomised data with both arms: run a test with a holdout first.",
+        )
     if outcome == "binary" and not np.isin(y, (0.0, 1.0)).all():
-        raise InputError("y: expected a 0/1 outcome for outcome='binary'", field="y", hint="Use outcome='continuous' for money.")
+        raise InputError(
+            "y: expected a 0/1 outcome for outcome='binary'", field="y", hint="Use outcome='continuous' for money."
+        )
     if outcome not in ("binary", "continuous"):
         raise InputError(f"outcome: expected 'binary' or 'continuous', got {outcome!r}", field="outcome", value=outcome)
     return X, t, y
@@ -155,7 +184,9 @@ class DRLearner(BaseEstimator):
     def fit(self, X: np.ndarray, treatment: np.ndarray, y: np.ndarray) -> DRLearner:
         X, t, y = check_uplift_data(X, treatment, y, self.outcome)
         if not isinstance(self.n_folds, int) or self.n_folds < 2:
-            raise InputError(f"n_folds: expected an integer >= 2, got {self.n_folds!r}", field="n_folds", value=self.n_folds)
+            raise InputError(
+                f"n_folds: expected an integer >= 2, got {self.n_folds!r}", field="n_folds", value=self.n_folds
+            )
         pseudo = np.zeros(len(y))
         folds = KFold(self.n_folds, shuffle=True, random_state=self.random_state)
         for train, test in folds.split(X):
@@ -182,6 +213,10 @@ LEARNERS: dict[str, type] = {"t_learner": TLearner, "x_learner": XLearner, "dr_l
 
 def make_learner(name: str, outcome: Outcome = "binary", random_state: int | None = 0):  # noqa: ANN201
     if name not in LEARNERS:
-        raise InputError(f"learner: expected one of {', '.join(LEARNERS)}, got {name!r}", field="learner", value=name,
-                         hint="t_learner is the most robust default on small randomised tests.")
+        raise InputError(
+            f"learner: expected one of {', '.join(LEARNERS)}, got {name!r}",
+            field="learner",
+            value=name,
+            hint="t_learner is the most robust default on small randomised tests.",
+        )
     return LEARNERS[name](outcome=outcome, random_state=random_state)

@@ -25,16 +25,35 @@ from marketloop.store import schema
 
 log = logging.getLogger(__name__)
 
-ORDER_INTENTS = {"track_order", "cancel_order", "change_order", "track_refund", "get_invoice", "change_shipping_address"}
+ORDER_INTENTS = {
+    "track_order",
+    "cancel_order",
+    "change_order",
+    "track_refund",
+    "get_invoice",
+    "change_shipping_address",
+}
 STATUS_TEXT = {
     "pending": "is being prepared and has not been dispatched yet",
     "completed": "has been completed and dispatched",
     "cancelled": "was cancelled",
     "returned": "was returned",
 }
-GREETING = re.compile(r"^(hi|hello|hey|good (morning|afternoon|evening)|thanks?( you)?|thank you( very much)?|cheers|你好|您好|谢谢)[\s!.,。！]*$", re.I)
+GREETING = re.compile(
+    r"^(hi|hello|hey|good (morning|afternoon|evening)|thanks?( you)?|thank you( very much)?|cheers|你好|您好|谢谢)[\s!.,。！]*$",
+    re.I,
+)
 THANKS = re.compile(r"thank|cheers|谢谢", re.I)
-PRODUCT_WORDS = ("do you have", "do you sell", "looking for", "in stock", "price of", "how much", "recommend", "product")
+PRODUCT_WORDS = (
+    "do you have",
+    "do you sell",
+    "looking for",
+    "in stock",
+    "price of",
+    "how much",
+    "recommend",
+    "product",
+)
 
 
 @dataclass
@@ -68,9 +87,17 @@ class Reply:
 
 
 class Assistant:
-    def __init__(self, *, intents: Any = None, knowledge: list[Document] | None = None, store: Any = None,
-                 embedder: Any = None, min_confidence: float = 0.4, anger_threshold: float = 0.7,
-                 max_products: int = 5000) -> None:
+    def __init__(
+        self,
+        *,
+        intents: Any = None,
+        knowledge: list[Document] | None = None,
+        store: Any = None,
+        embedder: Any = None,
+        min_confidence: float = 0.4,
+        anger_threshold: float = 0.7,
+        max_products: int = 5000,
+    ) -> None:
         self.intents = intents if intents is not None else KeywordIntents()
         self.store = store
         self.min_confidence = min_confidence
@@ -80,7 +107,10 @@ class Assistant:
             p = schema.products
             products = store.read_sql(
                 sa.select(p.c.product_id, p.c.name, p.c.description, p.c.category, p.c.price, p.c.currency)
-                .where(p.c.hidden.is_(False)).where(p.c.is_product.is_(True)).order_by(p.c.product_id).limit(max_products)
+                .where(p.c.hidden.is_(False))
+                .where(p.c.is_product.is_(True))
+                .order_by(p.c.product_id)
+                .limit(max_products)
             )
             docs += product_documents(products)
         self.retriever = HybridRetriever(docs, embedder=embedder)
@@ -101,19 +131,36 @@ class Assistant:
         if ents.emails:
             conv.email = ents.emails[0]
         if GREETING.match(text.strip()):
-            return Reply("Hello! I can help with orders, delivery, returns, payments and your account. What can I do for you?"
-                         if not THANKS.search(text) else "You are welcome. Is there anything else I can help with?",
-                         "greeting", 1.0, entities=entities)
+            return Reply(
+                "Hello! I can help with orders, delivery, returns, payments and your account. What can I do for you?"
+                if not THANKS.search(text)
+                else "You are welcome. Is there anything else I can help with?",
+                "greeting",
+                1.0,
+                entities=entities,
+            )
         intent, conf = self.intents.top(text)
         if conv.pending_intent and (ents.order_ids or conf < self.min_confidence or len(text.split()) <= 3):
             intent, conf = conv.pending_intent, max(conf, self.min_confidence)
         anger = anger_score(text)
         if anger >= self.anger_threshold:
-            return self._handoff(conv, intent, conf, "the customer is upset", entities,
-                                 "I am sorry about this. I am passing you to a member of our team now; they can see this conversation.")
+            return self._handoff(
+                conv,
+                intent,
+                conf,
+                "the customer is upset",
+                entities,
+                "I am sorry about this. I am passing you to a member of our team now; they can see this conversation.",
+            )
         if intent == "contact_human_agent" and conf >= self.min_confidence:
-            return self._handoff(conv, intent, conf, "the customer asked for a person", entities,
-                                 "Of course. I am passing you to a member of our team; they can see this conversation.")
+            return self._handoff(
+                conv,
+                intent,
+                conf,
+                "the customer asked for a person",
+                entities,
+                "Of course. I am passing you to a member of our team; they can see this conversation.",
+            )
         if intent in ORDER_INTENTS and conf >= self.min_confidence:
             return self._order_reply(conv, intent, conf, entities)
         conv.pending_intent = None
@@ -123,23 +170,45 @@ class Assistant:
             good = [h for h in hits if h.keyword > 0.15 or (h.semantic or 0) > 0.45]
             if good:
                 conv.unsure_turns = 0
-                lines = [f"{h.doc.title} ({format_money(h.doc.meta['price'], h.doc.meta['currency'])})" if h.doc.meta.get("price") is not None
-                         else h.doc.title for h in good]
-                return Reply("Here is what I found in our catalogue: " + "; ".join(lines) + ".", "product_question", conf,
-                             sources=[h.doc.doc_id for h in good], entities=entities)
+                lines = [
+                    f"{h.doc.title} ({format_money(h.doc.meta['price'], h.doc.meta['currency'])})"
+                    if h.doc.meta.get("price") is not None
+                    else h.doc.title
+                    for h in good
+                ]
+                return Reply(
+                    "Here is what I found in our catalogue: " + "; ".join(lines) + ".",
+                    "product_question",
+                    conf,
+                    sources=[h.doc.doc_id for h in good],
+                    entities=entities,
+                )
         hits = self.retriever.search(text, k=1, kind="policy", intent=intent if conf >= self.min_confidence else None)
         top = hits[0] if hits else None
         relevant = top is not None and (
-            (conf >= self.min_confidence and intent in top.doc.intents) or top.keyword > 0.25 or (top.semantic or 0) > 0.5
+            (conf >= self.min_confidence and intent in top.doc.intents)
+            or top.keyword > 0.25
+            or (top.semantic or 0) > 0.5
         )
         if not relevant:
             conv.unsure_turns += 1
             if conv.unsure_turns >= 2:
-                return self._handoff(conv, intent, conf, "low confidence twice in a row", entities,
-                                     "I am not sure I can help with this, so I am passing you to a member of our team.")
-            return Reply("Sorry, I did not quite get that. Could you say it in other words, for example "
-                         "'where is my order 12345' or 'what is your returns policy'?", intent, conf,
-                         reason="low confidence", entities=entities)
+                return self._handoff(
+                    conv,
+                    intent,
+                    conf,
+                    "low confidence twice in a row",
+                    entities,
+                    "I am not sure I can help with this, so I am passing you to a member of our team.",
+                )
+            return Reply(
+                "Sorry, I did not quite get that. Could you say it in other words, for example "
+                "'where is my order 12345' or 'what is your returns policy'?",
+                intent,
+                conf,
+                reason="low confidence",
+                entities=entities,
+            )
         conv.unsure_turns = 0
         return Reply(top.doc.text, intent, conf, sources=[top.doc.doc_id], entities=entities)
 
@@ -151,7 +220,13 @@ class Assistant:
     def _order_reply(self, conv: Conversation, intent: str, conf: float, entities: dict) -> Reply:
         if not conv.order_id:
             conv.pending_intent = intent
-            return Reply("I can look that up. What is your order number?", intent, conf, reason="needs order number", entities=entities)
+            return Reply(
+                "I can look that up. What is your order number?",
+                intent,
+                conf,
+                reason="needs order number",
+                entities=entities,
+            )
         conv.pending_intent = None
         order = self.lookup_order(conv.order_id, conv.customer_id)
         policy = self.retriever.search(intent.replace("_", " "), k=1, kind="policy", intent=intent)
@@ -159,16 +234,23 @@ class Assistant:
         sources = [policy[0].doc.doc_id] if policy_text else []
         if order is None:
             conv.order_id = None
-            msg = (f"I could not find order {entities['order_ids'][0] if entities['order_ids'] else 'with that number'} "
-                   "on your account. Please check the number" + (" or sign in first." if conv.customer_id is None else "."))
+            msg = (
+                f"I could not find order {entities['order_ids'][0] if entities['order_ids'] else 'with that number'} "
+                "on your account. Please check the number" + (" or sign in first." if conv.customer_id is None else ".")
+            )
             return Reply(msg, intent, conf, reason="order not found", sources=sources, entities=entities)
         status = STATUS_TEXT.get(order["status"], f"has the status {order['status']}")
         placed = order["ordered_at"].strftime("%d %B %Y") if order["ordered_at"] is not None else "an unknown date"
-        total = f", total {format_money(order['total'], order['currency'] or 'GBP')}" if order["total"] is not None else ""
+        total = (
+            f", total {format_money(order['total'], order['currency'] or 'GBP')}" if order["total"] is not None else ""
+        )
         msg = f"Your order {order['order_id']} (placed {placed}{total}) {status}."
         if intent in ("cancel_order", "change_order", "change_shipping_address"):
-            msg += " It can still be changed or cancelled from your account." if order["status"] == "pending" else \
-                " It can no longer be changed or cancelled; you can return it instead."
+            msg += (
+                " It can still be changed or cancelled from your account."
+                if order["status"] == "pending"
+                else " It can no longer be changed or cancelled; you can return it instead."
+            )
         if policy_text and intent != "track_order":
             msg += " " + policy_text
         else:
@@ -182,7 +264,8 @@ class Assistant:
         o = schema.orders
         df = self.store.read_sql(
             sa.select(o.c.order_id, o.c.customer_id, o.c.ordered_at, o.c.status, o.c.total, o.c.currency)
-            .where(o.c.order_id == order_id).where(o.c.customer_id == customer_id)
+            .where(o.c.order_id == order_id)
+            .where(o.c.customer_id == customer_id)
         )
         if df.empty:
             return None

@@ -30,11 +30,17 @@ class IntentClassifier:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         word = TfidfVectorizer(ngram_range=(1, 2), min_df=self.min_df, sublinear_tf=True, lowercase=True)
-        char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=max(2, self.min_df), sublinear_tf=True,
-                               lowercase=True, max_features=150_000)
+        char = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(2, 5),
+            min_df=max(2, self.min_df),
+            sublinear_tf=True,
+            lowercase=True,
+            max_features=150_000,
+        )
         return word, char
 
-    def _X(self, texts: Sequence[str]):
+    def _X(self, texts: Sequence[str]):  # noqa: N802, ANN202 - the feature matrix X (scikit-learn naming); scipy is imported lazily
         from scipy import sparse
 
         texts = [str(t) if t is not None else "" for t in texts]
@@ -44,15 +50,23 @@ class IntentClassifier:
         from sklearn.linear_model import LogisticRegression
 
         if len(texts) != len(labels):
-            raise InputError(f"texts and labels differ in length ({len(texts)} vs {len(labels)})", field="labels", value=len(labels))
+            raise InputError(
+                f"texts and labels differ in length ({len(texts)} vs {len(labels)})", field="labels", value=len(labels)
+            )
         if len(set(labels)) < 2:
-            raise InputError(f"need at least two intents to learn from, got {sorted(set(labels))}", field="labels",
-                             value=sorted(set(labels)), hint="Check the label column.")
+            raise InputError(
+                f"need at least two intents to learn from, got {sorted(set(labels))}",
+                field="labels",
+                value=sorted(set(labels)),
+                hint="Check the label column.",
+            )
         texts = [str(t) for t in texts]
         self.word_, self.char_ = self._vectorizers()
         self.word_.fit(texts)
         self.char_.fit(texts)
-        self.model_ = LogisticRegression(C=self.C, max_iter=2000, random_state=self.random_state).fit(self._X(texts), list(labels))
+        self.model_ = LogisticRegression(C=self.C, max_iter=2000, random_state=self.random_state).fit(
+            self._X(texts), list(labels)
+        )
         self.classes_ = self.model_.classes_
         return self
 
@@ -72,7 +86,11 @@ class IntentClassifier:
     def save(self, directory: str | Path) -> Path:
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
-        arrays = {"coef": self.model_.coef_, "intercept": self.model_.intercept_, "classes": np.asarray(self.classes_, dtype=str)}
+        arrays = {
+            "coef": self.model_.coef_,
+            "intercept": self.model_.intercept_,
+            "classes": np.asarray(self.classes_, dtype=str),
+        }
         for prefix, vec in (("word", self.word_), ("char", self.char_)):
             terms = np.empty(len(vec.vocabulary_), dtype=object)
             for term, i in vec.vocabulary_.items():
@@ -80,8 +98,18 @@ class IntentClassifier:
             arrays[f"{prefix}_terms"] = terms.astype(str)
             arrays[f"{prefix}_idf"] = vec.idf_
         np.savez_compressed(path / "intents.npz", **arrays)
-        (path / "intents.json").write_text(json.dumps({"schema_version": SCHEMA_VERSION, "kind": "marketloop.intents",
-                                                        "C": self.C, "min_df": self.min_df, "classes": [str(c) for c in self.classes_]}, indent=2))
+        (path / "intents.json").write_text(
+            json.dumps(
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "kind": "marketloop.intents",
+                    "C": self.C,
+                    "min_df": self.min_df,
+                    "classes": [str(c) for c in self.classes_],
+                },
+                indent=2,
+            )
+        )
         return path
 
     @classmethod
@@ -91,12 +119,18 @@ class IntentClassifier:
         path = Path(directory)
         cfg_path = path / "intents.json"
         if not cfg_path.is_file():
-            raise NotFoundError(f"No intent model in {str(path)!r} (intents.json missing)",
-                                hint="Train one with `marketloop assistant train --data FILE`.")
+            raise NotFoundError(
+                f"No intent model in {str(path)!r} (intents.json missing)",
+                hint="Train one with `marketloop assistant train --data FILE`.",
+            )
         cfg = json.loads(cfg_path.read_text())
         if cfg.get("kind") != "marketloop.intents" or cfg.get("schema_version") != SCHEMA_VERSION:
-            raise InputError(f"{str(cfg_path)!r} is not an intent model of schema version {SCHEMA_VERSION}",
-                             field="model", value=cfg.get("schema_version"), hint="Retrain it with this MarketLoop version.")
+            raise InputError(
+                f"{str(cfg_path)!r} is not an intent model of schema version {SCHEMA_VERSION}",
+                field="model",
+                value=cfg.get("schema_version"),
+                hint="Retrain it with this MarketLoop version.",
+            )
         with np.load(path / "intents.npz", allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
         obj = cls(C=cfg["C"], min_df=cfg["min_df"])
@@ -112,8 +146,14 @@ class IntentClassifier:
 
 
 _RULES: list[tuple[str, str]] = [
-    ("contact_human_agent", r"\b(human|person|agent|representative|somebody|(speak|talk) to someone)\b|人工|真人|客服人员"),
-    ("track_order", r"\b(where is|track|tracking|status of|hasn'?t arrived|not arrived|when will .* arrive)\b|物流|到哪|订单状态|查询订单"),
+    (
+        "contact_human_agent",
+        r"\b(human|person|agent|representative|somebody|(speak|talk) to someone)\b|人工|真人|客服人员",
+    ),
+    (
+        "track_order",
+        r"\b(where is|track|tracking|status of|hasn'?t arrived|not arrived|when will .* arrive)\b|物流|到哪|订单状态|查询订单",
+    ),
     ("cancel_order", r"\bcancel\b|取消"),
     ("track_refund", r"\b(refund status|where is my refund|track .*refund)\b|退款进度"),
     ("get_refund", r"\b(refund|money back)\b|退款"),

@@ -63,8 +63,12 @@ def load_knowledge(folder: str | Path | None = None) -> list[Document]:
     files = sorted(path.glob("*.md")) if path.is_dir() else []
     docs = [d for f in files for d in parse_kb_markdown(f.read_text(encoding="utf-8"), f.stem)]
     if not docs:
-        raise InputError(f"knowledge folder {str(path)!r} has no Markdown sections", field="kb", value=str(path),
-                         hint="Put *.md files there with '## Title' sections (see docs/content.md).")
+        raise InputError(
+            f"knowledge folder {str(path)!r} has no Markdown sections",
+            field="kb",
+            value=str(path),
+            hint="Put *.md files there with '## Title' sections (see docs/content.md).",
+        )
     return docs
 
 
@@ -75,9 +79,19 @@ def product_documents(products: Any) -> list[Document]:
         desc = getattr(row, "description", None)
         cat = getattr(row, "category", None)
         parts = [str(row.name)] + [str(x) for x in (cat, desc) if isinstance(x, str) and x]
-        docs.append(Document(f"product:{row.product_id}", str(row.name), ". ".join(parts), "product",
-                             meta={"product_id": str(row.product_id), "price": None if row.price is None else float(row.price),
-                                   "currency": getattr(row, "currency", None) or "GBP"}))
+        docs.append(
+            Document(
+                f"product:{row.product_id}",
+                str(row.name),
+                ". ".join(parts),
+                "product",
+                meta={
+                    "product_id": str(row.product_id),
+                    "price": None if row.price is None else float(row.price),
+                    "currency": getattr(row, "currency", None) or "GBP",
+                },
+            )
+        )
     return docs
 
 

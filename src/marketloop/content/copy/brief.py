@@ -85,9 +85,18 @@ class CopyBrief(_Strict):
         for key in GOALS:
             if key in text:
                 return key
-        aliases = {"win_back": "winback", "lapsing": "winback", "lapsed": "winback", "abandon": "cart_recovery",
-                   "cart": "cart_recovery", "new_customer": "welcome", "upsell": "cross_sell", "sale": "promotion",
-                   "reorder": "replenish", "new_in": "new_arrivals"}
+        aliases = {
+            "win_back": "winback",
+            "lapsing": "winback",
+            "lapsed": "winback",
+            "abandon": "cart_recovery",
+            "cart": "cart_recovery",
+            "new_customer": "welcome",
+            "upsell": "cross_sell",
+            "sale": "promotion",
+            "reorder": "replenish",
+            "new_in": "new_arrivals",
+        }
         for alias, key in aliases.items():
             if alias in text:
                 return key

@@ -11,7 +11,9 @@ from marketloop.content.copy.generate import CopyWriter
 from marketloop.content.copy.guardrails import check
 
 
-def evaluate_copy(writer: CopyWriter, briefs: Sequence[CopyBrief], *, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+def evaluate_copy(
+    writer: CopyWriter, briefs: Sequence[CopyBrief], *, progress: Callable[[int], None] | None = None
+) -> dict[str, Any]:
     """Raw pass rate, raw violations by kind, and violations in delivered messages (re-checked
     independently of the writer's own verdict)."""
     raw_kinds: Counter[str] = Counter()
@@ -38,8 +40,15 @@ def evaluate_copy(writer: CopyWriter, briefs: Sequence[CopyBrief], *, progress: 
                 for v in recheck.violations:
                     final_kinds[v.kind] += 1
         if not result.raw_report.passed and len(examples) < 5:
-            examples.append({"channel": brief.channel, "language": brief.language, "action": result.action,
-                             "violations": [v.model_dump() for v in result.raw_report.violations][:3], "raw": result.raw_text[:300]})
+            examples.append(
+                {
+                    "channel": brief.channel,
+                    "language": brief.language,
+                    "action": result.action,
+                    "violations": [v.model_dump() for v in result.raw_report.violations][:3],
+                    "raw": result.raw_text[:300],
+                }
+            )
         if progress:
             progress(i + 1)
     n = len(briefs)

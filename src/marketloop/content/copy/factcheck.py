@@ -21,10 +21,33 @@ _MONEY_BEFORE = re.compile(rf"(?P<cur>[£$€¥￥]|\b(?:GBP|USD|EUR|CNY|RMB)\s?
 _MONEY_AFTER = re.compile(rf"(?P<num>{_NUM})\s?(?P<cur>元|块|(?:GBP|USD|EUR|CNY|RMB|pounds?|dollars?|euros?)\b)", re.I)
 _PERCENT = re.compile(rf"(?P<num>{_NUM})\s?(?:%|％|\s?per\s?cent\b|\s?percent\b)", re.I)
 _ZHE = re.compile(r"(?P<num>\d+(?:\.\d)?)\s?折")
-_CODE_AFTER = re.compile(r"(?:\bcode|\bcoupon|\bvoucher|\bpromo|优惠码|折扣码|券码|口令)\s*[:：]?\s*(?P<code>[A-Za-z0-9][A-Za-z0-9_-]{2,31})", re.I)
-_CODE_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])(?=[A-Z0-9_-]*\d)(?=[A-Z0-9_-]*[A-Z])[A-Z0-9][A-Z0-9_-]{3,31}(?![A-Za-z0-9_-])")
-_MONTHS = {m: i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"], 1)}
+_CODE_AFTER = re.compile(
+    r"(?:\bcode|\bcoupon|\bvoucher|\bpromo|优惠码|折扣码|券码|口令)\s*[:：]?\s*(?P<code>[A-Za-z0-9][A-Za-z0-9_-]{2,31})",
+    re.I,
+)
+_CODE_TOKEN = re.compile(
+    r"(?<![A-Za-z0-9_-])(?=[A-Z0-9_-]*\d)(?=[A-Z0-9_-]*[A-Z])[A-Z0-9][A-Z0-9_-]{3,31}(?![A-Za-z0-9_-])"
+)
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        1,
+    )
+}
 _MON = r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 _DATE_PATTERNS = [
     re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b"),
@@ -33,14 +56,38 @@ _DATE_PATTERNS = [
     re.compile(r"(?:(?P<y>\d{4})\s?年\s?)?(?P<m>\d{1,2})\s?月\s?(?P<d>\d{1,2})\s?[日号]"),
     re.compile(r"\b(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{2,4})\b"),
 ]
-_RELATIVE = re.compile(r"\b(?:today only|ends today|ends tonight|tonight only|tomorrow|last day|final hours|24 hours|48 hours|"
-                       r"this weekend|next week|this week only|midnight)\b|今天|今日|明天|今晚|最后一天|本周末", re.I)
-_NUMBER_WORDS = {"five": 5, "ten": 10, "fifteen": 15, "twenty": 20, "twenty-five": 25, "twenty five": 25, "thirty": 30,
-                 "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "seventy-five": 75, "eighty": 80, "ninety": 90}
-_WORD_PERCENT = re.compile(r"\b(" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\s+(?:per\s?cent|percent)\b", re.I)
+_RELATIVE = re.compile(
+    r"\b(?:today only|ends today|ends tonight|tonight only|tomorrow|last day|final hours|24 hours|48 hours|"
+    r"this weekend|next week|this week only|midnight)\b|今天|今日|明天|今晚|最后一天|本周末",
+    re.I,
+)
+_NUMBER_WORDS = {
+    "five": 5,
+    "ten": 10,
+    "fifteen": 15,
+    "twenty": 20,
+    "twenty-five": 25,
+    "twenty five": 25,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "seventy-five": 75,
+    "eighty": 80,
+    "ninety": 90,
+}
+_WORD_PERCENT = re.compile(
+    r"\b(" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\s+(?:per\s?cent|percent)\b", re.I
+)
 # discounts stated without a number: half price is 50 %, buy-one-get-one is 50 % on two items
-_WORD_DISCOUNT = re.compile(r"\b(?:half[- ]price|half off|buy one,? get one(?: free)?|bogo|2 for 1|two for one)\b|半价|买一送一|第二件半价", re.I)
-_WEEKDAYS = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|(?:周|星期)([一二三四五六日天])", re.I)
+_WORD_DISCOUNT = re.compile(
+    r"\b(?:half[- ]price|half off|buy one,? get one(?: free)?|bogo|2 for 1|two for one)\b|半价|买一送一|第二件半价",
+    re.I,
+)
+_WEEKDAYS = re.compile(
+    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|(?:周|星期)([一二三四五六日天])", re.I
+)
 _ZH_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 _URL = re.compile(r"https?://[^\s<>\"'）)]+", re.I)
 
@@ -126,7 +173,9 @@ def extract_claims(text: str) -> list[Claim]:
     return claims
 
 
-_WEEKDAYS_INDEX = {d: i for i, d in enumerate(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])}
+_WEEKDAYS_INDEX = {
+    d: i for i, d in enumerate(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
+}
 
 
 @dataclass(frozen=True)
@@ -164,7 +213,9 @@ def _date_ok(value: tuple, brief: CopyBrief) -> bool:
     return False
 
 
-def check_facts(copy: MessageCopy, fields: dict[str, str], brief: CopyBrief, *, allowed_links: set[str]) -> list[FactViolation]:
+def check_facts(
+    copy: MessageCopy, fields: dict[str, str], brief: CopyBrief, *, allowed_links: set[str]
+) -> list[FactViolation]:
     """Compare every claim in every field, and every e-mail product block, with the brief."""
     out: list[FactViolation] = []
     amounts = true_amounts(brief)
@@ -173,18 +224,35 @@ def check_facts(copy: MessageCopy, fields: dict[str, str], brief: CopyBrief, *, 
     for field, text in fields.items():
         for claim in extract_claims(text):
             if claim.kind == "price" and not any(abs(claim.value - a) < 0.006 for a in amounts):
-                out.append(FactViolation("price", field, f"states {claim.text!r}, which is no price, offer or discounted price supplied", claim.text))
-            elif claim.kind == "discount" and not (brief.offer.kind == "percent" and abs(claim.value - brief.offer.value) < 1e-6):
+                out.append(
+                    FactViolation(
+                        "price",
+                        field,
+                        f"states {claim.text!r}, which is no price, offer or discounted price supplied",
+                        claim.text,
+                    )
+                )
+            elif claim.kind == "discount" and not (
+                brief.offer.kind == "percent" and abs(claim.value - brief.offer.value) < 1e-6
+            ):
                 expected = f"{brief.offer.value:g}%" if brief.offer.kind == "percent" else "no percentage"
-                out.append(FactViolation("discount", field, f"states {claim.text!r}; the offer is {expected}", claim.text))
+                out.append(
+                    FactViolation("discount", field, f"states {claim.text!r}; the offer is {expected}", claim.text)
+                )
             elif claim.kind == "code" and claim.value != code and claim.value not in product_words:
                 expected = code or "no code"
-                out.append(FactViolation("code", field, f"states code {claim.text!r}; the offer has {expected}", claim.text))
+                out.append(
+                    FactViolation("code", field, f"states code {claim.text!r}; the offer has {expected}", claim.text)
+                )
             elif claim.kind == "date" and not _date_ok(claim.value, brief):
                 expected = str(brief.offer.expires) if brief.offer.expires else "no date"
-                out.append(FactViolation("date", field, f"states {claim.text!r}; the offer's date is {expected}", claim.text))
+                out.append(
+                    FactViolation("date", field, f"states {claim.text!r}; the offer's date is {expected}", claim.text)
+                )
             elif claim.kind == "link" and claim.value not in allowed_links:
-                out.append(FactViolation("link", field, f"links to {claim.value!r}, which is not a supplied URL", claim.text))
+                out.append(
+                    FactViolation("link", field, f"links to {claim.value!r}, which is not a supplied URL", claim.text)
+                )
         lowered = text.lower()
         for other in brief.other_product_names:
             if other and other.lower() in lowered and not any(other.lower() in p.name.lower() for p in brief.products):
@@ -195,14 +263,31 @@ def check_facts(copy: MessageCopy, fields: dict[str, str], brief: CopyBrief, *, 
             fact = by_id.get(block.product_id)
             field = f"products[{i}]"
             if fact is None:
-                out.append(FactViolation("product", field, f"product id {block.product_id!r} was not supplied", block.product_id))
+                out.append(
+                    FactViolation(
+                        "product", field, f"product id {block.product_id!r} was not supplied", block.product_id
+                    )
+                )
                 continue
             if block.name.strip() != fact.name.strip():
-                out.append(FactViolation("product", field, f"names {block.name!r}; the product is {fact.name!r}", block.name))
+                out.append(
+                    FactViolation("product", field, f"names {block.name!r}; the product is {fact.name!r}", block.name)
+                )
             if abs(block.price - fact.price) > 0.005 or block.currency.upper() != fact.currency.upper():
-                out.append(FactViolation("price", field, f"prices {block.name!r} at {block.price:g} {block.currency}; the fact is {fact.price:g} {fact.currency}", str(block.price)))
+                out.append(
+                    FactViolation(
+                        "price",
+                        field,
+                        f"prices {block.name!r} at {block.price:g} {block.currency}; the fact is {fact.price:g} {fact.currency}",
+                        str(block.price),
+                    )
+                )
             if block.url and block.url != fact.url:
-                out.append(FactViolation("link", field, f"links {block.name!r} to {block.url!r}; the fact is {fact.url!r}", block.url))
+                out.append(
+                    FactViolation(
+                        "link", field, f"links {block.name!r} to {block.url!r}; the fact is {fact.url!r}", block.url
+                    )
+                )
     return out
 
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from marketloop.content.copy import phrases as P
+from marketloop.content.copy import phrases as P  # noqa: N812 - P.<phrase> reads as a phrase book
 from marketloop.content.copy import template_writer
 from marketloop.content.copy.brief import CopyBrief, EmailCopy, MessageCopy, PushCopy, SmsCopy, copy_model
 from marketloop.content.copy.guardrails import GuardrailConfig, GuardrailReport, Violation, check
@@ -68,11 +68,17 @@ def build_request(brief: CopyBrief, variant: int, *, safe: bool = False) -> Text
         f"{'Chinese' if brief.language == 'zh' else 'English'} for the goal {brief.goal!r}, "
         f"in a {brief.brand.voice} voice for {brief.brand.store_name}.\n"
         f"Facts (JSON): {json.dumps(prompt_facts, ensure_ascii=False)}\n"
-        + (f"The e-mail footer must contain the unsubscribe link {brief.brand.unsubscribe_url}.\n" if brief.channel == "email" else "")
+        + (
+            f"The e-mail footer must contain the unsubscribe link {brief.brand.unsubscribe_url}.\n"
+            if brief.channel == "email"
+            else ""
+        )
         + (f"The SMS must end with {opt_out!r}.\n" if brief.channel == "sms" else "")
         + f"Reply with JSON of this shape: {_FIELDS[brief.channel]}"
     )
-    system = SYSTEM_PROMPT.format(subject=template_writer.LIMITS["subject"], push_title=template_writer.LIMITS["push_title"])
+    system = SYSTEM_PROMPT.format(
+        subject=template_writer.LIMITS["subject"], push_title=template_writer.LIMITS["push_title"]
+    )
     return TextRequest(
         task="copy",
         messages=[Message(role="system", content=system), Message(role="user", content=user)],
@@ -117,30 +123,41 @@ def repair(copy: MessageCopy, report: GuardrailReport, brief: CopyBrief, config:
             footer = f"{footer}\n\n{line}".strip()
         if any(v.field == "body" and v.kind == "length" for v in report.violations):
             return None
-        return copy.model_copy(update={
-            "footer": footer,
-            "subject": _truncate(copy.subject, config.subject_max),
-            "preheader": _truncate(copy.preheader, config.preheader_max),
-        })
+        return copy.model_copy(
+            update={
+                "footer": footer,
+                "subject": _truncate(copy.subject, config.subject_max),
+                "preheader": _truncate(copy.preheader, config.preheader_max),
+            }
+        )
     if isinstance(copy, SmsCopy):
         if "length" in kinds:
             return None
         return SmsCopy(text=f"{copy.text.rstrip()} {brief.brand.sms_opt_out[brief.language]}")
     if isinstance(copy, PushCopy):
-        return PushCopy(title=_truncate(copy.title, config.push_title_max), body=_truncate(copy.body, config.push_body_max))
+        return PushCopy(
+            title=_truncate(copy.title, config.push_title_max), body=_truncate(copy.body, config.push_body_max)
+        )
     return None
 
 
 class CopyWriter:
     """Writes checked messages with any text provider; the template writer is the safety net."""
 
-    def __init__(self, client: TextClient | None = None, *, config: GuardrailConfig | None = None,
-                 fallback: TextClient | None = None) -> None:
+    def __init__(
+        self,
+        client: TextClient | None = None,
+        *,
+        config: GuardrailConfig | None = None,
+        fallback: TextClient | None = None,
+    ) -> None:
         from marketloop.content.providers.registry import get_registry
 
         registry = get_registry()
         self.client = client or TextClient(registry.create("text", "template"))  # type: ignore[arg-type]
-        self.fallback = fallback or (self.client if self.client.name == "template" else TextClient(registry.create("text", "template")))  # type: ignore[arg-type]
+        self.fallback = fallback or (
+            self.client if self.client.name == "template" else TextClient(registry.create("text", "template"))
+        )  # type: ignore[arg-type]
         self.config = config or GuardrailConfig()
 
     def write(self, brief: CopyBrief) -> list[CopyResult]:
@@ -151,19 +168,39 @@ class CopyWriter:
         raw_text, copy, latency, ptok, ctok = "", None, 0.0, None, None
         try:
             result, record = self.client.generate(build_request(brief, variant))
-            raw_text, latency, ptok, ctok = result.text, record.latency_ms, result.prompt_tokens, result.completion_tokens
+            raw_text, latency, ptok, ctok = (
+                result.text,
+                record.latency_ms,
+                result.prompt_tokens,
+                result.completion_tokens,
+            )
             copy = parse_copy(result.text, brief.channel)
         except ProviderError as exc:
-            raw_report = GuardrailReport(violations=[Violation(kind="format", field="*", detail=f"provider failed: {exc.message}")])
+            raw_report = GuardrailReport(
+                violations=[Violation(kind="format", field="*", detail=f"provider failed: {exc.message}")]
+            )
         except (ValueError, ValidationError) as exc:
             first = str(exc).splitlines()[0][:200]
-            raw_report = GuardrailReport(violations=[Violation(kind="format", field="*", detail=f"unparseable output: {first}")])
+            raw_report = GuardrailReport(
+                violations=[Violation(kind="format", field="*", detail=f"unparseable output: {first}")]
+            )
         else:
             raw_report = check(copy, brief, self.config)
-        common = dict(channel=brief.channel, language=brief.language, variant=variant, provider=self.client.name,
-                      raw_text=raw_text, raw_report=raw_report, latency_ms=latency, prompt_tokens=ptok, completion_tokens=ctok)
+        common = dict(
+            channel=brief.channel,
+            language=brief.language,
+            variant=variant,
+            provider=self.client.name,
+            raw_text=raw_text,
+            raw_report=raw_report,
+            latency_ms=latency,
+            prompt_tokens=ptok,
+            completion_tokens=ctok,
+        )
         if raw_report.passed and copy is not None:
-            return CopyResult(action="accepted", message=copy, final_report=raw_report, final_provider=self.client.name, **common)
+            return CopyResult(
+                action="accepted", message=copy, final_report=raw_report, final_provider=self.client.name, **common
+            )
         reasons.append(f"{self.client.name}: {raw_report.summary()}")
         if copy is not None:
             fixed = repair(copy, raw_report, brief, self.config)
@@ -171,8 +208,14 @@ class CopyWriter:
                 report = check(fixed, brief, self.config)
                 if report.passed:
                     reasons.append("repaired: " + ", ".join(raw_report.kinds()))
-                    return CopyResult(action="repaired", message=fixed, final_report=report, reasons=reasons,
-                                      final_provider=self.client.name, **common)
+                    return CopyResult(
+                        action="repaired",
+                        message=fixed,
+                        final_report=report,
+                        reasons=reasons,
+                        final_provider=self.client.name,
+                        **common,
+                    )
                 reasons.append(f"repair failed: {report.summary()}")
         report = raw_report  # what a blocked result reports when the template writer cannot write either
         for safe in (False, True):
@@ -185,9 +228,16 @@ class CopyWriter:
             report = check(replacement, brief, self.config)
             if report.passed:
                 reasons.append("replaced by the template writer" + (" (plain form)" if safe else ""))
-                return CopyResult(action="replaced", message=replacement, final_report=report, reasons=reasons,
-                                  final_provider="template", **common)
+                return CopyResult(
+                    action="replaced",
+                    message=replacement,
+                    final_report=report,
+                    reasons=reasons,
+                    final_provider="template",
+                    **common,
+                )
             reasons.append(f"template{' (plain)' if safe else ''}: {report.summary()}")
         log.warning("message blocked for customer %s: %s", brief.customer.customer_id, reasons[-1])
-        return CopyResult(action="blocked", message=None, final_report=report, reasons=reasons, final_provider="", **common)
-
+        return CopyResult(
+            action="blocked", message=None, final_report=report, reasons=reasons, final_provider="", **common
+        )

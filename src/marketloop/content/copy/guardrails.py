@@ -19,23 +19,89 @@ from marketloop.content.copy.factcheck import check_facts
 from marketloop.content.copy.template_writer import LIMITS, sms_length, sms_limit
 
 VIOLATION_KINDS = (
-    "format", "language", "price", "discount", "code", "date", "product", "link",
-    "banned_claim", "free_claim", "length", "opt_out", "pii", "profanity",
+    "format",
+    "language",
+    "price",
+    "discount",
+    "code",
+    "date",
+    "product",
+    "link",
+    "banned_claim",
+    "free_claim",
+    "length",
+    "opt_out",
+    "pii",
+    "profanity",
 )
 
 #: Claims no message may make. Medical and guarantee claims are regulated in most markets; Chinese
 #: advertising law also forbids absolute superlatives (最佳, 第一, 最低价).
 DEFAULT_BANNED = [
-    r"\bguarantee[ds]?\b", r"\brisk[- ]free\b", r"\bno[- ]risk\b", r"\bcures?\b", r"\bheals?\b", r"\bhealing\b",
-    r"\bclinically (?:proven|tested)\b", r"\bdoctors? recommended\b", r"\bweight[- ]loss\b", r"\blose weight\b",
-    r"\bmiracle\b", r"\b100\s?%", r"\blowest price\b", r"\bcheapest\b", r"\bbest price\b", r"\bno\.? ?1\b",
-    r"\bnumber one\b", r"\bscientifically proven\b", r"\banti[- ]?aging\b", r"\bdetox\b",
-    r"保证", r"包治", r"治愈", r"治疗", r"根治", r"减肥", r"奇迹", r"无风险", r"最低价", r"全网最低", r"最佳", r"第一", r"国家级", r"100%",
+    r"\bguarantee[ds]?\b",
+    r"\brisk[- ]free\b",
+    r"\bno[- ]risk\b",
+    r"\bcures?\b",
+    r"\bheals?\b",
+    r"\bhealing\b",
+    r"\bclinically (?:proven|tested)\b",
+    r"\bdoctors? recommended\b",
+    r"\bweight[- ]loss\b",
+    r"\blose weight\b",
+    r"\bmiracle\b",
+    r"\b100\s?%",
+    r"\blowest price\b",
+    r"\bcheapest\b",
+    r"\bbest price\b",
+    r"\bno\.? ?1\b",
+    r"\bnumber one\b",
+    r"\bscientifically proven\b",
+    r"\banti[- ]?aging\b",
+    r"\bdetox\b",
+    r"保证",
+    r"包治",
+    r"治愈",
+    r"治疗",
+    r"根治",
+    r"减肥",
+    r"奇迹",
+    r"无风险",
+    r"最低价",
+    r"全网最低",
+    r"最佳",
+    r"第一",
+    r"国家级",
+    r"100%",
 ]
 DEFAULT_PROFANITY = [
-    "fuck", "fucking", "shit", "bitch", "bastard", "asshole", "arsehole", "cunt", "dick", "piss", "slut", "whore",
-    "wtf", "crap", "damn", "bollocks", "wanker", "twat", "prick",
-    "傻逼", "他妈的", "妈的", "操你", "狗屎", "混蛋", "王八蛋", "贱人", "去死",
+    "fuck",
+    "fucking",
+    "shit",
+    "bitch",
+    "bastard",
+    "asshole",
+    "arsehole",
+    "cunt",
+    "dick",
+    "piss",
+    "slut",
+    "whore",
+    "wtf",
+    "crap",
+    "damn",
+    "bollocks",
+    "wanker",
+    "twat",
+    "prick",
+    "傻逼",
+    "他妈的",
+    "妈的",
+    "操你",
+    "狗屎",
+    "混蛋",
+    "王八蛋",
+    "贱人",
+    "去死",
 ]
 _FREE = re.compile(r"\bfree\b|免费|免運|免运|包邮", re.I)
 _FREE_OK = re.compile(r"\bfree (?:delivery|shipping)\b|免费配送|免运费|包邮", re.I)
@@ -49,7 +115,9 @@ class GuardrailConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    banned_claims: list[str] = Field(default_factory=lambda: list(DEFAULT_BANNED), description="regular expressions, case-insensitive")
+    banned_claims: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_BANNED), description="regular expressions, case-insensitive"
+    )
     profanity: list[str] = Field(default_factory=lambda: list(DEFAULT_PROFANITY))
     subject_max: int = LIMITS["subject"]
     preheader_max: int = LIMITS["preheader"]
@@ -63,8 +131,20 @@ class GuardrailConfig(BaseModel):
 
 class Violation(BaseModel):
     kind: Literal[
-        "format", "language", "price", "discount", "code", "date", "product", "link",
-        "banned_claim", "free_claim", "length", "opt_out", "pii", "profanity",
+        "format",
+        "language",
+        "price",
+        "discount",
+        "code",
+        "date",
+        "product",
+        "link",
+        "banned_claim",
+        "free_claim",
+        "length",
+        "opt_out",
+        "pii",
+        "profanity",
     ]
     field: str
     detail: str
@@ -101,7 +181,9 @@ def check(copy: MessageCopy, brief: CopyBrief, config: GuardrailConfig | None = 
     cfg = config or GuardrailConfig()
     v: list[Violation] = []
     fields = message_fields(copy)
-    if not any(t.strip() for t in fields.values()) or any(not fields[k].strip() for k in fields if k in ("subject", "body", "text", "title")):
+    if not any(t.strip() for t in fields.values()) or any(
+        not fields[k].strip() for k in fields if k in ("subject", "body", "text", "title")
+    ):
         v.append(Violation(kind="format", field="*", detail="a required field is empty"))
     masked = {k: _mask_supplied(t, brief) for k, t in fields.items()}
     allowed_links = {brief.brand.unsubscribe_url} | {p.url for p in brief.products if p.url}
@@ -112,15 +194,25 @@ def check(copy: MessageCopy, brief: CopyBrief, config: GuardrailConfig | None = 
         for pattern in cfg.banned_claims:
             m = re.search(pattern, text, flags=re.I)
             if m:
-                v.append(Violation(kind="banned_claim", field=field, detail=f"claims {m.group(0)!r} (banned: {pattern})"))
+                v.append(
+                    Violation(kind="banned_claim", field=field, detail=f"claims {m.group(0)!r} (banned: {pattern})")
+                )
         for m in _FREE.finditer(text):
             ok = brief.offer.kind == "free_shipping" and _FREE_OK.match(text, m.start())
             if not ok:
-                v.append(Violation(kind="free_claim", field=field, detail=f"says {text[m.start():m.start() + 20]!r} but nothing is free in this offer"))
+                v.append(
+                    Violation(
+                        kind="free_claim",
+                        field=field,
+                        detail=f"says {text[m.start() : m.start() + 20]!r} but nothing is free in this offer",
+                    )
+                )
                 break
         lowered = text.lower()
         for word in cfg.profanity:
-            if (_CJK.search(word) and word in text) or (not _CJK.search(word) and re.search(rf"\b{re.escape(word)}\b", lowered)):
+            if (_CJK.search(word) and word in text) or (
+                not _CJK.search(word) and re.search(rf"\b{re.escape(word)}\b", lowered)
+            ):
                 v.append(Violation(kind="profanity", field=field, detail=f"contains {word!r}"))
                 break
         for m in _EMAIL.finditer(text):
@@ -137,9 +229,13 @@ def check(copy: MessageCopy, brief: CopyBrief, config: GuardrailConfig | None = 
             v.append(Violation(kind="pii", field="*", detail=f"contains {term!r}, another customer's data"))
     has_cjk = bool(_CJK.search(joined_masked))
     if brief.language == "zh" and not has_cjk:
-        v.append(Violation(kind="language", field="*", detail="written in another language; Chinese (zh) was asked for"))
+        v.append(
+            Violation(kind="language", field="*", detail="written in another language; Chinese (zh) was asked for")
+        )
     if brief.language == "en" and has_cjk:
-        v.append(Violation(kind="language", field="*", detail="contains Chinese characters; English (en) was asked for"))
+        v.append(
+            Violation(kind="language", field="*", detail="contains Chinese characters; English (en) was asked for")
+        )
     v += _length_and_opt_out(copy, brief, cfg)
     return GuardrailReport(violations=v)
 
@@ -159,11 +255,19 @@ def _length_and_opt_out(copy: MessageCopy, brief: CopyBrief, cfg: GuardrailConfi
             v.append(Violation(kind="format", field="subject", detail="a subject must be one line"))
         text = f"{copy.body}\n{copy.footer}"
         if brief.brand.unsubscribe_url not in text:
-            v.append(Violation(kind="opt_out", field="footer", detail=f"the unsubscribe link {brief.brand.unsubscribe_url} is missing"))
+            v.append(
+                Violation(
+                    kind="opt_out",
+                    field="footer",
+                    detail=f"the unsubscribe link {brief.brand.unsubscribe_url} is missing",
+                )
+            )
     elif isinstance(copy, SmsCopy):
         n = sms_limit(copy.text, gsm=cfg.sms_gsm_max, ucs2=cfg.sms_ucs2_max)
         if sms_length(copy.text) > n:
-            v.append(Violation(kind="length", field="text", detail=f"{sms_length(copy.text)} SMS characters, limit {n}"))
+            v.append(
+                Violation(kind="length", field="text", detail=f"{sms_length(copy.text)} SMS characters, limit {n}")
+            )
         opt = brief.brand.sms_opt_out[brief.language]
         if opt.lower() not in copy.text.lower():
             v.append(Violation(kind="opt_out", field="text", detail=f"the opt-out text {opt!r} is missing"))

@@ -10,8 +10,16 @@ SUBJECTS: dict[str, dict[str, list[str]]] = {
     "en": {
         "winback": ["We miss you, {name}", "{name}, it has been a while", "Come back to {store}, {name}"],
         "welcome": ["Welcome to {store}, {name}", "{name}, thanks for joining {store}", "Hello from {store}"],
-        "cart_recovery": ["{name}, your basket is waiting", "Still thinking it over, {name}?", "You left something at {store}"],
-        "cross_sell": ["Picked for you, {name}", "{name}, these go well with your last order", "More you may like at {store}"],
+        "cart_recovery": [
+            "{name}, your basket is waiting",
+            "Still thinking it over, {name}?",
+            "You left something at {store}",
+        ],
+        "cross_sell": [
+            "Picked for you, {name}",
+            "{name}, these go well with your last order",
+            "More you may like at {store}",
+        ],
         "promotion": ["{name}, something new at {store}", "This week at {store}", "A note from {store} for {name}"],
         "replenish": ["Time to restock, {name}?", "{name}, running low?", "Your favourites at {store}"],
         "new_arrivals": ["New in at {store}", "{name}, fresh arrivals for you", "Just landed at {store}"],
@@ -64,7 +72,12 @@ INTROS: dict[str, dict[str, str]] = {
 }
 
 CLOSINGS: dict[str, dict[str, str]] = {
-    "en": {"friendly": "See you soon,", "premium": "With kind regards,", "playful": "Happy shopping!", "plain": "Thanks,"},
+    "en": {
+        "friendly": "See you soon,",
+        "premium": "With kind regards,",
+        "playful": "Happy shopping!",
+        "plain": "Thanks,",
+    },
     "zh": {"friendly": "期待再次见到您，", "premium": "此致敬礼，", "playful": "购物愉快！", "plain": "谢谢，"},
 }
 

@@ -45,47 +45,84 @@ def pick_products(store: Any, customer_id: str, n: int) -> list[str]:
     ids = [str(x) for x in store.read_sql(query)["product_id"]]
     if len(ids) < n:
         extra = store.read_sql(
-            sa.select(p.c.product_id).where(p.c.is_product.is_(True), p.c.hidden.is_(False), p.c.price.is_not(None), p.c.price > 0)
-            .where(p.c.product_id.not_in(bought)).order_by(p.c.product_id).limit(n * 3)
+            sa.select(p.c.product_id)
+            .where(p.c.is_product.is_(True), p.c.hidden.is_(False), p.c.price.is_not(None), p.c.price > 0)
+            .where(p.c.product_id.not_in(bought))
+            .order_by(p.c.product_id)
+            .limit(n * 3)
         )
         ids += [str(x) for x in extra["product_id"] if str(x) not in ids][: n - len(ids)]
     return ids
 
 
 def brief_from_store(
-    store: Any, customer_id: str, *, goal: str, channel: str, offer: Offer | None = None,
-    product_ids: Sequence[str] | None = None, n_products: int = 3, language: str | None = None,
-    brand: BrandVoice | None = None, variants: int = 1, product_url: str | None = None,
+    store: Any,
+    customer_id: str,
+    *,
+    goal: str,
+    channel: str,
+    offer: Offer | None = None,
+    product_ids: Sequence[str] | None = None,
+    n_products: int = 3,
+    language: str | None = None,
+    brand: BrandVoice | None = None,
+    variants: int = 1,
+    product_url: str | None = None,
 ) -> CopyBrief:
     c, p = schema.customers, schema.products
-    cust = store.read_sql(sa.select(c.c.customer_id, c.c.first_name, c.c.language).where(c.c.customer_id == customer_id))
+    cust = store.read_sql(
+        sa.select(c.c.customer_id, c.c.first_name, c.c.language).where(c.c.customer_id == customer_id)
+    )
     if cust.empty:
-        raise NotFoundError(f"customer {customer_id!r} is not in the store",
-                            hint="Check the id with `marketloop db status`, or load customers first.")
+        raise NotFoundError(
+            f"customer {customer_id!r} is not in the store",
+            hint="Check the id with `marketloop db status`, or load customers first.",
+        )
     row = cust.iloc[0]
     first_name = row["first_name"] if isinstance(row["first_name"], str) and row["first_name"].strip() else None
     ids = list(product_ids) if product_ids else pick_products(store, customer_id, n_products)
     prods = store.read_sql(sa.select(p.c.product_id, p.c.name, p.c.price, p.c.currency).where(p.c.product_id.in_(ids)))
     missing = sorted(set(ids) - set(prods["product_id"].astype(str)))
     if missing:
-        raise NotFoundError(f"product(s) {', '.join(missing)} not in the store", hint="Check --products against the catalogue.")
+        raise NotFoundError(
+            f"product(s) {', '.join(missing)} not in the store", hint="Check --products against the catalogue."
+        )
     prods = prods[prods["price"].notna()]
     highlights = _highlights(store, ids)
     order = {pid: i for i, pid in enumerate(ids)}
     facts = sorted(
-        (ProductFact(product_id=str(r.product_id), name=str(r.name).strip(), price=round(float(r.price), 2),
-                     currency=(r.currency if isinstance(r.currency, str) and len(r.currency) == 3 else "GBP"),
-                     url=product_url.format(product_id=r.product_id) if product_url else None,
-                     highlight=highlights.get(str(r.product_id)))
-         for r in prods.itertuples()),
+        (
+            ProductFact(
+                product_id=str(r.product_id),
+                name=str(r.name).strip(),
+                price=round(float(r.price), 2),
+                currency=(r.currency if isinstance(r.currency, str) and len(r.currency) == 3 else "GBP"),
+                url=product_url.format(product_id=r.product_id) if product_url else None,
+                highlight=highlights.get(str(r.product_id)),
+            )
+            for r in prods.itertuples()
+        ),
         key=lambda f: order.get(f.product_id, 0),
     )
-    others = store.read_sql(sa.select(p.c.name).where(p.c.product_id.not_in(ids), p.c.is_product.is_(True)).order_by(p.c.product_id).limit(500))
-    other_ids = store.read_sql(sa.select(c.c.customer_id).where(c.c.customer_id != customer_id).order_by(c.c.customer_id).limit(200))
+    others = store.read_sql(
+        sa.select(p.c.name)
+        .where(p.c.product_id.not_in(ids), p.c.is_product.is_(True))
+        .order_by(p.c.product_id)
+        .limit(500)
+    )
+    other_ids = store.read_sql(
+        sa.select(c.c.customer_id).where(c.c.customer_id != customer_id).order_by(c.c.customer_id).limit(200)
+    )
     return CopyBrief(
         customer=CustomerFact(customer_id=str(customer_id), first_name=first_name, language=_language(row["language"])),
-        goal=goal, channel=channel, offer=offer or Offer(), products=facts, brand=brand or BrandVoice(),
-        language=language or _language(row["language"]), variants=variants, today=utcnow().date(),
+        goal=goal,
+        channel=channel,
+        offer=offer or Offer(),
+        products=facts,
+        brand=brand or BrandVoice(),
+        language=language or _language(row["language"]),
+        variants=variants,
+        today=utcnow().date(),
         forbidden_terms=[str(x) for x in other_ids["customer_id"] if len(str(x)) >= 5],
         other_product_names=[str(x).strip() for x in others["name"] if isinstance(x, str) and len(x.strip()) >= 8],
     )
@@ -93,7 +130,11 @@ def brief_from_store(
 
 def _highlights(store: Any, product_ids: Sequence[str]) -> dict[str, str]:
     s = schema.review_summaries
-    df = store.read_sql(sa.select(s.c.product_id, s.c.highlight).where(s.c.product_id.in_(list(product_ids))).where(s.c.highlight.is_not(None)))
+    df = store.read_sql(
+        sa.select(s.c.product_id, s.c.highlight)
+        .where(s.c.product_id.in_(list(product_ids)))
+        .where(s.c.highlight.is_not(None))
+    )
     return {str(r.product_id): str(r.highlight) for r in df.itertuples()}
 
 
@@ -104,28 +145,48 @@ def parse_offer(spec: str | None, code: str | None, expires: str | None, min_spe
         kind, _, raw = spec.partition(":")
         kind = kind.strip().lower()
         if kind not in ("percent", "amount", "free_shipping", "none"):
-            raise InputError(f"--offer {spec!r}: kind must be percent, amount, free_shipping or none", field="offer",
-                             value=spec, hint="e.g. --offer percent:15 or --offer amount:10 or --offer free_shipping")
+            raise InputError(
+                f"--offer {spec!r}: kind must be percent, amount, free_shipping or none",
+                field="offer",
+                value=spec,
+                hint="e.g. --offer percent:15 or --offer amount:10 or --offer free_shipping",
+            )
         try:
             value = float(raw) if raw else 0.0
         except ValueError:
-            raise InputError(f"--offer {spec!r}: {raw!r} is not a number", field="offer", value=spec, hint="e.g. --offer percent:15") from None
+            raise InputError(
+                f"--offer {spec!r}: {raw!r} is not a number", field="offer", value=spec, hint="e.g. --offer percent:15"
+            ) from None
     try:
         day = dt.date.fromisoformat(expires) if expires else None
     except ValueError:
-        raise InputError(f"--expires {expires!r} is not a date (YYYY-MM-DD)", field="expires", value=expires, hint="e.g. --expires 2026-12-31") from None
+        raise InputError(
+            f"--expires {expires!r} is not a date (YYYY-MM-DD)",
+            field="expires",
+            value=expires,
+            hint="e.g. --expires 2026-12-31",
+        ) from None
     try:
         return Offer(kind=kind, value=value, code=code, expires=day, min_spend=min_spend)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'offer'}: {e['msg']}" for e in exc.errors())
-        raise InputError(f"invalid offer: {problems}", field="offer", value=spec,
-                         hint="Percent offers need 0 < value < 100; codes are 3-32 upper-case letters, digits, '-' or '_'.") from None
+        raise InputError(
+            f"invalid offer: {problems}",
+            field="offer",
+            value=spec,
+            hint="Percent offers need 0 < value < 100; codes are 3-32 upper-case letters, digits, '-' or '_'.",
+        ) from None
 
 
 def save_calls(store: Any, ledger: UsageLedger) -> int:
     """Append the ledger's provider calls to ``llm_calls`` (for the dashboard)."""
     rows = [
-        {**r, "call_id": uuid.uuid4().hex, "started_at": pd.Timestamp(r["started_at"]).to_pydatetime(), "model": (r["model"] or "")[:255]}
+        {
+            **r,
+            "call_id": uuid.uuid4().hex,
+            "started_at": pd.Timestamp(r["started_at"]).to_pydatetime(),
+            "model": (r["model"] or "")[:255],
+        }
         for r in ledger.as_rows()
     ]
     if rows:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marketloop.content.copy import phrases as P
+from marketloop.content.copy import phrases as P  # noqa: N812 - P.<phrase> reads as a phrase book
 from marketloop.content.copy.brief import (
     CopyBrief,
     EmailCopy,
@@ -38,7 +38,11 @@ def offer_text(brief: CopyBrief, *, with_code: bool = True, with_terms: bool = T
     if o.kind == "none":
         return ""
     if lang == "zh":
-        core = {"percent": f"{o.value:g}% 优惠", "amount": f"立减{format_money(o.value, cur)}", "free_shipping": "免费配送"}[o.kind]
+        core = {
+            "percent": f"{o.value:g}% 优惠",
+            "amount": f"立减{format_money(o.value, cur)}",
+            "free_shipping": "免费配送",
+        }[o.kind]
         parts = [core]
         if with_terms and o.min_spend:
             parts.insert(0, f"满{format_money(o.min_spend, cur)}享")
@@ -47,7 +51,11 @@ def offer_text(brief: CopyBrief, *, with_code: bool = True, with_terms: bool = T
         if with_terms and o.expires:
             parts.append(f"，有效期至{format_date(o.expires, 'zh')}")
         return "".join(parts)
-    core = {"percent": f"{o.value:g}% off", "amount": f"{format_money(o.value, cur)} off", "free_shipping": "free delivery"}[o.kind]
+    core = {
+        "percent": f"{o.value:g}% off",
+        "amount": f"{format_money(o.value, cur)} off",
+        "free_shipping": "free delivery",
+    }[o.kind]
     parts = [core]
     if with_terms and o.min_spend:
         parts.append(f"on orders over {format_money(o.min_spend, cur)}")
@@ -88,16 +96,25 @@ def write_email(brief: CopyBrief, variant: int = 0, *, safe: bool = False) -> Em
     short_offer = offer_text(brief, with_code=False, with_terms=False)
     subject_core = _fill(_pick(P.SUBJECTS[lang][goal], variant), brief)
     sep = "：" if lang == "zh" else ": "
-    subject = _fit([f"{subject_core}{sep}{short_offer}" if short_offer else subject_core, subject_core], LIMITS["subject"])
+    subject = _fit(
+        [f"{subject_core}{sep}{short_offer}" if short_offer else subject_core, subject_core], LIMITS["subject"]
+    )
     products = list(brief.products)
     if products and variant % 2 == 1:
         products = products[1:] + products[:1]
     first = products[0].name if products else ""
     if lang == "zh":
-        pre_options = [f"{short_offer}，{first}等您挑选" if short_offer and first else "", f"{first}等精选商品" if first else "", f"来自{store}的推荐"]
+        pre_options = [
+            f"{short_offer}，{first}等您挑选" if short_offer and first else "",
+            f"{first}等精选商品" if first else "",
+            f"来自{store}的推荐",
+        ]
     else:
-        pre_options = [f"{_upper_first(short_offer)} on {first} and more" if short_offer and first else "",
-                       f"{first} and more, picked for you" if first else "", f"Picked for you by {store}"]
+        pre_options = [
+            f"{_upper_first(short_offer)} on {first} and more" if short_offer and first else "",
+            f"{first} and more, picked for you" if first else "",
+            f"Picked for you by {store}",
+        ]
     preheader = _fit([p for p in pre_options if p], LIMITS["preheader"])
     lines = [_fill(P.OPENERS[lang][voice], brief), "", _fill(P.INTROS[lang][goal], brief)]
     if offer:
@@ -106,13 +123,19 @@ def write_email(brief: CopyBrief, variant: int = 0, *, safe: bool = False) -> Em
     body = "\n".join(lines)
     blocks = [
         ProductBlock(
-            product_id=p.product_id, name=p.name, price=p.price, currency=p.currency, url=p.url,
+            product_id=p.product_id,
+            name=p.name,
+            price=p.price,
+            currency=p.currency,
+            url=p.url,
             blurb=(p.highlight or "") if not safe else "",
         )
         for p in products
     ]
     sign = brief.brand.sign_off or store
-    footer = "\n".join([P.CLOSINGS[lang][voice], sign, "", P.UNSUBSCRIBE[lang].format(store=store, url=brief.brand.unsubscribe_url)])
+    footer = "\n".join(
+        [P.CLOSINGS[lang][voice], sign, "", P.UNSUBSCRIBE[lang].format(store=store, url=brief.brand.unsubscribe_url)]
+    )
     return EmailCopy(subject=subject, preheader=preheader, body=body, products=blocks, footer=footer)
 
 
@@ -122,9 +145,12 @@ def sms_limit(text: str, *, gsm: int = LIMITS["sms_gsm"], ucs2: int = LIMITS["sm
 
 
 _GSM7_EXTENSION = set("^{}\\[~]|€")  # these take two septets (an escape plus the character)
-_GSM7 = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-) | _GSM7_EXTENSION
+_GSM7 = (
+    set(
+        "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+    )
+    | _GSM7_EXTENSION
+)
 
 
 def is_gsm7(text: str) -> bool:
@@ -147,7 +173,9 @@ def write_sms(brief: CopyBrief, variant: int = 0, *, safe: bool = False) -> SmsC
     name = _name(brief)
     if lang == "zh":
         cands = [
-            f"【{store}】{name}，{offer}。{first.name} {format_money(first.price, first.currency)}。{opt_out}" if first and offer else "",
+            f"【{store}】{name}，{offer}。{first.name} {format_money(first.price, first.currency)}。{opt_out}"
+            if first and offer
+            else "",
             f"【{store}】{name}，{offer}。{opt_out}" if offer else "",
             f"【{store}】{offer_short}。{opt_out}" if offer_short else "",
             f"【{store}】{first.name} {format_money(first.price, first.currency)}。{opt_out}" if first else "",
@@ -156,10 +184,14 @@ def write_sms(brief: CopyBrief, variant: int = 0, *, safe: bool = False) -> SmsC
         ]
     else:
         cands = [
-            f"{store}: Hi {name}, {offer}. {first.name} now {format_money(first.price, first.currency)}. {opt_out}" if first and offer else "",
+            f"{store}: Hi {name}, {offer}. {first.name} now {format_money(first.price, first.currency)}. {opt_out}"
+            if first and offer
+            else "",
             f"{store}: Hi {name}, {offer}. {opt_out}" if offer else "",
             f"{store}: {offer_short}. {opt_out}" if offer_short else "",
-            f"{store}: Hi {name}, {first.name} now {format_money(first.price, first.currency)}. {opt_out}" if first else "",
+            f"{store}: Hi {name}, {first.name} now {format_money(first.price, first.currency)}. {opt_out}"
+            if first
+            else "",
             f"{store}: new picks for you. {opt_out}",
             f"{store[:40]}: {opt_out}",
         ]
@@ -174,16 +206,28 @@ def write_sms(brief: CopyBrief, variant: int = 0, *, safe: bool = False) -> SmsC
 
 def write_push(brief: CopyBrief, variant: int = 0, *, safe: bool = False) -> PushCopy:
     lang = brief.language
-    title = _fit([_fill(_pick(P.PUSH_TITLES[lang], variant), brief), brief.brand.store_name[: LIMITS["push_title"]]], LIMITS["push_title"])
+    title = _fit(
+        [_fill(_pick(P.PUSH_TITLES[lang], variant), brief), brief.brand.store_name[: LIMITS["push_title"]]],
+        LIMITS["push_title"],
+    )
     short_offer = offer_text(brief, with_terms=False)
     first = brief.products[0] if brief.products else None
     if lang == "zh":
-        cands = [f"{short_offer}。{first.name} {format_money(first.price, first.currency)}" if first and short_offer else "",
-                 short_offer, f"{first.name} {format_money(first.price, first.currency)}" if first else "", "为您精选，点击查看"]
+        cands = [
+            f"{short_offer}。{first.name} {format_money(first.price, first.currency)}" if first and short_offer else "",
+            short_offer,
+            f"{first.name} {format_money(first.price, first.currency)}" if first else "",
+            "为您精选，点击查看",
+        ]
     else:
-        cands = [f"{_upper_first(short_offer)}. {first.name} now {format_money(first.price, first.currency)}" if first and short_offer else "",
-                 _upper_first(short_offer), f"{first.name} now {format_money(first.price, first.currency)}" if first else "",
-                 "New picks for you. Tap to see them."]
+        cands = [
+            f"{_upper_first(short_offer)}. {first.name} now {format_money(first.price, first.currency)}"
+            if first and short_offer
+            else "",
+            _upper_first(short_offer),
+            f"{first.name} now {format_money(first.price, first.currency)}" if first else "",
+            "New picks for you. Tap to see them.",
+        ]
     body = _fit([c for c in cands if c], LIMITS["push_body"])
     return PushCopy(title=title, body=body)
 

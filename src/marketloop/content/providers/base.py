@@ -105,7 +105,7 @@ class Provider(ABC):
         """Model or endpoint identity used in cache keys and accounting (never a secret)."""
         return self.name
 
-    def close(self) -> None:  # pragma: no cover - most providers hold nothing
+    def close(self) -> None:  # noqa: B027 - optional hook; pragma: no cover - most providers hold nothing
         """Release clients or models."""
 
 

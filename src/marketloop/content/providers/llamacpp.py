@@ -58,7 +58,10 @@ class LlamaCppChat(TextProvider):
         with self._lock:
             if self._llm is None:
                 self._llm = self._llama_cpp.Llama(
-                    model_path=str(self._path), n_ctx=self.options.n_ctx, n_threads=self.options.n_threads, verbose=False
+                    model_path=str(self._path),
+                    n_ctx=self.options.n_ctx,
+                    n_threads=self.options.n_threads,
+                    verbose=False,
                 )
             kwargs: dict[str, Any] = {
                 "messages": [m.model_dump() for m in request.messages],

@@ -88,7 +88,9 @@ class TransformersChat(TextProvider):
 
             prompt = self._prompt(request)
             inputs = self._tokenizer(prompt, return_tensors="pt").to(self.options.device)
-            limit = getattr(self._model.config, "n_positions", None) or getattr(self._model.config, "max_position_embeddings", None)
+            limit = getattr(self._model.config, "n_positions", None) or getattr(
+                self._model.config, "max_position_embeddings", None
+            )
             n_prompt = int(inputs["input_ids"].shape[1])
             max_new = self.options.max_new_tokens or request.max_tokens
             if limit:
@@ -116,6 +118,9 @@ class TransformersChat(TextProvider):
             new_tokens = out[0, n_prompt:]
             text = self._tokenizer.decode(new_tokens, skip_special_tokens=True)
         return TextResult(
-            text=text, model=self.describe(), prompt_tokens=n_prompt, completion_tokens=int(new_tokens.shape[0]),
+            text=text,
+            model=self.describe(),
+            prompt_tokens=n_prompt,
+            completion_tokens=int(new_tokens.shape[0]),
             finish_reason="length" if int(new_tokens.shape[0]) >= max_new else "stop",
         )

@@ -59,7 +59,10 @@ class MiniLMEmbeddings(EmbeddingProvider):
         with self._lock:
             model = self._load()
             vecs = model.encode(
-                list(texts), batch_size=self.options.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
+                list(texts),
+                batch_size=self.options.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
             )
         return np.asarray(vecs, dtype=np.float32)

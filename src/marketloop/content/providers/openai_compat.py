@@ -76,7 +76,9 @@ class _HttpMixin:
                 hint="Check that the server is running and reachable, or raise timeout_s.",
             ) from None
         if response.status_code == 429 or response.status_code >= 500:
-            raise TransientProviderError(f"{self.options.base_url}/{path} answered {response.status_code}: {response.text[:200]}")
+            raise TransientProviderError(
+                f"{self.options.base_url}/{path} answered {response.status_code}: {response.text[:200]}"
+            )
         if response.status_code >= 400:
             raise ProviderError(
                 f"{self.options.base_url}/{path} answered {response.status_code}: {response.text[:300]}",
@@ -85,7 +87,9 @@ class _HttpMixin:
         try:
             return response.json()
         except ValueError:
-            raise ProviderError(f"{self.options.base_url}/{path} did not answer JSON: {response.text[:200]!r}") from None
+            raise ProviderError(
+                f"{self.options.base_url}/{path} did not answer JSON: {response.text[:200]!r}"
+            ) from None
 
     def describe(self) -> str:
         return f"{self.options.model}@{self.options.base_url}"
@@ -120,7 +124,9 @@ class OpenAIChat(_HttpMixin, TextProvider):
             choice = data["choices"][0]
             text = choice["message"]["content"] or ""
         except (KeyError, IndexError, TypeError):
-            raise ProviderError(f"Unexpected chat-completions reply from {self.options.base_url}: {str(data)[:200]}") from None
+            raise ProviderError(
+                f"Unexpected chat-completions reply from {self.options.base_url}: {str(data)[:200]}"
+            ) from None
         usage = data.get("usage") or {}
         return TextResult(
             text=text,
@@ -149,7 +155,9 @@ class OpenAIEmbeddings(_HttpMixin, EmbeddingProvider):
             rows = sorted(data["data"], key=lambda d: d.get("index", 0))
             mat = np.asarray([r["embedding"] for r in rows], dtype=np.float32)
         except (KeyError, TypeError, ValueError):
-            raise ProviderError(f"Unexpected embeddings reply from {self.options.base_url}: {str(data)[:200]}") from None
+            raise ProviderError(
+                f"Unexpected embeddings reply from {self.options.base_url}: {str(data)[:200]}"
+            ) from None
         if mat.shape[0] != len(texts):
             raise ProviderError(f"{self.options.base_url} returned {mat.shape[0]} embeddings for {len(texts)} texts")
         norms = np.linalg.norm(mat, axis=1, keepdims=True)

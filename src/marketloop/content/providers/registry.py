@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from marketloop.errors import DependencyError, InputError
 from marketloop.content.providers.base import Provider, ProviderKind, ProviderOptions
+from marketloop.errors import DependencyError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +112,7 @@ class ProviderRegistry:
             self._classes[key] = _load_target(self._entries[key].target)
         return self._classes[key]
 
-    def create(
-        self, kind: ProviderKind, name: str, options: dict[str, Any] | BaseModel | None = None
-    ) -> Provider:
+    def create(self, kind: ProviderKind, name: str, options: dict[str, Any] | BaseModel | None = None) -> Provider:
         """Instantiate a provider, validating `options` against its options model."""
         cls = self.provider_class(kind, name)
         opts = validate_options(cls, options)

@@ -64,7 +64,14 @@ class UsageLedger:
         for r in self.records:
             s = out.setdefault(
                 r.provider,
-                {"calls": 0, "cached": 0, "errors": 0, "latency_ms_total": 0.0, "prompt_tokens": 0, "completion_tokens": 0},
+                {
+                    "calls": 0,
+                    "cached": 0,
+                    "errors": 0,
+                    "latency_ms_total": 0.0,
+                    "prompt_tokens": 0,
+                    "completion_tokens": 0,
+                },
             )
             s["calls"] += 1
             s["cached"] += int(r.cached)
@@ -146,7 +153,11 @@ class TextClient:
 
     def cache_key(self, request: TextRequest) -> str:
         blob = json.dumps(
-            {"provider": self.provider.name, "id": self.provider.describe(), "request": request.model_dump(mode="json")},
+            {
+                "provider": self.provider.name,
+                "id": self.provider.describe(),
+                "request": request.model_dump(mode="json"),
+            },
             sort_keys=True,
             ensure_ascii=False,
         )
@@ -157,22 +168,57 @@ class TextClient:
         key = self.cache_key(request) if opts.cache else None
         started, t0 = _now(), time.perf_counter()
         if key is not None and (hit := self.cache.get(key)) is not None:
-            record = CallRecord(self.provider.name, hit.model, request.task, started,
-                                (time.perf_counter() - t0) * 1000, hit.prompt_tokens, hit.completion_tokens, 0, True, True)
+            record = CallRecord(
+                self.provider.name,
+                hit.model,
+                request.task,
+                started,
+                (time.perf_counter() - t0) * 1000,
+                hit.prompt_tokens,
+                hit.completion_tokens,
+                0,
+                True,
+                True,
+            )
             self.ledger.add(record)
             return hit, record
         try:
             result, attempts = call_with_retries(
-                lambda: self.provider.generate(request), max_retries=opts.max_retries, backoff_s=opts.backoff_s, sleep=self._sleep
+                lambda: self.provider.generate(request),
+                max_retries=opts.max_retries,
+                backoff_s=opts.backoff_s,
+                sleep=self._sleep,
             )
         except ProviderError as exc:
-            record = CallRecord(self.provider.name, self.provider.describe(), request.task, started,
-                                (time.perf_counter() - t0) * 1000, None, None, opts.max_retries + 1, False, False, exc.message)
+            record = CallRecord(
+                self.provider.name,
+                self.provider.describe(),
+                request.task,
+                started,
+                (time.perf_counter() - t0) * 1000,
+                None,
+                None,
+                opts.max_retries + 1,
+                False,
+                False,
+                exc.message,
+            )
             self.ledger.add(record)
             raise
-        assert isinstance(result, TextResult)
-        record = CallRecord(self.provider.name, result.model or self.provider.describe(), request.task, started,
-                            (time.perf_counter() - t0) * 1000, result.prompt_tokens, result.completion_tokens, attempts, False, True)
+        if not isinstance(result, TextResult):
+            raise TypeError(f"provider {self.provider.name!r} returned {type(result).__name__}, expected TextResult")
+        record = CallRecord(
+            self.provider.name,
+            result.model or self.provider.describe(),
+            request.task,
+            started,
+            (time.perf_counter() - t0) * 1000,
+            result.prompt_tokens,
+            result.completion_tokens,
+            attempts,
+            False,
+            True,
+        )
         self.ledger.add(record)
         if key is not None:
             self.cache.put(key, result)
@@ -255,13 +301,28 @@ class EmbeddingClient:
             vecs, attempts = call_with_retries(
                 lambda b=batch: self.provider.embed(b), max_retries=opts.max_retries, backoff_s=opts.backoff_s
             )
-            assert isinstance(vecs, np.ndarray)
+            if not isinstance(vecs, np.ndarray):
+                raise TypeError(
+                    f"provider {self.provider.name!r} returned {type(vecs).__name__}, expected a NumPy array"
+                )
             new = {k: v for k, v in zip(chunk, vecs, strict=True)}
             found.update(new)
             if self.cache:
                 self.cache.put_many(model, new)
-            self.ledger.add(CallRecord(self.provider.name, model, "embed", started, (time.perf_counter() - t0) * 1000,
-                                       sum(len(t) for t in batch) // 4, None, attempts, False, True))
+            self.ledger.add(
+                CallRecord(
+                    self.provider.name,
+                    model,
+                    "embed",
+                    started,
+                    (time.perf_counter() - t0) * 1000,
+                    sum(len(t) for t in batch) // 4,
+                    None,
+                    attempts,
+                    False,
+                    True,
+                )
+            )
             done += len(chunk)
             if self.progress:
                 self.progress(done, len(keys))

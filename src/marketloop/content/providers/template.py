@@ -43,4 +43,10 @@ class TemplateWriter(TextProvider):
         brief = CopyBrief.model_validate(facts)
         copy = template_writer.write(brief, variant, safe=safe)
         text = json.dumps(copy.model_dump(mode="json"), ensure_ascii=False)
-        return TextResult(text=text, model=self.describe(), prompt_tokens=0, completion_tokens=approx_tokens(text), finish_reason="stop")
+        return TextResult(
+            text=text,
+            model=self.describe(),
+            prompt_tokens=0,
+            completion_tokens=approx_tokens(text),
+            finish_reason="stop",
+        )

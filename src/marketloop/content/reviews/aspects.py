@@ -16,22 +16,91 @@ from marketloop.content.reviews.lexicon import lexicon_score
 
 ASPECT_TERMS: dict[str, tuple[str, ...]] = {
     "fit": ("fit", "fits", "fitted", "fitting", "flattering", "true to size", "tts", "silhouette", "cut"),
-    "size": ("size", "sizes", "sizing", "runs small", "runs large", "too small", "too big", "petite", "length", "too long", "too short", "xs", "xl"),
-    "quality": ("quality", "well made", "poorly made", "stitching", "seam", "seams", "construction", "durable", "fell apart", "ripped", "holes", "pilling"),
-    "material": ("fabric", "material", "cotton", "linen", "silk", "polyester", "knit", "wool", "rayon", "lining", "itchy", "sheer", "see-through", "thin", "thick"),
+    "size": (
+        "size",
+        "sizes",
+        "sizing",
+        "runs small",
+        "runs large",
+        "too small",
+        "too big",
+        "petite",
+        "length",
+        "too long",
+        "too short",
+        "xs",
+        "xl",
+    ),
+    "quality": (
+        "quality",
+        "well made",
+        "poorly made",
+        "stitching",
+        "seam",
+        "seams",
+        "construction",
+        "durable",
+        "fell apart",
+        "ripped",
+        "holes",
+        "pilling",
+    ),
+    "material": (
+        "fabric",
+        "material",
+        "cotton",
+        "linen",
+        "silk",
+        "polyester",
+        "knit",
+        "wool",
+        "rayon",
+        "lining",
+        "itchy",
+        "sheer",
+        "see-through",
+        "thin",
+        "thick",
+    ),
     "comfort": ("comfortable", "comfy", "comfort", "uncomfortable", "soft", "scratchy", "breathable", "cozy"),
     "color": ("color", "colour", "colors", "colours", "shade", "faded", "print", "pattern"),
     "style": ("style", "design", "stylish", "cute", "elegant", "look", "looks", "chic", "boxy", "frumpy"),
-    "price": ("price", "priced", "expensive", "cheap", "value", "worth", "money", "overpriced", "bargain", "sale", "deal"),
+    "price": (
+        "price",
+        "priced",
+        "expensive",
+        "cheap",
+        "value",
+        "worth",
+        "money",
+        "overpriced",
+        "bargain",
+        "sale",
+        "deal",
+    ),
     "shipping": ("shipping", "delivery", "delivered", "arrived", "package", "shipped", "courier", "late"),
     "service": ("customer service", "service", "return", "returns", "refund", "exchange", "staff", "support"),
 }
-ASPECT_LABELS_ZH = {"fit": "版型", "size": "尺码", "quality": "做工", "material": "面料", "comfort": "舒适度", "color": "颜色",
-                    "style": "款式", "price": "价格", "shipping": "物流", "service": "服务"}
+ASPECT_LABELS_ZH = {
+    "fit": "版型",
+    "size": "尺码",
+    "quality": "做工",
+    "material": "面料",
+    "comfort": "舒适度",
+    "color": "颜色",
+    "style": "款式",
+    "price": "价格",
+    "shipping": "物流",
+    "service": "服务",
+}
 
 # sentences, then clauses around contrast words: "love the fit but the fabric is itchy" is two opinions
-_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|,?\s+(?:but|however|although|though|yet|except)\s+|[，,]?(?:但是|但|不过|可是)", re.I)
-_PATTERNS = {a: re.compile(r"\b(?:" + "|".join(re.escape(t) for t in terms) + r")\b", re.I) for a, terms in ASPECT_TERMS.items()}
+_SENTENCE = re.compile(
+    r"(?<=[.!?;])\s+|\n+|,?\s+(?:but|however|although|though|yet|except)\s+|[，,]?(?:但是|但|不过|可是)", re.I
+)
+_PATTERNS = {
+    a: re.compile(r"\b(?:" + "|".join(re.escape(t) for t in terms) + r")\b", re.I) for a, terms in ASPECT_TERMS.items()
+}
 
 
 @dataclass(frozen=True)
@@ -45,8 +114,9 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text or "") if s and s.strip()]
 
 
-def extract_aspects(text: str, scorer: Callable[[list[str]], Sequence[float]] | None = None, *,
-                    threshold: float = 0.1) -> list[AspectMention]:
+def extract_aspects(
+    text: str, scorer: Callable[[list[str]], Sequence[float]] | None = None, *, threshold: float = 0.1
+) -> list[AspectMention]:
     """Aspect mentions in `text`, one per (sentence, aspect)."""
     sents = sentences(text)
     hits = [(s, [a for a, rx in _PATTERNS.items() if rx.search(s)]) for s in sents]
@@ -72,8 +142,15 @@ class ProductSummary:
     highlight: str | None = None
 
 
-def summarise_product(product_id: str, labels: Sequence[str], ratings: Sequence[float | None],
-                      mentions: Sequence[Sequence[AspectMention]], *, top: int = 3, min_mentions: int = 3) -> ProductSummary:
+def summarise_product(
+    product_id: str,
+    labels: Sequence[str],
+    ratings: Sequence[float | None],
+    mentions: Sequence[Sequence[AspectMention]],
+    *,
+    top: int = 3,
+    min_mentions: int = 3,
+) -> ProductSummary:
     """What customers love and complain about for one product."""
     pos, neg = Counter(), Counter()
     quotes: dict[tuple[str, str], str] = {}
@@ -94,7 +171,14 @@ def summarise_product(product_id: str, labels: Sequence[str], ratings: Sequence[
             total = n + other[aspect]
             if n < min_mentions or n / total <= 0.5:
                 continue
-            rows.append({"aspect": aspect, "mentions": n, "share": round(n / total, 3), "quote": quotes.get((aspect, polarity), "")})
+            rows.append(
+                {
+                    "aspect": aspect,
+                    "mentions": n,
+                    "share": round(n / total, 3),
+                    "quote": quotes.get((aspect, polarity), ""),
+                }
+            )
         return rows[:top]
 
     loves, complaints = rank(pos, neg, "positive"), rank(neg, pos, "negative")
@@ -102,5 +186,12 @@ def summarise_product(product_id: str, labels: Sequence[str], ratings: Sequence[
     n = len(labels)
     positive_share = sum(1 for lab in labels if lab == "positive") / n if n else 0.0
     highlight = f"Reviewers love the {loves[0]['aspect']}" if loves and positive_share >= 0.6 else None
-    return ProductSummary(product_id, n, round(sum(valid) / len(valid), 3) if valid else None, round(positive_share, 3),
-                          loves, complaints, highlight)
+    return ProductSummary(
+        product_id,
+        n,
+        round(sum(valid) / len(valid), 3) if valid else None,
+        round(positive_share, 3),
+        loves,
+        complaints,
+        highlight,
+    )

@@ -46,7 +46,9 @@ def label_reviews(texts: Sequence[str], classifier: Any = None) -> tuple[np.ndar
     return labels, scores, f"sentiment:{classifier.features_}"[:64], lambda sents: classifier.score_texts(list(sents))
 
 
-def _score(df: pd.DataFrame, classifier: Any, min_mentions: int) -> tuple[np.ndarray, np.ndarray, str, list, list[ProductSummary]]:
+def _score(
+    df: pd.DataFrame, classifier: Any, min_mentions: int
+) -> tuple[np.ndarray, np.ndarray, str, list, list[ProductSummary]]:
     """Label every review of `df` (review_id, product_id, rating, title, body), find its aspects and
     summarise each product: (labels, scores, model name, aspect mentions per review, summaries)."""
     texts = review_texts(df)
@@ -56,8 +58,11 @@ def _score(df: pd.DataFrame, classifier: Any, min_mentions: int) -> tuple[np.nda
     summaries: list[ProductSummary] = []
     for pid, group in frame.groupby("product_id", sort=True):
         ratings = [None if pd.isna(x) else float(x) for x in group["rating"]]
-        summaries.append(summarise_product(str(pid), list(group["label"]), ratings,
-                                           [mentions[i] for i in group["idx"]], min_mentions=min_mentions))
+        summaries.append(
+            summarise_product(
+                str(pid), list(group["label"]), ratings, [mentions[i] for i in group["idx"]], min_mentions=min_mentions
+            )
+        )
     return labels, scores, model_name, mentions, summaries
 
 
@@ -70,31 +75,42 @@ class ReviewInsights:
     model: str | None
 
 
-def summarise_reviews(store: Any, product_ids: Sequence[str] | None = None, *, limit: int | None = None,
-                      classifier: Any = None, min_mentions: int = 3) -> ReviewInsights:
+def summarise_reviews(
+    store: Any,
+    product_ids: Sequence[str] | None = None,
+    *,
+    limit: int | None = None,
+    classifier: Any = None,
+    min_mentions: int = 3,
+) -> ReviewInsights:
     """What :func:`analyse_store_reviews` would store, computed without writing anything: for
     `product_ids`, else for the `limit` most-reviewed products (all when None)."""
     r = schema.reviews
     if product_ids is None:
-        top = (sa.select(r.c.product_id).group_by(r.c.product_id)
-               .order_by(sa.func.count().desc(), r.c.product_id))
+        top = sa.select(r.c.product_id).group_by(r.c.product_id).order_by(sa.func.count().desc(), r.c.product_id)
         if limit:
             top = top.limit(limit)
         product_ids = [str(x) for x in store.read_sql(top)["product_id"]]
     if not product_ids:
         return ReviewInsights([], {}, None)
-    df = store.read_sql(sa.select(r.c.review_id, r.c.product_id, r.c.rating, r.c.title, r.c.body)
-                        .where(r.c.product_id.in_(list(product_ids))).order_by(r.c.review_id))
+    df = store.read_sql(
+        sa.select(r.c.review_id, r.c.product_id, r.c.rating, r.c.title, r.c.body)
+        .where(r.c.product_id.in_(list(product_ids)))
+        .order_by(r.c.review_id)
+    )
     if df.empty:
         return ReviewInsights([], {}, None)
     labels, _, model_name, _, summaries = _score(df, classifier, min_mentions)
     summaries.sort(key=lambda s: (-s.n_reviews, s.product_id))
     counts = pd.Series(labels).value_counts().to_dict()
-    return ReviewInsights(summaries[:limit] if limit else summaries, {str(k): int(v) for k, v in counts.items()}, model_name)
+    return ReviewInsights(
+        summaries[:limit] if limit else summaries, {str(k): int(v) for k, v in counts.items()}, model_name
+    )
 
 
-def analyse_store_reviews(store: Any, *, classifier: Any = None, min_mentions: int = 3,
-                          product_ids: Sequence[str] | None = None) -> dict[str, Any]:
+def analyse_store_reviews(
+    store: Any, *, classifier: Any = None, min_mentions: int = 3, product_ids: Sequence[str] | None = None
+) -> dict[str, Any]:
     """Score every review (or those of `product_ids`), store sentiment and per-product summaries."""
     r = schema.reviews
     query = sa.select(r.c.review_id, r.c.product_id, r.c.rating, r.c.title, r.c.body)
@@ -106,15 +122,29 @@ def analyse_store_reviews(store: Any, *, classifier: Any = None, min_mentions: i
     labels, scores, model_name, mentions, summaries = _score(df, classifier, min_mentions)
     now = _now()
     rows = [
-        {"review_id": str(rid), "product_id": str(pid), "label": str(lab), "score": float(sc),
-         "aspects_json": json.dumps([{"aspect": m.aspect, "polarity": m.polarity} for m in ms]),
-         "model": model_name, "scored_at": now}
+        {
+            "review_id": str(rid),
+            "product_id": str(pid),
+            "label": str(lab),
+            "score": float(sc),
+            "aspects_json": json.dumps([{"aspect": m.aspect, "polarity": m.polarity} for m in ms]),
+            "model": model_name,
+            "scored_at": now,
+        }
         for rid, pid, lab, sc, ms in zip(df["review_id"], df["product_id"], labels, scores, mentions, strict=True)
     ]
     srows = [
-        {"product_id": s.product_id, "n_reviews": s.n_reviews, "avg_rating": s.avg_rating, "positive_share": s.positive_share,
-         "loves_json": json.dumps(s.loves, ensure_ascii=False), "complaints_json": json.dumps(s.complaints, ensure_ascii=False),
-         "highlight": s.highlight, "model": model_name, "updated_at": now}
+        {
+            "product_id": s.product_id,
+            "n_reviews": s.n_reviews,
+            "avg_rating": s.avg_rating,
+            "positive_share": s.positive_share,
+            "loves_json": json.dumps(s.loves, ensure_ascii=False),
+            "complaints_json": json.dumps(s.complaints, ensure_ascii=False),
+            "highlight": s.highlight,
+            "model": model_name,
+            "updated_at": now,
+        }
         for s in summaries
     ]
     rs, ss = schema.review_sentiment, schema.review_summaries
@@ -130,10 +160,17 @@ def analyse_store_reviews(store: Any, *, classifier: Any = None, min_mentions: i
         if srows:
             conn.execute(ss.insert(), srows)
     counts = pd.Series(labels).value_counts().to_dict()
-    return {"reviews": len(rows), "products": len(srows), "model": model_name, "labels": {str(k): int(v) for k, v in counts.items()}}
+    return {
+        "reviews": len(rows),
+        "products": len(srows),
+        "model": model_name,
+        "labels": {str(k): int(v) for k, v in counts.items()},
+    }
 
 
-def load_summaries(store: Any, product_ids: Sequence[str] | None = None, *, limit: int | None = None) -> list[ProductSummary]:
+def load_summaries(
+    store: Any, product_ids: Sequence[str] | None = None, *, limit: int | None = None
+) -> list[ProductSummary]:
     """Stored summaries, most-reviewed first."""
     ss = schema.review_summaries
     query = sa.select(ss).order_by(ss.c.n_reviews.desc(), ss.c.product_id)
@@ -143,8 +180,14 @@ def load_summaries(store: Any, product_ids: Sequence[str] | None = None, *, limi
         query = query.limit(limit)
     df = store.read_sql(query)
     return [
-        ProductSummary(str(row.product_id), int(row.n_reviews), None if pd.isna(row.avg_rating) else float(row.avg_rating),
-                       float(row.positive_share), json.loads(row.loves_json or "[]"), json.loads(row.complaints_json or "[]"),
-                       None if pd.isna(row.highlight) else row.highlight)
+        ProductSummary(
+            str(row.product_id),
+            int(row.n_reviews),
+            None if pd.isna(row.avg_rating) else float(row.avg_rating),
+            float(row.positive_share),
+            json.loads(row.loves_json or "[]"),
+            json.loads(row.complaints_json or "[]"),
+            None if pd.isna(row.highlight) else row.highlight,
+        )
         for row in df.itertuples()
     ]

@@ -12,22 +12,52 @@ import re
 
 import numpy as np
 
-POSITIVE = set("""
+POSITIVE = set(
+    """
 love loved loves lovely beautiful gorgeous perfect perfectly great excellent amazing awesome fantastic wonderful
 comfortable comfy soft flattering favorite favourite nice pretty cute stunning elegant happy glad pleased recommend
 recommended best better fits fit flatters compliments compliment classy chic quality sturdy durable fast quick
 helpful friendly polite easy works worked worth bargain flawless superb impressive stylish versatile adorable
 delighted satisfied enjoy enjoyed fun cozy cosy warm gorgeous fabulous ideal true well smooth silky breathable
-""".split())
-NEGATIVE = set("""
+""".split()
+)
+NEGATIVE = set(
+    """
 bad poor terrible awful horrible hate hated disappointing disappointed disappointment cheap cheaply ugly unflattering
 itchy scratchy thin flimsy broken broke ripped torn damaged defective faulty wrong return returned returning refund
 small tight huge baggy boxy shapeless frumpy sheer see-through unwearable uncomfortable worst worse sadly unfortunately
 odd weird strange awkward wrinkled wrinkles pilled pilling shrank shrunk faded stain stained smell smells late slow
 rude unhelpful missing never waste wasted overpriced expensive useless problem problems issue issues fell fall apart
-""".split())
-NEGATIONS = {"not", "no", "never", "n't", "nothing", "hardly", "barely", "isn't", "wasn't", "don't", "didn't", "doesn't", "aren't", "won't", "cannot", "can't"}
-INTENSIFIERS = {"very": 1.5, "really": 1.4, "so": 1.3, "extremely": 1.8, "super": 1.5, "absolutely": 1.6, "totally": 1.4, "too": 1.2}
+""".split()
+)
+NEGATIONS = {
+    "not",
+    "no",
+    "never",
+    "n't",
+    "nothing",
+    "hardly",
+    "barely",
+    "isn't",
+    "wasn't",
+    "don't",
+    "didn't",
+    "doesn't",
+    "aren't",
+    "won't",
+    "cannot",
+    "can't",
+}
+INTENSIFIERS = {
+    "very": 1.5,
+    "really": 1.4,
+    "so": 1.3,
+    "extremely": 1.8,
+    "super": 1.5,
+    "absolutely": 1.6,
+    "totally": 1.4,
+    "too": 1.2,
+}
 CONTRAST = {"but", "however", "although", "though"}
 
 _TOKEN = re.compile(r"[a-z]+(?:-[a-z]+)?(?:'[a-z]+)?|n't|!")

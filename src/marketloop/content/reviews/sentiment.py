@@ -48,8 +48,16 @@ class SentimentClassifier:
     (inverse regularisation), ``validation_size`` and ``random_state``.
     """
 
-    def __init__(self, features: Features = "auto", *, embedder: Any = None, C: float = 4.0,
-                 validation_size: float = 0.2, max_features: int = 200_000, random_state: int = 0) -> None:
+    def __init__(
+        self,
+        features: Features = "auto",
+        *,
+        embedder: Any = None,
+        C: float = 4.0,
+        validation_size: float = 0.2,
+        max_features: int = 200_000,
+        random_state: int = 0,
+    ) -> None:
         self.features = features
         self.embedder = embedder
         self.C = C
@@ -60,25 +68,47 @@ class SentimentClassifier:
     # --- fitting ---------------------------------------------------------------------------------
     def _check(self, texts: Sequence[str], labels: Sequence[str] | None = None) -> list[str]:
         if self.features not in _FEATURES:
-            raise InputError(f"features must be one of {', '.join(_FEATURES)}, got {self.features!r}",
-                             field="features", value=self.features, hint="Use features='auto' to pick by validation.")
+            raise InputError(
+                f"features must be one of {', '.join(_FEATURES)}, got {self.features!r}",
+                field="features",
+                value=self.features,
+                hint="Use features='auto' to pick by validation.",
+            )
         if self.features in ("embeddings", "stack") and self.embedder is None:
-            raise InputError(f"features={self.features!r} needs an embedder", field="embedder", value=None,
-                             hint="Pass embedder=EmbeddingClient(...), or use features='tfidf'.")
+            raise InputError(
+                f"features={self.features!r} needs an embedder",
+                field="embedder",
+                value=None,
+                hint="Pass embedder=EmbeddingClient(...), or use features='tfidf'.",
+            )
         texts = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in texts]
         if labels is not None:
             if len(labels) != len(texts):
-                raise InputError(f"texts and labels differ in length ({len(texts)} vs {len(labels)})", field="labels", value=len(labels))
+                raise InputError(
+                    f"texts and labels differ in length ({len(texts)} vs {len(labels)})",
+                    field="labels",
+                    value=len(labels),
+                )
             if len(set(labels)) < 2:
-                raise InputError(f"need at least two sentiment classes to learn from, got {sorted(set(labels))}",
-                                 field="labels", value=sorted(set(labels)), hint="Include both low (1-2) and high (4-5) ratings.")
+                raise InputError(
+                    f"need at least two sentiment classes to learn from, got {sorted(set(labels))}",
+                    field="labels",
+                    value=sorted(set(labels)),
+                    hint="Include both low (1-2) and high (4-5) ratings.",
+                )
         return texts
 
     def _vectorizer(self) -> Any:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        return TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=self.max_features,
-                               strip_accents="unicode", lowercase=True)
+        return TfidfVectorizer(
+            ngram_range=(1, 2),
+            min_df=2,
+            sublinear_tf=True,
+            max_features=self.max_features,
+            strip_accents="unicode",
+            lowercase=True,
+        )
 
     def _design(self, kind: str, texts: list[str], *, fit: bool, emb: np.ndarray | None = None) -> Any:
         from scipy import sparse
@@ -104,7 +134,11 @@ class SentimentClassifier:
         texts = self._check(texts, labels)
         y = np.asarray(labels, dtype=object)
         emb = self.embedder.embed(texts) if self.embedder is not None and self.features != "tfidf" else None
-        candidates = [self.features] if self.features != "auto" else (["tfidf", "embeddings", "stack"] if emb is not None else ["tfidf"])
+        candidates = (
+            [self.features]
+            if self.features != "auto"
+            else (["tfidf", "embeddings", "stack"] if emb is not None else ["tfidf"])
+        )
         self.validation_scores_: dict[str, float] = {}
         if len(candidates) > 1:
             idx = np.arange(len(texts))
@@ -124,7 +158,7 @@ class SentimentClassifier:
         return self
 
     # --- prediction ------------------------------------------------------------------------------
-    def _X(self, texts: Sequence[str]) -> Any:
+    def _X(self, texts: Sequence[str]) -> Any:  # noqa: N802 - the feature matrix X (scikit-learn naming)
         if not hasattr(self, "model_"):
             raise NotFoundError("This SentimentClassifier is not fitted", hint="Call fit() or load() first.")
         texts = self._check(texts)
@@ -151,8 +185,11 @@ class SentimentClassifier:
     def save(self, directory: str | Path) -> Path:
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
-        arrays: dict[str, np.ndarray] = {"coef": self.model_.coef_, "intercept": self.model_.intercept_,
-                                          "classes": np.asarray(self.classes_, dtype=str)}
+        arrays: dict[str, np.ndarray] = {
+            "coef": self.model_.coef_,
+            "intercept": self.model_.intercept_,
+            "classes": np.asarray(self.classes_, dtype=str),
+        }
         if self.features_ != "embeddings":
             vocab = self.vectorizer_.vocabulary_
             terms = np.empty(len(vocab), dtype=object)
@@ -161,10 +198,16 @@ class SentimentClassifier:
             arrays["terms"] = terms.astype(str)
             arrays["idf"] = self.vectorizer_.idf_
         np.savez_compressed(path / "sentiment.npz", **arrays)
-        config = {"schema_version": SCHEMA_VERSION, "kind": "marketloop.sentiment", "features": self.features_,
-                  "C": self.C, "max_features": self.max_features, "random_state": self.random_state,
-                  "validation_scores": getattr(self, "validation_scores_", {}),
-                  "embedder": getattr(getattr(self.embedder, "provider", None), "describe", lambda: None)()}
+        config = {
+            "schema_version": SCHEMA_VERSION,
+            "kind": "marketloop.sentiment",
+            "features": self.features_,
+            "C": self.C,
+            "max_features": self.max_features,
+            "random_state": self.random_state,
+            "validation_scores": getattr(self, "validation_scores_", {}),
+            "embedder": getattr(getattr(self.embedder, "provider", None), "describe", lambda: None)(),
+        }
         (path / "sentiment.json").write_text(json.dumps(config, indent=2))
         return path
 
@@ -175,18 +218,34 @@ class SentimentClassifier:
         path = Path(directory)
         cfg_path = path / "sentiment.json"
         if not cfg_path.is_file():
-            raise NotFoundError(f"No sentiment model in {str(path)!r} (sentiment.json missing)",
-                                hint="Train one with `marketloop reviews train --data FILE`.")
+            raise NotFoundError(
+                f"No sentiment model in {str(path)!r} (sentiment.json missing)",
+                hint="Train one with `marketloop reviews train --data FILE`.",
+            )
         cfg = json.loads(cfg_path.read_text())
         if cfg.get("kind") != "marketloop.sentiment" or cfg.get("schema_version") != SCHEMA_VERSION:
-            raise InputError(f"{str(cfg_path)!r} is not a sentiment model of schema version {SCHEMA_VERSION}",
-                             field="model", value=cfg.get("schema_version"), hint="Retrain it with this MarketLoop version.")
+            raise InputError(
+                f"{str(cfg_path)!r} is not a sentiment model of schema version {SCHEMA_VERSION}",
+                field="model",
+                value=cfg.get("schema_version"),
+                hint="Retrain it with this MarketLoop version.",
+            )
         if cfg["features"] in ("embeddings", "stack") and embedder is None:
-            raise InputError(f"the model at {str(path)!r} uses {cfg['features']} features and needs an embedder",
-                             field="embedder", value=None, hint=f"Pass the embedder it was trained with ({cfg.get('embedder')}).")
+            raise InputError(
+                f"the model at {str(path)!r} uses {cfg['features']} features and needs an embedder",
+                field="embedder",
+                value=None,
+                hint=f"Pass the embedder it was trained with ({cfg.get('embedder')}).",
+            )
         with np.load(path / "sentiment.npz", allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
-        obj = cls(cfg["features"], embedder=embedder, C=cfg["C"], max_features=cfg["max_features"], random_state=cfg["random_state"])
+        obj = cls(
+            cfg["features"],
+            embedder=embedder,
+            C=cfg["C"],
+            max_features=cfg["max_features"],
+            random_state=cfg["random_state"],
+        )
         obj.features_ = cfg["features"]
         obj.validation_scores_ = cfg.get("validation_scores", {})
         model = LogisticRegression(C=obj.C)

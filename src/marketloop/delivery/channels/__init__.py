@@ -3,5 +3,13 @@
 from marketloop.delivery.channels.base import Channel, DeliveryError, OutboundMessage, Receipt
 from marketloop.delivery.channels.registry import ChannelPlugin, ChannelRegistry, ChannelRouter, registry
 
-__all__ = ["Channel", "ChannelPlugin", "ChannelRegistry", "ChannelRouter", "DeliveryError", "OutboundMessage",
-           "Receipt", "registry"]
+__all__ = [
+    "Channel",
+    "ChannelPlugin",
+    "ChannelRegistry",
+    "ChannelRouter",
+    "DeliveryError",
+    "OutboundMessage",
+    "Receipt",
+    "registry",
+]

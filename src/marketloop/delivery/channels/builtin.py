@@ -30,8 +30,12 @@ def _plugins() -> list[ChannelPlugin]:
 
     return [
         ChannelPlugin("smtp", SmtpOptions, _smtp, "E-mail through an SMTP server (smtplib)."),
-        ChannelPlugin("webhook", WebhookOptions, _webhook,
-                      "Signed JSON webhook (HMAC-SHA256); SMS and push providers sit behind one."),
+        ChannelPlugin(
+            "webhook",
+            WebhookOptions,
+            _webhook,
+            "Signed JSON webhook (HMAC-SHA256); SMS and push providers sit behind one.",
+        ),
         ChannelPlugin("simulator", SimOptions, _sim, "Simulated customers of a marketloop sim store."),
     ]
 

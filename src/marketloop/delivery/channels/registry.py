@@ -39,8 +39,10 @@ class ChannelRegistry:
 
     def register(self, plugin: ChannelPlugin, *, replace: bool = False) -> None:
         if plugin.name in self._plugins and not replace:
-            raise ConfigError(f"channel plugin {plugin.name!r} is already registered",
-                              hint="Pick another name, or pass replace=True to override a built-in.")
+            raise ConfigError(
+                f"channel plugin {plugin.name!r} is already registered",
+                hint="Pick another name, or pass replace=True to override a built-in.",
+            )
         self._plugins[plugin.name] = plugin
 
     def _ensure_loaded(self) -> None:
@@ -54,7 +56,7 @@ class ChannelRegistry:
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             try:
                 plugin = ep.load()
-            except Exception as exc:  # a broken third-party plugin must not break the built-ins
+            except Exception as exc:  # noqa: BLE001 - a broken third-party plugin must not break the built-ins
                 log.warning("channel plugin %s could not be loaded: %s", ep.name, exc)
                 continue
             self._plugins.setdefault(plugin.name, plugin)
@@ -66,8 +68,12 @@ class ChannelRegistry:
     def get(self, name: str) -> ChannelPlugin:
         self._ensure_loaded()
         if name not in self._plugins:
-            raise InputError(f"provider: expected one of {', '.join(self.names())}, got {name!r}", field="provider",
-                             value=name, hint="Install the plugin package or fix the channel routing.")
+            raise InputError(
+                f"provider: expected one of {', '.join(self.names())}, got {name!r}",
+                field="provider",
+                value=name,
+                hint="Install the plugin package or fix the channel routing.",
+            )
         return self._plugins[name]
 
     def create(self, name: str, options: Mapping[str, Any] | None = None) -> Channel:
@@ -81,8 +87,12 @@ class ChannelRegistry:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "options"
-            raise InputError(f"{name} channel option {where}: {first['msg']}", field=where, value=first.get("input"),
-                             hint=f"Options of {name}: {', '.join(plugin.options.model_fields)}.") from None
+            raise InputError(
+                f"{name} channel option {where}: {first['msg']}",
+                field=where,
+                value=first.get("input"),
+                hint=f"Options of {name}: {', '.join(plugin.options.model_fields)}.",
+            ) from None
         return parsed
 
 
@@ -99,13 +109,21 @@ class ChannelRouter:
         self._routing: dict[str, tuple[str, dict[str, Any]]] = {}
         for logical, spec in routing.items():
             if logical not in LOGICAL_CHANNELS:
-                raise InputError(f"channel routing: expected keys among {', '.join(LOGICAL_CHANNELS)}, got {logical!r}",
-                                 field="channels", value=logical, hint='E.g. {"email": {"provider": "smtp", "host": "localhost"}}.')
+                raise InputError(
+                    f"channel routing: expected keys among {', '.join(LOGICAL_CHANNELS)}, got {logical!r}",
+                    field="channels",
+                    value=logical,
+                    hint='E.g. {"email": {"provider": "smtp", "host": "localhost"}}.',
+                )
             spec = dict(spec)
             provider = spec.pop("provider", None)
             if not provider:
-                raise InputError(f"channel routing for {logical}: missing 'provider'", field=f"channels.{logical}",
-                                 value=spec, hint=f"One of: {', '.join(self._registry.names())}.")
+                raise InputError(
+                    f"channel routing for {logical}: missing 'provider'",
+                    field=f"channels.{logical}",
+                    value=spec,
+                    hint=f"One of: {', '.join(self._registry.names())}.",
+                )
             self._registry.validate(provider, spec)  # fail on bad options before anything is sent
             self._routing[logical] = (provider, spec)
         self._instances: dict[str, Channel] = {}

@@ -14,13 +14,16 @@ import hashlib
 from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from marketloop.delivery.channels.base import DeliveryError, OutboundMessage, Receipt
 from marketloop.errors import InputError
+
+if TYPE_CHECKING:
+    from marketloop.store.engine import Store
 
 
 class SimOptions(BaseModel):
@@ -34,8 +37,12 @@ def load_world(sim_dir: str):  # noqa: ANN201 - SimWorld, imported lazily
     from marketloop.sim import SimWorld
 
     if not Path(sim_dir).is_dir():
-        raise InputError(f"sim_dir: folder {sim_dir!r} does not exist", field="sim_dir", value=sim_dir,
-                         hint="Generate one with: marketloop sim generate --out DIR")
+        raise InputError(
+            f"sim_dir: folder {sim_dir!r} does not exist",
+            field="sim_dir",
+            value=sim_dir,
+            hint="Generate one with: marketloop sim generate --out DIR",
+        )
     return SimWorld.load(sim_dir)
 
 
@@ -45,15 +52,29 @@ def _fraction(*parts: str) -> float:
 
 
 def _order_row(order_id: str, customer_id: str, at: dt.datetime, revenue: float) -> dict[str, Any]:
-    return {"order_id": order_id, "customer_id": customer_id, "ordered_at": at, "status": "completed",
-            "is_return": False, "total": float(revenue), "channel": "web", "source": "simulator"}
+    return {
+        "order_id": order_id,
+        "customer_id": customer_id,
+        "ordered_at": at,
+        "status": "completed",
+        "is_return": False,
+        "total": float(revenue),
+        "channel": "web",
+        "source": "simulator",
+    }
 
 
 def _line_row(order_id: str, product_id: str, revenue: float, discount: float) -> dict[str, Any]:
     """One line carrying the whole order, so total = quantity x unit_price - discount holds."""
     unit_price = round(float(revenue) / (1.0 - discount), 2) if discount < 1 else float(revenue)
-    return {"order_id": order_id, "line_no": 1, "product_id": product_id, "quantity": 1, "unit_price": unit_price,
-            "discount": round(unit_price - float(revenue), 2)}
+    return {
+        "order_id": order_id,
+        "line_no": 1,
+        "product_id": product_id,
+        "quantity": 1,
+        "unit_price": unit_price,
+        "discount": round(unit_price - float(revenue), 2),
+    }
 
 
 def _any_product(world, key: str) -> str:  # noqa: ANN001
@@ -88,8 +109,9 @@ class SimChannel:
                 for i in idx:
                     results[i] = DeliveryError(f"the simulator has no {channel} channel", transient=False)
                 continue
-            sim_message = Message(channel=channel, discount=discount or None, product_ids=tuple(products),
-                                  send_at=now, window_days=window)
+            sim_message = Message(
+                channel=channel, discount=discount or None, product_ids=tuple(products), send_at=now, window_days=window
+            )
             drawn = self.world.respond([messages[i].customer_id for i in idx], sim_message, seed=self.options.seed)
             for i, row in zip(idx, drawn.itertuples(index=False), strict=True):
                 results[i] = self._receipt(messages[i], row, now)
@@ -119,8 +141,15 @@ class SimChannel:
         """Nothing to release: the world is shared and cached."""
 
 
-def simulate_untreated(store, sim_dir: str | Path, sends: pd.DataFrame, at: dt.datetime, *, window_days: int,  # noqa: ANN001
-                       seed: int = 0) -> int:
+def simulate_untreated(
+    store: Store,
+    sim_dir: str | Path,
+    sends: pd.DataFrame,
+    at: dt.datetime,
+    *,
+    window_days: int,
+    seed: int = 0,
+) -> int:
     """Draw the untreated outcomes of customers that were not messaged (``sends`` rows: send_id,
     customer_id) and write their purchases as orders; returns the number of orders written."""
     from marketloop.sim import Message
@@ -133,8 +162,9 @@ def simulate_untreated(store, sim_dir: str | Path, sends: pd.DataFrame, at: dt.d
     drawn = world.respond(sends["customer_id"].tolist(), None, seed=seed)
     window_message = Message(send_at=at, window_days=window_days)  # validates the window
     rows, lines = [], []
-    for send_id, customer_id, bought, revenue in zip(sends["send_id"], sends["customer_id"], drawn["purchase"],
-                                                     drawn["revenue"], strict=True):
+    for send_id, customer_id, bought, revenue in zip(
+        sends["send_id"], sends["customer_id"], drawn["purchase"], drawn["revenue"], strict=True
+    ):
         if bought:
             when = at + dt.timedelta(days=window_message.window_days * _fraction(send_id, "order"))
             rows.append(_order_row(f"sim-{send_id}", customer_id, when, revenue))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import smtplib
-import socket
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -58,8 +57,11 @@ class SmtpChannel:
                 if o.username:
                     conn.login(o.username, o.password or "")
             except (OSError, smtplib.SMTPException) as exc:
-                raise DeliveryError(f"SMTP server {o.host}:{o.port} unreachable: {exc}", transient=True,
-                                    hint="Check the SMTP host/port and that the server is up.") from exc
+                raise DeliveryError(
+                    f"SMTP server {o.host}:{o.port} unreachable: {exc}",
+                    transient=True,
+                    hint="Check the SMTP host/port and that the server is up.",
+                ) from exc
             self._conn = conn
         return self._conn
 
@@ -89,8 +91,10 @@ class SmtpChannel:
             raise DeliveryError(f"recipient refused: {exc.recipients}", transient=False) from exc
         except smtplib.SMTPResponseException as exc:
             self._drop()
-            raise DeliveryError(f"SMTP error {exc.smtp_code}: {exc.smtp_error!r}", transient=exc.smtp_code < 500) from exc
-        except (OSError, socket.timeout, smtplib.SMTPException) as exc:
+            raise DeliveryError(
+                f"SMTP error {exc.smtp_code}: {exc.smtp_error!r}", transient=exc.smtp_code < 500
+            ) from exc
+        except (TimeoutError, OSError, smtplib.SMTPException) as exc:
             self._drop()
             raise DeliveryError(f"SMTP connection failed: {exc}", transient=True) from exc
         if refused:

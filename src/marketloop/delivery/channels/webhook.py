@@ -38,8 +38,15 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def verify_signature(secret: str, timestamp: str, body: bytes, signature: str, *, now: dt.datetime | None = None,
-                     tolerance_s: float = 300.0) -> bool:
+def verify_signature(
+    secret: str,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    *,
+    now: dt.datetime | None = None,
+    tolerance_s: float = 300.0,
+) -> bool:
     """True when ``signature`` is valid for the body and the timestamp is within the tolerance."""
     try:
         sent = float(timestamp)

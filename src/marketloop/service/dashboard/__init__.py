@@ -33,10 +33,17 @@ TEMPLATES_DIR = HERE / "templates"
 CHART_FILE = STATIC_DIR / "vendor" / "chart.umd.js"
 
 #: Scripts, styles, images and API calls from this origin only; no framing; no inline script.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-                    "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
 
 
 @dataclass(frozen=True)
@@ -62,17 +69,27 @@ PAGES = [
     Page("/dashboard/assistant", "assistant", "Assistant", "assistant"),
 ]
 
-NAV = [("overview", "Overview", "/dashboard/"), ("segments", "Segments", "/dashboard/segments"),
-       ("customers", "Customers", "/dashboard/customers"), ("campaigns", "Campaigns", "/dashboard/campaigns"),
-       ("copy", "Copy preview", "/dashboard/copy"), ("reviews", "Review insights", "/dashboard/reviews"),
-       ("assistant", "Assistant", "/dashboard/assistant")]
+NAV = [
+    ("overview", "Overview", "/dashboard/"),
+    ("segments", "Segments", "/dashboard/segments"),
+    ("customers", "Customers", "/dashboard/customers"),
+    ("campaigns", "Campaigns", "/dashboard/campaigns"),
+    ("copy", "Copy preview", "/dashboard/copy"),
+    ("reviews", "Review insights", "/dashboard/reviews"),
+    ("assistant", "Assistant", "/dashboard/assistant"),
+]
 
 
 def _templates():  # noqa: ANN202 - jinja2.Environment, imported lazily
     import jinja2
 
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def session_principal(request: Request) -> Principal | None:
@@ -114,9 +131,10 @@ def mount(app: FastAPI) -> None:
         principal = session_principal(request)
         if principal is not None and "read" in principal.scopes:
             return RedirectResponse(safe_next(next), status_code=303)
-        message = {"expired": "Your session has ended. Log in again.",
-                   "role": "That key's role cannot view the dashboard (it needs read access: admin, marketer or "
-                           "analyst)."}.get(reason or "")
+        message = {
+            "expired": "Your session has ended. Log in again.",
+            "role": "That key's role cannot view the dashboard (it needs read access: admin, marketer or analyst).",
+        }.get(reason or "")
         return render("login.html", page="login", title="Log in", next=safe_next(next), message=message)
 
     @router.get("/dashboard", response_class=HTMLResponse)
@@ -131,9 +149,17 @@ def mount(app: FastAPI) -> None:
                 target = "/?next=" + quote(request.url.path, safe="/")
                 return RedirectResponse(target + (f"&reason={reason}" if reason else ""), status_code=303)
             params = {k: str(v) for k, v in request.path_params.items()}
-            return render("page.html", page=page.name, title=page.title, active=page.nav, nav=NAV,
-                          principal=principal, can_write="write" in principal.scopes,
-                          has_charts=CHART_FILE.is_file(), params=params)
+            return render(
+                "page.html",
+                page=page.name,
+                title=page.title,
+                active=page.nav,
+                nav=NAV,
+                principal=principal,
+                can_write="write" in principal.scopes,
+                has_charts=CHART_FILE.is_file(),
+                params=params,
+            )
 
         handler.__name__ = f"dashboard_{page.name}"
         return handler

@@ -20,5 +20,17 @@ from marketloop.service.routes import (
     session,
 )
 
-ROUTERS = [health.router, recs.router, session.router, events.router, overview.router, customers.router,
-           products.router, campaigns.router, content.router, consents.router, consents.public_router, privacy.router]
+ROUTERS = [
+    health.router,
+    recs.router,
+    session.router,
+    events.router,
+    overview.router,
+    customers.router,
+    products.router,
+    campaigns.router,
+    content.router,
+    consents.router,
+    consents.public_router,
+    privacy.router,
+]

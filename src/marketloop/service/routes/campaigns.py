@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,7 +58,9 @@ CampaignId = PathParam(..., min_length=1, max_length=64, description="Campaign i
 # ------------------------------------------------------------------------------------------ models
 class ExploreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    fraction: float = Field(EXPLORATION_SHARE, gt=0, le=1, description="Share of the simulated customers in the exploration round.")
+    fraction: float = Field(
+        EXPLORATION_SHARE, gt=0, le=1, description="Share of the simulated customers in the exploration round."
+    )
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the round (who gets which offer).")
 
 
@@ -65,9 +68,11 @@ class CampaignIn(Goal):
     """A goal (the same fields as the goal TOML, see docs/strategy.md) plus two planning options."""
 
     explore: ExploreIn | None = Field(
-        None, description="Options of the exploration round run in the server's simulator (MARKETLOOP_SIM_DIR) when the "
-                          "store has no randomised history yet; ignored when it has. Without a simulator and without "
-                          "history the goal cannot be planned (422, field `history`).")
+        None,
+        description="Options of the exploration round run in the server's simulator (MARKETLOOP_SIM_DIR) when the "
+        "store has no randomised history yet; ignored when it has. Without a simulator and without "
+        "history the goal cannot be planned (422, field `history`).",
+    )
     learner: Literal["t_learner", "x_learner", "dr_learner"] = Field("t_learner", description="Uplift learner.")
 
 
@@ -90,12 +95,16 @@ class CampaignOut(BaseModel):
     campaign_id: str
     name: str
     status: CampaignStatus
-    allowed_actions: list[str] = Field(..., description="the status changes possible now (approve, launch, pause, resume)")
+    allowed_actions: list[str] = Field(
+        ..., description="the status changes possible now (approve, launch, pause, resume)"
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
     goal: dict[str, Any] | None = Field(None, description="the goal it was planned for (none for plans made elsewhere)")
     plan: CampaignPlan
-    groups: list[GroupPlan] = Field(..., description="the plan's customer groups with the reason each was included or left out")
+    groups: list[GroupPlan] = Field(
+        ..., description="the plan's customer groups with the reason each was included or left out"
+    )
     predictions: dict[str, Interval] = Field(..., description="predicted effect of the whole campaign (90 % intervals)")
     rationale: str
     audience: AudienceOut
@@ -164,7 +173,9 @@ class WorkerOut(BaseModel):
     last_error: str | None = None
     interval_s: float | None = None
     note: str
-    last_result: dict[str, Any] | None = Field(None, description="this campaign's result in the last pass, if it was in it")
+    last_result: dict[str, Any] | None = Field(
+        None, description="this campaign's result in the last pass, if it was in it"
+    )
 
 
 class StatusOut(BaseModel):
@@ -207,8 +218,11 @@ class ReportOut(BaseModel):
     confidence_level: float
     outbox: OutboxCounts
     funnel: Funnel
-    overall: dict[str, Any] = Field(..., description="lift against the holdout: treated, holdout, rates, *_lift with "
-                                    "*_low / *_high intervals, incremental_* totals (empty before launch)")
+    overall: dict[str, Any] = Field(
+        ...,
+        description="lift against the holdout: treated, holdout, rates, *_lift with "
+        "*_low / *_high intervals, incremental_* totals (empty before launch)",
+    )
     by_segment: list[dict[str, Any]] = Field(..., description="the same, per plan group (`level`)")
     by_variant: list[dict[str, Any]] = Field(..., description="the same, per variant (`level`)")
     prediction_vs_realised: list[PredictedVsRealised]
@@ -224,11 +238,16 @@ def allowed_actions(status: str) -> list[str]:
 def _row(store, campaign_id: str) -> dict:  # noqa: ANN001
     """The campaign's row; 404 for an unknown id or a campaign without a plan (e.g. an exploration round)."""
     c = schema.campaigns.c
-    frame = store.read_sql(sa.select(c.campaign_id, c.name, c.status, c.goal_json, c.plan_json, c.created_at, c.updated_at)
-                           .where(c.campaign_id == campaign_id))
+    frame = store.read_sql(
+        sa.select(c.campaign_id, c.name, c.status, c.goal_json, c.plan_json, c.created_at, c.updated_at).where(
+            c.campaign_id == campaign_id
+        )
+    )
     if frame.empty or frame.iloc[0]["plan_json"] is None:
-        raise NotFoundError(f"no planned campaign with id {campaign_id!r}",
-                            hint="List campaigns with GET /v1/campaigns; plan one with POST /v1/campaigns.")
+        raise NotFoundError(
+            f"no planned campaign with id {campaign_id!r}",
+            hint="List campaigns with GET /v1/campaigns; plan one with POST /v1/campaigns.",
+        )
     return frame.iloc[0].to_dict()
 
 
@@ -242,16 +261,28 @@ def _detail(store, campaign_id: str) -> CampaignOut:  # noqa: ANN001
     row = _row(store, campaign_id)
     plan = CampaignPlan.model_validate_json(row["plan_json"])
     a = schema.campaign_audience.c
-    by_variant = store.read_sql(sa.select(a.variant, sa.func.count().label("n")).where(a.campaign_id == campaign_id)
-                                .group_by(a.variant).order_by(a.variant))
+    by_variant = store.read_sql(
+        sa.select(a.variant, sa.func.count().label("n"))
+        .where(a.campaign_id == campaign_id)
+        .group_by(a.variant)
+        .order_by(a.variant)
+    )
     variants = {str(v): int(n) for v, n in zip(by_variant["variant"], by_variant["n"], strict=True)}
     return CampaignOut(
-        campaign_id=campaign_id, name=row["name"], status=row["status"], allowed_actions=allowed_actions(row["status"]),
-        created_at=_ts(row["created_at"]), updated_at=_ts(row["updated_at"]),
-        goal=json.loads(row["goal_json"]) if row["goal_json"] else None, plan=plan, groups=plan.groups,
-        predictions=plan.predictions, rationale=plan.rationale,
+        campaign_id=campaign_id,
+        name=row["name"],
+        status=row["status"],
+        allowed_actions=allowed_actions(row["status"]),
+        created_at=_ts(row["created_at"]),
+        updated_at=_ts(row["updated_at"]),
+        goal=json.loads(row["goal_json"]) if row["goal_json"] else None,
+        plan=plan,
+        groups=plan.groups,
+        predictions=plan.predictions,
+        rationale=plan.rationale,
         audience=AudienceOut(customers=sum(variants.values()), by_variant=variants),
-        outbox=OutboxCounts(**outbox_counts(store, campaign_id)))
+        outbox=OutboxCounts(**outbox_counts(store, campaign_id)),
+    )
 
 
 def _history(store, settings, goal: Goal, explore: ExploreIn | None):  # noqa: ANN001, ANN202
@@ -264,17 +295,27 @@ def _history(store, settings, goal: Goal, explore: ExploreIn | None):  # noqa: A
         return history, False
     if settings.sim_dir is None:
         if explore is not None:
-            raise InputError("explore: this server has no simulator to run an exploration round in", field="explore",
-                             hint="Start the server with --sim DIR (MARKETLOOP_SIM_DIR) for a simulated store; a real "
-                                  "store learns from a first campaign launched with a holdout.")
-        raise InputError("history: the store has no randomised campaign history (sends with a holdout) to learn uplift from",
-                         field="history", hint="Launch a first campaign with a holdout (e.g. from `marketloop campaign "
-                         "launch`), or, for a simulated store, start the server with --sim DIR so an exploration round "
-                         "can run in the simulator.")
+            raise InputError(
+                "explore: this server has no simulator to run an exploration round in",
+                field="explore",
+                hint="Start the server with --sim DIR (MARKETLOOP_SIM_DIR) for a simulated store; a real "
+                "store learns from a first campaign launched with a holdout.",
+            )
+        raise InputError(
+            "history: the store has no randomised campaign history (sends with a holdout) to learn uplift from",
+            field="history",
+            hint="Launch a first campaign with a holdout (e.g. from `marketloop campaign "
+            "launch`), or, for a simulated store, start the server with --sim DIR so an exploration round "
+            "can run in the simulator.",
+        )
     arms = exploration_arms(goal)
     if not arms:
-        raise InputError("channels: an exploration round needs an email, sms or push channel (the simulator has no webhooks)",
-                         field="channels", value=goal.channels, hint='Add "email" to channels.')
+        raise InputError(
+            "channels: an exploration round needs an email, sms or push channel (the simulator has no webhooks)",
+            field="channels",
+            value=goal.channels,
+            hint='Add "email" to channels.',
+        )
     from marketloop.delivery.channels.sim import load_world
 
     world = load_world(str(Path(settings.sim_dir).resolve()))
@@ -292,12 +333,17 @@ def _conflict(campaign_id: str, status: str, action: str) -> ApiError:
         hint = f"A {status} campaign takes no more actions; plan a new one with POST /v1/campaigns."
     article = "an" if required[0] in "aeiou" else "a"
     already = status == ACTIONS[action][1] and action != "launch"
-    message = (f"campaign {campaign_id!r} is already {status}" if already
-               else f"campaign {campaign_id!r} is {status}: only {article} {required} campaign can be {_PAST[action]}")
+    message = (
+        f"campaign {campaign_id!r} is already {status}"
+        if already
+        else f"campaign {campaign_id!r} is {status}: only {article} {required} campaign can be {_PAST[action]}"
+    )
     return ApiError(409, "conflict", message, field="status", hint=hint)
 
 
-def _act(request: Request, principal: Principal, campaign_id: str, action: str, body: LaunchIn | None = None) -> ActionOut:
+def _act(
+    request: Request, principal: Principal, campaign_id: str, action: str, body: LaunchIn | None = None
+) -> ActionOut:
     from marketloop.delivery.campaigns import set_status
 
     store = request.app.state.ml.store
@@ -311,15 +357,28 @@ def _act(request: Request, principal: Principal, campaign_id: str, action: str, 
 
             body = body or LaunchIn()
             try:
-                summary = launch(store, campaign_id, force_no_holdout=body.force_no_holdout, holdout_fraction=body.holdout,
-                                 seed=body.seed)
+                summary = launch(
+                    store,
+                    campaign_id,
+                    force_no_holdout=body.force_no_holdout,
+                    holdout_fraction=body.holdout,
+                    seed=body.seed,
+                )
             except InputError as exc:
                 if exc.field == "holdout_fraction":  # the body calls it `holdout`
-                    raise InputError(exc.message, field="holdout", value=exc.value,
-                                     hint="Keep a holdout (e.g. 0.1), or send force_no_holdout: true if you really mean it.") from None
+                    raise InputError(
+                        exc.message,
+                        field="holdout",
+                        value=exc.value,
+                        hint="Keep a holdout (e.g. 0.1), or send force_no_holdout: true if you really mean it.",
+                    ) from None
                 raise
-            launched = LaunchOut(audience=summary.audience, queued=summary.queued, holdout=summary.holdout,
-                                 already_in_outbox=summary.already_in_outbox)
+            launched = LaunchOut(
+                audience=summary.audience,
+                queued=summary.queued,
+                holdout=summary.holdout,
+                already_in_outbox=summary.already_in_outbox,
+            )
         else:
             set_status(store, campaign_id, ACTIONS[action][1])
     new = ACTIONS[action][1]
@@ -327,15 +386,26 @@ def _act(request: Request, principal: Principal, campaign_id: str, action: str, 
     if launched is not None:
         detail |= launched.model_dump() | {"holdout_fraction": body.holdout, "seed": body.seed}
     record(store, principal, f"campaign.{action}", campaign_id, detail)
-    return ActionOut(campaign_id=campaign_id, previous_status=status, status=new, allowed_actions=allowed_actions(new),
-                     launch=launched)
+    return ActionOut(
+        campaign_id=campaign_id,
+        previous_status=status,
+        status=new,
+        allowed_actions=allowed_actions(new),
+        launch=launched,
+    )
 
 
 # ------------------------------------------------------------------------------------------ routes
-@router.post("/campaigns", status_code=201, response_model=CreatedOut,
-             summary="Plan a campaign for a goal (stored as planned, with its predicted effect)",
-             responses={422: {"description": "invalid goal (the field is named), or nothing to learn uplift from"},
-                        503: {"description": "another plan is being made; retry after Retry-After seconds"}})
+@router.post(
+    "/campaigns",
+    status_code=201,
+    response_model=CreatedOut,
+    summary="Plan a campaign for a goal (stored as planned, with its predicted effect)",
+    responses={
+        422: {"description": "invalid goal (the field is named), or nothing to learn uplift from"},
+        503: {"description": "another plan is being made; retry after Retry-After seconds"},
+    },
+)
 def create_campaign(body: CampaignIn, request: Request, principal: Principal = Depends(require("write"))) -> CreatedOut:
     from marketloop.strategy.planner import plan_campaign
     from marketloop.strategy.storage import save_plan
@@ -343,8 +413,13 @@ def create_campaign(body: CampaignIn, request: Request, principal: Principal = D
     state = request.app.state.ml
     goal = parse_goal(body.model_dump(exclude={"explore", "learner"}), source="the goal")
     if not _planning.acquire(timeout=60):
-        raise ApiError(503, "busy", "another campaign is being planned", hint="Retry after the Retry-After delay.",
-                       headers={"Retry-After": "5"})
+        raise ApiError(
+            503,
+            "busy",
+            "another campaign is being planned",
+            hint="Retry after the Retry-After delay.",
+            headers={"Retry-After": "5"},
+        )
     try:
         started = time.perf_counter()
         history, explored = _history(state.store, state.settings, goal, body.explore)
@@ -353,16 +428,35 @@ def create_campaign(body: CampaignIn, request: Request, principal: Principal = D
         seconds = round(time.perf_counter() - started, 3)
     finally:
         _planning.release()
-    record(state.store, principal, "campaign.create", campaign_id,
-           {"name": goal.name, "objective": goal.objective, "audience": int(len(result.audience)), "explored": explored,
-            "learner": body.learner})
+    record(
+        state.store,
+        principal,
+        "campaign.create",
+        campaign_id,
+        {
+            "name": goal.name,
+            "objective": goal.objective,
+            "audience": int(len(result.audience)),
+            "explored": explored,
+            "learner": body.learner,
+        },
+    )
     facts = result.facts
-    planning = PlanningOut(seconds=seconds, learner=body.learner, explored=explored, history_campaigns=facts["history_campaigns"],
-                           history_customers=facts["history_customers"], eligible=facts["eligible"], send_day=facts["send_day"])
+    planning = PlanningOut(
+        seconds=seconds,
+        learner=body.learner,
+        explored=explored,
+        history_campaigns=facts["history_campaigns"],
+        history_customers=facts["history_customers"],
+        eligible=facts["eligible"],
+        send_day=facts["send_day"],
+    )
     return CreatedOut(**_detail(state.store, campaign_id).model_dump(), planning=planning)
 
 
-@router.get("/campaigns", response_model=CampaignList, summary="Planned campaigns, newest first, with headline predictions")
+@router.get(
+    "/campaigns", response_model=CampaignList, summary="Planned campaigns, newest first, with headline predictions"
+)
 def list_campaigns(
     request: Request,
     status: CampaignStatus | None = Query(None, description="Only campaigns with this status."),
@@ -374,71 +468,132 @@ def list_campaigns(
     c, a = schema.campaigns.c, schema.campaign_audience.c
     where = [c.plan_json.is_not(None)] + ([c.status == status] if status else [])
     total = int(store.scalar(sa.select(sa.func.count()).select_from(schema.campaigns).where(*where)))
-    rows = store.read_sql(sa.select(c.campaign_id, c.name, c.status, c.plan_json, c.created_at, c.updated_at).where(*where)
-                          .order_by(c.created_at.desc(), c.campaign_id).limit(limit).offset(offset))
+    rows = store.read_sql(
+        sa.select(c.campaign_id, c.name, c.status, c.plan_json, c.created_at, c.updated_at)
+        .where(*where)
+        .order_by(c.created_at.desc(), c.campaign_id)
+        .limit(limit)
+        .offset(offset)
+    )
     ids = rows["campaign_id"].tolist()
-    sizes = store.read_sql(sa.select(a.campaign_id, sa.func.count().label("n")).where(a.campaign_id.in_(ids))
-                           .group_by(a.campaign_id)) if ids else None
+    sizes = (
+        store.read_sql(
+            sa.select(a.campaign_id, sa.func.count().label("n")).where(a.campaign_id.in_(ids)).group_by(a.campaign_id)
+        )
+        if ids
+        else None
+    )
     size = dict(zip(sizes["campaign_id"], sizes["n"], strict=True)) if sizes is not None else {}
     items = []
     for r in rows.itertuples(index=False):
         plan = CampaignPlan.model_validate_json(r.plan_json)
-        items.append(CampaignSummary(
-            campaign_id=r.campaign_id, name=r.name, status=r.status, objective=plan.objective, created_at=_ts(r.created_at),
-            updated_at=_ts(r.updated_at), send_at=plan.send_at, audience=int(size.get(r.campaign_id, 0)),
-            predictions={k: plan.predictions[k] for k in HEADLINE if k in plan.predictions}))
+        items.append(
+            CampaignSummary(
+                campaign_id=r.campaign_id,
+                name=r.name,
+                status=r.status,
+                objective=plan.objective,
+                created_at=_ts(r.created_at),
+                updated_at=_ts(r.updated_at),
+                send_at=plan.send_at,
+                audience=int(size.get(r.campaign_id, 0)),
+                predictions={k: plan.predictions[k] for k in HEADLINE if k in plan.predictions},
+            )
+        )
     return CampaignList(total=total, items=items)
 
 
-@router.get("/campaigns/{campaign_id}", response_model=CampaignOut,
-            summary="A campaign: goal, plan, groups with reasons, predicted effect, rationale, status, outbox")
-def get_campaign(request: Request, campaign_id: str = CampaignId, _: Principal = Depends(require("read"))) -> CampaignOut:
+@router.get(
+    "/campaigns/{campaign_id}",
+    response_model=CampaignOut,
+    summary="A campaign: goal, plan, groups with reasons, predicted effect, rationale, status, outbox",
+)
+def get_campaign(
+    request: Request, campaign_id: str = CampaignId, _: Principal = Depends(require("read"))
+) -> CampaignOut:
     return _detail(request.app.state.ml.store, campaign_id)
 
 
-@router.post("/campaigns/{campaign_id}/approve", response_model=ActionOut, summary="Approve a planned campaign",
-             responses={409: {"description": "the campaign is not planned"}})
-def approve_campaign(request: Request, campaign_id: str = CampaignId, principal: Principal = Depends(require("write"))) -> ActionOut:
+@router.post(
+    "/campaigns/{campaign_id}/approve",
+    response_model=ActionOut,
+    summary="Approve a planned campaign",
+    responses={409: {"description": "the campaign is not planned"}},
+)
+def approve_campaign(
+    request: Request, campaign_id: str = CampaignId, principal: Principal = Depends(require("write"))
+) -> ActionOut:
     return _act(request, principal, campaign_id, "approve")
 
 
-@router.post("/campaigns/{campaign_id}/launch", response_model=ActionOut,
-             summary="Launch an approved campaign: write its messages to the outbox (holdout kept out) for the dispatcher",
-             responses={409: {"description": "the campaign is not approved"}})
-def launch_campaign(request: Request, body: LaunchIn | None = None, campaign_id: str = CampaignId,
-           principal: Principal = Depends(require("write"))) -> ActionOut:
+@router.post(
+    "/campaigns/{campaign_id}/launch",
+    response_model=ActionOut,
+    summary="Launch an approved campaign: write its messages to the outbox (holdout kept out) for the dispatcher",
+    responses={409: {"description": "the campaign is not approved"}},
+)
+def launch_campaign(
+    request: Request,
+    body: LaunchIn | None = None,
+    campaign_id: str = CampaignId,
+    principal: Principal = Depends(require("write")),
+) -> ActionOut:
     return _act(request, principal, campaign_id, "launch", body)
 
 
-@router.post("/campaigns/{campaign_id}/pause", response_model=ActionOut,
-             summary="Pause a running campaign (the dispatcher stops before its next batch)",
-             responses={409: {"description": "the campaign is not running"}})
-def pause_campaign(request: Request, campaign_id: str = CampaignId, principal: Principal = Depends(require("write"))) -> ActionOut:
+@router.post(
+    "/campaigns/{campaign_id}/pause",
+    response_model=ActionOut,
+    summary="Pause a running campaign (the dispatcher stops before its next batch)",
+    responses={409: {"description": "the campaign is not running"}},
+)
+def pause_campaign(
+    request: Request, campaign_id: str = CampaignId, principal: Principal = Depends(require("write"))
+) -> ActionOut:
     return _act(request, principal, campaign_id, "pause")
 
 
-@router.post("/campaigns/{campaign_id}/resume", response_model=ActionOut, summary="Resume a paused campaign",
-             responses={409: {"description": "the campaign is not paused"}})
-def resume_campaign(request: Request, campaign_id: str = CampaignId, principal: Principal = Depends(require("write"))) -> ActionOut:
+@router.post(
+    "/campaigns/{campaign_id}/resume",
+    response_model=ActionOut,
+    summary="Resume a paused campaign",
+    responses={409: {"description": "the campaign is not paused"}},
+)
+def resume_campaign(
+    request: Request, campaign_id: str = CampaignId, principal: Principal = Depends(require("write"))
+) -> ActionOut:
     return _act(request, principal, campaign_id, "resume")
 
 
-@router.get("/campaigns/{campaign_id}/status", response_model=StatusOut,
-            summary="Status, outbox counts and the dispatcher's state")
-def campaign_status(request: Request, campaign_id: str = CampaignId, _: Principal = Depends(require("read"))) -> StatusOut:
+@router.get(
+    "/campaigns/{campaign_id}/status",
+    response_model=StatusOut,
+    summary="Status, outbox counts and the dispatcher's state",
+)
+def campaign_status(
+    request: Request, campaign_id: str = CampaignId, _: Principal = Depends(require("read"))
+) -> StatusOut:
     from marketloop.delivery.outbox import outbox_counts
 
     state = request.app.state.ml
     row = _row(state.store, campaign_id)
     worker = state.worker
     if worker is None:
-        info = WorkerOut(in_process=False, note="this server does not run the dispatcher: `marketloop worker` processes "
-                         "deliver launched campaigns")
+        info = WorkerOut(
+            in_process=False,
+            note="this server does not run the dispatcher: `marketloop worker` processes deliver launched campaigns",
+        )
     else:
         info = WorkerOut(in_process=True, **worker.status(), last_result=worker.last.get(campaign_id))
-    return StatusOut(campaign_id=campaign_id, name=row["name"], status=row["status"],
-                     allowed_actions=allowed_actions(row["status"]), updated_at=_ts(row["updated_at"]),
-                     outbox=OutboxCounts(**outbox_counts(state.store, campaign_id)), worker=info)
+    return StatusOut(
+        campaign_id=campaign_id,
+        name=row["name"],
+        status=row["status"],
+        allowed_actions=allowed_actions(row["status"]),
+        updated_at=_ts(row["updated_at"]),
+        outbox=OutboxCounts(**outbox_counts(state.store, campaign_id)),
+        worker=info,
+    )
 
 
 def _results(request: Request, campaign_id: str, level: float, window: int | None) -> dict:
@@ -453,17 +608,33 @@ LevelQuery = Query(0.95, ge=0.5, lt=1, description="Confidence level of the inte
 WindowQuery = Query(None, ge=1, le=365, description="Attribution window in days (default: the plan's).")
 
 
-@router.get("/campaigns/{campaign_id}/report", response_model=ReportOut,
-            summary="Measured results: funnel, lift against the holdout with intervals by segment and variant, predicted vs realised")
-def campaign_report_json(request: Request, campaign_id: str = CampaignId, level: float = LevelQuery, window: int | None = WindowQuery,
-           _: Principal = Depends(require("read"))) -> ReportOut:
+@router.get(
+    "/campaigns/{campaign_id}/report",
+    response_model=ReportOut,
+    summary="Measured results: funnel, lift against the holdout with intervals by segment and variant, predicted vs realised",
+)
+def campaign_report_json(
+    request: Request,
+    campaign_id: str = CampaignId,
+    level: float = LevelQuery,
+    window: int | None = WindowQuery,
+    _: Principal = Depends(require("read")),
+) -> ReportOut:
     return ReportOut(**_results(request, campaign_id, level, window))
 
 
-@router.get("/campaigns/{campaign_id}/report.html", response_class=HTMLResponse,
-            summary="The campaign report as one HTML page with charts (opens offline)")
-def report_html(request: Request, campaign_id: str = CampaignId, level: float = LevelQuery, window: int | None = WindowQuery,
-                _: Principal = Depends(require("read"))) -> HTMLResponse:
+@router.get(
+    "/campaigns/{campaign_id}/report.html",
+    response_class=HTMLResponse,
+    summary="The campaign report as one HTML page with charts (opens offline)",
+)
+def report_html(
+    request: Request,
+    campaign_id: str = CampaignId,
+    level: float = LevelQuery,
+    window: int | None = WindowQuery,
+    _: Principal = Depends(require("read")),
+) -> HTMLResponse:
     from marketloop.measure.report import campaign_report
 
     return HTMLResponse(campaign_report(_results(request, campaign_id, level, window)).render())

@@ -57,8 +57,13 @@ class ConsentsOut(BaseModel):
 class ConsentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["granted", "revoked"] = Field(..., description="The customer's choice.")
-    source: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[\w.:/ -]+$",
-                               description="Where it was captured, e.g. checkout-form; stored as api:<key_id>:<source>.")
+    source: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[\w.:/ -]+$",
+        description="Where it was captured, e.g. checkout-form; stored as api:<key_id>:<source>.",
+    )
 
 
 class ConsentChange(BaseModel):
@@ -90,32 +95,59 @@ def _known(store, customer_id: str) -> None:  # noqa: ANN001
     from marketloop.store.consents import customer_known
 
     if not customer_known(store, customer_id):
-        raise NotFoundError(f"customer {customer_id!r} is not in the store",
-                            hint="Check the id with GET /v1/customers, or load the customer first.")
+        raise NotFoundError(
+            f"customer {customer_id!r} is not in the store",
+            hint="Check the id with GET /v1/customers, or load the customer first.",
+        )
 
 
 def _consents(store, customer_id: str) -> ConsentsOut:  # noqa: ANN001
     from marketloop.store.consents import consent_state
 
-    return ConsentsOut(customer_id=customer_id, consents=[
-        ConsentOut(channel=c.channel, status=c.status, updated_at=c.updated_at, source=c.source, suppressed=c.suppressed,  # type: ignore[arg-type]
-                   suppression_reason=c.suppression_reason, sendable=c.sendable) for c in consent_state(store, customer_id)])
+    return ConsentsOut(
+        customer_id=customer_id,
+        consents=[
+            ConsentOut(
+                channel=c.channel,
+                status=c.status,
+                updated_at=c.updated_at,
+                source=c.source,
+                suppressed=c.suppressed,  # type: ignore[arg-type]
+                suppression_reason=c.suppression_reason,
+                sendable=c.sendable,
+            )
+            for c in consent_state(store, customer_id)
+        ],
+    )
 
 
-@router.get("/customers/{customer_id}/consents", summary="A customer's consent and suppression per channel",
-            response_model=ConsentsOut, responses={404: {"description": "unknown customer"}})
-def get_consents(request: Request, customer_id: str = _customer(),
-                 _: Principal = Depends(require("read"))) -> ConsentsOut:
+@router.get(
+    "/customers/{customer_id}/consents",
+    summary="A customer's consent and suppression per channel",
+    response_model=ConsentsOut,
+    responses={404: {"description": "unknown customer"}},
+)
+def get_consents(
+    request: Request, customer_id: str = _customer(), _: Principal = Depends(require("read"))
+) -> ConsentsOut:
     store = request.app.state.ml.store
     _known(store, customer_id)
     return _consents(store, customer_id)
 
 
-@router.put("/customers/{customer_id}/consents/{channel}", summary="Grant or revoke a customer's consent on a channel (audited)",
-            response_model=ConsentChange, responses={404: {"description": "unknown customer"}})
-def put_consent(body: ConsentIn, request: Request, customer_id: str = _customer(),
-                channel: Channel = Path(..., description="email, sms, push or webhook."),
-                principal: Principal = Depends(require("write"))) -> ConsentChange:
+@router.put(
+    "/customers/{customer_id}/consents/{channel}",
+    summary="Grant or revoke a customer's consent on a channel (audited)",
+    response_model=ConsentChange,
+    responses={404: {"description": "unknown customer"}},
+)
+def put_consent(
+    body: ConsentIn,
+    request: Request,
+    customer_id: str = _customer(),
+    channel: Channel = Path(..., description="email, sms, push or webhook."),
+    principal: Principal = Depends(require("write")),
+) -> ConsentChange:
     from marketloop.store.consents import set_consent
     from marketloop.store.privacy import customer_ref
 
@@ -124,23 +156,37 @@ def put_consent(body: ConsentIn, request: Request, customer_id: str = _customer(
     source = f"api:{principal.key_id}" + (f":{body.source.strip()}" if body.source else "")
     with state.store.begin() as conn:
         previous, lifted = set_consent(conn, customer_id, channel, body.status, source=source)
-        audit.record(state.store, principal, "consent.update", customer_ref(customer_id, state.settings.pii_key()),
-                     {"channel": channel, "status": body.status, "previous": previous, "lifted_suppression": lifted},
-                     conn=conn)
-    return ConsentChange(customer_id=customer_id, channel=channel, status=body.status, previous=previous,
-                         lifted_suppression=lifted)
+        audit.record(
+            state.store,
+            principal,
+            "consent.update",
+            customer_ref(customer_id, state.settings.pii_key()),
+            {"channel": channel, "status": body.status, "previous": previous, "lifted_suppression": lifted},
+            conn=conn,
+        )
+    return ConsentChange(
+        customer_id=customer_id, channel=channel, status=body.status, previous=previous, lifted_suppression=lifted
+    )
 
 
-@router.post("/customers/{customer_id}/unsubscribe-link", summary="A signed one-click unsubscribe link for a customer",
-             response_model=LinkOut, responses={404: {"description": "unknown customer"}})
-def unsubscribe_link(body: LinkIn, request: Request, customer_id: str = _customer(),
-                     _: Principal = Depends(require("write"))) -> LinkOut:
+@router.post(
+    "/customers/{customer_id}/unsubscribe-link",
+    summary="A signed one-click unsubscribe link for a customer",
+    response_model=LinkOut,
+    responses={404: {"description": "unknown customer"}},
+)
+def unsubscribe_link(
+    body: LinkIn, request: Request, customer_id: str = _customer(), _: Principal = Depends(require("write"))
+) -> LinkOut:
     from marketloop.delivery.unsubscribe import unsubscribe_link as link
 
     state = request.app.state.ml
     _known(state.store, customer_id)
-    return LinkOut(customer_id=customer_id, channel=body.channel,
-                   url=link(state.settings.public_url, state.session_secret, customer_id, body.channel))
+    return LinkOut(
+        customer_id=customer_id,
+        channel=body.channel,
+        url=link(state.settings.public_url, state.session_secret, customer_id, body.channel),
+    )
 
 
 # --- the public link ---------------------------------------------------------------------------------
@@ -150,14 +196,18 @@ _PAGE_HEADERS = {
     "X-Robots-Tag": "noindex",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
 }
-_STYLE = ("body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222;line-height:1.5}"
-          "button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:.3rem;background:#2457c5;color:#fff;cursor:pointer}")
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222;line-height:1.5}"
+    "button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:.3rem;background:#2457c5;color:#fff;cursor:pointer}"
+)
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    doc = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
-           f'content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title><style>{_STYLE}</style>'
-           f"</head><body><h1>{html.escape(title)}</h1>{body}</body></html>")
+    doc = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+        f'content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title><style>{_STYLE}</style>'
+        f"</head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
     return HTMLResponse(doc, status_code=status, headers=_PAGE_HEADERS)
 
 
@@ -169,51 +219,84 @@ def _valid(request: Request, c: str, ch: str, sig: str) -> bool:
     return check_signature(request.app.state.ml.session_secret, PURPOSE, signed_value(c, ch), sig)
 
 
-_BAD_LINK = ("This unsubscribe link is incomplete or has been changed, so we cannot act on it. Please use the link "
-             "exactly as it appears in the message, or reply to the message and ask us to unsubscribe you.")
+_BAD_LINK = (
+    "This unsubscribe link is incomplete or has been changed, so we cannot act on it. Please use the link "
+    "exactly as it appears in the message, or reply to the message and ask us to unsubscribe you."
+)
 
 
 def _param(what: str):  # noqa: ANN202 - each parameter needs its own Query (a shared one mixes them up)
     return Query("", description=f"{what}, from the signed link.")
 
 
-@public_router.get("/unsubscribe", summary="Unsubscribe page for a signed link (asks for confirmation; changes nothing)",
-                   response_class=HTMLResponse, responses={403: {"description": "the link is broken or tampered with"}})
-def unsubscribe_page(request: Request, c: str = _param("Customer id"), ch: str = _param("Channel"),
-                     sig: str = _param("Signature")) -> HTMLResponse:
+@public_router.get(
+    "/unsubscribe",
+    summary="Unsubscribe page for a signed link (asks for confirmation; changes nothing)",
+    response_class=HTMLResponse,
+    responses={403: {"description": "the link is broken or tampered with"}},
+)
+def unsubscribe_page(
+    request: Request, c: str = _param("Customer id"), ch: str = _param("Channel"), sig: str = _param("Signature")
+) -> HTMLResponse:
     if not _valid(request, c, ch, sig):
         return _page("Link not valid", f"<p>{html.escape(_BAD_LINK)}</p>", 403)
     action = html.escape(f"{request.url.path}?{urlencode({'c': c, 'ch': ch, 'sig': sig})}", quote=True)
     label = html.escape(CHANNEL_LABELS[ch])
-    return _page("Unsubscribe", f"<p>Stop receiving marketing {label} from us?</p>"
-                 f'<form method="post" action="{action}"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
-                 f'<button type="submit">Unsubscribe</button></form>')
+    return _page(
+        "Unsubscribe",
+        f"<p>Stop receiving marketing {label} from us?</p>"
+        f'<form method="post" action="{action}"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        f'<button type="submit">Unsubscribe</button></form>',
+    )
 
 
-@public_router.post("/unsubscribe", summary="One-click unsubscribe with a signed link (RFC 8058; idempotent, audited)",
-                    response_model=UnsubscribeOut, responses={
-                        200: {"content": {"text/html": {}}, "description": "JSON, or a confirmation page for browsers"},
-                        403: {"description": "the link is broken or tampered with"}})
-def unsubscribe(request: Request, c: str = _param("Customer id"), ch: str = _param("Channel"),
-                sig: str = _param("Signature")) -> Response:
+@public_router.post(
+    "/unsubscribe",
+    summary="One-click unsubscribe with a signed link (RFC 8058; idempotent, audited)",
+    response_model=UnsubscribeOut,
+    responses={
+        200: {"content": {"text/html": {}}, "description": "JSON, or a confirmation page for browsers"},
+        403: {"description": "the link is broken or tampered with"},
+    },
+)
+def unsubscribe(
+    request: Request, c: str = _param("Customer id"), ch: str = _param("Channel"), sig: str = _param("Signature")
+) -> Response:
     from marketloop.store.consents import customer_known
     from marketloop.store.consents import unsubscribe as revoke
     from marketloop.store.privacy import customer_ref
 
     if not _valid(request, c, ch, sig):
-        return JSONResponse(error_body("bad_signature", "the unsubscribe link is not valid (missing parts or a wrong signature)",
-                                       hint="Use the link exactly as it appears in the message."), status_code=403,
-                            headers={"Cache-Control": "no-store"})
+        return JSONResponse(
+            error_body(
+                "bad_signature",
+                "the unsubscribe link is not valid (missing parts or a wrong signature)",
+                hint="Use the link exactly as it appears in the message.",
+            ),
+            status_code=403,
+            headers={"Cache-Control": "no-store"},
+        )
     state = request.app.state.ml
     changed = False
     if customer_known(state.store, c):  # an erased customer stays erased: nothing is written about them
         with state.store.begin() as conn:
             changed = revoke(conn, c, ch, source="unsubscribe-link")
             if changed:
-                audit.record(state.store, "unsubscribe-link", "consent.unsubscribe", customer_ref(c, state.settings.pii_key()),
-                             {"channel": ch}, conn=conn)
+                audit.record(
+                    state.store,
+                    "unsubscribe-link",
+                    "consent.unsubscribe",
+                    customer_ref(c, state.settings.pii_key()),
+                    {"channel": ch},
+                    conn=conn,
+                )
     if "text/html" in request.headers.get("accept", ""):
-        return _page("You are unsubscribed", f"<p>You will no longer receive marketing {html.escape(CHANNEL_LABELS[ch])} "
-                     "from us. A message already on its way may still arrive.</p>")
-    return JSONResponse(UnsubscribeOut(unsubscribed=True, channel=ch, changed=changed).model_dump(),
-                        headers={"Cache-Control": "no-store"})
+        return _page(
+            "You are unsubscribed",
+            f"<p>You will no longer receive marketing {html.escape(CHANNEL_LABELS[ch])} "
+            "from us. A message already on its way may still arrive.</p>",
+        )
+    return JSONResponse(
+        UnsubscribeOut(unsubscribed=True, channel=ch, changed=changed).model_dump(),
+        headers={"Cache-Control": "no-store"},
+    )

@@ -41,15 +41,22 @@ class CopyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer_id: Id = Field(..., description="The customer the message is for (facts come from the store).")
     channel: Literal["email", "sms", "push"] = Field(..., description="The message's channel.")
-    goal: str = Field("promotion", min_length=1, max_length=200,
-                      description="winback, welcome, cart_recovery, cross_sell, promotion, replenish, new_arrivals or free text.")
-    product_ids: list[Id] | None = Field(None, max_length=12, description="Products to feature (default: best sellers "
-                                         "the customer has not bought).")
+    goal: str = Field(
+        "promotion",
+        min_length=1,
+        max_length=200,
+        description="winback, welcome, cart_recovery, cross_sell, promotion, replenish, new_arrivals or free text.",
+    )
+    product_ids: list[Id] | None = Field(
+        None, max_length=12, description="Products to feature (default: best sellers the customer has not bought)."
+    )
     offer: Offer | None = Field(None, description="The offer the message may state (default: none).")
     variants: int = Field(1, ge=1, le=8, description="How many variants to write.")
     language: Literal["en", "zh"] | None = Field(None, description="Default: the customer's language.")
     voice: Literal["friendly", "premium", "playful", "plain"] = Field("friendly", description="Brand voice.")
-    store_name: str = Field("Our Shop", min_length=1, max_length=60, description="The shop's name as the message says it.")
+    store_name: str = Field(
+        "Our Shop", min_length=1, max_length=60, description="The shop's name as the message says it."
+    )
 
     @field_validator("goal", "store_name")
     @classmethod
@@ -61,8 +68,11 @@ class CopyIn(BaseModel):
 
 
 class ViolationOut(BaseModel):
-    code: str = Field(..., description="format, language, price, discount, code, date, product, link, banned_claim, "
-                      "free_claim, length, opt_out, pii or profanity")
+    code: str = Field(
+        ...,
+        description="format, language, price, discount, code, date, product, link, banned_claim, "
+        "free_claim, length, opt_out, pii or profanity",
+    )
     field: str = Field(..., description="The message field, or * for the whole message.")
     detail: str
 
@@ -75,12 +85,16 @@ class Verdict(BaseModel):
 class CopyVariant(BaseModel):
     variant: int
     action: Literal["accepted", "repaired", "replaced", "blocked"] = Field(
-        ..., description="accepted: the provider's text passed; repaired: opt-out or length fixed; replaced: the template "
-        "writer's text is used instead; blocked: nothing passed, nothing may be sent.")
+        ...,
+        description="accepted: the provider's text passed; repaired: opt-out or length fixed; replaced: the template "
+        "writer's text is used instead; blocked: nothing passed, nothing may be sent.",
+    )
     delivered: bool = Field(..., description="A message exists and passed every guardrail.")
     provider: str = Field(..., description="The provider asked first.")
     final_provider: str = Field(..., description="Who wrote the final text (empty when blocked).")
-    message: EmailCopy | SmsCopy | PushCopy | None = Field(..., description="The copy fields of the channel; null when blocked.")
+    message: EmailCopy | SmsCopy | PushCopy | None = Field(
+        ..., description="The copy fields of the channel; null when blocked."
+    )
     verdict: Verdict = Field(..., description="Guardrails on the final message.")
     raw_verdict: Verdict = Field(..., description="Guardrails on the provider's raw output.")
     reasons: list[str]
@@ -101,14 +115,24 @@ class CopyOut(BaseModel):
 
 
 def _verdict(report: GuardrailReport) -> Verdict:
-    return Verdict(passed=report.passed,
-                   violations=[ViolationOut(code=v.kind, field=v.field, detail=v.detail) for v in report.violations])
+    return Verdict(
+        passed=report.passed,
+        violations=[ViolationOut(code=v.kind, field=v.field, detail=v.detail) for v in report.violations],
+    )
 
 
 def _variant(r: CopyResult) -> CopyVariant:
-    return CopyVariant(variant=r.variant, action=r.action, delivered=r.delivered, provider=r.provider,
-                       final_provider=r.final_provider, message=r.message, verdict=_verdict(r.final_report),
-                       raw_verdict=_verdict(r.raw_report), reasons=r.reasons)
+    return CopyVariant(
+        variant=r.variant,
+        action=r.action,
+        delivered=r.delivered,
+        provider=r.provider,
+        final_provider=r.final_provider,
+        message=r.message,
+        verdict=_verdict(r.final_report),
+        raw_verdict=_verdict(r.raw_report),
+        reasons=r.reasons,
+    )
 
 
 def _text_client(state):  # noqa: ANN001, ANN202
@@ -123,8 +147,10 @@ def _text_client(state):  # noqa: ANN001, ANN202
         try:
             return get_registry().create("text", settings.copy_provider, settings.copy_provider_options)
         except InputError as exc:
-            raise ConfigError(f"copy provider {settings.copy_provider!r}: {exc.message}",
-                              hint="Fix MARKETLOOP_COPY_PROVIDER / MARKETLOOP_COPY_PROVIDER_OPTIONS.") from None
+            raise ConfigError(
+                f"copy provider {settings.copy_provider!r}: {exc.message}",
+                hint="Fix MARKETLOOP_COPY_PROVIDER / MARKETLOOP_COPY_PROVIDER_OPTIONS.",
+            ) from None
 
     provider = state.cached("copy.provider", build)
     return TextClient(provider, cache=state.cached("copy.cache", ResponseCache))
@@ -140,28 +166,58 @@ def _write(request: Request, body: CopyIn, *, preview: bool) -> CopyOut:
     settings, store = state.settings, state.store
     link = None
     if body.channel == "email":
-        link = (settings.public_url.rstrip("/") + PATH if preview
-                else unsubscribe_link(settings.public_url, state.session_secret, body.customer_id, "email"))
+        link = (
+            settings.public_url.rstrip("/") + PATH
+            if preview
+            else unsubscribe_link(settings.public_url, state.session_secret, body.customer_id, "email")
+        )
     brand = BrandVoice(store_name=body.store_name, voice=body.voice, **({"unsubscribe_url": link} if link else {}))
     product_ids = list(dict.fromkeys(body.product_ids)) if body.product_ids else None
-    brief = brief_from_store(store, body.customer_id, goal=body.goal, channel=body.channel, offer=body.offer,
-                             product_ids=product_ids, language=body.language, brand=brand, variants=body.variants)
+    brief = brief_from_store(
+        store,
+        body.customer_id,
+        goal=body.goal,
+        channel=body.channel,
+        offer=body.offer,
+        product_ids=product_ids,
+        language=body.language,
+        brand=brand,
+        variants=body.variants,
+    )
     client = _text_client(state)
     results = CopyWriter(client).write(brief)
     logged = 0 if preview else save_calls(store, client.ledger)
-    return CopyOut(customer_id=body.customer_id, channel=body.channel, language=brief.language, goal=brief.goal,
-                   provider=client.name, preview=preview, unsubscribe_url=link, products=brief.products, offer=brief.offer,
-                   variants=[_variant(r) for r in results], llm_calls_logged=logged)
+    return CopyOut(
+        customer_id=body.customer_id,
+        channel=body.channel,
+        language=brief.language,
+        goal=brief.goal,
+        provider=client.name,
+        preview=preview,
+        unsubscribe_url=link,
+        products=brief.products,
+        offer=brief.offer,
+        variants=[_variant(r) for r in results],
+        llm_calls_logged=logged,
+    )
 
 
-@router.post("/copy", summary="Write personalised copy for a customer, checked by guardrails (logs the provider calls)",
-             response_model=CopyOut, responses={404: {"description": "unknown customer or product"}})
+@router.post(
+    "/copy",
+    summary="Write personalised copy for a customer, checked by guardrails (logs the provider calls)",
+    response_model=CopyOut,
+    responses={404: {"description": "unknown customer or product"}},
+)
 def write_copy(body: CopyIn, request: Request, _: Principal = Depends(require("write"))) -> CopyOut:
     return _write(request, body, preview=False)
 
 
-@router.post("/copy/preview", summary="Preview the copy a customer would get (writes nothing)", response_model=CopyOut,
-             responses={404: {"description": "unknown customer or product"}})
+@router.post(
+    "/copy/preview",
+    summary="Preview the copy a customer would get (writes nothing)",
+    response_model=CopyOut,
+    responses={404: {"description": "unknown customer or product"}},
+)
 def preview_copy(body: CopyIn, request: Request, _: Principal = Depends(require("read"))) -> CopyOut:
     return _write(request, body, preview=True)
 
@@ -170,10 +226,15 @@ def preview_copy(body: CopyIn, request: Request, _: Principal = Depends(require(
 class ChatIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     message: str = Field(..., min_length=1, max_length=1000, description="What the customer wrote.")
-    conversation_id: str | None = Field(None, min_length=1, max_length=64,
-                                        description="Continue this conversation (from an earlier reply); omit to start one.")
-    customer_id: Id | None = Field(None, description="The signed-in customer (needed for order look-ups); fixed for "
-                                   "the whole conversation.")
+    conversation_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="Continue this conversation (from an earlier reply); omit to start one.",
+    )
+    customer_id: Id | None = Field(
+        None, description="The signed-in customer (needed for order look-ups); fixed for the whole conversation."
+    )
 
 
 class ChatOut(BaseModel):
@@ -199,12 +260,20 @@ def _build_assistant(state):  # noqa: ANN001, ANN202
 
 def _has_customer(store, customer_id: str) -> bool:  # noqa: ANN001
     c = schema.customers.c
-    return store.scalar(sa.select(sa.func.count()).select_from(schema.customers).where(c.customer_id == customer_id)) > 0
+    return (
+        store.scalar(sa.select(sa.func.count()).select_from(schema.customers).where(c.customer_id == customer_id)) > 0
+    )
 
 
-@router.post("/assistant/chat", summary="One turn of a conversation with the customer-service assistant",
-             response_model=ChatOut, responses={404: {"description": "unknown or expired conversation, unknown customer"},
-                                                409: {"description": "the conversation was handed to a person"}})
+@router.post(
+    "/assistant/chat",
+    summary="One turn of a conversation with the customer-service assistant",
+    response_model=ChatOut,
+    responses={
+        404: {"description": "unknown or expired conversation, unknown customer"},
+        409: {"description": "the conversation was handed to a person"},
+    },
+)
 def chat(body: ChatIn, request: Request, principal: Principal = Depends(require("read"))) -> ChatOut:
     from marketloop.content.assistant.bot import answer
 
@@ -216,34 +285,55 @@ def chat(body: ChatIn, request: Request, principal: Principal = Depends(require(
     if body.conversation_id is not None:
         current = conversations.get(body.conversation_id, principal.key_id)
         if current is None:
-            raise NotFoundError(f"no open conversation {body.conversation_id!r}",
-                                hint="Conversations expire an hour after their last message and do not survive a "
-                                     "restart; omit conversation_id to start a new one.")
+            raise NotFoundError(
+                f"no open conversation {body.conversation_id!r}",
+                hint="Conversations expire an hour after their last message and do not survive a "
+                "restart; omit conversation_id to start a new one.",
+            )
         if body.customer_id is not None and body.customer_id != current.conversation.customer_id:
-            raise InputError("customer_id differs from the customer this conversation was opened for",
-                             field="customer_id", value=body.customer_id,
-                             hint="Omit customer_id when continuing a conversation, or start a new one.")
+            raise InputError(
+                "customer_id differs from the customer this conversation was opened for",
+                field="customer_id",
+                value=body.customer_id,
+                hint="Omit customer_id when continuing a conversation, or start a new one.",
+            )
     else:
         if body.customer_id is not None and not _has_customer(state.store, body.customer_id):
-            raise NotFoundError(f"customer {body.customer_id!r} is not in the store",
-                                hint="Omit customer_id for an anonymous chat (no order look-ups).")
+            raise NotFoundError(
+                f"customer {body.customer_id!r} is not in the store",
+                hint="Omit customer_id for an anonymous chat (no order look-ups).",
+            )
         current = conversations.open(principal.key_id, body.customer_id)
     bot = state.cached("assistant", lambda: _build_assistant(state))
     with current.lock:
         if current.conversation.handed_off:
-            raise ApiError(409, "conflict", "this conversation was handed to a person and takes no further messages",
-                           field="conversation_id", hint="Omit conversation_id to start a new conversation.")
+            raise ApiError(
+                409,
+                "conflict",
+                "this conversation was handed to a person and takes no further messages",
+                field="conversation_id",
+                hint="Omit conversation_id to start a new conversation.",
+            )
         reply = answer(bot, current.conversation, text)
         current.turns += 1
         current.trim()
         turn = current.turns
-    return ChatOut(conversation_id=current.conversation_id, reply=reply.text, intent=reply.intent,
-                   confidence=round(float(reply.confidence), 4), sources=reply.sources, handoff=reply.handoff,
-                   handoff_reason=reply.reason if reply.handoff else None, turn=turn, entities=reply.entities)
+    return ChatOut(
+        conversation_id=current.conversation_id,
+        reply=reply.text,
+        intent=reply.intent,
+        confidence=round(float(reply.confidence), 4),
+        sources=reply.sources,
+        handoff=reply.handoff,
+        handoff_reason=reply.reason if reply.handoff else None,
+        turn=turn,
+        entities=reply.entities,
+    )
 
 
 # --- reviews -----------------------------------------------------------------------------------------
 LABELS = ("positive", "neutral", "negative")
+
 
 class AspectOut(BaseModel):
     aspect: str
@@ -265,8 +355,10 @@ class ProductInsight(BaseModel):
 
 class InsightsOut(BaseModel):
     source: Literal["stored", "computed", "none"] = Field(
-        ..., description="stored: written by `marketloop reviews analyze`; computed: scored now with the lexicon "
-        "(nothing stored); none: no reviews.")
+        ...,
+        description="stored: written by `marketloop reviews analyze`; computed: scored now with the lexicon "
+        "(nothing stored); none: no reviews.",
+    )
     model: str | None = Field(..., description="The sentiment model (lexicon or a trained classifier).")
     updated_at: dt.datetime | None
     sentiment: dict[str, int] = Field(..., description="Reviews per label: positive, neutral, negative.")
@@ -282,25 +374,39 @@ def _stored_labels(store, product_id: str | None) -> dict[str, int]:  # noqa: AN
     return {str(r.label): int(r.n) for r in store.read_sql(query).itertuples()}
 
 
-@router.get("/reviews/insights", summary="What customers love and complain about, per product", response_model=InsightsOut,
-            responses={404: {"description": "unknown product"}})
-def review_insights(request: Request, _: Principal = Depends(require("read")),
-                    product_id: str | None = Query(None, min_length=1, max_length=64, description="One product only."),
-                    limit: int = Query(20, ge=1, le=100, description="Products to return (most-reviewed first).")) -> InsightsOut:
+@router.get(
+    "/reviews/insights",
+    summary="What customers love and complain about, per product",
+    response_model=InsightsOut,
+    responses={404: {"description": "unknown product"}},
+)
+def review_insights(
+    request: Request,
+    _: Principal = Depends(require("read")),
+    product_id: str | None = Query(None, min_length=1, max_length=64, description="One product only."),
+    limit: int = Query(20, ge=1, le=100, description="Products to return (most-reviewed first)."),
+) -> InsightsOut:
     from marketloop.content.reviews.insights import load_summaries, summarise_reviews
 
     store = request.app.state.ml.store
     p, ss, r = schema.products.c, schema.review_summaries.c, schema.reviews.c
     wanted = [product_id] if product_id is not None else None
-    if product_id is not None and not store.scalar(sa.select(sa.func.count()).select_from(schema.products)
-                                                   .where(p.product_id == product_id)):
-        raise NotFoundError(f"product {product_id!r} is not in the store", hint="Check the id against GET /v1/products.")
+    if product_id is not None and not store.scalar(
+        sa.select(sa.func.count()).select_from(schema.products).where(p.product_id == product_id)
+    ):
+        raise NotFoundError(
+            f"product {product_id!r} is not in the store", hint="Check the id against GET /v1/products."
+        )
     summaries = load_summaries(store, wanted, limit=limit)
     hint = None
     if summaries:
         source = "stored"
-        meta = store.read_sql(sa.select(ss.model, ss.updated_at).where(ss.product_id.in_([s.product_id for s in summaries]))
-                              .order_by(ss.updated_at.desc()).limit(1)).iloc[0]
+        meta = store.read_sql(
+            sa.select(ss.model, ss.updated_at)
+            .where(ss.product_id.in_([s.product_id for s in summaries]))
+            .order_by(ss.updated_at.desc())
+            .limit(1)
+        ).iloc[0]
         model, updated = str(meta["model"]), pd.Timestamp(meta["updated_at"]).to_pydatetime()
         labels = _stored_labels(store, product_id)
     else:
@@ -308,20 +414,47 @@ def review_insights(request: Request, _: Principal = Depends(require("read")),
         if product_id is not None:
             counted = counted.where(r.product_id == product_id)
         if not store.scalar(counted):
-            return InsightsOut(source="none", model=None, updated_at=None, sentiment=dict.fromkeys(LABELS, 0), products=[],
-                               hint="No reviews yet" + (" for this product" if product_id else "") + ": load a reviews "
-                                    "file with `marketloop ingest`, then run `marketloop reviews analyze`.")
+            return InsightsOut(
+                source="none",
+                model=None,
+                updated_at=None,
+                sentiment=dict.fromkeys(LABELS, 0),
+                products=[],
+                hint="No reviews yet" + (" for this product" if product_id else "") + ": load a reviews "
+                "file with `marketloop ingest`, then run `marketloop reviews analyze`.",
+            )
         computed = summarise_reviews(store, wanted, limit=limit)
-        source, model, updated, labels, summaries = "computed", computed.model, None, computed.labels, computed.summaries
-        hint = "Computed now with the lexicon and not stored; run `marketloop reviews analyze` to store insights " \
-               "(with a trained sentiment model when you have one)."
+        source, model, updated, labels, summaries = (
+            "computed",
+            computed.model,
+            None,
+            computed.labels,
+            computed.summaries,
+        )
+        hint = (
+            "Computed now with the lexicon and not stored; run `marketloop reviews analyze` to store insights "
+            "(with a trained sentiment model when you have one)."
+        )
     names = {}
     if summaries:
-        frame = store.read_sql(sa.select(p.product_id, p.name).where(p.product_id.in_([s.product_id for s in summaries])))
+        frame = store.read_sql(
+            sa.select(p.product_id, p.name).where(p.product_id.in_([s.product_id for s in summaries]))
+        )
         names = dict(zip(frame["product_id"].astype(str), frame["name"], strict=True))
-    products = [ProductInsight(product_id=s.product_id, name=names.get(s.product_id), n_reviews=s.n_reviews,
-                               avg_rating=s.avg_rating, positive_share=s.positive_share,
-                               loves=[AspectOut(**a) for a in s.loves], complaints=[AspectOut(**a) for a in s.complaints],
-                               highlight=s.highlight) for s in summaries]
+    products = [
+        ProductInsight(
+            product_id=s.product_id,
+            name=names.get(s.product_id),
+            n_reviews=s.n_reviews,
+            avg_rating=s.avg_rating,
+            positive_share=s.positive_share,
+            loves=[AspectOut(**a) for a in s.loves],
+            complaints=[AspectOut(**a) for a in s.complaints],
+            highlight=s.highlight,
+        )
+        for s in summaries
+    ]
     sentiment = {label: int(labels.get(label, 0)) for label in LABELS}
-    return InsightsOut(source=source, model=model, updated_at=updated, sentiment=sentiment, products=products, hint=hint)
+    return InsightsOut(
+        source=source, model=model, updated_at=updated, sentiment=sentiment, products=products, hint=hint
+    )

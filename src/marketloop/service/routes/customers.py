@@ -43,8 +43,11 @@ class CustomerRow(BaseModel):
     recency_days: int | None = None
     last_order_at: dt.datetime | None = None
     next_order_at: dt.date | None = Field(None, description="Median expected date of the next order.")
-    lifecycle_stage: str | None = Field(None, description="new, active, at_risk or churned (activity against the "
-                                                          "customer's own cadence; see docs/customers.md).")
+    lifecycle_stage: str | None = Field(
+        None,
+        description="new, active, at_risk or churned (activity against the "
+        "customer's own cadence; see docs/customers.md).",
+    )
     days_inactive: int | None = Field(None, description="Days since the last event or order.")
 
 
@@ -146,9 +149,13 @@ class CustomerAttrs(BaseModel):
 
 class CustomerDetail(BaseModel):
     customer_id: str
-    customer: CustomerAttrs | None = Field(None, description="Attributes from the customers table (no contact details).")
-    profile: ProfileOut | None = Field(None, description="None for a customer without a profile (no completed order, "
-                                                         "or `marketloop analyze` not run yet).")
+    customer: CustomerAttrs | None = Field(
+        None, description="Attributes from the customers table (no contact details)."
+    )
+    profile: ProfileOut | None = Field(
+        None,
+        description="None for a customer without a profile (no completed order, or `marketloop analyze` not run yet).",
+    )
     interests: dict[str, list[InterestTag]] = Field(..., description="Top category / brand / price-band affinities.")
     churn_reasons: list[Reason] = Field(..., description="Features pushing churn risk up the most.")
     propensity_reasons: list[Reason] = Field(..., description="Features pushing the 30-day purchase probability up.")
@@ -194,18 +201,40 @@ def list_customers(
     _: Principal = Depends(require("read")),
 ) -> CustomerPage:
     store = request.app.state.ml.store
-    total, page = profiles.query_profiles(store, segment=segment, churn_band=churn_band, high_value=high_value,
-                                          lifecycle_stage=lifecycle_stage, q=q,
-                                          sort=sort, limit=limit, offset=offset, columns=[*LIST_COLUMNS, "as_of"])
-    as_of = plain(page["as_of"].iloc[0]) if len(page) else plain(
-        store.scalar(sa.select(sa.func.max(schema.customer_profiles.c.as_of))))
+    total, page = profiles.query_profiles(
+        store,
+        segment=segment,
+        churn_band=churn_band,
+        high_value=high_value,
+        lifecycle_stage=lifecycle_stage,
+        q=q,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+        columns=[*LIST_COLUMNS, "as_of"],
+    )
+    as_of = (
+        plain(page["as_of"].iloc[0])
+        if len(page)
+        else plain(store.scalar(sa.select(sa.func.max(schema.customer_profiles.c.as_of))))
+    )
     hint = ANALYZE_HINT if as_of is None else None
-    return CustomerPage(total=total, limit=limit, offset=offset, as_of=as_of, next_step=hint,
-                        items=[CustomerRow(**row) for row in records(page.drop(columns="as_of"))])
+    return CustomerPage(
+        total=total,
+        limit=limit,
+        offset=offset,
+        as_of=as_of,
+        next_step=hint,
+        items=[CustomerRow(**row) for row in records(page.drop(columns="as_of"))],
+    )
 
 
-@router.get("/customers/{customer_id}", summary="One customer: profile, interests, churn reasons, orders, consents",
-            response_model=CustomerDetail, responses={404: {"description": "no such customer"}})
+@router.get(
+    "/customers/{customer_id}",
+    summary="One customer: profile, interests, churn reasons, orders, consents",
+    response_model=CustomerDetail,
+    responses={404: {"description": "no such customer"}},
+)
 def get_customer(
     request: Request,
     customer_id: CustomerId,
@@ -232,17 +261,24 @@ def get_segments(request: Request, _: Principal = Depends(require("read"))) -> S
     from marketloop.customers.churn import BAND_NAMES
     from marketloop.customers.rfm import segment_summary
 
-    frame = profiles.load_profiles(request.app.state.ml.store,
-                                   ["customer_id", "segment", "revenue", "clv", "churn_probability", "churn_band", "as_of"])
+    frame = profiles.load_profiles(
+        request.app.state.ml.store,
+        ["customer_id", "segment", "revenue", "clv", "churn_probability", "churn_band", "as_of"],
+    )
     if frame.empty:
         return SegmentsOut(as_of=None, customers=0, segments=[], churn_bands={}, next_step=ANALYZE_HINT)
-    summary = segment_summary(frame).rename(columns={"mean_revenue": "avg_revenue", "mean_clv": "avg_clv",
-                                                     "mean_churn": "churn_probability"})
+    summary = segment_summary(frame).rename(
+        columns={"mean_revenue": "avg_revenue", "mean_clv": "avg_clv", "mean_churn": "churn_probability"}
+    )
     counts = frame["churn_band"].value_counts()
     return SegmentsOut(
         as_of=plain(frame["as_of"].iloc[0]),
         customers=len(frame),
-        segments=[SegmentRow(**row) for row in records(summary.astype({c: "float64" for c in summary.columns
-                                                                      if summary[c].dtype.kind == "f"}).round(4))],
+        segments=[
+            SegmentRow(**row)
+            for row in records(
+                summary.astype({c: "float64" for c in summary.columns if summary[c].dtype.kind == "f"}).round(4)
+            )
+        ],
         churn_bands={name: int(counts[name]) for name in BAND_NAMES if name in counts.index},
     )

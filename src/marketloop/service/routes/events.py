@@ -27,12 +27,16 @@ from marketloop.store.schema import EVENT_TYPES, events
 router = APIRouter(prefix="/v1", tags=["tracking"])
 
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
-_duckdb_writes = threading.Lock()  # DuckDB writes from one process are serialised (its MVCC refuses conflicting appends)
+_duckdb_writes = (
+    threading.Lock()
+)  # DuckDB writes from one process are serialised (its MVCC refuses conflicting appends)
 
 
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    event_id: str = Field(..., min_length=1, max_length=64, description="Unique id chosen by the client; retries reuse it.")
+    event_id: str = Field(
+        ..., min_length=1, max_length=64, description="Unique id chosen by the client; retries reuse it."
+    )
     event_type: EventType = Field(..., description="What happened.")
     ts: dt.datetime | None = Field(None, description="When it happened (ISO 8601; UTC when no offset). Default: now.")
     customer_id: str | None = Field(None, min_length=1, max_length=64, description="Known customer, if logged in.")
@@ -51,7 +55,9 @@ class EventIn(BaseModel):
 
 class EventBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    events: list[EventIn] = Field(..., min_length=1, description="The events, at most MARKETLOOP_API_MAX_BATCH per request.")
+    events: list[EventIn] = Field(
+        ..., min_length=1, description="The events, at most MARKETLOOP_API_MAX_BATCH per request."
+    )
 
 
 class TrackResult(BaseModel):
@@ -68,14 +74,23 @@ def _utc_naive(ts: dt.datetime | None, now: dt.datetime) -> dt.datetime:
     return ts
 
 
-@router.post("/events", summary="Track a batch of behaviour events (idempotent by event_id)", response_model=TrackResult,
-             responses={503: {"description": "too many writes in flight; retry after Retry-After seconds"}})
+@router.post(
+    "/events",
+    summary="Track a batch of behaviour events (idempotent by event_id)",
+    response_model=TrackResult,
+    responses={503: {"description": "too many writes in flight; retry after Retry-After seconds"}},
+)
 def track(batch: EventBatch, request: Request, principal: Principal = Depends(require("ingest"))) -> TrackResult:
     state = request.app.state.ml
     settings = state.settings
     if len(batch.events) > settings.api_max_batch:
-        raise ApiError(413, "batch_too_large", f"the batch has {len(batch.events)} events, over the limit of "
-                       f"{settings.api_max_batch}", field="events", hint="Split it into smaller batches.")
+        raise ApiError(
+            413,
+            "batch_too_large",
+            f"the batch has {len(batch.events)} events, over the limit of {settings.api_max_batch}",
+            field="events",
+            hint="Split it into smaller batches.",
+        )
     now = utcnow()
     earliest = dt.datetime.fromisoformat(settings.earliest_date)
     latest = now + dt.timedelta(days=settings.future_tolerance_days)
@@ -83,16 +98,30 @@ def track(batch: EventBatch, request: Request, principal: Principal = Depends(re
     for i, event in enumerate(batch.events):
         ts = _utc_naive(event.ts, now)
         if not earliest <= ts <= latest:
-            raise ApiError(422, "invalid_input", f"events.{i}.ts: {ts.isoformat()} is outside {earliest:%Y-%m-%d} .. "
-                           f"{latest:%Y-%m-%d} (UTC)", field=f"events.{i}.ts",
-                           hint="Send the time the event happened, in ISO 8601 with its UTC offset.")
+            raise ApiError(
+                422,
+                "invalid_input",
+                f"events.{i}.ts: {ts.isoformat()} is outside {earliest:%Y-%m-%d} .. {latest:%Y-%m-%d} (UTC)",
+                field=f"events.{i}.ts",
+                hint="Send the time the event happened, in ISO 8601 with its UTC offset.",
+            )
         if event.event_type == "search" and not event.query:
-            raise ApiError(422, "invalid_input", f"events.{i}.query: a search event needs the search text",
-                           field=f"events.{i}.query", hint='Add "query": "what the visitor typed".')
+            raise ApiError(
+                422,
+                "invalid_input",
+                f"events.{i}.query: a search event needs the search text",
+                field=f"events.{i}.query",
+                hint='Add "query": "what the visitor typed".',
+            )
         rows.setdefault(event.event_id, {**event.model_dump(), "ts": ts, "source": f"api:{principal.key_id}"})
     if not state.write_slots.acquire(timeout=0.5):
-        raise ApiError(503, "busy", "too many tracking writes are in flight", hint="Retry after the Retry-After delay.",
-                       headers={"Retry-After": "1"})
+        raise ApiError(
+            503,
+            "busy",
+            "too many tracking writes are in flight",
+            hint="Retry after the Retry-After delay.",
+            headers={"Retry-After": "1"},
+        )
     try:
         inserted = _write(state.store, list(rows.values()))
     finally:
@@ -112,8 +141,11 @@ def _write(store, rows: list[dict]) -> int:  # noqa: ANN001
                 ids = [r["event_id"] for r in rows]
                 existing: set[str] = set()
                 for i in range(0, len(ids), 500):
-                    existing.update(conn.execute(sa.select(events.c.event_id)
-                                                 .where(events.c.event_id.in_(ids[i:i + 500]))).scalars())
+                    existing.update(
+                        conn.execute(
+                            sa.select(events.c.event_id).where(events.c.event_id.in_(ids[i : i + 500]))
+                        ).scalars()
+                    )
                 new = [r for r in rows if r["event_id"] not in existing]
                 if new:
                     insert_rows(conn, events, new)

@@ -28,7 +28,9 @@ class KpisOut(BaseModel):
     products: int = Field(..., description="Products for sale (postage and fees excluded).")
     returns_value: float = Field(..., description="Value of returns and cancellations (positive).")
     profiles: int = Field(..., description="Customer profiles from the last `marketloop analyze`.")
-    as_of: dt.datetime | None = Field(None, description="Time of the last order (figures describe the data, not today).")
+    as_of: dt.datetime | None = Field(
+        None, description="Time of the last order (figures describe the data, not today)."
+    )
 
 
 class MonthOut(BaseModel):
@@ -44,8 +46,12 @@ class MonthOut(BaseModel):
 
 class OverviewOut(BaseModel):
     kpis: KpisOut
-    series: list[MonthOut] = Field(..., description="Completed sales per calendar month, oldest first; empty months are zeros.")
-    next_step: str | None = Field(None, description="What to do next when the store is not fully set up (empty states).")
+    series: list[MonthOut] = Field(
+        ..., description="Completed sales per calendar month, oldest first; empty months are zeros."
+    )
+    next_step: str | None = Field(
+        None, description="What to do next when the store is not fully set up (empty states)."
+    )
 
 
 def next_step(store, models_dir, orders: int, profiles: int) -> str | None:  # noqa: ANN001
@@ -53,8 +59,10 @@ def next_step(store, models_dir, orders: int, profiles: int) -> str | None:  # n
     from marketloop.recs.registry import ModelRegistry
 
     if orders == 0:
-        return ("Load your data with `marketloop ingest` / `marketloop import`, or try a simulated store with "
-                "`marketloop sim generate --load`.")
+        return (
+            "Load your data with `marketloop ingest` / `marketloop import`, or try a simulated store with "
+            "`marketloop sim generate --load`."
+        )
     if profiles == 0:
         return "Run `marketloop analyze` to build customer profiles (segments, value, churn risk)."
     if "trending" not in ModelRegistry(store, models_dir).promoted_versions():
@@ -72,12 +80,24 @@ def get_overview(
     store = state.store
     k = overview.kpis(store)
     customers = store.count("customers")
-    products = int(store.scalar(sa.select(sa.func.count()).select_from(schema.products)
-                                .where(schema.products.c.is_product)) or 0)
+    products = int(
+        store.scalar(sa.select(sa.func.count()).select_from(schema.products).where(schema.products.c.is_product)) or 0
+    )
     profiles = store.count("customer_profiles")
-    kpis = KpisOut(revenue=k.revenue, orders=k.orders, aov=k.average_order_value, active_customers=k.active_customers,
-                   repeat_rate=k.repeat_rate, customers=customers, customers_with_orders=k.customers_with_orders,
-                   products=products, returns_value=k.returns_value, profiles=profiles, as_of=k.as_of)
+    kpis = KpisOut(
+        revenue=k.revenue,
+        orders=k.orders,
+        aov=k.average_order_value,
+        active_customers=k.active_customers,
+        repeat_rate=k.repeat_rate,
+        customers=customers,
+        customers_with_orders=k.customers_with_orders,
+        products=products,
+        returns_value=k.returns_value,
+        profiles=profiles,
+        as_of=k.as_of,
+    )
     series = [MonthOut(**row) for row in records(overview.monthly_series(store, months))]
-    return OverviewOut(kpis=kpis, series=series,
-                       next_step=next_step(store, state.settings.models_dir, k.orders, profiles))
+    return OverviewOut(
+        kpis=kpis, series=series, next_step=next_step(store, state.settings.models_dir, k.orders, profiles)
+    )

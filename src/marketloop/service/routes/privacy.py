@@ -26,15 +26,23 @@ class ErasureOut(BaseModel):
     total: int
 
 
-@router.delete("/customers/{customer_id}", summary="Erase a customer everywhere (admin; audited; cannot be undone)",
-               response_model=ErasureOut, responses={404: {"description": "no data about this customer"}})
-def erase_customer(request: Request, customer_id: str = Path(..., min_length=1, max_length=64),
-                   principal: Principal = Depends(require("admin"))) -> ErasureOut:
+@router.delete(
+    "/customers/{customer_id}",
+    summary="Erase a customer everywhere (admin; audited; cannot be undone)",
+    response_model=ErasureOut,
+    responses={404: {"description": "no data about this customer"}},
+)
+def erase_customer(
+    request: Request,
+    customer_id: str = Path(..., min_length=1, max_length=64),
+    principal: Principal = Depends(require("admin")),
+) -> ErasureOut:
     from marketloop.store.privacy import forget
 
     state = request.app.state.ml
     result = forget(state.store, customer_id, key=state.settings.pii_key(), actor=audit.actor_name(principal))
     state.cached(CONVERSATIONS, ConversationStore).forget_customer(customer_id)
     state.invalidate_all(keep=("worker", CONVERSATIONS))
-    return ErasureOut(customer_ref=result.customer_ref, deleted={k: v for k, v in result.deleted.items() if v},
-                      total=result.total)
+    return ErasureOut(
+        customer_ref=result.customer_ref, deleted={k: v for k, v in result.deleted.items() if v}, total=result.total
+    )

@@ -73,16 +73,25 @@ def list_products(
         where.append(P.c.category == category)
     if q:
         needle = q.lower()
-        where.append(sa.or_(sa.func.lower(P.c.name).contains(needle, autoescape=True),
-                            sa.func.lower(P.c.product_id).contains(needle, autoescape=True)))
+        where.append(
+            sa.or_(
+                sa.func.lower(P.c.name).contains(needle, autoescape=True),
+                sa.func.lower(P.c.product_id).contains(needle, autoescape=True),
+            )
+        )
     total = int(store.scalar(sa.select(sa.func.count()).select_from(P).where(*where)) or 0)
-    page = store.read_sql(sa.select(*LIST_COLUMNS).where(*where).order_by(P.c.name, P.c.product_id)
-                          .limit(limit).offset(offset))
+    page = store.read_sql(
+        sa.select(*LIST_COLUMNS).where(*where).order_by(P.c.name, P.c.product_id).limit(limit).offset(offset)
+    )
     return ProductPage(total=total, items=[ProductRow(**row) for row in records(page)])
 
 
-@router.get("/products/{product_id}", summary="One product with its sales and reviews", response_model=ProductOut,
-            responses={404: {"description": "no such product"}})
+@router.get(
+    "/products/{product_id}",
+    summary="One product with its sales and reviews",
+    response_model=ProductOut,
+    responses={404: {"description": "no such product"}},
+)
 def get_product(
     request: Request,
     product_id: Annotated[str, Path(min_length=1, max_length=64)],
@@ -91,7 +100,8 @@ def get_product(
     store = request.app.state.ml.store
     row = store.read_sql(sa.select(P).where(P.c.product_id == product_id))
     if row.empty:
-        raise NotFoundError(f"no product {product_id!r} in this store",
-                            hint="Search the catalogue with GET /v1/products?q=...")
+        raise NotFoundError(
+            f"no product {product_id!r} in this store", hint="Search the catalogue with GET /v1/products?q=..."
+        )
     fields = {k: plain(v) for k, v in row.iloc[0].to_dict().items() if k in ProductOut.model_fields}
     return ProductOut(**fields, sales=ProductSales(**overview.product_sales(store, product_id)))

@@ -171,22 +171,42 @@ class RecsQuery(BaseModel):
     n: int = Field(10, ge=1, le=100, description="How many products.")
     category: list[str] | None = Field(None, max_length=50, description="Only these categories (repeat the parameter).")
     brand: list[str] | None = Field(None, max_length=50, description="Only these brands (repeat the parameter).")
-    exclude: list[str] | None = Field(None, max_length=500, description="Never these product ids (repeat the parameter).")
+    exclude: list[str] | None = Field(
+        None, max_length=500, description="Never these product ids (repeat the parameter)."
+    )
     max_per_category: int | None = Field(None, ge=1, le=100, description="Diversity: at most this many per category.")
-    min_price: float | None = Field(None, ge=0, allow_inf_nan=False, description="Only products at or above this price.")
-    max_price: float | None = Field(None, ge=0, allow_inf_nan=False, description="Only products at or below this price.")
+    min_price: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="Only products at or above this price."
+    )
+    max_price: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="Only products at or below this price."
+    )
     margin_boost: float = Field(0.0, ge=0, le=10, description="Re-rank towards higher margin (0 = off).")
     include_bought: bool = Field(False, description="for-you: allow products the customer already bought.")
-    context_items: list[str] | None = Field(None, max_length=50, description="for-you: products a new visitor just "
-                                            "viewed (repeat the parameter); used for cold start.")
+    context_items: list[str] | None = Field(
+        None,
+        max_length=50,
+        description="for-you: products a new visitor just viewed (repeat the parameter); used for cold start.",
+    )
 
     def rules(self, exclude_bought: bool = False) -> Rules:
         if self.min_price is not None and self.max_price is not None and self.min_price > self.max_price:
-            raise InputError(f"min_price {self.min_price:g} is above max_price {self.max_price:g}", field="min_price",
-                             value=self.min_price, hint="Give a price range with min_price <= max_price.")
-        return Rules(categories=self.category, brands=self.brand, exclude_items=self.exclude or [],
-                     max_per_category=self.max_per_category, min_price=self.min_price, max_price=self.max_price,
-                     margin_boost=self.margin_boost, exclude_bought=exclude_bought)
+            raise InputError(
+                f"min_price {self.min_price:g} is above max_price {self.max_price:g}",
+                field="min_price",
+                value=self.min_price,
+                hint="Give a price range with min_price <= max_price.",
+            )
+        return Rules(
+            categories=self.category,
+            brands=self.brand,
+            exclude_items=self.exclude or [],
+            max_per_category=self.max_per_category,
+            min_price=self.min_price,
+            max_price=self.max_price,
+            margin_boost=self.margin_boost,
+            exclude_bought=exclude_bought,
+        )
 
 
 _LISTS = frozenset({"category", "brand", "exclude", "context_items"})  # the parameters that may repeat
@@ -199,17 +219,27 @@ def _query(request: Request) -> RecsQuery:
     try:
         return RecsQuery.model_validate({k: params.getlist(k) if k in _LISTS else params[k] for k in params})
     except ValidationError as exc:
-        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]) from None
+        raise RequestValidationError(
+            [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
 
 
 def _openapi_parameters(names: tuple[str, ...]) -> dict:
     """The OpenAPI description of the query parameters `names` of :class:`RecsQuery`."""
     schema = RecsQuery.model_json_schema()["properties"]
     fields = RecsQuery.model_fields
-    return {"parameters": [
-        {"name": name, "in": "query", "required": False, "description": fields[name].description,
-         "schema": {k: v for k, v in schema[name].items() if k not in ("title", "description")}}
-        for name in names]}
+    return {
+        "parameters": [
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "description": fields[name].description,
+                "schema": {k: v for k, v in schema[name].items() if k not in ("title", "description")},
+            }
+            for name in names
+        ]
+    }
 
 
 _RULES = ("n", "category", "brand", "exclude", "max_per_category", "min_price", "max_price", "margin_boost")
@@ -220,8 +250,12 @@ ProductId = Annotated[str, Path(min_length=1, max_length=64)]
 def _only(query: RecsQuery, kind: str, allowed: tuple[str, ...]) -> RecsQuery:
     extra = sorted(query.model_fields_set - set(allowed))
     if extra:
-        raise InputError(f"{extra[0]} does not apply to {kind} recommendations", field=extra[0],
-                         value=getattr(query, extra[0]), hint=f"{kind} takes: {', '.join(allowed)}.")
+        raise InputError(
+            f"{extra[0]} does not apply to {kind} recommendations",
+            field=extra[0],
+            value=getattr(query, extra[0]),
+            hint=f"{kind} takes: {', '.join(allowed)}.",
+        )
     return query
 
 
@@ -230,8 +264,11 @@ def _out(kind: str, svc: Recommendations, ranked: Ranked) -> Response:
     validating and serialising them again through the model took a tenth of the request (the standard
     json module as long). orjson writes a non-finite score (a candidate list shorter than `n`) as null,
     as pydantic does."""
-    body = {"kind": kind, "items": svc.records(ranked),
-            "model": {"name": ranked.model, "version": svc.versions.get(ranked.model)}}
+    body = {
+        "kind": kind,
+        "items": svc.records(ranked),
+        "model": {"name": ranked.model, "version": svc.versions.get(ranked.model)},
+    }
     return Response(orjson.dumps(body), media_type="application/json")
 
 
@@ -239,27 +276,39 @@ def _out(kind: str, svc: Recommendations, ranked: Ranked) -> Response:
 _FOR_YOU = (*_RULES, "include_bought", "context_items")
 
 
-@router.get("/for-you/{customer_id}", summary="Personalised recommendations (new customers get a cold-start list)",
-            response_model=RecsOut, openapi_extra=_openapi_parameters(_FOR_YOU),
-            responses={404: {"description": "no trained models"}})
+@router.get(
+    "/for-you/{customer_id}",
+    summary="Personalised recommendations (new customers get a cold-start list)",
+    response_model=RecsOut,
+    openapi_extra=_openapi_parameters(_FOR_YOU),
+    responses={404: {"description": "no trained models"}},
+)
 async def for_you(request: Request, customer_id: CustomerId, _: Principal = Depends(require("read"))) -> Response:
     q = _only(_query(request), "for-you", _FOR_YOU)
     svc = await _service(request)
     return _out("for-you", svc, svc.rank_for_you(customer_id, q.n, q.rules(not q.include_bought), q.context_items))
 
 
-@router.get("/buy-again/{customer_id}", summary="Products the customer bought before, most likely to be bought again",
-            response_model=RecsOut, openapi_extra=_openapi_parameters(_RULES),
-            responses={404: {"description": "no trained models, or no purchase history"}})
+@router.get(
+    "/buy-again/{customer_id}",
+    summary="Products the customer bought before, most likely to be bought again",
+    response_model=RecsOut,
+    openapi_extra=_openapi_parameters(_RULES),
+    responses={404: {"description": "no trained models, or no purchase history"}},
+)
 async def buy_again(request: Request, customer_id: CustomerId, _: Principal = Depends(require("read"))) -> Response:
     q = _only(_query(request), "buy-again", _RULES)
     svc = await _service(request)
     return _out("buy-again", svc, svc.rank_buy_again(customer_id, q.n, q.rules()))
 
 
-@router.get("/similar/{product_id}", summary="Products similar to one product (by text for products nobody bought yet)",
-            response_model=RecsOut, openapi_extra=_openapi_parameters(_RULES),
-            responses={404: {"description": "no trained models, or unknown product"}})
+@router.get(
+    "/similar/{product_id}",
+    summary="Products similar to one product (by text for products nobody bought yet)",
+    response_model=RecsOut,
+    openapi_extra=_openapi_parameters(_RULES),
+    responses={404: {"description": "no trained models, or unknown product"}},
+)
 def similar(request: Request, product_id: ProductId, _: Principal = Depends(require("read"))) -> Response:
     # item-to-item scores cost a product of the catalogue's size (milliseconds on a large one): thread pool
     q = _only(_query(request), "similar", _RULES)
@@ -267,17 +316,26 @@ def similar(request: Request, product_id: ProductId, _: Principal = Depends(requ
     return _out("similar", svc, svc.rank_similar(product_id, q.n, q.rules()))
 
 
-@router.get("/bought-together/{product_id}", summary="Products often bought with one product (association rules)",
-            response_model=RecsOut, openapi_extra=_openapi_parameters(_RULES),
-            responses={404: {"description": "no trained models, or unknown product"}})
+@router.get(
+    "/bought-together/{product_id}",
+    summary="Products often bought with one product (association rules)",
+    response_model=RecsOut,
+    openapi_extra=_openapi_parameters(_RULES),
+    responses={404: {"description": "no trained models, or unknown product"}},
+)
 def bought_together(request: Request, product_id: ProductId, _: Principal = Depends(require("read"))) -> Response:
     q = _only(_query(request), "bought-together", _RULES)
     svc = served(request.app.state.ml).get()
     return _out("bought-together", svc, svc.rank_bought_together(product_id, q.n, q.rules()))
 
 
-@router.get("/trending", summary="Trending products (time-decayed popularity)", response_model=RecsOut,
-            openapi_extra=_openapi_parameters(_RULES), responses={404: {"description": "no trained models"}})
+@router.get(
+    "/trending",
+    summary="Trending products (time-decayed popularity)",
+    response_model=RecsOut,
+    openapi_extra=_openapi_parameters(_RULES),
+    responses={404: {"description": "no trained models"}},
+)
 async def trending(request: Request, _: Principal = Depends(require("read"))) -> Response:
     q = _only(_query(request), "trending", _RULES)
     svc = await _service(request)

@@ -25,7 +25,9 @@ def _out(p: Principal) -> PrincipalOut:
 
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    key: str = Field(..., min_length=1, max_length=200, description="An API key, as printed by `marketloop keys create`.")
+    key: str = Field(
+        ..., min_length=1, max_length=200, description="An API key, as printed by `marketloop keys create`."
+    )
 
 
 @router.get("/me", summary="The key making this request", response_model=PrincipalOut)
@@ -33,16 +35,32 @@ def me(principal: Principal = Depends(authenticated)) -> PrincipalOut:
     return _out(principal)
 
 
-@router.post("/session", summary="Log in to the dashboard with an API key (sets a session cookie)",
-             response_model=PrincipalOut, responses={401: {"description": "invalid key"}})
+@router.post(
+    "/session",
+    summary="Log in to the dashboard with an API key (sets a session cookie)",
+    response_model=PrincipalOut,
+    responses={401: {"description": "invalid key"}},
+)
 def login(body: LoginIn, request: Request, response: Response) -> PrincipalOut:
     state = request.app.state.ml
     principal = state.verifier.verify(body.key.strip())
     if principal is None:
-        raise ApiError(401, "unauthorized", "the API key is not valid (unknown, malformed or revoked)", field="key",
-                       hint="Create a key with `marketloop keys create NAME --role marketer`.")
-    response.set_cookie(SESSION_COOKIE, session_token(state.session_secret, principal.key_id), max_age=SESSION_SECONDS,
-                        httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/")
+        raise ApiError(
+            401,
+            "unauthorized",
+            "the API key is not valid (unknown, malformed or revoked)",
+            field="key",
+            hint="Create a key with `marketloop keys create NAME --role marketer`.",
+        )
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_token(state.session_secret, principal.key_id),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
     return _out(principal)
 
 

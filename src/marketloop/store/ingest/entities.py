@@ -218,8 +218,7 @@ CALENDAR = EntitySpec(
 )
 
 ENTITIES: dict[str, EntitySpec] = {
-    spec.name: spec
-    for spec in (CUSTOMERS, PRODUCTS, EVENTS, ORDERS, ORDER_LINES, REVIEWS, CONSENTS, CALENDAR)
+    spec.name: spec for spec in (CUSTOMERS, PRODUCTS, EVENTS, ORDERS, ORDER_LINES, REVIEWS, CONSENTS, CALENDAR)
 }
 
 #: Loading order inside one batch, so that references resolve (products before order lines, ...).

@@ -16,6 +16,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -31,6 +32,11 @@ from marketloop.store.ingest.importers import Importer, get_importer
 from marketloop.store.ingest.readers import Reject, check_file, quote
 from marketloop.store.ingest.validate import validate
 from marketloop.store.privacy import pseudonymise
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.engine import Connection
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +91,18 @@ def _previous(store: Store, ingest_id: str) -> dict | None:
     return json.loads(row.iloc[0, 0]) if len(row) else None
 
 
-def load_file(store: Store, kind: str, path: str | Path, *, fmt: str | None = None, delimiter: str | None = None,
-              encoding: str = "utf-8", mapping: dict[str, str] | None = None, settings: Settings | None = None,
-              options: dict | None = None) -> IngestSummary:
+def load_file(
+    store: Store,
+    kind: str,
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+    mapping: dict[str, str] | None = None,
+    settings: Settings | None = None,
+    options: dict | None = None,
+) -> IngestSummary:
     """Load `path` as `kind` (an entity name such as ``orders`` or an importer such as ``uci-online-retail``)."""
     started = time.perf_counter()
     settings = settings or get_settings()
@@ -99,15 +114,32 @@ def load_file(store: Store, kind: str, path: str | Path, *, fmt: str | None = No
     ingest_id = hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
     previous = _previous(store, ingest_id)
     if previous is not None:
-        return IngestSummary(kind=kind, source=path.name, ingest_id=ingest_id, already_loaded=True,
-                             rows_read=int(previous.get("rows_read", 0)), seconds=time.perf_counter() - started)
+        return IngestSummary(
+            kind=kind,
+            source=path.name,
+            ingest_id=ingest_id,
+            already_loaded=True,
+            rows_read=int(previous.get("rows_read", 0)),
+            seconds=time.perf_counter() - started,
+        )
     summary = IngestSummary(kind=kind, source=path.name, ingest_id=ingest_id, already_loaded=False, rows_read=0)
     with store.begin() as conn:
         own_workbench = not bulk.workbench_is_store(store.dialect)
         wb = duckdb.connect() if own_workbench else conn.connection.driver_connection
         try:
-            _run(conn, store.dialect, wb, importer, path, summary, settings, fmt=fmt, delimiter=delimiter,
-                 encoding=encoding, sha=sha)
+            _run(
+                conn,
+                store.dialect,
+                wb,
+                importer,
+                path,
+                summary,
+                settings,
+                fmt=fmt,
+                delimiter=delimiter,
+                encoding=encoding,
+                sha=sha,
+            )
         finally:
             _cleanup(wb)
             if own_workbench:
@@ -116,8 +148,20 @@ def load_file(store: Store, kind: str, path: str | Path, *, fmt: str | None = No
     return summary
 
 
-def _run(conn, dialect: str, wb, importer: Importer, path: Path, summary: IngestSummary, settings: Settings, *,  # noqa: ANN001
-         fmt: str | None, delimiter: str | None, encoding: str, sha: str) -> None:
+def _run(
+    conn: Connection,
+    dialect: str,
+    wb: duckdb.DuckDBPyConnection,
+    importer: Importer,
+    path: Path,
+    summary: IngestSummary,
+    settings: Settings,
+    *,
+    fmt: str | None,
+    delimiter: str | None,
+    encoding: str,
+    sha: str,
+) -> None:
     wb.execute("SET TimeZone = 'UTC'")
     raw = importer.read(wb, path, "__raw", fmt=fmt, delimiter=delimiter, encoding=encoding)
     summary.rows_read = raw.rows + len(raw.rejects)
@@ -138,8 +182,15 @@ def _run(conn, dialect: str, wb, importer: Importer, path: Path, summary: Ingest
         for ref in spec.references:
             if ref.field not in columns:
                 continue
-            existing = bulk.fetch_keys(conn, dialect, wb, schema.metadata.tables[ref.table], ref.column,
-                                       f"SELECT {quote(ref.field)} AS key FROM {table}", f"__keys_{entity}_{ref.field}")
+            existing = bulk.fetch_keys(
+                conn,
+                dialect,
+                wb,
+                schema.metadata.tables[ref.table],
+                ref.column,
+                f"SELECT {quote(ref.field)} AS key FROM {table}",
+                f"__keys_{entity}_{ref.field}",
+            )
             union = f"SELECT key FROM {existing}"
             if ref.table in loaded_here:
                 union += f" UNION ALL SELECT {quote(ref.column)} FROM {loaded_here[ref.table]}"
@@ -159,20 +210,37 @@ def _run(conn, dialect: str, wb, importer: Importer, path: Path, summary: Ingest
             select.append(f"'{summary.source.replace(chr(39), chr(39) * 2)}' AS source")
             targets.append("source")
             update.append("source")
-        written = bulk.write_rows(conn, dialect, wb, f"SELECT {', '.join(select)} FROM {result.clean_table}",
-                                  spec.sa_table, targets, spec.key, spec.mode, update_columns=update)
+        written = bulk.write_rows(
+            conn,
+            dialect,
+            wb,
+            f"SELECT {', '.join(select)} FROM {result.clean_table}",
+            spec.sa_table,
+            targets,
+            spec.key,
+            spec.mode,
+            update_columns=update,
+        )
         counts = summary.tables.setdefault(entity, TableCounts())
         counts.loaded += written.inserted
         counts.updated += written.updated
         counts.skipped += written.existing - written.updated
         counts.rejected += result.rows_in - result.rows_valid
     _store_rejects(conn, dialect, wb, summary, rejects)
-    conn.execute(schema.ingest_runs.insert().values(
-        ingest_id=summary.ingest_id, kind=summary.kind, source=summary.source, sha256=sha,
-        rows_read=summary.rows_read, rows_loaded=summary.loaded, rows_skipped=summary.skipped,
-        rows_rejected=summary.rejected, summary_json=json.dumps(summary.to_dict(), default=str),
-        finished_at=wall_utcnow(),
-    ))
+    conn.execute(
+        schema.ingest_runs.insert().values(
+            ingest_id=summary.ingest_id,
+            kind=summary.kind,
+            source=summary.source,
+            sha256=sha,
+            rows_read=summary.rows_read,
+            rows_loaded=summary.loaded,
+            rows_skipped=summary.skipped,
+            rows_rejected=summary.rejected,
+            summary_json=json.dumps(summary.to_dict(), default=str),
+            finished_at=wall_utcnow(),
+        )
+    )
 
 
 def _value_sql(name: str, ftype: str) -> str:
@@ -200,13 +268,15 @@ def _hasher(key: bytes | None):  # noqa: ANN202
 
 
 def _register_rejects(wb, name: str, rejects: list[Reject]) -> None:  # noqa: ANN001
-    data = pa.table({
-        "line": pa.array([r.line for r in rejects], pa.int64()),
-        "field": pa.array([r.field for r in rejects], pa.string()),
-        "value": pa.array([r.value for r in rejects], pa.string()),
-        "code": pa.array([r.code for r in rejects], pa.string()),
-        "reason": pa.array([r.reason for r in rejects], pa.string()),
-    })
+    data = pa.table(
+        {
+            "line": pa.array([r.line for r in rejects], pa.int64()),
+            "field": pa.array([r.field for r in rejects], pa.string()),
+            "value": pa.array([r.value for r in rejects], pa.string()),
+            "code": pa.array([r.code for r in rejects], pa.string()),
+            "reason": pa.array([r.reason for r in rejects], pa.string()),
+        }
+    )
     wb.register(f"{name}_arrow", data)
     wb.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
     wb.unregister(f"{name}_arrow")
@@ -229,8 +299,16 @@ def _store_rejects(conn, dialect: str, wb, summary: IngestSummary, rejects: list
     summary.rejected_by_reason = {code: int(n) for code, n in by_code}
     if summary.rejected:
         columns = [c.name for c in schema.rejected_rows.columns]
-        bulk.write_rows(conn, dialect, wb, f"SELECT {', '.join(columns)} FROM __all_rejects", schema.rejected_rows,
-                        columns, ("ingest_id", "entity", "line", "field"), "insert")
+        bulk.write_rows(
+            conn,
+            dialect,
+            wb,
+            f"SELECT {', '.join(columns)} FROM __all_rejects",
+            schema.rejected_rows,
+            columns,
+            ("ingest_id", "entity", "line", "field"),
+            "insert",
+        )
 
 
 def _cleanup(wb) -> None:  # noqa: ANN001
@@ -240,29 +318,39 @@ def _cleanup(wb) -> None:  # noqa: ANN001
     except Exception:  # noqa: BLE001 - it is a table, not a registered view, for some readers
         pass
     try:
-        for (name, kind) in wb.execute(
+        for name, kind in wb.execute(
             "SELECT table_name, table_type FROM information_schema.tables WHERE table_catalog = 'temp'"
         ).fetchall():
             wb.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS temp.{quote(name)}")
         wb.remove_function("ml_pseudonymise")
-    except Exception:  # noqa: BLE001 - cleanup after a failed load must not hide the original error
+    except Exception:  # cleanup after a failed load must not hide the original error
         log.debug("workbench cleanup failed", exc_info=True)
 
 
-def load_path(store: Store, kind: str, path: str | Path, **kwargs) -> list[IngestSummary]:
+def load_path(store: Store, kind: str, path: str | Path, **kwargs: Any) -> list[IngestSummary]:
     """Load a file, or every Parquet / CSV / JSON Lines part of a folder (one transaction per part)."""
     path = Path(path)
     if path.is_dir():
         parts = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
         if not parts:
-            raise InputError(f"Folder {str(path)!r} has no data files", field="file", value=str(path),
-                             hint="Point at a file, or a folder of .parquet/.csv/.jsonl parts.")
+            raise InputError(
+                f"Folder {str(path)!r} has no data files",
+                field="file",
+                value=str(path),
+                hint="Point at a file, or a folder of .parquet/.csv/.jsonl parts.",
+            )
         return [load_file(store, kind, part, **kwargs) for part in parts]
     return [load_file(store, kind, path, **kwargs)]
 
 
-def load_dataset(store: Store, root: str | Path, files: dict[str, str] | None = None, *, settings: Settings | None = None,
-                 progress=None) -> dict[str, list[IngestSummary]]:  # noqa: ANN001
+def load_dataset(
+    store: Store,
+    root: str | Path,
+    files: dict[str, str] | None = None,
+    *,
+    settings: Settings | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, list[IngestSummary]]:
     """Load a folder holding one file or folder of parts per entity (e.g. ``products.parquet``,
     ``events/part-00000.parquet``), in dependency order. `files` maps entity -> path relative to
     `root`; by default every entity name found in `root` is loaded. `progress(entity, done, total)`
@@ -277,11 +365,19 @@ def load_dataset(store: Store, root: str | Path, files: dict[str, str] | None = 
                     break
     unknown = sorted(set(files) - set(ENTITIES))
     if unknown:
-        raise InputError(f"Unknown entities {unknown} in the dataset layout", field="files", value=unknown,
-                         hint=f"Entities are: {', '.join(ENTITIES)}.")
+        raise InputError(
+            f"Unknown entities {unknown} in the dataset layout",
+            field="files",
+            value=unknown,
+            hint=f"Entities are: {', '.join(ENTITIES)}.",
+        )
     if not files:
-        raise InputError(f"{str(root)!r} holds no entity files (products.parquet, orders/, ...)", field="root",
-                         value=str(root), hint="Generate one with `marketloop sim generate --out DIR`.")
+        raise InputError(
+            f"{str(root)!r} holds no entity files (products.parquet, orders/, ...)",
+            field="root",
+            value=str(root),
+            hint="Generate one with `marketloop sim generate --out DIR`.",
+        )
     results: dict[str, list[IngestSummary]] = {}
     order = [e for e in LOAD_ORDER if e in files]
     for done, entity in enumerate(order, start=1):

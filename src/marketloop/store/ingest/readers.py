@@ -101,8 +101,14 @@ def _quote(name: str) -> str:
 
 def read_csv(con, path: Path, table: str, *, delimiter: str | None = None, encoding: str = "utf-8") -> RawTable:  # noqa: ANN001
     """Read a CSV (optionally compressed) into `table`; malformed records become rejects."""
-    options = ["all_varchar=true", "header=true", "store_rejects=true",
-               "rejects_table='__csv_rejects'", "rejects_scan='__csv_scan'", "strict_mode=true"]
+    options = [
+        "all_varchar=true",
+        "header=true",
+        "store_rejects=true",
+        "rejects_table='__csv_rejects'",
+        "rejects_scan='__csv_scan'",
+        "strict_mode=true",
+    ]
     if delimiter:
         options.append(f"delim='{delimiter}'")
     if encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
@@ -115,10 +121,18 @@ def read_csv(con, path: Path, table: str, *, delimiter: str | None = None, encod
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         if "empty" in first.lower() or "no columns" in first.lower():
-            raise InputError(f"File {path.name!r} has no header or records", field="file", value=str(path),
-                             hint="Check that the file is a CSV with a header line.") from None
-        raise InputError(f"Cannot read {path.name!r} as CSV: {first}", field="file", value=str(path),
-                         hint="Check the delimiter (--delimiter) and encoding (--encoding).") from None
+            raise InputError(
+                f"File {path.name!r} has no header or records",
+                field="file",
+                value=str(path),
+                hint="Check that the file is a CSV with a header line.",
+            ) from None
+        raise InputError(
+            f"Cannot read {path.name!r} as CSV: {first}",
+            field="file",
+            value=str(path),
+            hint="Check the delimiter (--delimiter) and encoding (--encoding).",
+        ) from None
     rej = con.execute(
         "SELECT line, column_name, error_type, csv_line, error_message FROM __csv_rejects ORDER BY line"
     ).fetchall()
@@ -138,8 +152,13 @@ def read_csv(con, path: Path, table: str, *, delimiter: str | None = None, encod
 
 def _csv_reject(line: int, column: str | None, kind: str, text: str | None, message: str) -> Reject:
     if kind == "INVALID ENCODING":
-        return Reject(line, "(row)", text, "encoding",
-                      "invalid UTF-8 bytes in the record: re-save the file as UTF-8 or pass --encoding latin-1")
+        return Reject(
+            line,
+            "(row)",
+            text,
+            "encoding",
+            "invalid UTF-8 bytes in the record: re-save the file as UTF-8 or pass --encoding latin-1",
+        )
     if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
         found = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message or "")
         detail = f"record has {found.group(2)} columns, expected {found.group(1)}" if found else message
@@ -163,20 +182,33 @@ def read_jsonl(con, path: Path, table: str) -> RawTable:  # noqa: ANN001
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                rejects.append(Reject(number, "(row)", raw[:200].decode("utf-8", "replace"), "encoding",
-                                      "invalid UTF-8 bytes in the record: re-save the file as UTF-8"))
+                rejects.append(
+                    Reject(
+                        number,
+                        "(row)",
+                        raw[:200].decode("utf-8", "replace"),
+                        "encoding",
+                        "invalid UTF-8 bytes in the record: re-save the file as UTF-8",
+                    )
+                )
                 continue
             if not text.strip():
                 continue
             try:
                 obj = json.loads(text.rstrip("\r\n"))
             except json.JSONDecodeError as exc:
-                rejects.append(Reject(number, "(row)", text.strip()[:200], "json",
-                                      f"malformed JSON: {exc.msg} at column {exc.colno}"))
+                rejects.append(
+                    Reject(
+                        number, "(row)", text.strip()[:200], "json", f"malformed JSON: {exc.msg} at column {exc.colno}"
+                    )
+                )
                 continue
             if not isinstance(obj, dict):
-                rejects.append(Reject(number, "(row)", text.strip()[:200], "json",
-                                      f"expected a JSON object, got {type(obj).__name__}"))
+                rejects.append(
+                    Reject(
+                        number, "(row)", text.strip()[:200], "json", f"expected a JSON object, got {type(obj).__name__}"
+                    )
+                )
                 continue
             record = {str(k): _json_text(v) for k, v in obj.items()}
             for key in record:
@@ -184,8 +216,12 @@ def read_jsonl(con, path: Path, table: str) -> RawTable:  # noqa: ANN001
             records.append(record)
             lines.append(number)
     if not records and not rejects:
-        raise InputError(f"File {path.name!r} has no records", field="file", value=str(path),
-                         hint="Expected one JSON object per line.")
+        raise InputError(
+            f"File {path.name!r} has no records",
+            field="file",
+            value=str(path),
+            hint="Expected one JSON object per line.",
+        )
     names = list(columns)
     arrays = {name: pa.array([r.get(name) for r in records], pa.string()) for name in names}
     arrays["__line"] = pa.array(lines, pa.int64())
@@ -215,15 +251,26 @@ def read_parquet(con, path: Path, table: str) -> RawTable:  # noqa: ANN001
         )
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
-        raise InputError(f"Cannot read {path.name!r} as Parquet: {first}", field="file", value=str(path),
-                         hint="Check that the file is a complete Parquet file.") from None
+        raise InputError(
+            f"Cannot read {path.name!r} as Parquet: {first}",
+            field="file",
+            value=str(path),
+            hint="Check that the file is a complete Parquet file.",
+        ) from None
     columns = [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall() if row[0] != "__line"]
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return RawTable(table, columns, int(rows), [])
 
 
-def read_source(con, path: Path, table: str, *, fmt: str | None = None, delimiter: str | None = None,  # noqa: ANN001
-                encoding: str = "utf-8") -> RawTable:
+def read_source(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    *,
+    fmt: str | None = None,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+) -> RawTable:
     check_file(path)
     kind = detect_format(path, fmt)
     if kind == "csv":

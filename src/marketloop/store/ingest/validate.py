@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from marketloop.clock import utcnow
 from marketloop.config import Settings
 from marketloop.store.ingest.entities import EntitySpec, FieldSpec
 from marketloop.store.ingest.readers import quote
+
+if TYPE_CHECKING:
+    import duckdb
 
 _TRUE = "('true','t','1','yes','y')"
 _FALSE = "('false','f','0','no','n')"
@@ -62,10 +66,15 @@ def field_sql(spec: FieldSpec, settings: Settings, now: dt.datetime, column_type
     checks: list[tuple[str, str]] = []  # (condition on value v, "code|message" SQL expression)
     native = column_type.upper() in NATIVE_TYPES.get(spec.type, ())
     if native:
-        value = f"CAST({col} AS DOUBLE)" if spec.type == "float" else (
-            f"CAST({col} AS TIMESTAMP)" if spec.type == "timestamp" else col)
+        value = (
+            f"CAST({col} AS DOUBLE)"
+            if spec.type == "float"
+            else (f"CAST({col} AS TIMESTAMP)" if spec.type == "timestamp" else col)
+        )
         if spec.type == "float":
-            checks.append((f"NOT isfinite({value})", f"'type|{spec.name}: expected a finite number, got ' || {_quoted(shown)}"))
+            checks.append(
+                (f"NOT isfinite({value})", f"'type|{spec.name}: expected a finite number, got ' || {_quoted(shown)}")
+            )
         if spec.type == "timestamp":
             checks.extend(_timestamp_range(spec, settings, now, value))
         if spec.required:
@@ -76,45 +85,81 @@ def field_sql(spec: FieldSpec, settings: Settings, now: dt.datetime, column_type
     elif spec.type == "int":
         as_double = f"TRY_CAST({text} AS DOUBLE)"
         value = f"(CASE WHEN {as_double} = floor({as_double}) AND abs({as_double}) < 9e15 THEN CAST({as_double} AS BIGINT) END)"
-        checks.append((f"{text} IS NOT NULL AND {value} IS NULL",
-                       f"'type|{spec.name}: expected an integer, got ' || {_quoted(shown)}"))
+        checks.append(
+            (
+                f"{text} IS NOT NULL AND {value} IS NULL",
+                f"'type|{spec.name}: expected an integer, got ' || {_quoted(shown)}",
+            )
+        )
     elif spec.type == "float":
         value = f"TRY_CAST({text} AS DOUBLE)"
-        checks.append((f"{text} IS NOT NULL AND ({value} IS NULL OR NOT isfinite({value}))",
-                       f"'type|{spec.name}: expected a number, got ' || {_quoted(shown)}"))
+        checks.append(
+            (
+                f"{text} IS NOT NULL AND ({value} IS NULL OR NOT isfinite({value}))",
+                f"'type|{spec.name}: expected a number, got ' || {_quoted(shown)}",
+            )
+        )
         value = f"(CASE WHEN isfinite({value}) THEN {value} END)"
     elif spec.type == "timestamp":
         # Only strings ending in an offset (Z, +02:00, -0500) need the slower time-zone-aware parse.
-        has_offset = f"(right({text}, 1) = 'Z' OR substr({text}, -6, 1) IN ('+', '-') OR substr({text}, -5, 1) IN ('+', '-'))"
-        value = (f"(CASE WHEN length({text}) > 19 AND {has_offset} "
-                 f"THEN CAST(TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP) "
-                 f"ELSE TRY_CAST({text} AS TIMESTAMP) END)")
-        checks.append((f"{text} IS NOT NULL AND {value} IS NULL",
-                       f"'timestamp|{spec.name}: expected a timestamp such as 2024-05-31 14:02:00 (ISO 8601), got ' || {_quoted(shown)}"))
+        has_offset = (
+            f"(right({text}, 1) = 'Z' OR substr({text}, -6, 1) IN ('+', '-') OR substr({text}, -5, 1) IN ('+', '-'))"
+        )
+        value = (
+            f"(CASE WHEN length({text}) > 19 AND {has_offset} "
+            f"THEN CAST(TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP) "
+            f"ELSE TRY_CAST({text} AS TIMESTAMP) END)"
+        )
+        checks.append(
+            (
+                f"{text} IS NOT NULL AND {value} IS NULL",
+                f"'timestamp|{spec.name}: expected a timestamp such as 2024-05-31 14:02:00 (ISO 8601), got ' || {_quoted(shown)}",
+            )
+        )
         checks.extend(_timestamp_range(spec, settings, now, value))
     elif spec.type == "date":
         value = f"TRY_CAST({text} AS DATE)"
-        checks.append((f"{text} IS NOT NULL AND {value} IS NULL",
-                       f"'timestamp|{spec.name}: expected a date such as 2024-05-31, got ' || {_quoted(shown)}"))
+        checks.append(
+            (
+                f"{text} IS NOT NULL AND {value} IS NULL",
+                f"'timestamp|{spec.name}: expected a date such as 2024-05-31, got ' || {_quoted(shown)}",
+            )
+        )
     elif spec.type == "bool":
         low = f"lower({text})"
         value = f"(CASE WHEN {low} IN {_TRUE} THEN TRUE WHEN {low} IN {_FALSE} THEN FALSE END)"
-        checks.append((f"{text} IS NOT NULL AND {value} IS NULL",
-                       f"'type|{spec.name}: expected true or false, got ' || {_quoted(shown)}"))
+        checks.append(
+            (
+                f"{text} IS NOT NULL AND {value} IS NULL",
+                f"'type|{spec.name}: expected true or false, got ' || {_quoted(shown)}",
+            )
+        )
     elif spec.type == "enum":
         value = f"lower({text})"
         choices = "(" + ", ".join(_lit(c) for c in spec.choices) + ")"
-        checks.append((f"{value} IS NOT NULL AND {value} NOT IN {choices}",
-                       f"'enum|{spec.name}: expected one of {', '.join(spec.choices)}, got ' || {_quoted(shown)}"))
+        checks.append(
+            (
+                f"{value} IS NOT NULL AND {value} NOT IN {choices}",
+                f"'enum|{spec.name}: expected one of {', '.join(spec.choices)}, got ' || {_quoted(shown)}",
+            )
+        )
     elif spec.type == "email":
         value = f"lower({text})"
-        checks.append((f"{value} IS NOT NULL AND NOT regexp_full_match({value}, {_lit(EMAIL_PATTERN)})",
-                       f"'type|{spec.name}: expected an e-mail address like name@example.com, got ' || {_quoted(shown)}"))
+        checks.append(
+            (
+                f"{value} IS NOT NULL AND NOT regexp_full_match({value}, {_lit(EMAIL_PATTERN)})",
+                f"'type|{spec.name}: expected an e-mail address like name@example.com, got ' || {_quoted(shown)}",
+            )
+        )
     elif spec.type == "phone":
         value = f"NULLIF(regexp_replace({text}, '[^0-9+]', '', 'g'), '')"
         digits = f"length(regexp_replace({text}, '[^0-9]', '', 'g'))"
-        checks.append((f"{text} IS NOT NULL AND ({digits} < 6 OR {digits} > 15)",
-                       f"'type|{spec.name}: expected a phone number with 6 to 15 digits, got ' || {_quoted(shown)}"))
+        checks.append(
+            (
+                f"{text} IS NOT NULL AND ({digits} < 6 OR {digits} > 15)",
+                f"'type|{spec.name}: expected a phone number with 6 to 15 digits, got ' || {_quoted(shown)}",
+            )
+        )
     else:  # pragma: no cover - FieldType is a closed Literal
         raise AssertionError(spec.type)
 
@@ -127,28 +172,47 @@ def _timestamp_range(spec: FieldSpec, settings: Settings, now: dt.datetime, valu
     earliest = settings.earliest_date
     latest = (now + dt.timedelta(days=settings.future_tolerance_days)).strftime("%Y-%m-%d %H:%M:%S")
     return [
-        (f"{value} < TIMESTAMP {_lit(earliest)}",
-         f"'timestamp|{spec.name}: ' || CAST({value} AS VARCHAR) || ' is before {earliest}, not a plausible date'"),
-        (f"{value} > TIMESTAMP {_lit(latest)}",
-         f"'timestamp|{spec.name}: ' || CAST({value} AS VARCHAR) || ' is in the future'"),
+        (
+            f"{value} < TIMESTAMP {_lit(earliest)}",
+            f"'timestamp|{spec.name}: ' || CAST({value} AS VARCHAR) || ' is before {earliest}, not a plausible date'",
+        ),
+        (
+            f"{value} > TIMESTAMP {_lit(latest)}",
+            f"'timestamp|{spec.name}: ' || CAST({value} AS VARCHAR) || ' is in the future'",
+        ),
     ]
 
 
 def _finish_checks(spec: FieldSpec, settings: Settings, value: str, checks: list[tuple[str, str]]) -> FieldSQL:
-    limit = spec.max if spec.max is not None else (getattr(settings, spec.max_setting) if spec.max_setting and spec.type in ("int", "float") else None)
+    limit = (
+        spec.max
+        if spec.max is not None
+        else (getattr(settings, spec.max_setting) if spec.max_setting and spec.type in ("int", "float") else None)
+    )
     if spec.min is not None:
         message = "must not be negative" if spec.min == 0 else f"must be at least {_num(spec.min)}"
-        checks.append((f"{value} < {_num(spec.min)}",
-                       f"'range|{spec.name}: {message}, got ' || CAST({value} AS VARCHAR)"))
+        checks.append(
+            (f"{value} < {_num(spec.min)}", f"'range|{spec.name}: {message}, got ' || CAST({value} AS VARCHAR)")
+        )
     if limit is not None:
-        checks.append((f"{value} > {_num(limit)}",
-                       f"'range|{spec.name}: must be at most {_num(limit)}, got ' || CAST({value} AS VARCHAR)"))
+        checks.append(
+            (
+                f"{value} > {_num(limit)}",
+                f"'range|{spec.name}: must be at most {_num(limit)}, got ' || CAST({value} AS VARCHAR)",
+            )
+        )
     if spec.nonzero:
         checks.append((f"{value} = 0", f"'range|{spec.name}: must not be zero'"))
-    max_length = spec.max_length or (getattr(settings, spec.max_setting) if spec.max_setting and spec.type == "text" else None)
+    max_length = spec.max_length or (
+        getattr(settings, spec.max_setting) if spec.max_setting and spec.type == "text" else None
+    )
     if max_length is not None and spec.type in ("id", "text", "email", "phone"):
-        checks.append((f"length({value}) > {max_length}",
-                       f"'length|{spec.name}: text is ' || CAST(length({value}) AS VARCHAR) || ' characters, longer than the limit {max_length}'"))
+        checks.append(
+            (
+                f"length({value}) > {max_length}",
+                f"'length|{spec.name}: text is ' || CAST(length({value}) AS VARCHAR) || ' characters, longer than the limit {max_length}'",
+            )
+        )
     if not checks:
         return FieldSQL(value, "NULL")
     error = "CASE " + " ".join(f"WHEN {cond} THEN {msg}" for cond, msg in checks) + " END"
@@ -168,8 +232,16 @@ class ValidationResult:
     rows_valid: int
 
 
-def validate(con, spec: EntitySpec, raw_table: str, columns: list[str], settings: Settings,  # noqa: ANN001
-             *, references: dict[str, str] | None = None, now: dt.datetime | None = None) -> ValidationResult:
+def validate(
+    con: duckdb.DuckDBPyConnection,
+    spec: EntitySpec,
+    raw_table: str,
+    columns: list[str],
+    settings: Settings,
+    *,
+    references: dict[str, str] | None = None,
+    now: dt.datetime | None = None,
+) -> ValidationResult:
     """Validate `raw_table` for `spec`; returns the names of the clean and rejects tables.
 
     `references` maps a referencing field to a workbench relation (table or subquery) with one
@@ -218,7 +290,9 @@ def validate(con, spec: EntitySpec, raw_table: str, columns: list[str], settings
     if parts:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {rejects} AS {' UNION ALL '.join(parts)}")
     else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {rejects} (line BIGINT, field VARCHAR, value VARCHAR, code VARCHAR, reason VARCHAR)")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {rejects} (line BIGINT, field VARCHAR, value VARCHAR, code VARCHAR, reason VARCHAR)"
+        )
 
     ok = " AND ".join(f"{quote(col)} IS NULL" for _, col in errors) or "TRUE"
     keep = ", ".join(["__line"] + [quote(f.name) for f in present])
@@ -229,11 +303,17 @@ def validate(con, spec: EntitySpec, raw_table: str, columns: list[str], settings
     # Later rows with an already-seen natural key are duplicates: reject them, naming the first line.
     dup_label = " || ', ' || ".join(f"CAST(d.{quote(k)} AS VARCHAR)" for k in spec.key)
     key_names = ", ".join(spec.key)
-    distinct = con.execute(f"SELECT count(*) = count(DISTINCT ({key})) FROM {valid}").fetchone()[0] if spec.key else True
+    distinct = (
+        con.execute(f"SELECT count(*) = count(DISTINCT ({key})) FROM {valid}").fetchone()[0] if spec.key else True
+    )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {raw_table}_dups AS "
-        + (f"SELECT * FROM (SELECT __line, {key}, min(__line) OVER (PARTITION BY {key}) AS __first FROM {valid}) "
-           f"WHERE __line <> __first" if not distinct else "SELECT NULL::BIGINT AS __line, NULL::BIGINT AS __first WHERE FALSE")
+        + (
+            f"SELECT * FROM (SELECT __line, {key}, min(__line) OVER (PARTITION BY {key}) AS __first FROM {valid}) "
+            f"WHERE __line <> __first"
+            if not distinct
+            else "SELECT NULL::BIGINT AS __line, NULL::BIGINT AS __first WHERE FALSE"
+        )
     )
     dup_count = con.execute(f"SELECT count(*) FROM {raw_table}_dups").fetchone()[0] if spec.key else 0
     if dup_count:
@@ -242,7 +322,9 @@ def validate(con, spec: EntitySpec, raw_table: str, columns: list[str], settings
             f"'duplicate key ({key_names}) = (' || {dup_label} || '): first seen on line ' || CAST(d.__first AS VARCHAR) "
             f"FROM {raw_table}_dups d"
         )
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {clean} AS SELECT * FROM {valid} WHERE __line NOT IN (SELECT __line FROM {raw_table}_dups)")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {clean} AS SELECT * FROM {valid} WHERE __line NOT IN (SELECT __line FROM {raw_table}_dups)"
+        )
     else:
         con.execute(f"DROP TABLE IF EXISTS {clean}")
         con.execute(f"ALTER TABLE {valid} RENAME TO {clean}")

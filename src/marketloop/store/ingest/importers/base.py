@@ -39,8 +39,15 @@ def normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def match_columns(file_columns: list[str], fields: list[str], required: list[str], mapping: dict[str, str],
-                  *, what: str, file_name: str) -> dict[str, str]:
+def match_columns(
+    file_columns: list[str],
+    fields: list[str],
+    required: list[str],
+    mapping: dict[str, str],
+    *,
+    what: str,
+    file_name: str,
+) -> dict[str, str]:
     """Match file columns to fields: explicit `mapping` (column -> field) first, then names equal up to
     case, spaces and underscores. Returns field -> column; raises a header-mismatch InputError naming
     the missing fields and the file's columns."""
@@ -49,12 +56,16 @@ def match_columns(file_columns: list[str], fields: list[str], required: list[str
         if column not in file_columns:
             raise InputError(
                 f"--map {column}={target}: {file_name!r} has no column {column!r} (its columns: {', '.join(file_columns)})",
-                field="map", value=f"{column}={target}", hint="Column names are case-sensitive in --map.",
+                field="map",
+                value=f"{column}={target}",
+                hint="Column names are case-sensitive in --map.",
             )
         if target not in fields:
             raise InputError(
                 f"--map {column}={target}: {target!r} is not a field of {what} (fields: {', '.join(fields)})",
-                field="map", value=f"{column}={target}", hint="Map each column to one of the listed fields.",
+                field="map",
+                value=f"{column}={target}",
+                hint="Map each column to one of the listed fields.",
             )
         chosen[target] = column
     by_norm = {normalise(c): c for c in file_columns}
@@ -66,7 +77,8 @@ def match_columns(file_columns: list[str], fields: list[str], required: list[str
         raise InputError(
             f"Header mismatch: {file_name!r} lacks the required column(s) {', '.join(missing or required)} for {what}; "
             f"its columns are: {', '.join(file_columns) or '(none)'}",
-            field="header", value=", ".join(file_columns),
+            field="header",
+            value=", ".join(file_columns),
             hint=f"Rename the columns, or map them with --map COLUMN=FIELD (fields: {', '.join(fields)}).",
         )
     return chosen

@@ -38,10 +38,21 @@ class UciImporter(Importer):
         self.currency = currency
 
     def prepare(self, wb, raw: RawTable, settings: Settings) -> Prepared:  # noqa: ANN001
-        fields = ["invoice", "stock_code", "description", "quantity", "invoice_date", "unit_price", "customer_id", "country"]
+        fields = [
+            "invoice",
+            "stock_code",
+            "description",
+            "quantity",
+            "invoice_date",
+            "unit_price",
+            "customer_id",
+            "country",
+        ]
         mapping = {**dict(zip(self.COLUMNS, fields, strict=True)), **self.mapping}
         mapping = {c: f for c, f in mapping.items() if c in raw.columns}
-        chosen = match_columns(raw.columns, fields, fields[:6], mapping, what="UCI Online Retail", file_name=raw.source_name)
+        chosen = match_columns(
+            raw.columns, fields, fields[:6], mapping, what="UCI Online Retail", file_name=raw.source_name
+        )
         select_mapped(wb, raw, chosen, "__uci_in")
         # Dates are ISO in this copy; other public exports write 12/1/2010 8:26. Parse both here into a typed
         # column; the few records that parse in neither form are quarantined with their text.
@@ -58,18 +69,23 @@ class UciImporter(Importer):
             "ELSE 'invoice_date: expected a timestamp such as 2011-12-09 12:50:00 or 12/9/2011 12:50, got ' "
             "|| chr(39) || __date_text || chr(39) END AS reason FROM __uci_parsed WHERE invoice_date IS NULL"
         )
-        wb.execute("CREATE OR REPLACE TEMP VIEW __uci_norm AS "
-                   "SELECT * EXCLUDE (__date_text) FROM __uci_parsed WHERE invoice_date IS NOT NULL")
-        spec = _source_spec("uci-online-retail", (
-            FieldSpec("invoice", "id", required=True, max_length=64),
-            FieldSpec("stock_code", "id", required=True, max_length=64),
-            FieldSpec("description", "text", max_length=255),
-            FieldSpec("quantity", "int", required=True, nonzero=True, min=-1_000_000, max=1_000_000),
-            FieldSpec("invoice_date", "timestamp", required=True),
-            FieldSpec("unit_price", "float", required=True, min=0.0, max_setting="max_price"),
-            FieldSpec("customer_id", "id", max_length=64),
-            FieldSpec("country", "text", max_length=64),
-        ))
+        wb.execute(
+            "CREATE OR REPLACE TEMP VIEW __uci_norm AS "
+            "SELECT * EXCLUDE (__date_text) FROM __uci_parsed WHERE invoice_date IS NOT NULL"
+        )
+        spec = _source_spec(
+            "uci-online-retail",
+            (
+                FieldSpec("invoice", "id", required=True, max_length=64),
+                FieldSpec("stock_code", "id", required=True, max_length=64),
+                FieldSpec("description", "text", max_length=255),
+                FieldSpec("quantity", "int", required=True, nonzero=True, min=-1_000_000, max=1_000_000),
+                FieldSpec("invoice_date", "timestamp", required=True),
+                FieldSpec("unit_price", "float", required=True, min=0.0, max_setting="max_price"),
+                FieldSpec("customer_id", "id", max_length=64),
+                FieldSpec("country", "text", max_length=64),
+            ),
+        )
         checked = validate(wb, spec, "__uci_norm", list(chosen), settings)
         clean = checked.clean_table
         # Stock write-offs (negative quantity outside a C invoice) and bad-debt adjustments (A invoices)
@@ -114,8 +130,20 @@ class UciImporter(Importer):
             tables={
                 "customers": ("__uci_customers", ["customer_id", "country", "is_guest"]),
                 "products": ("__uci_products", ["product_id", "name", "price", "currency", "is_product"]),
-                "orders": ("__uci_orders", ["order_id", "customer_id", "ordered_at", "status", "is_return",
-                                            "country", "currency", "total", "channel"]),
+                "orders": (
+                    "__uci_orders",
+                    [
+                        "order_id",
+                        "customer_id",
+                        "ordered_at",
+                        "status",
+                        "is_return",
+                        "country",
+                        "currency",
+                        "total",
+                        "channel",
+                    ],
+                ),
                 "order_lines": ("__uci_lines", ["order_id", "line_no", "product_id", "quantity", "unit_price"]),
             },
             reject_tables=["__uci_badtime", checked.rejects_table, "__uci_adjust"],
@@ -140,8 +168,15 @@ class CdnowImporter(Importer):
                 if number == 1 and not parts[0].isdigit():
                     continue  # header line
                 if len(parts) not in (4, 5):
-                    rejects.append(Reject(number, "(row)", line.strip()[:200], "columns",
-                                          f"record has {len(parts)} columns, expected 4 (customer date cds dollars) or 5"))
+                    rejects.append(
+                        Reject(
+                            number,
+                            "(row)",
+                            line.strip()[:200],
+                            "columns",
+                            f"record has {len(parts)} columns, expected 4 (customer date cds dollars) or 5",
+                        )
+                    )
                     continue
                 customer, date, cds, dollars = (parts[0], parts[-3], parts[-2], parts[-1])
                 cols["customer_id"].append(customer.lstrip("0") or "0")
@@ -151,8 +186,12 @@ class CdnowImporter(Importer):
                 cols["__line"].append(number)
         data = pa.table({k: pa.array(v, pa.int64() if k == "__line" else pa.string()) for k, v in cols.items()})
         if data.num_rows == 0 and not rejects:
-            raise InputError(f"File {path.name!r} has no records", field="file", value=str(path),
-                             hint="Expected lines like '00001 19970101 1 11.77'.")
+            raise InputError(
+                f"File {path.name!r} has no records",
+                field="file",
+                value=str(path),
+                hint="Expected lines like '00001 19970101 1 11.77'.",
+            )
         wb.register("__cdnow_arrow", data)
         wb.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM __cdnow_arrow")
         wb.unregister("__cdnow_arrow")
@@ -165,20 +204,26 @@ class CdnowImporter(Importer):
             f"|| '-' || CAST(row_number() OVER (PARTITION BY customer_id, ordered_at ORDER BY __line) AS VARCHAR) AS order_id, "
             f"customer_id, ordered_at, total, 'USD' AS currency, quantity, __line FROM {raw.name}"
         )
-        wb.execute("CREATE OR REPLACE TEMP TABLE __cd_customers AS SELECT customer_id, min(__line) AS __line FROM __cd_orders GROUP BY customer_id")
-        wb.execute("CREATE OR REPLACE TEMP TABLE __cd_products AS SELECT 'cdnow-cd' AS product_id, 'CD (CDNOW catalogue)' AS name, "
-                   "'music' AS category, 'USD' AS currency, min(__line) AS __line FROM __cd_orders")
+        wb.execute(
+            "CREATE OR REPLACE TEMP TABLE __cd_customers AS SELECT customer_id, min(__line) AS __line FROM __cd_orders GROUP BY customer_id"
+        )
+        wb.execute(
+            "CREATE OR REPLACE TEMP TABLE __cd_products AS SELECT 'cdnow-cd' AS product_id, 'CD (CDNOW catalogue)' AS name, "
+            "'music' AS category, 'USD' AS currency, min(__line) AS __line FROM __cd_orders"
+        )
         wb.execute(
             "CREATE OR REPLACE TEMP TABLE __cd_lines AS SELECT order_id, 1 AS line_no, 'cdnow-cd' AS product_id, quantity, "
             "CASE WHEN TRY_CAST(quantity AS DOUBLE) > 0 THEN round(TRY_CAST(total AS DOUBLE) / TRY_CAST(quantity AS DOUBLE), 4) "
             "ELSE TRY_CAST(total AS DOUBLE) END AS unit_price, __line FROM __cd_orders"
         )
-        return Prepared(tables={
-            "customers": ("__cd_customers", ["customer_id"]),
-            "products": ("__cd_products", ["product_id", "name", "category", "currency"]),
-            "orders": ("__cd_orders", ["order_id", "customer_id", "ordered_at", "total", "currency"]),
-            "order_lines": ("__cd_lines", ["order_id", "line_no", "product_id", "quantity", "unit_price"]),
-        })
+        return Prepared(
+            tables={
+                "customers": ("__cd_customers", ["customer_id"]),
+                "products": ("__cd_products", ["product_id", "name", "category", "currency"]),
+                "orders": ("__cd_orders", ["order_id", "customer_id", "ordered_at", "total", "currency"]),
+                "order_lines": ("__cd_lines", ["order_id", "line_no", "product_id", "quantity", "unit_price"]),
+            }
+        )
 
 
 class TaobaoImporter(Importer):
@@ -189,7 +234,9 @@ class TaobaoImporter(Importer):
 
     def prepare(self, wb, raw: RawTable, settings: Settings) -> Prepared:  # noqa: ANN001
         fields = ["user_id", "item_id", "category_id", "behavior_type", "timestamp"]
-        chosen = match_columns(raw.columns, fields, fields, self.mapping, what="Taobao behaviour", file_name=raw.source_name)
+        chosen = match_columns(
+            raw.columns, fields, fields, self.mapping, what="Taobao behaviour", file_name=raw.source_name
+        )
         select_mapped(wb, raw, chosen, "__tb_in")
         cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in self.TYPES.items())
         wb.execute(
@@ -200,16 +247,22 @@ class TaobaoImporter(Importer):
             "COALESCE(CAST(to_timestamp(TRY_CAST(timestamp AS BIGINT)) AT TIME ZONE 'UTC' AS VARCHAR), timestamp) AS ts, "
             "category_id, __line FROM __tb_in"
         )
-        wb.execute("CREATE OR REPLACE TEMP TABLE __tb_customers AS SELECT customer_id, min(__line) AS __line "
-                   "FROM __tb_events WHERE customer_id IS NOT NULL AND customer_id <> '' GROUP BY customer_id")
-        wb.execute("CREATE OR REPLACE TEMP TABLE __tb_products AS SELECT product_id, 'Item ' || product_id AS name, "
-                   "'cat-' || any_value(category_id) AS category, min(__line) AS __line "
-                   "FROM __tb_events WHERE product_id IS NOT NULL AND product_id <> '' GROUP BY product_id")
-        return Prepared(tables={
-            "customers": ("__tb_customers", ["customer_id"]),
-            "products": ("__tb_products", ["product_id", "name", "category"]),
-            "events": ("__tb_events", ["event_id", "customer_id", "product_id", "event_type", "ts"]),
-        })
+        wb.execute(
+            "CREATE OR REPLACE TEMP TABLE __tb_customers AS SELECT customer_id, min(__line) AS __line "
+            "FROM __tb_events WHERE customer_id IS NOT NULL AND customer_id <> '' GROUP BY customer_id"
+        )
+        wb.execute(
+            "CREATE OR REPLACE TEMP TABLE __tb_products AS SELECT product_id, 'Item ' || product_id AS name, "
+            "'cat-' || any_value(category_id) AS category, min(__line) AS __line "
+            "FROM __tb_events WHERE product_id IS NOT NULL AND product_id <> '' GROUP BY product_id"
+        )
+        return Prepared(
+            tables={
+                "customers": ("__tb_customers", ["customer_id"]),
+                "products": ("__tb_products", ["product_id", "name", "category"]),
+                "events": ("__tb_events", ["event_id", "customer_id", "product_id", "event_type", "ts"]),
+            }
+        )
 
 
 class ReviewsImporter(Importer):
@@ -217,21 +270,43 @@ class ReviewsImporter(Importer):
     file (Clothing ID, Title, Review Text, Rating, Department Name, Class Name); map others with --map."""
 
     name = "reviews"
-    DEFAULTS = {"Clothing ID": "product_id", "Title": "title", "Review Text": "body", "Rating": "rating",
-                "Department Name": "department", "Class Name": "class_name", "Division Name": "division"}
+    DEFAULTS = {
+        "Clothing ID": "product_id",
+        "Title": "title",
+        "Review Text": "body",
+        "Rating": "rating",
+        "Department Name": "department",
+        "Class Name": "class_name",
+        "Division Name": "division",
+    }
 
     def prepare(self, wb, raw: RawTable, settings: Settings) -> Prepared:  # noqa: ANN001
-        fields = ["review_id", "product_id", "customer_id", "rating", "title", "body", "created_at",
-                  "department", "class_name", "division"]
+        fields = [
+            "review_id",
+            "product_id",
+            "customer_id",
+            "rating",
+            "title",
+            "body",
+            "created_at",
+            "department",
+            "class_name",
+            "division",
+        ]
         mapping = {c: f for c, f in self.DEFAULTS.items() if c in raw.columns}
         mapping.update(self.mapping)
-        chosen = match_columns(raw.columns, fields, ["product_id", "rating"], mapping, what="reviews",
-                               file_name=raw.source_name)
+        chosen = match_columns(
+            raw.columns, fields, ["product_id", "rating"], mapping, what="reviews", file_name=raw.source_name
+        )
         if "review_id" not in chosen and "" in raw.columns:
             chosen["review_id"] = ""  # the unnamed index column of pandas exports
         select_mapped(wb, raw, chosen, "__rv_in")
         review_id = "review_id" if "review_id" in chosen else "CAST(__line AS VARCHAR)"
-        category = "COALESCE(class_name, department)" if "class_name" in chosen else ("department" if "department" in chosen else "NULL")
+        category = (
+            "COALESCE(class_name, department)"
+            if "class_name" in chosen
+            else ("department" if "department" in chosen else "NULL")
+        )
         wb.execute(
             f"CREATE OR REPLACE TEMP TABLE __rv_reviews AS SELECT {review_id} AS review_id, TRIM(product_id) AS product_id, "
             f"{'customer_id' if 'customer_id' in chosen else 'NULL'} AS customer_id, rating, "
@@ -246,10 +321,13 @@ class ReviewsImporter(Importer):
         review_fields = ["review_id", "product_id", "rating", "title", "body", "created_at"]
         if "customer_id" in chosen:
             review_fields.append("customer_id")
-        return Prepared(tables={
-            "products": ("__rv_products", ["product_id", "name", "category"]),
-            "reviews": ("__rv_reviews", review_fields),
-        }, ignored_columns=[c for c in raw.columns if c not in chosen.values()])
+        return Prepared(
+            tables={
+                "products": ("__rv_products", ["product_id", "name", "category"]),
+                "reviews": ("__rv_reviews", review_fields),
+            },
+            ignored_columns=[c for c in raw.columns if c not in chosen.values()],
+        )
 
 
 class InteractionsImporter(Importer):
@@ -257,8 +335,15 @@ class InteractionsImporter(Importer):
 
     name = "interactions"
 
-    def __init__(self, mapping: dict[str, str] | None = None, user_col: str = "user_id", item_col: str = "item_id",
-                 time_col: str = "timestamp", rating_col: str | None = None, event_type: str = "purchase") -> None:
+    def __init__(
+        self,
+        mapping: dict[str, str] | None = None,
+        user_col: str = "user_id",
+        item_col: str = "item_id",
+        time_col: str = "timestamp",
+        rating_col: str | None = None,
+        event_type: str = "purchase",
+    ) -> None:
         super().__init__(mapping)
         self.columns = {"user": user_col, "item": item_col, "time": time_col, "rating": rating_col}
         self.event_type = event_type
@@ -268,26 +353,38 @@ class InteractionsImporter(Importer):
             if column is not None and column not in raw.columns:
                 raise InputError(
                     f"--{role}-col {column!r}: {raw.source_name!r} has no such column (its columns: {', '.join(raw.columns)})",
-                    field=f"{role}_col", value=column, hint=f"Pass --{role}-col with one of the file's columns.",
+                    field=f"{role}_col",
+                    value=column,
+                    hint=f"Pass --{role}-col with one of the file's columns.",
                 )
         user, item, ts = (quote(self.columns[k]) for k in ("user", "item", "time"))
         rating = quote(self.columns["rating"]) if self.columns["rating"] else "NULL"
-        time_expr = (f"COALESCE(CASE WHEN regexp_full_match(TRIM(CAST({ts} AS VARCHAR)), '[0-9]{{9,10}}') THEN "
-                     f"CAST(to_timestamp(CAST(TRIM(CAST({ts} AS VARCHAR)) AS BIGINT)) AT TIME ZONE 'UTC' AS VARCHAR) END, "
-                     f"CAST({ts} AS VARCHAR))")
+        time_expr = (
+            f"COALESCE(CASE WHEN regexp_full_match(TRIM(CAST({ts} AS VARCHAR)), '[0-9]{{9,10}}') THEN "
+            f"CAST(to_timestamp(CAST(TRIM(CAST({ts} AS VARCHAR)) AS BIGINT)) AT TIME ZONE 'UTC' AS VARCHAR) END, "
+            f"CAST({ts} AS VARCHAR))"
+        )
         wb.execute(
             "CREATE OR REPLACE TEMP TABLE __ix_events AS SELECT "
             f"md5(concat_ws('|', {user}, {item}, {ts}, CAST(__line AS VARCHAR))) AS event_id, "
             f"TRIM(CAST({user} AS VARCHAR)) AS customer_id, TRIM(CAST({item} AS VARCHAR)) AS product_id, "
             f"'{self.event_type}' AS event_type, {time_expr} AS ts, {rating} AS value, __line FROM {raw.name}"
         )
-        wb.execute("CREATE OR REPLACE TEMP TABLE __ix_customers AS SELECT customer_id, min(__line) AS __line "
-                   "FROM __ix_events WHERE customer_id IS NOT NULL AND customer_id <> '' GROUP BY customer_id")
-        wb.execute("CREATE OR REPLACE TEMP TABLE __ix_products AS SELECT product_id, 'Item ' || product_id AS name, "
-                   "min(__line) AS __line FROM __ix_events WHERE product_id IS NOT NULL AND product_id <> '' GROUP BY product_id")
-        fields = ["event_id", "customer_id", "product_id", "event_type", "ts"] + (["value"] if self.columns["rating"] else [])
-        return Prepared(tables={
-            "customers": ("__ix_customers", ["customer_id"]),
-            "products": ("__ix_products", ["product_id", "name"]),
-            "events": ("__ix_events", fields),
-        })
+        wb.execute(
+            "CREATE OR REPLACE TEMP TABLE __ix_customers AS SELECT customer_id, min(__line) AS __line "
+            "FROM __ix_events WHERE customer_id IS NOT NULL AND customer_id <> '' GROUP BY customer_id"
+        )
+        wb.execute(
+            "CREATE OR REPLACE TEMP TABLE __ix_products AS SELECT product_id, 'Item ' || product_id AS name, "
+            "min(__line) AS __line FROM __ix_events WHERE product_id IS NOT NULL AND product_id <> '' GROUP BY product_id"
+        )
+        fields = ["event_id", "customer_id", "product_id", "event_type", "ts"] + (
+            ["value"] if self.columns["rating"] else []
+        )
+        return Prepared(
+            tables={
+                "customers": ("__ix_customers", ["customer_id"]),
+                "products": ("__ix_products", ["product_id", "name"]),
+                "events": ("__ix_events", fields),
+            }
+        )

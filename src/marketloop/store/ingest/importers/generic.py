@@ -17,8 +17,9 @@ class EntityImporter(Importer):
     def prepare(self, wb, raw: RawTable, settings: Settings) -> Prepared:  # noqa: ANN001
         spec = ENTITIES[self.entity]
         fields = [f.name for f in spec.fields]
-        chosen = match_columns(raw.columns, fields, spec.required, self.mapping, what=self.entity,
-                               file_name=raw.source_name)
+        chosen = match_columns(
+            raw.columns, fields, spec.required, self.mapping, what=self.entity, file_name=raw.source_name
+        )
         table = f"__in_{self.entity}"
         select_mapped(wb, raw, chosen, table)
         ignored = [c for c in raw.columns if c not in chosen.values()]
