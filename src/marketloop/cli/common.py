@@ -26,6 +26,17 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object (for scripts) instead of tables.")]
+SepOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sep",
+        "--delimiter",
+        help="Separator of a delimited text file: comma, semicolon (';'), tab ('\\t') or pipe ('|'). "
+        "Default: comma (tab for .tsv); a file that does not read that way gets an error naming the separator "
+        "its header looks like it uses.",
+        show_default=False,
+    ),
+]
 
 
 def settings_for(db: str | None = None) -> Settings:

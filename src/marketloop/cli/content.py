@@ -14,7 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from marketloop.cli import evaluate
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import DbOption, JsonOption, SepOption, console, emit_json, err_console, settings_for
 from marketloop.errors import InputError
 
 copy_app = typer.Typer(help="Write marketing copy with a text provider, checked by guardrails.", no_args_is_help=True)
@@ -79,24 +79,11 @@ def _embedder(name: str | None):  # noqa: ANN202
     )  # type: ignore[arg-type]
 
 
-def _read_table(path: str, columns: list[str]):  # noqa: ANN202
-    import pandas as pd
+def _read_table(path: str, columns: list[str], sep: str | None = None, option: str = "--data"):  # noqa: ANN202
+    """The file as a DataFrame with `columns` (one reader and one set of errors for every file command)."""
+    from marketloop.store.ingest.frames import read_frame
 
-    file = Path(path)
-    if not file.is_file():
-        raise InputError(
-            f"--data {path!r} does not exist", field="data", value=path, hint="Give a CSV or Parquet file."
-        )
-    df = pd.read_parquet(file) if file.suffix == ".parquet" else pd.read_csv(file, encoding="utf-8-sig")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"{path!r} has no column(s) {', '.join(map(repr, missing))}; it has {', '.join(map(repr, df.columns[:15]))}",
-            field="column",
-            value=missing,
-            hint="Pass the right --text-col / --rating-col / --label-col.",
-        )
-    return df
+    return read_frame(path, sep=sep, columns=columns, option=option)
 
 
 # --- copy ------------------------------------------------------------------------------------------
@@ -238,6 +225,7 @@ def reviews_train_cmd(
     text_col: Annotated[str, typer.Option("--text-col")] = "Review Text",
     rating_col: Annotated[str, typer.Option("--rating-col")] = "Rating",
     out: Annotated[Path, typer.Option("--out", help="Model folder.")] = MODEL_HOME / "sentiment",
+    sep: SepOption = None,
     features: Annotated[str, typer.Option("--features", help="auto, tfidf, embeddings or stack.")] = "tfidf",
     embedder: Annotated[
         str, typer.Option("--embedder", help="Embedding provider for embeddings/stack/auto.")
@@ -247,7 +235,7 @@ def reviews_train_cmd(
     """Train the review sentiment classifier (positive 4-5 vs negative 1-2) and save it."""
     from marketloop.content.reviews.sentiment import SentimentClassifier, rating_to_label
 
-    df = _read_table(data, [text_col, rating_col])
+    df = _read_table(data, [text_col, rating_col], sep)
     df = df[df[text_col].notna()]
     labels = [rating_to_label(r) for r in df[rating_col]]
     keep = [lab is not None for lab in labels]
@@ -338,11 +326,12 @@ def assistant_train_cmd(
     text_col: Annotated[str, typer.Option("--text-col")] = "utterance",
     label_col: Annotated[str, typer.Option("--label-col")] = "intent",
     out: Annotated[Path, typer.Option("--out")] = MODEL_HOME / "intents",
+    sep: SepOption = None,
 ) -> None:
     """Train the intent classifier the assistant uses and save it."""
     from marketloop.content.assistant.intents import IntentClassifier
 
-    df = _read_table(data, [text_col, label_col]).dropna(subset=[text_col, label_col])
+    df = _read_table(data, [text_col, label_col], sep).dropna(subset=[text_col, label_col])
     IntentClassifier().fit(df[text_col].astype(str).tolist(), df[label_col].astype(str).tolist()).save(out)
     console.print(f"Saved intent model ({df[label_col].nunique()} intents, {len(df):,} utterances) to {out}")
 
@@ -444,12 +433,13 @@ def eval_sentiment_cmd(
     sample: Annotated[int | None, typer.Option("--sample", help="Use a random subset of this many reviews.")] = None,
     test_size: Annotated[float, typer.Option("--test-size")] = 0.2,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    sep: SepOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Accuracy and macro-F1 of the classifier and of the lexicon baseline (binary 4-5 vs 1-2, and 3-class)."""
     from marketloop.content.reviews.evaluation import evaluate_sentiment
 
-    df = _read_table(data, [text_col, rating_col])
+    df = _read_table(data, [text_col, rating_col], sep)
     emb = _embedder(embedder) if features != "tfidf" else None
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task("embedding reviews", total=None)
@@ -482,13 +472,14 @@ def eval_intents_cmd(
     test_text_col: Annotated[str | None, typer.Option("--test-text-col")] = None,
     test_size: Annotated[float, typer.Option("--test-size")] = 0.2,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    sep: SepOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Accuracy and macro-F1 of the intent classifier on a held-out split (and optionally another file)."""
     from marketloop.content.assistant.evaluation import evaluate_intents
 
-    df = _read_table(data, [text_col, label_col])
-    other = _read_table(test_data, [test_text_col or text_col, label_col]) if test_data else None
+    df = _read_table(data, [text_col, label_col], sep)
+    other = _read_table(test_data, [test_text_col or text_col, label_col], sep, "--test-data") if test_data else None
     result = evaluate_intents(
         df[text_col],
         df[label_col],

@@ -50,6 +50,11 @@ def model_names() -> list[str]:
     return sorted(_MODELS)
 
 
+def session_model_names() -> list[str]:
+    """Models that rank items for a live session (``supports_sessions``)."""
+    return sorted(n for n, c in _MODELS.items() if c.supports_sessions)
+
+
 def model_class(name: str) -> type[BaseRecommender]:
     try:
         return _MODELS[name]
@@ -102,6 +107,12 @@ class BaseRecommender:
     schema_version: ClassVar[int] = SCHEMA_VERSION
     #: constructor arguments, in order; each is stored unchanged on the instance (scikit-learn style)
     _params: ClassVar[tuple[str, ...]] = ()
+    #: learned attributes with one row per user (dense arrays or CSR matrices), which :meth:`forget`
+    #: removes with the user; None: the model cannot forget a user in place and must be retrained
+    _user_state: ClassVar[tuple[str, ...] | None] = None
+    #: whether the model ranks items for a live session (a sequence of items) as well as for a known
+    #: user: see :meth:`score_sessions`
+    supports_sessions: ClassVar[bool] = False
 
     # -- scikit-learn conventions --------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
@@ -261,6 +272,68 @@ class BaseRecommender:
             ok = out_ids[0] != None  # noqa: E711
             return out_ids[0][ok].astype(str), out_scores[0][ok]
         return out_ids, out_scores
+
+    # -- sessions ------------------------------------------------------------------------------
+    def _score_sessions(self, sessions: list[np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
+    def score_sessions(self, sessions: list[np.ndarray]) -> np.ndarray:
+        """Dense scores (len(sessions), n_items) for live sessions, each a sequence of item positions in
+        the order they were seen (oldest first); for anonymous visitors, who have no user row."""
+        self._check_fitted()
+        if not self.supports_sessions:
+            raise InputError(
+                f"the {self.name} model does not rank items for a session",
+                field="model",
+                value=self.name,
+                hint=f"Use a session model: {', '.join(session_model_names())}.",
+            )
+        return np.asarray(self._score_sessions([np.asarray(s, dtype=np.int64) for s in sessions]), dtype=np.float64)
+
+    def recommend_session(
+        self, item_ids: object, n: int = 10, exclude_seen: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-n item ids and scores after a session that saw `item_ids` (oldest first); ids the model does
+        not know are skipped, and a session of only unknown items gets the model's empty-session ranking."""
+        _check_n(n)
+        seq = self.item_index(item_ids)
+        seq = seq[seq >= 0]
+        scores = self.score_sessions([seq])[0]
+        if exclude_seen and len(seq):
+            scores[seq] = -np.inf
+        idx, vals = top_row(scores, n)
+        return self.items_[idx].astype(str), vals
+
+    # -- erasure -----------------------------------------------------------------------------------
+    def forget(self, user_ids: object) -> int:
+        """Remove users (customers, or sessions for session models) and every row of learned state that
+        belongs to them; returns how many were known. Aggregates over many users (item similarities,
+        item factors) keep the departed users' share until the next retraining."""
+        self._check_fitted()
+        if self._user_state is None:
+            raise InputError(
+                f"the {self.name} model keeps per-customer state it cannot drop in place",
+                field="model",
+                value=self.name,
+                hint="Retrain it on the store after the erasure (`marketloop recs train`).",
+            )
+        drop = self.user_index(user_ids)
+        drop = np.unique(drop[drop >= 0])
+        if not len(drop):
+            return 0
+        keep = np.setdiff1d(np.arange(len(self.users_)), drop)
+        self.users_ = self.users_[keep]
+        self._user_pos = {u: i for i, u in enumerate(self.users_.tolist())}
+        self.seen_ = self.seen_.tocsr()[keep]
+        for name in self._user_state:
+            value = getattr(self, name, None)
+            if value is not None:
+                setattr(self, name, value.tocsr()[keep] if sp.issparse(value) else np.asarray(value)[keep])
+        self._after_forget(drop)
+        return int(len(drop))
+
+    def _after_forget(self, dropped: np.ndarray) -> None:
+        """Hook for state indexed by user that is not a plain row array (e.g. user-user similarities)."""
 
     # -- persistence ---------------------------------------------------------------------------
     def _state(self) -> dict[str, np.ndarray]:

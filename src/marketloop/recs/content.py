@@ -20,6 +20,7 @@ DAY = 86_400.0
 class Content(BaseRecommender):
     name = "content"
     _params = ("encoder", "half_life_days", "cache_dir")
+    _user_state = ("user_vectors_",)
 
     def __init__(
         self, encoder: str = "minilm", half_life_days: float = 90.0, cache_dir: str | None = ".marketloop/cache"

@@ -128,6 +128,27 @@ class Interactions:
         m.data[:] = 1.0
         return m
 
+    def sequences(self, max_len: int, merge_repeats: bool = False) -> np.ndarray:
+        """(n_users, max_len) item positions of each user's last `max_len` events in time order, left-padded
+        with -1 (ties in time keep log order); `merge_repeats` merges consecutive repeats of one item."""
+        order = np.lexsort((np.arange(len(self)), self.ts, self.user_idx))
+        u, it = self.user_idx[order], self.item_idx[order].astype(np.int64)
+        if merge_repeats and len(u):
+            keep = np.r_[True, (u[1:] != u[:-1]) | (it[1:] != it[:-1])]
+            u, it = u[keep], it[keep]
+        out = np.full((self.n_users, max_len), -1, dtype=np.int64)
+        if not len(u) or max_len <= 0:
+            return out
+        ends = np.r_[np.flatnonzero(u[1:] != u[:-1]) + 1, len(u)]
+        starts = np.r_[0, ends[:-1]]
+        lengths = np.minimum(ends - starts, max_len)
+        # the j-th from last event of each user goes to column max_len - 1 - j
+        rows = np.repeat(u[starts], lengths)
+        back = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)  # 0.. within user
+        src = np.repeat(ends - lengths, lengths) + back
+        out[rows, max_len - np.repeat(lengths, lengths) + back] = it[src]
+        return out
+
     @property
     def max_ts(self) -> int:
         return int(self.ts.max()) if len(self.ts) else 0

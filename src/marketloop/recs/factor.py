@@ -22,6 +22,8 @@ def _implicit():  # noqa: ANN202
 
 
 class _Factorisation(BaseRecommender):
+    _user_state = ("user_factors_",)
+
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return self.user_factors_[user_idx] @ self.item_factors_.T
 

@@ -34,6 +34,8 @@ class ItemKNN(BaseRecommender):
 
     name = "itemknn"
     _params = ("neighbours", "shrink")
+    _user_state = ()
+    supports_sessions = True  # a session scores like a customer who bought its items (the classic baseline)
 
     def __init__(self, neighbours: int = 100, shrink: float = 10.0) -> None:
         self.neighbours = neighbours
@@ -52,6 +54,13 @@ class ItemKNN(BaseRecommender):
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return (self.seen_[user_idx] @ self.sim_.T).toarray()
+
+    def _score_sessions(self, sessions: list[np.ndarray]) -> np.ndarray:
+        n = len(self.items_)
+        rows = np.repeat(np.arange(len(sessions)), [len(np.unique(s)) for s in sessions])
+        cols = np.concatenate([np.unique(s) for s in sessions]) if len(sessions) else np.zeros(0, np.int64)
+        x = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(len(sessions), n))
+        return (x @ self.sim_.T).toarray()
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         return self.sim_[item_idx].toarray()
@@ -97,6 +106,7 @@ class EASE(BaseRecommender):
 
     name = "ease"
     _params = ("l2", "max_items")
+    _user_state = ()
 
     def __init__(self, l2: float = 200.0, max_items: int = 5000) -> None:
         self.l2 = l2

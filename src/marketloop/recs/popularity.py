@@ -24,6 +24,8 @@ class Popularity(BaseRecommender):
 
     name = "pop"
     _params = ()
+    _user_state = ()
+    supports_sessions = True  # the same list for every session: the floor any session model must clear
 
     def _fit(self, interactions: Interactions, catalog: Catalog | None) -> None:
         self.item_scores_ = np.asarray(self.seen_.sum(axis=0), dtype=np.float64).ravel()
@@ -33,6 +35,9 @@ class Popularity(BaseRecommender):
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self.item_scores_, (len(item_idx), len(self.item_scores_))).copy()
+
+    def _score_sessions(self, sessions: list[np.ndarray]) -> np.ndarray:
+        return np.broadcast_to(self.item_scores_, (len(sessions), len(self.item_scores_))).copy()
 
     def _state(self) -> dict[str, np.ndarray]:
         return {"item_scores_": self.item_scores_}
@@ -62,6 +67,7 @@ class BuyAgain(BaseRecommender):
 
     name = "buyagain"
     _params = ("half_life_days",)
+    _user_state = ("own_",)
 
     def __init__(self, half_life_days: float | None = None) -> None:
         self.half_life_days = half_life_days

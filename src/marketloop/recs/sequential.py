@@ -1,14 +1,27 @@
-"""A self-attentive sequential recommender (SASRec, Kang & McAuley 2018) in torch, CPU-sized.
+"""A self-attentive sequential recommender (SASRec, Kang & McAuley 2018) in torch, on the CPU.
 
-Each customer's interactions in time order (consecutive repeats merged) feed a causal Transformer
-encoder; the hidden state after position t is trained to predict the item at t + 1: with a softmax over the whole
-catalogue when it has at most `full_softmax_items` items (much faster learning), otherwise with binary
-cross-entropy against `n_negatives` sampled items per position (the original SASRec loss). A customer's recommendation vector is the
-hidden state after their last `max_len` items. Weights are saved as plain arrays (no pickle).
+Each customer's events in time order feed a causal Transformer encoder; the hidden state after position
+t is trained to predict the item at t + 1, at every position of every sequence. The loss is a softmax
+over the whole catalogue when it has at most `full_softmax_items` items (it learns much faster than the
+paper's one-negative binary loss), otherwise a sampled softmax against `n_negatives` items drawn once per
+batch and shared by every position (the positives of the batch compete too).
+
+Training runs until it stops improving, not for a fixed number of epochs: each customer's last item is
+held out as a validation tail (the customer's sequence without it is what the network learns from), and
+after every epoch the model ranks the whole catalogue for a sample of `val_users` of them; training
+stops `patience` epochs after the best validation NDCG@10, or when `max_seconds` of training have passed
+(a time budget for small machines), and the weights of the best epoch are kept. The recommendation vector
+of a customer is then the hidden state after their whole sequence, held-out item included.
+
+Defaults follow the published configuration scaled to a CPU: 50 items of history (the paper's length
+for sparse data sets), two blocks, 64 hidden units, dropout 0.2, Adam at 1e-3. Weights are saved as plain
+arrays (no pickle). The same network ranks a live session (:meth:`score_sessions`): `sasrec-session`
+is this model trained on sessions instead of customers, for anonymous visitors.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
@@ -16,6 +29,8 @@ import numpy as np
 from marketloop.errors import DependencyError
 from marketloop.recs.base import BaseRecommender, register
 from marketloop.recs.data import Catalog, Interactions
+
+log = logging.getLogger(__name__)
 
 
 def _torch():  # noqa: ANN202
@@ -43,8 +58,9 @@ def _network(n_items: int, max_len: int, hidden: int, blocks: int, heads: int, d
         def forward(self, seq):  # noqa: ANN001, ANN202
             length = seq.shape[1]
             x = self.items(seq) * hidden**0.5 + self.pos(torch.arange(length, device=seq.device))[None]
+            x = self.drop(x) * (seq > 0).unsqueeze(-1)  # padding stays zero (the paper's timeline mask)
             causal = torch.triu(torch.ones(length, length, dtype=torch.bool), diagonal=1)
-            h = self.encoder(self.drop(x), mask=causal, src_key_padding_mask=None)
+            h = self.encoder(x, mask=causal, src_key_padding_mask=None)
             return self.norm(h)
 
     return Net()
@@ -53,6 +69,8 @@ def _network(n_items: int, max_len: int, hidden: int, blocks: int, heads: int, d
 @register
 class SASRec(BaseRecommender):
     name = "sasrec"
+    supports_sessions = True
+    _user_state = ("user_vectors_",)
     _params = (
         "max_len",
         "hidden",
@@ -60,27 +78,33 @@ class SASRec(BaseRecommender):
         "heads",
         "dropout",
         "epochs",
+        "patience",
         "batch_size",
         "learning_rate",
         "max_seconds",
         "full_softmax_items",
         "n_negatives",
+        "val_users",
+        "merge_repeats",
         "random_state",
     )
 
     def __init__(
         self,
-        max_len: int = 10,
-        hidden: int = 32,
-        blocks: int = 1,
+        max_len: int = 50,
+        hidden: int = 64,
+        blocks: int = 2,
         heads: int = 1,
         dropout: float = 0.2,
-        epochs: int = 3,
+        epochs: int = 200,
+        patience: int = 5,
         batch_size: int = 128,
-        learning_rate: float = 5e-3,
+        learning_rate: float = 1e-3,
         max_seconds: float = 600.0,
-        full_softmax_items: int = 10_000,
-        n_negatives: int = 8,
+        full_softmax_items: int = 20_000,
+        n_negatives: int = 1024,
+        val_users: int = 2000,
+        merge_repeats: bool = False,
         random_state: int = 0,
     ) -> None:
         self.max_len = max_len
@@ -89,78 +113,156 @@ class SASRec(BaseRecommender):
         self.heads = heads
         self.dropout = dropout
         self.epochs = epochs
+        self.patience = patience
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.max_seconds = max_seconds
         self.full_softmax_items = full_softmax_items
         self.n_negatives = n_negatives
+        self.val_users = val_users
+        self.merge_repeats = merge_repeats
         self.random_state = random_state
 
-    def _sequences(self, data: Interactions) -> np.ndarray:
-        """(n_users, max_len + 1) left-padded item ids + 1, consecutive repeats merged."""
-        order = np.lexsort((data.ts, data.user_idx))
-        u, it = data.user_idx[order], data.item_idx[order] + 1
-        keep = np.r_[True, (u[1:] != u[:-1]) | (it[1:] != it[:-1])]
-        u, it = u[keep], it[keep]
-        out = np.zeros((data.n_users, self.max_len + 1), dtype=np.int64)
-        starts = np.r_[0, np.flatnonzero(u[1:] != u[:-1]) + 1]
-        ends = np.r_[starts[1:], len(u)]
-        for s, e in zip(starts, ends, strict=False):
-            tail = it[max(s, e - self.max_len - 1) : e]
-            out[u[s], -len(tail) :] = tail
-        return out
+    # -- training ----------------------------------------------------------------------------------
+    def _sequences(self, data: Interactions, length: int) -> np.ndarray:
+        """(n_users, length) left-padded item ids + 1 (0 is padding)."""
+        return data.sequences(length, self.merge_repeats) + 1
+
+    def _loss(self, torch, net, batch, n_items: int, rng: np.random.Generator):  # noqa: ANN001, ANN202
+        inp, pos = batch[:, :-1], batch[:, 1:]
+        h = net(inp)
+        mask = pos > 0
+        hs, target = h[mask], pos[mask]
+        if n_items <= self.full_softmax_items:
+            return torch.nn.functional.cross_entropy(hs @ net.items.weight[1:].T, target - 1)
+        # sampled softmax: the target against `n_negatives` items shared by the batch; a negative that is
+        # the target itself is masked out
+        neg = torch.from_numpy(rng.integers(1, n_items + 1, size=self.n_negatives))
+        pos_logit = (hs * net.items(target)).sum(-1, keepdim=True)
+        neg_logit = hs @ net.items(neg).T
+        neg_logit = neg_logit.masked_fill(neg[None, :] == target[:, None], float("-inf"))
+        logits = torch.cat([pos_logit, neg_logit], dim=1)
+        return torch.nn.functional.cross_entropy(logits, torch.zeros(len(target), dtype=torch.long))
+
+    def _validation_ndcg(self, torch, net, inputs: np.ndarray, targets: np.ndarray) -> float:  # noqa: ANN001
+        """NDCG@10 of each held-out item in a full ranking of the catalogue (ties count half)."""
+        net.eval()
+        total = 0.0
+        with torch.no_grad():
+            items = net.items.weight[1:]
+            for b in range(0, len(inputs), 256):
+                h = net(torch.from_numpy(inputs[b : b + 256]))[:, -1]
+                scores = (h @ items.T).numpy()
+                t = targets[b : b + 256] - 1
+                ts = scores[np.arange(len(t)), t]
+                rank = (scores > ts[:, None]).sum(axis=1) + ((scores == ts[:, None]).sum(axis=1) - 1) / 2.0
+                total += float(np.where(rank < 10, 1.0 / np.log2(rank + 2.0), 0.0).sum())
+        net.train()
+        return total / max(len(inputs), 1)
 
     def _fit(self, interactions: Interactions, catalog: Catalog | None) -> None:
         torch = _torch()
         torch.manual_seed(self.random_state)
         rng = np.random.default_rng(self.random_state)
         n_items = interactions.n_items
-        seqs = self._sequences(interactions)
-        trainable = seqs[(seqs > 0).sum(axis=1) >= 2]
+        full = self._sequences(interactions, self.max_len + 1)
+        lengths = (full > 0).sum(axis=1)
+        # validation tail: the last item of customers with at least three; the rest of their sequence trains
+        val_rows = np.flatnonzero(lengths >= 3)
+        if len(val_rows) > self.val_users:
+            val_rows = np.sort(rng.choice(val_rows, self.val_users, replace=False))
+        train = full.copy()
+        holdout = np.zeros(len(full), dtype=bool)
+        holdout[val_rows] = True
+        train[holdout] = np.c_[np.zeros((int(holdout.sum()), 1), dtype=np.int64), full[holdout][:, :-1]]
+        val_inputs, val_targets = train[val_rows][:, 1:], full[val_rows][:, -1]
+        trainable = train[(train > 0).sum(axis=1) >= 2]
         net = _network(n_items, self.max_len, self.hidden, self.blocks, self.heads, self.dropout)
-        opt = torch.optim.Adam(net.parameters(), lr=self.learning_rate)
+        opt = torch.optim.Adam(net.parameters(), lr=self.learning_rate, betas=(0.9, 0.98))
         start = time.perf_counter()
         net.train()
-        self.epochs_run_ = 0
+        best, best_state, since = -1.0, None, 0
+        self.epochs_run_, self.validation_history_ = 0, []
+        self.stopped_by_ = "epochs"
         for _ in range(self.epochs):
             perm = rng.permutation(len(trainable))
             for b in range(0, len(perm), self.batch_size):
                 batch = torch.from_numpy(trainable[perm[b : b + self.batch_size]])
-                inp, pos = batch[:, :-1], batch[:, 1:]
-                h = net(inp)
-                mask = pos > 0
-                if n_items <= self.full_softmax_items:
-                    logits = h[mask] @ net.items.weight[1:].T
-                    loss = torch.nn.functional.cross_entropy(logits, pos[mask] - 1)
-                else:
-                    neg = torch.from_numpy(rng.integers(1, n_items + 1, size=(*pos.shape, self.n_negatives)))
-                    ps = (h * net.items(pos)).sum(-1)[mask]
-                    ns = (h[:, :, None, :] * net.items(neg)).sum(-1)[mask]
-                    loss = torch.nn.functional.softplus(-ps).mean() + torch.nn.functional.softplus(ns).mean()
+                loss = self._loss(torch, net, batch, n_items, rng)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
             self.epochs_run_ += 1
-            if time.perf_counter() - start > self.max_seconds:
+            score = self._validation_ndcg(torch, net, val_inputs, val_targets) if len(val_rows) else 0.0
+            self.validation_history_.append(round(score, 5))
+            if score > best:
+                best, since = score, 0
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            else:
+                since += 1
+            if len(val_rows) and since >= self.patience:
+                self.stopped_by_ = "validation"
                 break
+            if time.perf_counter() - start > self.max_seconds:
+                self.stopped_by_ = "time budget"
+                break
+        if best_state is not None:
+            net.load_state_dict(best_state)
+        self.best_epoch_ = int(np.argmax(self.validation_history_)) + 1 if self.validation_history_ else 0
+        self.validation_ndcg_ = best if len(val_rows) else None
+        log.info(
+            "sasrec: %d epochs (%s), best epoch %d, validation NDCG@10 %s",
+            self.epochs_run_,
+            self.stopped_by_,
+            self.best_epoch_,
+            self.validation_ndcg_,
+        )
         net.eval()
-        with torch.no_grad():
-            h = np.vstack(
-                [net(torch.from_numpy(seqs[b : b + 512, 1:]))[:, -1].numpy() for b in range(0, len(seqs), 512)]
-            )
-            self.item_vectors_ = net.items.weight[1:].numpy().copy()
-        self.user_vectors_ = h.astype(np.float32)
-        self.user_vectors_[(seqs[:, 1:] > 0).sum(axis=1) == 0] = 0.0
+        self._net = net
+        self.item_vectors_ = net.items.weight[1:].detach().numpy().copy()
+        self.user_vectors_ = self._encode(full[:, 1:])
         self.weights_ = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
 
+    def _encode(self, seqs: np.ndarray) -> np.ndarray:
+        """Hidden state after the last position of each (left-padded, ids + 1) sequence; 0 for empty ones."""
+        torch = _torch()
+        net = self._network()
+        with torch.no_grad():
+            h = [net(torch.from_numpy(seqs[b : b + 512]))[:, -1].numpy() for b in range(0, len(seqs), 512)]
+        out = np.vstack(h).astype(np.float32) if h else np.zeros((0, self.hidden), dtype=np.float32)
+        out[(seqs > 0).sum(axis=1) == 0] = 0.0
+        return out
+
+    def _network(self):  # noqa: ANN202
+        """The torch network, rebuilt from the saved weights the first time a loaded model needs it."""
+        net = getattr(self, "_net", None)
+        if net is None:
+            torch = _torch()
+            n_items = len(self.items_)
+            net = _network(n_items, self.max_len, self.hidden, self.blocks, self.heads, self.dropout)
+            net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in self.weights_.items()})
+            net.eval()
+            self._net = net
+        return net
+
+    # -- scoring -----------------------------------------------------------------------------------
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return self.user_vectors_[user_idx] @ self.item_vectors_.T
+
+    def _score_sessions(self, sessions: list[np.ndarray]) -> np.ndarray:
+        seqs = np.zeros((len(sessions), self.max_len), dtype=np.int64)
+        for r, s in enumerate(sessions):
+            tail = s[-self.max_len :] + 1
+            if len(tail):
+                seqs[r, -len(tail) :] = tail
+        return self._encode(seqs) @ self.item_vectors_.T
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         f = self.item_vectors_
         n = np.linalg.norm(f, axis=1) + 1e-9
         return (f[item_idx] @ f.T) / (n[item_idx, None] * n[None, :])
 
+    # -- persistence -------------------------------------------------------------------------------
     def _state(self) -> dict[str, np.ndarray]:
         return {
             "user_vectors_": self.user_vectors_,
@@ -172,3 +274,60 @@ class SASRec(BaseRecommender):
         self.user_vectors_ = arrays["user_vectors_"]
         self.item_vectors_ = arrays["item_vectors_"]
         self.weights_ = {k.removeprefix("net__"): v for k, v in arrays.items() if k.startswith("net__")}
+        self.epochs_run_ = extra.get("epochs_run")
+        self.best_epoch_ = extra.get("best_epoch")
+        self.validation_ndcg_ = extra.get("validation_ndcg@10")
+        self.stopped_by_ = extra.get("stopped_by")
+
+    def _extra(self) -> dict:
+        return {
+            "epochs_run": self.epochs_run_,
+            "best_epoch": self.best_epoch_,
+            "validation_ndcg@10": self.validation_ndcg_,
+            "stopped_by": self.stopped_by_,
+        }
+
+
+@register
+class SessionSASRec(SASRec):
+    """SASRec trained on sessions (a visit's events) instead of customers' whole histories: what ranks
+    products for an anonymous visitor from the events of their live session. A class of its own so that
+    the registry keeps it apart from the customer model; sessions are short, so 20 items of history."""
+
+    name = "sasrec-session"
+
+    def __init__(
+        self,
+        max_len: int = 20,
+        hidden: int = 64,
+        blocks: int = 2,
+        heads: int = 1,
+        dropout: float = 0.2,
+        epochs: int = 200,
+        patience: int = 5,
+        batch_size: int = 256,
+        learning_rate: float = 1e-3,
+        max_seconds: float = 600.0,
+        full_softmax_items: int = 20_000,
+        n_negatives: int = 1024,
+        val_users: int = 2000,
+        merge_repeats: bool = True,
+        random_state: int = 0,
+    ) -> None:
+        super().__init__(
+            max_len=max_len,
+            hidden=hidden,
+            blocks=blocks,
+            heads=heads,
+            dropout=dropout,
+            epochs=epochs,
+            patience=patience,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            max_seconds=max_seconds,
+            full_softmax_items=full_softmax_items,
+            n_negatives=n_negatives,
+            val_users=val_users,
+            merge_repeats=merge_repeats,
+            random_state=random_state,
+        )

@@ -10,12 +10,15 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from marketloop.errors import InputError, NotFoundError
+from marketloop.errors import InputError
+from marketloop.store.ingest.frames import read_frame
 
 FORMATS = ("uci", "taobao", "generic")
 #: Taobao behaviour strengths: the rating used for training weights and for `--min-rating`.
 TAOBAO_WEIGHTS = {"pv": 1.0, "fav": 2.0, "cart": 3.0, "buy": 4.0}
 #: UCI codes that are fees, postage or adjustments rather than products.
+UCI_COLUMNS = {"InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"}
+TAOBAO_COLUMNS = {"user_id", "item_id", "category_id", "behavior_type", "timestamp"}
 UCI_NON_PRODUCT = {"POST", "DOT", "M", "C2", "BANK CHARGES", "AMAZONFEE", "CRUK", "D", "S", "PADS", "B", "m"}
 
 
@@ -26,25 +29,8 @@ class InteractionFrame:
     frame: pd.DataFrame
     products: pd.DataFrame
     default_min_rating: float | None = None
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise NotFoundError(f"interactions file {str(path)!r} does not exist", hint="Check the --interactions path.")
-    name = path.name.lower()
-    try:
-        if name.endswith(".parquet"):
-            return pd.read_parquet(path)
-        if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
-            return pd.read_json(path, lines=True)
-        return pd.read_csv(path, low_memory=False)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError(
-            f"cannot read {str(path)!r} as a table: {exc}",
-            field="interactions",
-            value=str(path),
-            hint="Give a CSV (optionally gzipped), Parquet or JSON Lines file.",
-        ) from None
+    #: the rating column holds explicit ratings (stars), so rating-prediction metrics apply
+    explicit: bool = False
 
 
 def read_interactions(
@@ -55,8 +41,11 @@ def read_interactions(
     item_col: str = "item_id",
     time_col: str = "timestamp",
     rating_col: str | None = None,
+    session_col: str | None = None,
+    sep: str | None = None,
 ) -> InteractionFrame:
-    """Read an interaction file into the normalised shape."""
+    """Read an interaction file into the normalised shape (`sep`: the separator of a delimited file;
+    `session_col`: generic files' visit / session id column, kept as ``session``)."""
     if fmt not in FORMATS:
         raise InputError(
             f"format {fmt!r} is not known (expected one of: {', '.join(FORMATS)})",
@@ -64,22 +53,13 @@ def read_interactions(
             value=fmt,
             hint="Use --format uci, taobao or generic.",
         )
-    raw = _read_table(Path(path))
     if fmt == "uci":
-        return _uci(raw)
+        return _uci(read_frame(path, sep=sep, columns=sorted(UCI_COLUMNS), option="--interactions"))
     if fmt == "taobao":
-        return _taobao(raw)
-    missing = [c for c in (user_col, item_col, time_col) if c not in raw.columns]
-    if rating_col is not None and rating_col not in raw.columns:
-        missing.append(rating_col)
-    if missing:
-        raise InputError(
-            f"column(s) {', '.join(map(repr, missing))} not in {Path(path).name} "
-            f"(columns: {', '.join(map(str, raw.columns))})",
-            field="columns",
-            value=missing,
-            hint="Name the columns with --user-col, --item-col, --time-col and --rating-col.",
-        )
+        return _taobao(read_frame(path, sep=sep, columns=sorted(TAOBAO_COLUMNS), option="--interactions"))
+    wanted = [user_col, item_col, time_col, *(c for c in (rating_col, session_col) if c is not None)]
+    raw = read_frame(path, sep=sep, columns=wanted, option="--interactions")
+    raw = raw.dropna(subset=[user_col, item_col, time_col])  # before astype(str), which writes None as 'None'
     frame = pd.DataFrame(
         {
             "user": raw[user_col].astype(str),
@@ -87,20 +67,16 @@ def read_interactions(
             "ts": raw[time_col],
             "rating": pd.to_numeric(raw[rating_col], errors="coerce") if rating_col else 1.0,
         }
-    ).dropna(subset=["user", "item", "ts", "rating"])
-    return InteractionFrame(frame, pd.DataFrame({"product_id": frame["item"].unique()}))
+    )
+    if session_col is not None:
+        frame["session"] = raw[session_col].astype(str).where(raw[session_col].notna())
+    frame = frame.dropna(subset=["user", "item", "ts", "rating"])
+    return InteractionFrame(
+        frame, pd.DataFrame({"product_id": frame["item"].unique()}), explicit=rating_col is not None
+    )
 
 
 def _uci(raw: pd.DataFrame) -> InteractionFrame:
-    need = {"InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"}
-    missing = sorted(need - set(raw.columns))
-    if missing:
-        raise InputError(
-            f"the file is not in UCI Online Retail format: missing {', '.join(missing)}",
-            field="format",
-            value="uci",
-            hint="Use --format generic with --user-col/--item-col/--time-col for other files.",
-        )
     d = raw.dropna(subset=["CustomerID"])
     d = d[~d["InvoiceNo"].astype(str).str.startswith("C") & (d["Quantity"] > 0) & (d["UnitPrice"] > 0)]
     code = d["StockCode"].astype(str).str.strip()
@@ -128,15 +104,6 @@ def _uci(raw: pd.DataFrame) -> InteractionFrame:
 
 
 def _taobao(raw: pd.DataFrame) -> InteractionFrame:
-    need = {"user_id", "item_id", "category_id", "behavior_type", "timestamp"}
-    missing = sorted(need - set(raw.columns))
-    if missing:
-        raise InputError(
-            f"the file is not in Taobao UserBehavior format: missing {', '.join(missing)}",
-            field="format",
-            value="taobao",
-            hint="Expected columns user_id,item_id,category_id,behavior_type,timestamp.",
-        )
     d = raw[raw["behavior_type"].isin(list(TAOBAO_WEIGHTS))]
     ts = pd.to_datetime(d["timestamp"], unit="s")
     # The public file's nominal window is 2017-11-25 .. 2017-12-03 (China time); drop stray rows.
@@ -150,6 +117,7 @@ def _taobao(raw: pd.DataFrame) -> InteractionFrame:
             "rating": d["behavior_type"].map(TAOBAO_WEIGHTS).to_numpy(),
         }
     )
+    # the public file has no visit ids: sessions are cut at 30 minutes of inactivity (evaluation.sessionize)
     products = (
         d.assign(product_id=d["item_id"].astype(str), category=d["category_id"].astype(str))[["product_id", "category"]]
         .drop_duplicates("product_id")
