@@ -9,7 +9,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from marketloop.cli import evaluate
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import DbOption, JsonOption, SepOption, console, emit_json, err_console, settings_for
 
 app = typer.Typer(
     help="Recommendations: train models, show recommendations, manage model versions.", no_args_is_help=True
@@ -50,9 +50,16 @@ def train(
     ] = "minilm",
     val_days: Annotated[float, typer.Option(help="Validation window the hybrid's ranker learns from (days).")] = 30.0,
     promote: Annotated[bool, typer.Option("--promote/--no-promote", help="Serve the new versions right away.")] = True,
+    session_model: Annotated[
+        str,
+        typer.Option(
+            help="Model for live visits, trained on the events that carry a session id: sknn, sasrec-session, or none."
+        ),
+    ] = "sknn",
     as_json: JsonOption = False,
 ) -> None:
-    """Train the recommendation models on the store's orders and events and register them."""
+    """Train the recommendation models on the store's orders and events and register them (and, when
+    events carry session ids, the session model that ranks products for anonymous visitors)."""
     from marketloop.recs.base import model_class
     from marketloop.recs.training import train_from_store
 
@@ -68,6 +75,7 @@ def train(
             cache_dir=str(settings.cache_dir),
             val_days=val_days,
             promote=promote,
+            session_model=None if session_model == "none" else session_model,
             on_step=lambda s: progress.update(task, description=f"training {s}"),
         )
     rows = [
@@ -144,6 +152,30 @@ def show(
         emit_json({"customer": customer, "kind": kind, "items": df.to_dict(orient="records")})
     else:
         _print_frame(df, f"{kind} for customer {customer}")
+
+
+@app.command("session")
+def session_cmd(
+    session_id: Annotated[str, typer.Argument(help="Session id, as sent with the tracked events.")],
+    db: DbOption = None,
+    n: N = 10,
+    viewed: Annotated[
+        list[str] | None, typer.Option(help="Products of the visit instead of the stored events (repeatable).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Products for one visit, from its tracked events (or the products given with --viewed)."""
+    from marketloop.recs.service import load_service
+    from marketloop.recs.sessions import live_session_items
+
+    settings, store = _store(db)
+    svc = load_service(store, settings.models_dir)
+    items = viewed or live_session_items(store, session_id)
+    df = svc.frame(svc.rank_session(items, n))
+    if as_json:
+        emit_json({"session": session_id, "kind": "session", "viewed": items, "items": df.to_dict(orient="records")})
+    else:
+        _print_frame(df, f"session {session_id} ({len(items)} products seen)")
 
 
 @app.command("similar")
@@ -231,47 +263,114 @@ def rollback(name: str, db: DbOption = None) -> None:
 @evaluate.app.command("recs")
 def eval_recs(
     interactions: Annotated[
-        str, typer.Option("--interactions", help="Interaction file (CSV, CSV.gz, Parquet, JSONL).")
+        str,
+        typer.Option(
+            "--interactions", help="Interaction file (CSV, TSV, CSV.gz, Parquet or a folder of parts, JSONL)."
+        ),
     ],
     fmt: Annotated[str, typer.Option("--format", help="uci, taobao or generic.")] = "generic",
     user_col: Annotated[str, typer.Option(help="generic: customer column.")] = "user_id",
     item_col: Annotated[str, typer.Option(help="generic: product column.")] = "item_id",
     time_col: Annotated[str, typer.Option(help="generic: time column (ISO or unix seconds).")] = "timestamp",
-    rating_col: Annotated[str | None, typer.Option(help="generic: rating / strength column (optional).")] = None,
+    rating_col: Annotated[
+        str | None, typer.Option(help="generic: rating / strength column (optional; explicit ratings add RMSE).")
+    ] = None,
+    session_col: Annotated[
+        str | None,
+        typer.Option(help="generic: visit / session id column (else sessions end after --session-gap-minutes)."),
+    ] = None,
+    sep: SepOption = None,
     min_rating: Annotated[
         float | None, typer.Option(help="Test relevance needs rating >= this (taobao default 4 = buy).")
     ] = None,
-    protocol: Annotated[str, typer.Option(help="temporal, leave-last-out or random-stratified.")] = "temporal",
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="temporal (last --test-days), leave-last-out (each customer's last event), random-stratified "
+            "(75/25 per customer) or session (next item in the sessions of the last --test-days)."
+        ),
+    ] = "temporal",
     test_frac: Annotated[float, typer.Option(help="random-stratified: test share per customer.")] = 0.25,
-    test_days: Annotated[float, typer.Option(help="temporal: length of the test period in days.")] = 30.0,
-    k: Annotated[int, typer.Option("--k", min=1, help="Cut-off for the @k metrics.")] = 10,
+    test_days: Annotated[
+        float | None, typer.Option(help="temporal / session: length of the test period in days (30 / 1).")
+    ] = None,
+    exclude_seen: Annotated[
+        bool | None,
+        typer.Option(
+            "--exclude-seen/--include-seen",
+            help="Remove each customer's training items (session: the items already in the session) from the "
+            "ranking and the relevance. Default: excluded for random-stratified only.",
+            show_default=False,
+        ),
+    ] = None,
+    sampled_negatives: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Also rank each test item against N random negatives (sampled{N}_hr@k / _ndcg@k, as in the "
+            "SASRec paper); full-ranking figures are always reported.",
+        ),
+    ] = None,
+    session_gap_minutes: Annotated[
+        float, typer.Option(help="session: inactivity that ends a session when the data has no session ids.")
+    ] = 30.0,
+    k: Annotated[int | None, typer.Option("--k", min=1, help="Cut-off for the @k metrics (10; session: 20).")] = None,
     models_: Annotated[
-        str, typer.Option("--models", help="Comma-separated model names.")
-    ] = "pop,buyagain,itemknn,als,bpr,ease,content,sasrec,hybrid",
+        str | None,
+        typer.Option(
+            "--models",
+            help="Comma-separated model names. Default: pop,buyagain,itemknn,als,bpr,ease,content,sasrec,hybrid "
+            "(session: pop,itemknn,sknn,sasrec-session).",
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Model setting MODEL.PARAM=VALUE (repeatable), e.g. --set sasrec.max_seconds=300."),
+    ] = None,
     encoder: Annotated[str, typer.Option(help="Content model encoder: minilm or hashing.")] = "minilm",
     as_json: JsonOption = False,
 ) -> None:
-    """Evaluate recommenders offline on an interaction file (full ranking, no sampled negatives)."""
+    """Evaluate recommenders offline on an interaction file: full ranking of every product, each model's
+    wall time and peak memory, and the split it was measured on."""
     import pandas as pd
 
-    from marketloop.recs.offline import evaluate_models, parse_models
+    from marketloop.recs.offline import (
+        DEFAULT_MODELS,
+        DEFAULT_SESSION_MODELS,
+        evaluate_models,
+        parse_models,
+        parse_params,
+    )
     from marketloop.recs.sources import read_interactions
 
-    names = parse_models(models_)
+    session = protocol == "session"
+    names = parse_models(models_ or ",".join(DEFAULT_SESSION_MODELS if session else DEFAULT_MODELS))
+    params = parse_params(set_)
     settings = settings_for(None)
     with _progress() as progress:
         task = progress.add_task("reading interactions")
         data = read_interactions(
-            interactions, fmt, user_col=user_col, item_col=item_col, time_col=time_col, rating_col=rating_col
+            interactions,
+            fmt,
+            user_col=user_col,
+            item_col=item_col,
+            time_col=time_col,
+            rating_col=rating_col,
+            session_col=session_col,
+            sep=sep,
         )
         result = evaluate_models(
             data,
             names,
             protocol=protocol,
-            k=k,
-            test_days=test_days,
+            k=k or (20 if session else 10),
+            test_days=test_days or (1.0 if session else 30.0),
             test_frac=test_frac,
             min_rating=min_rating,
+            exclude_seen=exclude_seen,
+            sampled_negatives=sampled_negatives,
+            session_gap_minutes=session_gap_minutes,
+            params=params,
             encoder=encoder,
             cache_dir=str(settings.cache_dir),
             on_model=lambda m: progress.update(task, description=f"fitting and scoring {m}"),
@@ -280,5 +379,15 @@ def eval_recs(
     if as_json:
         emit_json(payload)
         return
-    df = pd.DataFrame(result.rows).drop(columns=["users"], errors="ignore")
-    _print_frame(df, f"{protocol} split, {result.info.get('test_users')} test customers, full ranking")
+    df = pd.DataFrame(result.rows).drop(columns=["users", "note"], errors="ignore")
+    if session:
+        title = (
+            f"session split, {result.info.get('test_sessions')} test sessions, "
+            f"{result.info.get('test_predictions')} next-item predictions, full ranking"
+        )
+    else:
+        title = f"{protocol} split, {result.info.get('test_users')} test customers, full ranking"
+    _print_frame(df, title)
+    for row in result.rows:
+        if row.get("note"):
+            err_console.print(f"{row['model']}: {row['note']}")

@@ -10,6 +10,7 @@ from marketloop.recs import (  # noqa: F401
     popularity,
     sequential,
     sessions,
+    twotower,
 )
 from marketloop.recs.base import BaseRecommender, Recommender, load_model, model_names
 from marketloop.recs.data import Catalog, Interactions

@@ -22,6 +22,7 @@ DAY = 86_400
 class AssociationRules(BaseRecommender):
     name = "assoc"
     _params = ("min_count", "min_confidence")
+    _user_state = ()  # baskets are counted per item pair; only the seen matrix is per customer
 
     def __init__(self, min_count: int = 3, min_confidence: float = 0.05) -> None:
         self.min_count = min_count

@@ -22,6 +22,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from marketloop.errors import DependencyError, InputError
 from marketloop.recs.base import BaseRecommender, load_model, model_class, register, top_n
@@ -43,12 +44,29 @@ class _Stage:
         self.seen = seen
 
 
+class _Fold:
+    """One validation fold: the ranker's rows, the candidate models fitted before it, its history and
+    its labels (who is labelled, and with which items)."""
+
+    def __init__(self, rows: tuple, stage: _Stage, inner: Interactions, users: np.ndarray, labels) -> None:  # noqa: ANN001
+        self.rows = rows
+        self.stage = stage
+        self.inner = inner
+        self.users = users
+        self.labels = labels
+
+
+#: how the ranker's validation folds are cut: the same way as the evaluation protocol it is measured by
+VALIDATIONS = ("temporal", "leave-last-out", "random-stratified")
+
+
 @register
 class Hybrid(BaseRecommender):
     """LightGBM LambdaRank over candidates from `candidates` models plus own-history and trending."""
 
     name = "hybrid"
-    schema_version = 2  # 2: the ranker's multi-behaviour features (models saved with version 1 need retraining)
+    # 2: the ranker's multi-behaviour features; 3: validation folds per protocol and the candidate guard
+    schema_version = 3
     _params = (
         "candidates",
         "n_candidates",
@@ -60,6 +78,8 @@ class Hybrid(BaseRecommender):
         "early_stopping_rounds",
         "negatives_per_customer",
         "max_train_users",
+        "validation",
+        "exclude_seen",
         "random_state",
     )
 
@@ -75,6 +95,8 @@ class Hybrid(BaseRecommender):
         early_stopping_rounds: int | None = 20,
         negatives_per_customer: int = 100,
         max_train_users: int = 5000,
+        validation: str = "temporal",
+        exclude_seen: bool = False,
         random_state: int = 0,
     ) -> None:
         self.candidates = candidates
@@ -87,6 +109,8 @@ class Hybrid(BaseRecommender):
         self.early_stopping_rounds = early_stopping_rounds
         self.negatives_per_customer = negatives_per_customer
         self.max_train_users = max_train_users
+        self.validation = validation
+        self.exclude_seen = exclude_seen
         self.random_state = random_state
 
     # -- stages --------------------------------------------------------------------------------
@@ -114,7 +138,8 @@ class Hybrid(BaseRecommender):
         n_items = stage.seen.shape[1]
         mask = np.zeros((len(users), n_items), dtype=bool)
         seen = stage.seen[users]
-        mask[np.repeat(np.arange(len(users)), np.diff(seen.indptr)), seen.indices] = True
+        seen_rows = np.repeat(np.arange(len(users)), np.diff(seen.indptr))
+        mask[seen_rows, seen.indices] = True
         score_cols = []
         for model in stage.models.values():
             s = model.score_users(users)
@@ -125,6 +150,8 @@ class Hybrid(BaseRecommender):
             score_cols.append(s)
         idx, _ = top_n(np.broadcast_to(stage.trending, (1, n_items)), min(self.n_candidates, n_items))
         mask[:, idx[0][idx[0] >= 0]] = True
+        if self.exclude_seen:  # the evaluation removes them from the ranking: no use learning to rank them
+            mask[seen_rows, seen.indices] = False
         rows, items = np.nonzero(mask)
         feats = [stage.state.features(users[rows], items)]
         for s in score_cols:
@@ -150,29 +177,70 @@ class Hybrid(BaseRecommender):
             import lightgbm as lgb
         except ImportError:  # pragma: no cover
             raise DependencyError("the hybrid ranker needs lightgbm", hint="pip install 'marketloop[ml]'") from None
-        windows = [self._window_rows(interactions, catalog, w) for w in range(1, max(self.n_windows, 1) + 1)]
+        if self.validation not in VALIDATIONS:
+            raise InputError(
+                f"hybrid validation {self.validation!r} is not known (expected one of: {', '.join(VALIDATIONS)})",
+                field="validation",
+                value=self.validation,
+                hint="Use the protocol the model is evaluated with: temporal, leave-last-out or random-stratified.",
+            )
+        folds = [self._window(interactions, catalog, w) for w in range(1, max(self.n_windows, 1) + 1)]
+        windows = [f.rows if f is not None else None for f in folds]
         if not any(windows):
             raise InputError(
                 f"the hybrid needs history before and purchases in the last {self.val_days:g} days of the "
-                "training data to learn its ranker",
+                "training data to learn its ranker"
+                if self.validation == "temporal"
+                else f"the hybrid found no customer with history and a held-out purchase ({self.validation})",
                 field="val_days",
                 value=self.val_days,
                 hint="Use a shorter validation window (val_days) or more history.",
             )
-        self.n_estimators_, self.val_ndcg_ = self._select_trees(lgb, windows)
+        self.n_estimators_, self.val_ndcg_, probe = self._select_trees(lgb, windows)
+        self.fallback_, self.validation_ = None, {}
+        if probe is not None and folds[0] is not None:
+            self.fallback_, self.validation_ = self._guard(probe, folds[0])
+        for f in folds:
+            if f is not None:
+                f.stage = None  # free the candidate models of each fold
         rows = _stack([w for w in windows if w])
         self.n_train_rows_ = int(len(rows[1]))
         self.n_train_groups_ = int(len(rows[2]))
         self.booster_ = self._train(lgb, rows, self.n_estimators_)
         log.info(
-            "hybrid ranker: %d rows, %d groups, %d trees (validation NDCG@10 %s)",
+            "hybrid ranker: %d rows, %d groups, %d trees (validation NDCG@10 %s)%s",
             self.n_train_rows_,
             self.n_train_groups_,
             self.n_estimators_,
             self.val_ndcg_,
+            f"; serves {self.fallback_}, which ranked better on the latest fold" if self.fallback_ else "",
         )
         self._serving = self._stage(interactions, catalog)
+        self._fallback_model = (
+            None
+            if self.fallback_ is None or self.fallback_ in self._serving.models
+            else model_class(self.fallback_)().fit(interactions, catalog)
+        )
         self.cache_idx_ = self.cache_scores_ = None
+
+    def _guard(self, probe, fold: _Fold) -> tuple[str | None, dict[str, float]]:  # noqa: ANN001
+        """Whether a candidate alone ranks the latest fold better than the ranker (the probe, which never
+        saw that fold): full-ranking NDCG@10 of the probe, of each candidate model and of buy-again (the
+        customer's own items, which the hybrid always considers). The hybrid serves the winner, so it is
+        never worse than its best candidate by the fold's measure."""
+        from marketloop.recs.evaluation import Split, ranking_metrics
+        from marketloop.recs.popularity import BuyAgain
+
+        users = fold.users
+        if len(users) > 2000:
+            users = np.sort(np.random.default_rng(self.random_state).choice(users, 2000, replace=False))
+        sp_ = Split(fold.inner, fold.labels, users, self.validation, self.exclude_seen)
+        scorers = {name: m.score_users for name, m in fold.stage.models.items()}
+        scorers["buyagain"] = BuyAgain().fit(fold.inner).score_users
+        scores = {name: ranking_metrics(f, sp_, k=10)["ndcg@10"] for name, f in scorers.items()}
+        scores["hybrid"] = ranking_metrics(lambda u: self._rank(u, fold.stage, probe), sp_, k=10)["ndcg@10"]
+        best = max(scores, key=lambda n: (scores[n], n == "hybrid"))
+        return (None if best == "hybrid" else best), {k: round(v, 5) for k, v in scores.items()}
 
     def _lgb_params(self) -> dict:
         """LambdaRank settings (LightGBM's own parameter names, as the native training API takes them)."""
@@ -208,30 +276,61 @@ class Hybrid(BaseRecommender):
             callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
         )
 
-    def _select_trees(self, lgb, windows: list) -> tuple[int, float | None]:  # noqa: ANN001
+    def _select_trees(self, lgb, windows: list) -> tuple[int, float | None, object]:  # noqa: ANN001
         """How many trees to train, chosen on the training data alone: a probe ranker learns from the older
         windows and is scored (NDCG@10) on the most recent one after each tree; training stops
         `early_stopping_rounds` trees after the best. The final ranker then learns from every window with
-        that many trees. Without early stopping, or with a single window, `n_estimators` is used as given."""
+        that many trees. Without early stopping, or with a single window, `n_estimators` is used as given.
+        Returns the count, the probe's best score and the probe (None without one)."""
         older = [w for w in windows[1:] if w]
         if not self.early_stopping_rounds or not windows[0] or not older:
-            return int(self.n_estimators), None
+            return int(self.n_estimators), None, None
         probe = self._train(lgb, _stack(older), self.n_estimators, valid=windows[0])
         best = int(probe.best_iteration or self.n_estimators)
-        return max(best, 1), float(probe.best_score["valid_0"]["ndcg@10"])
+        return max(best, 1), float(probe.best_score["valid_0"]["ndcg@10"]), probe
 
-    def _window_rows(
-        self, interactions: Interactions, catalog: Catalog | None, window: int
-    ) -> tuple[np.ndarray, np.ndarray, list[int]] | None:
-        """Ranker rows (features, labels, group sizes) from one validation window: the `window`-th last
-        `val_days` days; None when the window has no history before it or no purchases in it."""
-        end = interactions.max_ts - (window - 1) * self.val_days * DAY
-        cut = end - self.val_days * DAY
-        early = interactions.ts < cut
+    def _fold(self, data: Interactions, window: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(events the candidate models learn from, events that are the labels) of validation fold
+        `window`, cut the way the evaluation protocol cuts (`validation`):
+
+        - temporal: the `window`-th last `val_days` days are the labels, everything before them the history;
+        - leave-last-out: each customer's `window`-th last qualifying event is the label; it and everything
+          the customer did after it leave the history (events at the same moment stay, as in the split);
+        - random-stratified: a random quarter of each customer's events (seed per fold) are the labels.
+        """
+        relevant = np.ones(len(data), bool) if self.min_rating is None else data.weight >= self.min_rating
+        if self.validation == "temporal":
+            end = data.max_ts - (window - 1) * self.val_days * DAY
+            cut = end - self.val_days * DAY
+            early = data.ts < cut
+            return early, ~early & (data.ts <= end) & relevant
+        if self.validation == "leave-last-out":
+            order = np.lexsort((np.arange(len(data)), data.ts, data.user_idx))
+            cand = order[relevant[order]]
+            u = data.user_idx[cand]
+            from_end = np.zeros(len(cand), dtype=np.int64)  # 0 for each customer's last qualifying event
+            if len(cand):
+                ends = np.r_[np.flatnonzero(u[1:] != u[:-1]), len(u) - 1]
+                user_end = np.repeat(ends, np.diff(np.r_[-1, ends]))
+                from_end = user_end - np.arange(len(cand))
+            label = np.zeros(len(data), dtype=bool)
+            label[cand[from_end == window - 1]] = True
+            label_ts = np.full(data.n_users, np.inf)
+            label_ts[data.user_idx[label]] = data.ts[label]
+            history = ~label & (data.ts <= label_ts[data.user_idx])
+            return history, label
+        rng = np.random.default_rng(self.random_state + 1000 * window)
+        held = rng.random(len(data)) < 0.25
+        return ~held, held & relevant
+
+    def _window(self, interactions: Interactions, catalog: Catalog | None, window: int) -> _Fold | None:
+        """Ranker rows (features, labels, group sizes) of validation fold `window` (see :meth:`_fold`),
+        with the fold's candidate models and labels; None when the fold has no history or no labels."""
+        cut = self._fold(interactions, window)
+        if cut is None:
+            return None
+        early, later = cut
         inner = interactions.select(early)
-        later = ~early & (interactions.ts <= end)
-        if self.min_rating is not None:
-            later &= interactions.weight >= self.min_rating
         if len(inner) == 0 or not later.any():
             return None
         has_hist = np.zeros(interactions.n_users, bool)
@@ -241,19 +340,26 @@ class Hybrid(BaseRecommender):
         rng = np.random.default_rng(self.random_state + window)
         if len(label_users) > self.max_train_users:
             label_users = np.sort(rng.choice(label_users, self.max_train_users, replace=False))
-        positives = set(
-            (
-                interactions.user_idx[later].astype(np.int64) * interactions.n_items + interactions.item_idx[later]
-            ).tolist()
+        labels = sp.csr_matrix(
+            (np.ones(int(later.sum()), np.float32), (interactions.user_idx[later], interactions.item_idx[later])),
+            shape=(interactions.n_users, interactions.n_items),
         )
+        labels.sum_duplicates()
+        labels.data[:] = 1.0
+        if self.exclude_seen:
+            labels = (labels - labels.multiply(inner.binary)).tocsr()
+            labels.eliminate_zeros()
+        label_users = label_users[np.diff(labels.indptr)[label_users] > 0]
+        if not len(label_users):
+            return None
         stage = self._stage(inner, catalog)
         block = self._block(interactions.n_items)
         xs, ys, groups = [], [], []
         for start in range(0, len(label_users), block):
             users = label_users[start : start + block]
             rows, items, x = self._batch_rows(stage, users)
-            keys = users[rows].astype(np.int64) * interactions.n_items + items
-            y = np.fromiter((k in positives for k in keys.tolist()), dtype=np.int8, count=len(keys))
+            lab = labels[users]
+            y = np.asarray(lab[rows, items]).ravel().astype(np.int8)
             pos_per = np.bincount(rows, weights=y, minlength=len(users))
             keep_users = pos_per > 0  # groups without a positive teach LambdaRank nothing
             # all positives and a random sample of negatives per customer: faster, barely less accurate
@@ -264,15 +370,18 @@ class Hybrid(BaseRecommender):
             groups.extend(np.bincount(rows[keep], minlength=len(users))[keep_users].tolist())
         if not groups:
             return None
-        return np.vstack(xs), np.concatenate(ys), groups
+        return _Fold((np.vstack(xs), np.concatenate(ys), groups), stage, inner, label_users, labels)
 
     # -- scoring -------------------------------------------------------------------------------
     def _fallback_parts(self) -> tuple[np.ndarray, np.ndarray]:
-        """Scores below every ranked candidate, ordered by trend, and that order (computed once per stage)."""
+        """Scores below every ranked candidate, ordered by trend and then by all-time popularity (so the
+        items no candidate model proposed are not one block of ties), and that order (computed once per
+        stage). Items with neither trend nor buyers stay tied: the evaluation scores them as ties."""
         t = self._serving.trending
         cached = getattr(self, "_fallback_cache", None)
         if cached is None or cached[0] is not t:
-            fallback = -1e6 + t / (t.max() + 1.0)
+            pop = np.bincount(self._serving.seen.indices, minlength=len(t)).astype(np.float64)
+            fallback = -1e6 + t / (t.max() + 1.0) + 1e-3 * pop / (pop.max() + 1.0)
             cached = (t, fallback, np.argsort(-fallback, kind="stable"))
             self._fallback_cache = cached
         return cached[1], cached[2]
@@ -280,16 +389,26 @@ class Hybrid(BaseRecommender):
     def _fallback(self) -> np.ndarray:
         return self._fallback_parts()[0]
 
-    def _rank(self, user_idx: np.ndarray) -> np.ndarray:
-        """Run the candidate models and the ranker (the slow path)."""
-        stage = self._serving
+    def _rank(self, user_idx: np.ndarray, stage: _Stage | None = None, booster=None) -> np.ndarray:  # noqa: ANN001
+        """Run the candidate models and the ranker (the slow path); `stage` and `booster` default to the
+        serving ones (the guard passes a validation fold's). A hybrid that serves one of its candidates
+        (``fallback_``) returns that model's scores."""
+        if stage is None and getattr(self, "fallback_", None):
+            chosen = self._serving.models.get(self.fallback_) or self._fallback_model
+            return chosen.score_users(user_idx)
+        stage = stage or self._serving
+        booster = booster or self.booster_
         n_items = stage.seen.shape[1]
-        out = np.tile(self._fallback(), (len(user_idx), 1))
+        if stage is getattr(self, "_serving", None):
+            out = np.tile(self._fallback(), (len(user_idx), 1))
+        else:
+            t = stage.trending
+            out = np.tile(-1e6 + t / (t.max() + 1.0), (len(user_idx), 1))
         block = self._block(n_items)
         for start in range(0, len(user_idx), block):
             users = user_idx[start : start + block]
             rows, items, x = self._batch_rows(stage, users)
-            pred = self.booster_.predict(x, num_threads=1) if len(x) else np.zeros(0)
+            pred = booster.predict(x, num_threads=1) if len(x) else np.zeros(0)
             out[start + rows, items] = pred
         return out
 
@@ -352,6 +471,8 @@ class Hybrid(BaseRecommender):
         (folder / "ranker.txt").write_text(self.booster_.model_to_string())
         for name, model in self._serving.models.items():
             model.save(folder / "candidates" / name)
+        if getattr(self, "_fallback_model", None) is not None:
+            self._fallback_model.save(folder / "fallback")
 
     def _extra(self) -> dict:
         return {
@@ -359,6 +480,8 @@ class Hybrid(BaseRecommender):
             "n_train_groups": self.n_train_groups_,
             "n_estimators_selected": self.n_estimators_,
             "validation_ndcg@10": self.val_ndcg_,
+            "serves": self.fallback_,
+            "fold_ndcg@10": self.validation_,
         }
 
     def _state(self) -> dict[str, np.ndarray]:
@@ -380,6 +503,8 @@ class Hybrid(BaseRecommender):
         self.n_train_groups_ = extra.get("n_train_groups")
         self.n_estimators_ = extra.get("n_estimators_selected")
         self.val_ndcg_ = extra.get("validation_ndcg@10")
+        self.fallback_ = extra.get("serves")
+        self.validation_ = extra.get("fold_ndcg@10", {})
 
     def _load_files(self, folder: Path) -> None:
         import lightgbm as lgb
@@ -392,6 +517,7 @@ class Hybrid(BaseRecommender):
         fs["now"] = float(fs["now"])
         models = {name: load_model(folder / "candidates" / name) for name in self.candidates}
         self._serving = _Stage(models, FeatureState(**fs), a["trending"], self.seen_)
+        self._fallback_model = load_model(folder / "fallback") if (folder / "fallback").exists() else None
         self.cache_idx_ = a.get("cache_idx_")
         self.cache_scores_ = a.get("cache_scores_")
         del self._loaded_arrays

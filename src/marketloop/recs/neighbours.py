@@ -162,3 +162,60 @@ class EASE(BaseRecommender):
 
     def _extra(self) -> dict:
         return {"items_dropped": self.items_dropped_}
+
+
+@register
+class UserKNN(BaseRecommender):
+    """User-based collaborative filtering: cosine similarity between customers' binary histories, shrunk
+    towards 0 for customers with little overlap (``co / (|u| |v| + shrink)``), keeping the `neighbours` most
+    similar customers of each; a customer's score for an item is the summed similarity of those neighbours
+    who have it (Herlocker et al. 1999, without rating normalisation: implicit feedback).
+
+    Similarities are computed in blocks of customers (memory linear in customers x neighbours).
+    """
+
+    name = "userknn"
+    _params = ("neighbours", "shrink")
+    _user_state = ("sim_",)  # rows here; the columns of forgotten customers go in _after_forget
+
+    def __init__(self, neighbours: int = 100, shrink: float = 10.0) -> None:
+        self.neighbours = neighbours
+        self.shrink = shrink
+
+    def _fit(self, interactions: Interactions, catalog: Catalog | None) -> None:
+        x = self.seen_.astype(np.float32).tocsr()
+        xt = x.T.tocsr()
+        norms = np.sqrt(np.asarray(x.sum(axis=1)).ravel())
+        n = x.shape[0]
+        block = int(max(1, min(n, 20_000_000 // max(n, 1))))
+        parts = []
+        for start in range(0, n, block):
+            rows = np.arange(start, min(start + block, n))
+            co = (x[rows] @ xt).toarray()
+            co[np.arange(len(rows)), rows] = 0.0  # a customer is not their own neighbour
+            sim = co / (norms[rows, None] * norms[None, :] + self.shrink)
+            k = min(self.neighbours, n - 1) if n > 1 else 0
+            if k <= 0:
+                parts.append(sp.csr_matrix((len(rows), n), dtype=np.float32))
+                continue
+            top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+            vals = np.take_along_axis(sim, top, axis=1)
+            keep = vals > 0
+            parts.append(
+                sp.csr_matrix((vals[keep].astype(np.float32), (np.nonzero(keep)[0], top[keep])), shape=(len(rows), n))
+            )
+        self.sim_ = sp.vstack(parts).tocsr() if parts else sp.csr_matrix((0, 0), dtype=np.float32)
+
+    def _score(self, user_idx: np.ndarray) -> np.ndarray:
+        return (self.sim_[user_idx] @ self.seen_).toarray()
+
+    def _after_forget(self, dropped: np.ndarray) -> None:
+        keep = np.setdiff1d(np.arange(self.sim_.shape[1]), dropped)
+        self.sim_ = self.sim_[:, keep].tocsr()
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return _csr_state("sim", self.sim_)
+
+    def _set_state(self, arrays: dict[str, np.ndarray], extra: dict) -> None:
+        n = len(self.users_)
+        self.sim_ = _csr_from("sim", arrays, (n, n))

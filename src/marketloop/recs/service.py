@@ -51,6 +51,8 @@ class Recommendations:
     catalog: Catalog
     content: BaseRecommender | None = None
     assoc: BaseRecommender | None = None
+    #: ranks products for a live visit (anonymous visitors included) from the session's events
+    session: BaseRecommender | None = None
     #: promoted version of each model (name -> version), when loaded from the registry
     versions: dict[str, int] = field(default_factory=dict)
 
@@ -137,6 +139,21 @@ class Recommendations:
                 scores[clicked] = -np.inf
                 return self._finish_scores(scores, rules, n, None, "content (cold start)", self.content)
         return self.rank_trending(n, rules, source="trending (cold start)")
+
+    def rank_session(self, items: list[str], n: int = 10, rules: Rules | None = None) -> Ranked:
+        """Products for a visit that has seen `items` so far (oldest first), from the session model;
+        a visit with no product the model knows gets trending products."""
+        if self.session is None:
+            raise NotFoundError(
+                "no session model is trained",
+                hint="Run `marketloop recs train` on a store whose events carry session ids.",
+            )
+        seq = self.session.item_index(items)
+        seq = seq[seq >= 0]
+        if not len(seq):
+            return self.rank_trending(n, rules, source="trending (new session)")
+        scores = self.session.score_sessions([seq])[0]
+        return self._finish_scores(scores, rules or Rules(exclude_bought=False), n, None, "session", self.session)
 
     def rank_trending(self, n: int = 10, rules: Rules | None = None, source: str = "trending") -> Ranked:
         if not self.trending_model.users_.size:
@@ -240,7 +257,9 @@ class Recommendations:
 
 
 #: models tried, in order, as the personalised ("for you") model when loading from the registry
-MAIN_MODELS = ("hybrid", "ease", "als", "itemknn", "bpr", "buyagain", "pop")
+MAIN_MODELS = ("hybrid", "ease", "als", "itemknn", "bpr", "twotower", "userknn", "buyagain", "pop")
+#: models tried, in order, as the session model (live visits)
+SESSION_MODELS = ("sasrec-session", "sknn")
 
 
 def read_catalog(store, items: np.ndarray) -> Catalog:  # noqa: ANN001 - Store
@@ -266,7 +285,8 @@ def load_service(store, models_dir) -> Recommendations:  # noqa: ANN001 - Store,
         raise NotFoundError(
             "no promoted recommendation models in this store", hint="Run `marketloop recs train --db ...` first."
         )
-    used = [main_name, "trending", *(name for name in ("content", "assoc") if name in promoted)]
+    session_name = next((m for m in SESSION_MODELS if m in promoted), None)
+    used = [main_name, "trending", *(name for name in ("content", "assoc", session_name) if name in promoted)]
     models = {name: load_model(promoted[name].path) for name in used}
     main = models[main_name]
     return Recommendations(
@@ -275,5 +295,6 @@ def load_service(store, models_dir) -> Recommendations:  # noqa: ANN001 - Store,
         catalog=read_catalog(store, main.items_),
         content=models.get("content"),
         assoc=models.get("assoc"),
+        session=models.get(session_name) if session_name else None,
         versions={name: promoted[name].version for name in used},
     )

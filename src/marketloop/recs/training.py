@@ -12,6 +12,7 @@ from marketloop.recs.content import Content
 from marketloop.recs.data import Catalog, Interactions
 from marketloop.recs.popularity import Trending
 from marketloop.recs.registry import ModelRegistry, ModelVersion
+from marketloop.recs.sessions import session_interactions
 from marketloop.recs.sources import store_interactions
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,21 @@ def train_from_store(
     cache_dir: str | None = None,
     val_days: float = 30.0,
     promote: bool = True,
+    session_model: str | None = "sknn",
     on_step: Callable[[str], None] | None = None,
 ) -> list[ModelVersion]:
+    """Fit the served models on the store and register them: the personalised `model`, trending, content,
+    bought together and, when the store's events carry session ids, `session_model` on the visits (None
+    skips it)."""
+    from marketloop.recs.base import session_model_names
+
+    if session_model is not None and session_model not in session_model_names():
+        raise InputError(
+            f"session model {session_model!r} is not known (expected one of: {', '.join(session_model_names())})",
+            field="session_model",
+            value=session_model,
+            hint="Use --session-model sknn or sasrec-session.",
+        )
     data = store_interactions(store)
     if data.frame.empty:
         raise InputError(
@@ -63,9 +77,18 @@ def train_from_store(
     step("bought together")
     purchases = inter.select(inter.weight >= 4.0)
     fitted.append(AssociationRules().fit(purchases if len(purchases) else inter, catalog))
+    snapshots = {m.name: snapshot for m in fitted}
+    if session_model is not None:
+        visits = session_interactions(store)
+        if len(visits):
+            step(f"{session_model} (sessions)")
+            fitted.append(model_class(session_model)().fit(visits))
+            snapshots[session_model] = visits.snapshot()
+        else:
+            log.info("no events with a session id: no session model trained")
     out = []
     for m in fitted:
-        version = reg.register(m, snapshot, {"fit_seconds": round(m.fit_seconds_, 3)})
+        version = reg.register(m, snapshots[m.name], {"fit_seconds": round(m.fit_seconds_, 3)})
         if promote:
             version = reg.promote(m.name, version.version)
         out.append(version)

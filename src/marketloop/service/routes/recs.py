@@ -159,7 +159,7 @@ class ModelRef(BaseModel):
 
 
 class RecsOut(BaseModel):
-    kind: str = Field(..., description="for-you, buy-again, similar, bought-together or trending.")
+    kind: str = Field(..., description="for-you, buy-again, similar, bought-together, trending or session.")
     items: list[RecItem]
     model: ModelRef
 
@@ -245,6 +245,7 @@ def _openapi_parameters(names: tuple[str, ...]) -> dict:
 _RULES = ("n", "category", "brand", "exclude", "max_per_category", "min_price", "max_price", "margin_boost")
 CustomerId = Annotated[str, Path(min_length=1, max_length=64)]
 ProductId = Annotated[str, Path(min_length=1, max_length=64)]
+SessionId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 def _only(query: RecsQuery, kind: str, allowed: tuple[str, ...]) -> RecsQuery:
@@ -340,3 +341,22 @@ async def trending(request: Request, _: Principal = Depends(require("read"))) ->
     q = _only(_query(request), "trending", _RULES)
     svc = await _service(request)
     return _out("trending", svc, svc.rank_trending(q.n, q.rules()))
+
+
+@router.get(
+    "/session/{session_id}",
+    summary="Products for a live visit, from the events the tracking API has stored for its session",
+    response_model=RecsOut,
+    openapi_extra=_openapi_parameters(_RULES),
+    responses={404: {"description": "no trained session model"}},
+)
+def session(request: Request, session_id: SessionId, _: Principal = Depends(require("read"))) -> Response:
+    """The session's product events so far (sent to `POST /v1/events` with this `session_id`, logged in or
+    anonymous) are ranked by the promoted session model (session-kNN or SASRec on sessions); a session
+    with no product the model knows gets trending products. Reads the store: runs in the thread pool."""
+    from marketloop.recs.sessions import live_session_items
+
+    q = _only(_query(request), "session", _RULES)
+    svc = served(request.app.state.ml).get()
+    items = live_session_items(request.app.state.ml.store, session_id)
+    return _out("session", svc, svc.rank_session(items, q.n, q.rules()))
