@@ -24,6 +24,18 @@ def shared_data_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    """The torch models train on one thread in tests: on a shared 2-core machine two threads per process
+    fight the other processes and make tiny networks several times slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     path = shared_data_dir()

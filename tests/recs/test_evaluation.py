@@ -83,3 +83,86 @@ def test_random_stratified_matches_75_25_per_customer():
     again = split(data, "random-stratified", test_frac=0.25, exclude_seen=False)
     assert (again.test != s.test).nnz == 0  # seeded
     assert split(data, "random-stratified").exclude_seen  # the MS Recommenders benchmark removes seen items
+
+
+def test_tied_scores_count_as_ties():
+    """A model that scores everything alike gets the figure of a random order, whatever the sort does."""
+    s = _split([(0, 0)], [(0, 3)], n_users=1)
+    m = ranking_metrics(lambda u: np.zeros((len(u), 6)), s, k=4)
+    discounts = 1 / np.log2(np.arange(2, 6))
+    assert m["ndcg@4"] == pytest.approx(discounts.sum() / 6)  # the one relevant item: 1/6 at each position
+    assert m["recall@4"] == pytest.approx(4 / 6) and m["precision@4"] == pytest.approx(1 / 6)
+    assert m["map@4"] == pytest.approx(sum(1 / 6 / (p + 1) for p in range(4)))
+    assert m["mrr"] == pytest.approx(1 / 3.5)  # average rank of six tied items
+    # a tie block at the cut: items 0 and 1 lead, then 2, 3, 4 tied for the last two places, 3 relevant
+    scores = np.array([[9.0, 8.0, 5.0, 5.0, 5.0, 1.0]])
+    m = ranking_metrics(lambda u: scores, s, k=4)
+    assert m["recall@4"] == pytest.approx(2 / 3)
+    assert m["ndcg@4"] == pytest.approx((1 / np.log2(4) + 1 / np.log2(5)) / 3)
+
+
+def test_map_inside_a_tie_block():
+    # two relevant items (1, 2) tied with one irrelevant (0) for the top three places
+    s = _split([(0, 5)], [(0, 1), (0, 2)], n_users=1, n_items=6)
+    m = ranking_metrics(lambda u: np.array([[1.0, 1.0, 1.0, 0.0, 0.0, 0.0]]), s, k=3)
+    orders = [(a, b, c) for a in range(3) for b in range(3) for c in range(3) if len({a, b, c}) == 3]
+    aps = []
+    for order in orders:  # every arrangement of the block, equally likely
+        rel = [order[p] in (1, 2) for p in range(3)]
+        hits = np.cumsum(rel)
+        aps.append(sum(hits[p] / (p + 1) for p in range(3) if rel[p]) / 2)
+    assert m["map@3"] == pytest.approx(np.mean(aps))
+
+
+def test_leave_last_out_keeps_nothing_after_the_test_event():
+    """With --min-rating the held-out purchase is often followed by views: they leave training too."""
+    rows = [
+        {"user": "u", "item": "a", "ts": 1, "rating": 4.0},
+        {"user": "u", "item": "b", "ts": 2, "rating": 4.0},
+        {"user": "u", "item": "b", "ts": 2, "rating": 1.0},  # same moment: stays
+        {"user": "u", "item": "c", "ts": 3, "rating": 1.0},  # after the last purchase: must go
+        {"user": "u", "item": "d", "ts": 4, "rating": 1.0},
+    ]
+    data = Interactions.from_frame(pd.DataFrame(rows), weight_col="rating")
+    s = split(data, "leave-last-out", min_rating=4)
+    assert data.items[s.test[0].indices].tolist() == ["b"]
+    assert sorted(data.items[s.train.item_idx].tolist()) == ["a", "b"]
+    assert s.train.ts.max() <= 2 and s.info["dropped_later_events"] == 2
+
+
+@pytest.mark.parametrize("protocol", ["temporal", "leave-last-out", "random-stratified"])
+def test_exclude_seen_applies_to_every_protocol(protocol):
+    data = _log(n_users=6, per_user=10)
+    for exclude in (True, False):
+        s = split(data, protocol, test_days=3, exclude_seen=exclude)
+        assert s.exclude_seen is exclude
+        overlap = s.test.multiply(s.train.binary).nnz
+        assert (overlap == 0) if exclude else True
+
+
+def test_sampled_negatives_are_labelled_and_rank_against_n_items():
+    s = _split([(0, 0)], [(0, 3)], n_users=1, n_items=200)
+    perfect = ranking_metrics(lambda u: np.eye(200)[[3]] * 10.0, s, k=10, sampled_negatives=100)
+    assert perfect["sampled100_hr@10"] == 1.0 and perfect["sampled100_ndcg@10"] == 1.0
+    worst = ranking_metrics(lambda u: -np.eye(200)[[3]], s, k=10, sampled_negatives=100)
+    assert worst["sampled100_hr@10"] == 0.0 and worst["ndcg@10"] == 0.0
+    assert "sampled100_hr@10" not in ranking_metrics(lambda u: np.zeros((1, 200)), s, k=10)
+
+
+def test_every_model_row_has_wall_time_and_peak_memory():
+    from marketloop.recs.offline import evaluate_models
+    from marketloop.recs.sources import InteractionFrame
+
+    frame = pd.DataFrame(
+        [
+            {"user": f"u{u}", "item": f"i{(u * 3 + j) % 12}", "ts": j * DAY + u, "rating": 1.0}
+            for u in range(20)
+            for j in range(6)
+        ]
+    )
+    data = InteractionFrame(frame, pd.DataFrame({"product_id": frame["item"].unique()}))
+    result = evaluate_models(data, ["pop", "itemknn"], protocol="leave-last-out", sampled_negatives=5)
+    for row in result.rows:
+        assert row["wall_seconds"] >= row["train_seconds"] >= 0 and row["peak_memory_mb"] >= 0
+        assert "sampled5_hr@10" in row
+    assert "tied scores count as ties" in result.info["metrics"]

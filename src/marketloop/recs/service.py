@@ -141,8 +141,8 @@ class Recommendations:
         return self.rank_trending(n, rules, source="trending (cold start)")
 
     def rank_session(self, items: list[str], n: int = 10, rules: Rules | None = None) -> Ranked:
-        """Products for a visit that has seen `items` so far (oldest first), from the session model;
-        a visit with no product the model knows gets trending products."""
+        """Products for a visit that has seen `items` so far (oldest first), from the session model, other
+        than those it has seen; a visit with no product the model knows gets trending products."""
         if self.session is None:
             raise NotFoundError(
                 "no session model is trained",
@@ -153,6 +153,7 @@ class Recommendations:
         if not len(seq):
             return self.rank_trending(n, rules, source="trending (new session)")
         scores = self.session.score_sessions([seq])[0]
+        scores[seq] = -np.inf
         return self._finish_scores(scores, rules or Rules(exclude_bought=False), n, None, "session", self.session)
 
     def rank_trending(self, n: int = 10, rules: Rules | None = None, source: str = "trending") -> Ranked:
