@@ -236,8 +236,7 @@ class BaseRecommender:
         out_scores = np.full((len(uidx), n), np.nan)
         known = np.flatnonzero(uidx >= 0)
         if len(known):
-            scores = self.score_users(uidx[known], exclude_seen=exclude_seen)
-            idx, vals = top_n(scores, n)
+            idx, vals = self._top_n(uidx[known], n, exclude_seen)
             for row, k in enumerate(known):
                 ok = idx[row] >= 0
                 out_ids[k, : ok.sum()] = self.items_[idx[row][ok]]
@@ -246,6 +245,11 @@ class BaseRecommender:
             ok = out_ids[0] != None  # noqa: E711 - elementwise on an object array
             return out_ids[0][ok].astype(str), out_scores[0][ok]
         return out_ids, out_scores
+
+    def _top_n(self, user_idx: np.ndarray, n: int, exclude_seen: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Positions and scores of the n best items of known users (-1 padded): the full scores ranked, or
+        a model's own retrieval (the two-tower model's nearest-neighbour index)."""
+        return top_n(self.score_users(user_idx, exclude_seen=exclude_seen), n)
 
     def similar_items(self, item_ids: object, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The n most similar items (the item itself excluded), for one id (1-D) or several (2-D)."""

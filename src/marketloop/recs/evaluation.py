@@ -143,6 +143,14 @@ def split(
     return Split(train, test, users, protocol, exclude, info, np.flatnonzero(heldout & evaluated[data.user_idx]))
 
 
+def heldout_ndcg(scores: np.ndarray, targets: np.ndarray, k: int = 10) -> float:
+    """Mean NDCG@k of one held-out item per row of `scores` in a full ranking (ties at their average
+    rank): what the models that stop training on a validation tail (BPR, SASRec, two-tower) watch."""
+    ts = scores[np.arange(len(targets)), targets]
+    rank = (scores > ts[:, None]).sum(axis=1) + ((scores == ts[:, None]).sum(axis=1) - 1) / 2.0
+    return float(np.where(np.isfinite(ts) & (rank < k), 1.0 / np.log2(rank + 2.0), 0.0).sum() / max(len(targets), 1))
+
+
 def rating_metrics(model, users: np.ndarray, items: np.ndarray, ratings: np.ndarray) -> dict[str, float]:  # noqa: ANN001
     """RMSE and MAE of a rating model's ``predict(user_idx, item_idx)`` on held-out explicit ratings."""
     if not len(ratings):

@@ -7,6 +7,7 @@ import numpy as np
 from marketloop.errors import DependencyError
 from marketloop.recs.base import BaseRecommender, register
 from marketloop.recs.data import Catalog, Interactions
+from marketloop.recs.evaluation import heldout_ndcg
 
 
 def _implicit():  # noqa: ANN202
@@ -179,7 +180,7 @@ class BPR(_Factorisation):
             scores = np.asarray(model.user_factors)[users] @ np.asarray(model.item_factors).T
             if self.exclude_seen:
                 scores[np.repeat(np.arange(len(users)), np.diff(seen.indptr)), seen.indices] = -np.inf
-            score = _ndcg10(scores, targets)
+            score = heldout_ndcg(scores, targets)
             if score > best:
                 best, best_iter, since = score, done, 0
             else:
@@ -222,13 +223,6 @@ def _validation_tail(
     cut[data.user_idx[last]] = data.ts[last]
     keep = data.ts < cut[data.user_idx]
     return keep, data.user_idx[last].astype(np.int64), data.item_idx[last].astype(np.int64)
-
-
-def _ndcg10(scores: np.ndarray, targets: np.ndarray) -> float:
-    """Mean NDCG@10 of one held-out item per row in a full ranking (ties count half)."""
-    ts = scores[np.arange(len(targets)), targets]
-    rank = (scores > ts[:, None]).sum(axis=1) + ((scores == ts[:, None]).sum(axis=1) - 1) / 2.0
-    return float(np.where(np.isfinite(ts) & (rank < 10), 1.0 / np.log2(rank + 2.0), 0.0).mean())
 
 
 @register

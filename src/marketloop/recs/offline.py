@@ -96,6 +96,13 @@ class EvalResult:
     def to_dict(self) -> dict:
         return {"protocol": self.protocol, "k": self.k, "split": self.info, "models": self.rows}
 
+    def add(self, name: str, model: BaseRecommender, row: dict, split_: object, keep: bool) -> None:
+        self.rows.append(row)
+        if keep:
+            self.fitted[name] = model
+            self.split = split_
+        log.info("%s: %s", name, row)
+
 
 class PeakMemory:
     """Peak resident memory of this process while a block runs, above what it held when the block began
@@ -255,12 +262,7 @@ def evaluate_models(
                 out.update(rating_metrics(m, *ratings))
             return out
 
-        row = _run_model(name, model, sp_.train, catalog, score)
-        result.rows.append(row)
-        if keep_models:
-            result.fitted[name] = model
-            result.split = sp_
-        log.info("%s: %s", name, row)
+        result.add(name, model, _run_model(name, model, sp_.train, catalog, score), sp_, keep_models)
     return result
 
 
@@ -331,9 +333,5 @@ def _evaluate_sessions(
         row = _run_model(
             name, model, sp_.train, catalog, lambda m: session_metrics(lambda s, m=m: m.score_sessions(s), sp_, k=k)
         )
-        result.rows.append(row)
-        if keep_models:
-            result.fitted[name] = model
-            result.split = sp_
-        log.info("%s: %s", name, row)
+        result.add(name, model, row, sp_, keep_models)
     return result

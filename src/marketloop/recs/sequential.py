@@ -29,6 +29,7 @@ import numpy as np
 from marketloop.errors import DependencyError
 from marketloop.recs.base import BaseRecommender, register
 from marketloop.recs.data import Catalog, Interactions
+from marketloop.recs.evaluation import heldout_ndcg
 
 log = logging.getLogger(__name__)
 
@@ -145,18 +146,15 @@ class SASRec(BaseRecommender):
         return torch.nn.functional.cross_entropy(logits, torch.zeros(len(target), dtype=torch.long))
 
     def _validation_ndcg(self, torch, net, inputs: np.ndarray, targets: np.ndarray) -> float:  # noqa: ANN001
-        """NDCG@10 of each held-out item in a full ranking of the catalogue (ties count half)."""
+        """NDCG@10 of each held-out item in a full ranking of the catalogue."""
         net.eval()
         total = 0.0
         with torch.no_grad():
             items = net.items.weight[1:]
             for b in range(0, len(inputs), 256):
                 h = net(torch.from_numpy(inputs[b : b + 256]))[:, -1]
-                scores = (h @ items.T).numpy()
                 t = targets[b : b + 256] - 1
-                ts = scores[np.arange(len(t)), t]
-                rank = (scores > ts[:, None]).sum(axis=1) + ((scores == ts[:, None]).sum(axis=1) - 1) / 2.0
-                total += float(np.where(rank < 10, 1.0 / np.log2(rank + 2.0), 0.0).sum())
+                total += heldout_ndcg((h @ items.T).numpy(), t) * len(t)
         net.train()
         return total / max(len(inputs), 1)
 
@@ -296,38 +294,5 @@ class SessionSASRec(SASRec):
 
     name = "sasrec-session"
 
-    def __init__(
-        self,
-        max_len: int = 20,
-        hidden: int = 64,
-        blocks: int = 2,
-        heads: int = 1,
-        dropout: float = 0.2,
-        epochs: int = 200,
-        patience: int = 5,
-        batch_size: int = 256,
-        learning_rate: float = 1e-3,
-        max_seconds: float = 600.0,
-        full_softmax_items: int = 20_000,
-        n_negatives: int = 1024,
-        val_users: int = 2000,
-        merge_repeats: bool = True,
-        random_state: int = 0,
-    ) -> None:
-        super().__init__(
-            max_len=max_len,
-            hidden=hidden,
-            blocks=blocks,
-            heads=heads,
-            dropout=dropout,
-            epochs=epochs,
-            patience=patience,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            max_seconds=max_seconds,
-            full_softmax_items=full_softmax_items,
-            n_negatives=n_negatives,
-            val_users=val_users,
-            merge_repeats=merge_repeats,
-            random_state=random_state,
-        )
+    def __init__(self, max_len: int = 20, batch_size: int = 256, merge_repeats: bool = True, **params: object) -> None:
+        super().__init__(max_len=max_len, batch_size=batch_size, merge_repeats=merge_repeats, **params)  # type: ignore[arg-type]

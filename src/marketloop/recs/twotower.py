@@ -32,8 +32,9 @@ import time
 import numpy as np
 
 from marketloop.errors import DependencyError, InputError
-from marketloop.recs.base import BaseRecommender, _check_n, register
+from marketloop.recs.base import BaseRecommender, register
 from marketloop.recs.data import Catalog, Interactions
+from marketloop.recs.evaluation import heldout_ndcg
 
 log = logging.getLogger(__name__)
 PRICE_BANDS = 10
@@ -302,10 +303,7 @@ class TwoTower(BaseRecommender):
         with torch.no_grad():
             iv = items_t(*self._item_inputs(torch)).numpy()
             uv = users_t(torch.from_numpy(u), torch.from_numpy(hist)).numpy()
-        scores = uv @ iv.T
-        ts = scores[np.arange(len(u)), target]
-        rank = (scores > ts[:, None]).sum(axis=1) + ((scores == ts[:, None]).sum(axis=1) - 1) / 2.0
-        return float(np.where(rank < 10, 1.0 / np.log2(rank + 2.0), 0.0).mean())
+        return heldout_ndcg(uv @ iv.T, target)
 
     # -- retrieval ------------------------------------------------------------------------------------
     def _build_index(self) -> None:
@@ -337,29 +335,20 @@ class TwoTower(BaseRecommender):
         ok = idx[0] >= 0
         return idx[0][ok], vals[0][ok]
 
-    def recommend(self, user_ids: object, n: int = 10, exclude_seen: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """Top-n through the nearest-neighbour index (the exact scores are :meth:`score_users`)."""
-        single = isinstance(user_ids, (str, int, np.integer))
-        _check_n(n)
-        uidx = self.user_index(user_ids)
-        out_ids = np.full((len(uidx), n), None, dtype=object)
-        out_scores = np.full((len(uidx), n), np.nan)
-        known = np.flatnonzero(uidx >= 0)
-        if len(known):
-            seen_counts = np.diff(self.seen_.indptr)[uidx[known]] if exclude_seen else np.zeros(len(known), int)
-            idx, vals = self._search(self.user_vectors_[uidx[known]], n + int(seen_counts.max(initial=0)))
-            for row, k in enumerate(known):
-                keep = idx[row] >= 0
-                if exclude_seen:
-                    seen = self.seen_.indices[self.seen_.indptr[uidx[k]] : self.seen_.indptr[uidx[k] + 1]]
-                    keep &= ~np.isin(idx[row], seen)
-                sel = np.flatnonzero(keep)[:n]
-                out_ids[k, : len(sel)] = self.items_[idx[row][sel]]
-                out_scores[k, : len(sel)] = vals[row][sel]
-        if single:
-            ok = out_ids[0] != None  # noqa: E711 - elementwise on an object array
-            return out_ids[0][ok].astype(str), out_scores[0][ok]
-        return out_ids, out_scores
+    def _top_n(self, user_idx: np.ndarray, n: int, exclude_seen: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Top-n through the nearest-neighbour index, asking it for enough to drop the seen items (the
+        exact scores are :meth:`score_users`)."""
+        extra = int(np.diff(self.seen_.indptr)[user_idx].max(initial=0)) if exclude_seen else 0
+        idx, vals = self._search(self.user_vectors_[user_idx], n + extra)
+        out_idx = np.full((len(user_idx), n), -1, dtype=np.int64)
+        out_vals = np.full((len(user_idx), n), -np.inf)
+        for row, u in enumerate(user_idx):
+            keep = idx[row] >= 0
+            if exclude_seen:
+                keep &= ~np.isin(idx[row], self.seen_.indices[self.seen_.indptr[u] : self.seen_.indptr[u + 1]])
+            sel = np.flatnonzero(keep)[:n]
+            out_idx[row, : len(sel)], out_vals[row, : len(sel)] = idx[row][sel], vals[row][sel]
+        return out_idx, out_vals
 
     def _score(self, user_idx: np.ndarray) -> np.ndarray:
         return self.user_vectors_[user_idx] @ self.item_vectors_.T
