@@ -129,7 +129,7 @@ def test_worker_command_delivers_an_api_launched_campaign_exactly_once(tmp_path,
     assert result["sent"] == 8 and result["stopped"] == "completed"
     assert len(smtp_server.raw) == 8 and len(smtp_server.unique) == 8
     again = runner.invoke(app, args)
-    assert again.exit_code == 0 and json.loads(again.stdout) == {"campaigns": {}}
+    assert again.exit_code == 0 and json.loads(again.stdout) == {"campaigns": {}, "jobs": []}
     assert len(smtp_server.raw) == 8  # nothing delivered twice
     with open_store(url) as s:
         assert s.scalar("select status from campaigns where campaign_id = 'c1'") == "completed"

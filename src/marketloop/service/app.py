@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None, *, store=None, background: bool
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
         worker = None
-        if state.worker is not None and state.worker.mode != "none":
+        if state.worker is not None and state.worker.active:
             worker = start_background_worker(state.worker)
         try:
             yield
