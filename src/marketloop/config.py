@@ -137,19 +137,26 @@ class Settings(BaseSettings):
     )
     recs_retrain_model: str = Field("hybrid", description="The recommender the scheduled retraining trains and gates.")
     recs_encoder: str = Field(
-        "minilm", description="Text encoder of the content recommender the scheduled retraining trains (minilm or hashing)."
+        "minilm",
+        description="Text encoder of the content recommender the scheduled retraining trains (minilm or hashing).",
     )
     recs_gate_window_days: float = Field(
-        14.0, gt=0, description="The latest window (days of data) the retrained and the current recommender are scored on."
+        14.0,
+        gt=0,
+        description="The latest window (days of data) the retrained and the current recommender are scored on.",
     )
-    recs_gate_metric: str = Field("ndcg@10", description="Offline metric that gates promotion of a retrained recommender.")
+    recs_gate_metric: str = Field(
+        "ndcg@10", description="Offline metric that gates promotion of a retrained recommender."
+    )
     recs_gate_tolerance: float = Field(
         0.05,
         ge=0,
         lt=1,
         description="A retrained recommender is promoted unless its metric is more than this share below the current one's.",
     )
-    drift_psi_threshold: float = Field(0.2, gt=0, description="Population stability index at which a feature has drifted.")
+    drift_psi_threshold: float = Field(
+        0.2, gt=0, description="Population stability index at which a feature has drifted."
+    )
     drift_ks_threshold: float = Field(
         0.15, gt=0, le=1, description="Kolmogorov-Smirnov statistic at which a numeric feature has drifted."
     )
@@ -195,7 +202,9 @@ class Settings(BaseSettings):
         description="At approval: off, flag (approve, raise an alert and record it) or block (refuse the approval).",
     )
     default_language: str = Field(
-        "en", pattern="^(en|zh)$", description="Language of customers whose language is neither declared nor detectable."
+        "en",
+        pattern="^(en|zh)$",
+        description="Language of customers whose language is neither declared nor detectable.",
     )
 
     @field_validator("db_url")
@@ -208,7 +217,7 @@ class Settings(BaseSettings):
     @field_validator("schedules")
     @classmethod
     def _check_schedules(cls, value: dict[str, str]) -> dict[str, str]:
-        from marketloop.ops.schedule import check_cron
+        from marketloop.clock import check_cron
 
         for name, expr in value.items():
             try:

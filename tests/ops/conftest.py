@@ -62,11 +62,11 @@ def build_stationary_store(store, n: int = 2500, seed: int = 7) -> None:
                 kind = "add_to_cart" if v == 2 else "view"
                 events.append((f"e{i}-{j}-{v}", cid, f"s{i}-{j}", kind, f"p{rng.integers(0, 40)}", day(t)))
     returned = [o for o in orders if rng.random() < 0.04]
-    for k, (oid, cid, ts, *_rest) in enumerate(returned):
+    for k, (_oid, cid, ts, *_rest) in enumerate(returned):
         orders.append((f"r{k}", cid, ts + dt.timedelta(days=3), "returned", True, -10.0))
-    consents = customers[["customer_id"]].assign(
-        channel="email", status="granted", updated_at=customers["signup_at"]
-    )[rng.random(n) < 0.85]
+    consents = customers[["customer_id"]].assign(channel="email", status="granted", updated_at=customers["signup_at"])[
+        rng.random(n) < 0.85
+    ]
     with store.begin() as conn:
         insert_frame(conn, schema.customers, customers)
         insert_frame(conn, schema.products, products)

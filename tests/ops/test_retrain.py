@@ -34,7 +34,13 @@ def _orders(rows: list[tuple[str, str, float]], tag: str) -> tuple[pd.DataFrame,
         }
     )
     lines = pd.DataFrame(
-        {"order_id": orders["order_id"], "line_no": 1, "product_id": [p for _, p, _ in rows], "quantity": 1, "unit_price": 10.0}
+        {
+            "order_id": orders["order_id"],
+            "line_no": 1,
+            "product_id": [p for _, p, _ in rows],
+            "quantity": 1,
+            "unit_price": 10.0,
+        }
     )
     return orders, lines
 
@@ -96,7 +102,9 @@ def _scheduler(store, tmp_path, now):
 def test_a_retrain_worse_than_the_served_model_is_not_promoted(shop) -> None:
     store, rng, tmp_path = shop
     # a broken feed: a month of purchases of random products, then a normal fortnight (the latest window)
-    junk = [(f"u{u}", f"p{rng.integers(0, CATS * PER_CAT)}", rng.uniform(60, 90)) for u in range(USERS) for _ in range(40)]
+    junk = [
+        (f"u{u}", f"p{rng.integers(0, CATS * PER_CAT)}", rng.uniform(60, 90)) for u in range(USERS) for _ in range(40)
+    ]
     _write(store, junk, "j")
     _write(store, _taste_rows(rng, 90.5, 104, 3), "b")
     run = _scheduler(store, tmp_path, START + dt.timedelta(days=105)).run("recs")

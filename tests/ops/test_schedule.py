@@ -45,7 +45,9 @@ def _scheduler(tmp_path, clock, **settings):
 
 def test_a_plugged_in_job_runs_at_its_cron_time_on_the_injected_clock(tmp_path, calls) -> None:
     clock = SimClock(T0)
-    store, sched = _scheduler(tmp_path, clock, schedules={"profiles": "off", "recs": "off", "uplift": "off", "monitor": "off"})
+    store, sched = _scheduler(
+        tmp_path, clock, schedules={"profiles": "off", "recs": "off", "uplift": "off", "monitor": "off"}
+    )
     assert sched.next_due("test_count") == dt.datetime(2026, 3, 2, 9, 0)
     assert sched.tick() == []  # 08:30: not due yet
     clock.advance_to(dt.datetime(2026, 3, 2, 9, 0, 30))
@@ -94,7 +96,11 @@ def test_the_worker_runs_due_jobs_in_its_own_pass(tmp_path, calls) -> None:
 
     store = open_store(f"duckdb:///{tmp_path / 'w.duckdb'}")
     clock = SimClock(T0)
-    settings = load_settings(db_url=str(store.url), run_schedules=True, schedules={"monitor": "off", "uplift": "off", "profiles": "off", "recs": "off"})
+    settings = load_settings(
+        db_url=str(store.url),
+        run_schedules=True,
+        schedules={"monitor": "off", "uplift": "off", "profiles": "off", "recs": "off"},
+    )
     worker = Worker(store, settings, clock=clock)
     assert worker.mode == "none" and worker.active and worker.status()["schedules"] is True
     clock.advance_to(dt.datetime(2026, 3, 2, 9, 1))

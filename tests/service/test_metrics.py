@@ -51,8 +51,14 @@ def test_metrics_scraped_with_the_official_parser(tmp_path) -> None:
             )
             conn.execute(
                 schema.recs_models.insert().values(
-                    name="hybrid", version=3, status="promoted", path="x", params_json="{}", data_json="{}",
-                    created_at=now, promoted_at=now,
+                    name="hybrid",
+                    version=3,
+                    status="promoted",
+                    path="x",
+                    params_json="{}",
+                    data_json="{}",
+                    created_at=now,
+                    promoted_at=now,
                 )
             )
             conn.execute(
@@ -62,8 +68,14 @@ def test_metrics_scraped_with_the_official_parser(tmp_path) -> None:
             )
             conn.execute(
                 schema.alerts.insert().values(
-                    alert_id="a1", kind="drift", subject="x", severity="warning", message="m",
-                    created_at=now, last_seen_at=now, occurrences=1,
+                    alert_id="a1",
+                    kind="drift",
+                    subject="x",
+                    severity="warning",
+                    message="m",
+                    created_at=now,
+                    last_seen_at=now,
+                    occurrences=1,
                 )
             )
         for cid in ("C1", "C2", "C3"):
@@ -71,7 +83,9 @@ def test_metrics_scraped_with_the_official_parser(tmp_path) -> None:
         samples = _scrape(api)
         assert _value(samples, "marketloop_http_requests_total", route="/v1/customers/{customer_id}", status="404") == 3
         assert not any("C1" in lab.get("route", "") for lab, _ in samples["marketloop_http_requests_total"])
-        assert _value(samples, "marketloop_http_request_duration_seconds_count", route="/v1/customers/{customer_id}") == 3
+        assert (
+            _value(samples, "marketloop_http_request_duration_seconds_count", route="/v1/customers/{customer_id}") == 3
+        )
         assert _value(samples, "marketloop_outbox_depth", state="queued") == 2
         assert _value(samples, "marketloop_sends", result="sent") == 3
         assert _value(samples, "marketloop_sends", result="dead") == 1

@@ -60,7 +60,12 @@ def retrain_recs_job(ctx: JobContext) -> JobResult:
     )
     figures = result.as_dict()
     if result.decision == "kept":
-        ctx.alert("retrain", f"recs:{result.model}", f"retrained {result.model} not promoted: {result.reason}", details=figures)
+        ctx.alert(
+            "retrain",
+            f"recs:{result.model}",
+            f"retrained {result.model} not promoted: {result.reason}",
+            details=figures,
+        )
         return JobResult("kept", result.reason, figures)
     if result.decision == "skipped":
         return JobResult("skipped", result.reason, figures)
@@ -110,7 +115,9 @@ def holdout_uplift_scores(store: Any, history: Any, *, learner: str = "t_learner
     rows = history.rows
     rng = np.random.default_rng(random_state)
     test = rng.random(len(rows)) < 1 / 3
-    train = RandomisedHistory(rows=rows[~test].reset_index(drop=True), sent_at=history.sent_at, campaigns=history.campaigns)
+    train = RandomisedHistory(
+        rows=rows[~test].reset_index(drop=True), sent_at=history.sent_at, campaigns=history.campaigns
+    )
     model = fit_response_model(store, train, learner, random_state)
     held = rows[test]
     feats = customer_features(store, as_of=history.sent_at)
@@ -172,7 +179,9 @@ def refresh_uplift_job(ctx: JobContext) -> JobResult:
         ctx.alerts.clear("quality", prefix="uplift_model")
     scored = f"; held-out uplift@30 % {mean:+.4f}" if mean is not None else ""
     return JobResult(
-        "ok", f"refit on {len(ids)} campaign(s), {len(history.rows):,} customers after {', '.join(figures['new'])}{scored}", figures
+        "ok",
+        f"refit on {len(ids)} campaign(s), {len(history.rows):,} customers after {', '.join(figures['new'])}{scored}",
+        figures,
     )
 
 
@@ -200,7 +209,9 @@ register_job(
     replace=True,
 )
 register_job(
-    Job("uplift", refresh_uplift_job, "refit and score the uplift model after a campaign's window closes", "15 * * * *"),
+    Job(
+        "uplift", refresh_uplift_job, "refit and score the uplift model after a campaign's window closes", "15 * * * *"
+    ),
     replace=True,
 )
 register_job(Job("monitor", monitor_job, "drift, quality, freshness and reject rates", "30 * * * *"), replace=True)

@@ -35,6 +35,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from marketloop.clock import check_cron
 from marketloop.errors import ConfigError, NotFoundError
 
 log = logging.getLogger("marketloop.jobs")
@@ -42,21 +43,6 @@ log = logging.getLogger("marketloop.jobs")
 STATUSES = ("running", "ok", "skipped", "kept", "failed")
 #: a job holding its lock longer than this is taken to have died (jobs do not heartbeat)
 JOB_LEASE_S = 6 * 3600.0
-
-
-def check_cron(name: str, expr: str) -> None:
-    """Raise ConfigError naming the job when ``expr`` is neither ``off`` nor a cron expression."""
-    from cronsim import CronSim, CronSimError
-
-    if not isinstance(expr, str) or expr.strip().lower() == "off":
-        return
-    try:
-        CronSim(expr, dt.datetime(2026, 1, 1))
-    except CronSimError as exc:
-        raise ConfigError(
-            f"schedules.{name}: {expr!r} is not a cron expression ({exc})",
-            hint='Use five fields, minute hour day month weekday, e.g. "0 2 * * *" (02:00 UTC daily), or "off".',
-        ) from None
 
 
 @dataclass
@@ -224,7 +210,7 @@ class Scheduler:
         clock0 = time.perf_counter()
         try:
             result = job.run(JobContext(self.store, self.settings, self.clock, self.alerts))
-        except Exception as exc:  # noqa: BLE001 - a failing job is recorded and alerted; the worker goes on
+        except Exception as exc:
             log.exception("job %s failed", name)
             first = str(exc).splitlines()[0][:300] if str(exc) else ""
             result = JobResult("failed", f"{type(exc).__name__}: {first}")

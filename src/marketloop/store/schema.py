@@ -500,7 +500,9 @@ alerts = sa.Table(
     "alerts",
     metadata,
     sa.Column("alert_id", ID, primary_key=True),
-    sa.Column("kind", sa.String(64), nullable=False, comment="drift, quality, freshness, rejects, retrain, fairness, job"),
+    sa.Column(
+        "kind", sa.String(64), nullable=False, comment="drift, quality, freshness, rejects, retrain, fairness, job"
+    ),
     sa.Column("subject", sa.String(255), nullable=False, comment="what it is about: a feature, a model, a campaign"),
     sa.Column("severity", SHORT, nullable=False, comment="warning or critical"),
     sa.Column("message", sa.Text, nullable=False),
