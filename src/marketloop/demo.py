@@ -30,10 +30,17 @@ class DemoContext:
     report: Report
     summary: dict[str, object] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    #: the settings the demo runs under (fairness guard, ...); from the environment when None
+    settings: object = None
 
     @property
     def db_url(self) -> str:
         return str(self.store.url)
+
+    def effective_settings(self):  # noqa: ANN201 - marketloop.config.Settings
+        from marketloop.config import load_settings
+
+        return self.settings if self.settings is not None else load_settings(db_url=self.db_url)
 
 
 #: A step takes the context, adds report sections / summary entries, and returns nothing.
@@ -165,15 +172,22 @@ def step_bandit(ctx: DemoContext, audience_size: int = 2000, waves: int = 4) -> 
 
 
 def step_execute(ctx: DemoContext) -> None:
-    """Approve and launch the planned campaign, deliver it through the outbox to the simulated customers,
-    and measure the lift against its holdout next to the planner's prediction."""
-    from marketloop.delivery.campaigns import set_status
+    """Approve the planned campaign (after the fairness guard's report), launch it, deliver it through the
+    outbox to the simulated customers, and measure the lift against its holdout next to the prediction."""
+    from marketloop.ops.approval import approve_campaign
     from marketloop.delivery.outbox import launch
     from marketloop.delivery.simulate import run_simulated
     from marketloop.measure.report import campaign_results, campaign_sections
 
     campaign_id = ctx.summary["campaign"]["campaign_id"]  # set by step_plan, which runs first
-    set_status(ctx.store, campaign_id, "approved")
+    _, fairness = approve_campaign(ctx.store, ctx.effective_settings(), campaign_id)
+    if fairness is not None:
+        ctx.summary["fairness"] = {
+            "fair": fairness["fair"],
+            "ratios": {a: p["disparity_ratios"] for a, p in fairness["attributes"].items()},
+            "violations": [v["message"] for v in fairness["violations"]],
+        }
+        ctx.report.add(fairness_section(fairness))
     launch(ctx.store, campaign_id, seed=ctx.seed)
     result = run_simulated(ctx.store, campaign_id, ctx.sim_dir, seed=ctx.seed)
     results = campaign_results(ctx.store, campaign_id)
@@ -192,6 +206,34 @@ def step_execute(ctx: DemoContext) -> None:
         f"Planned campaign {campaign_id} delivered in simulation: {result.sent:,} messages sent, {result.skipped:,} "
         f"skipped at send time; conversion lift {(o.get('conversion_lift') or 0):+.2%} "
         f"[{(o.get('conversion_low') or 0):+.2%}, {(o.get('conversion_high') or 0):+.2%}] vs holdout."
+    )
+
+
+def fairness_section(report: dict):  # noqa: ANN201 - a report Section
+    """The fairness report as a report section: one table per attribute."""
+    import pandas as pd
+
+    from marketloop.report import Section
+
+    tables = []
+    for attribute, part in report["attributes"].items():
+        frame = pd.DataFrame(part["groups"])[
+            ["group", "customers", "offered", "offer_rate", "discount_depth", "predicted_benefit"]
+        ]
+        tables.append((f"By {attribute.replace('_', ' ')}", frame))
+    figures = {
+        f"{a} {m.replace('_', ' ')} ratio": (f"{v:.2f}" if v is not None else "-")
+        for a, p in report["attributes"].items()
+        for m, v in p["disparity_ratios"].items()
+    }
+    figures["verdict"] = "fair" if report["fair"] else f"{len(report['violations'])} violation(s)"
+    return Section(
+        title="Fairness of the plan's offers",
+        intro="Offer rate, discount depth and predicted benefit by customer group, and the disparity ratio of each "
+        f"(lowest group over highest; the guard's threshold is {report['min_ratio']:g}). Small groups are shown, "
+        "not judged.",
+        figures=figures,
+        tables=tables,
     )
 
 
@@ -288,7 +330,9 @@ def run_demo(options: DemoOptions, progress: Callable[[str], None] | None = None
         title="MarketLoop demo store",
         subtitle=f"{options.customers:,} simulated customers, {options.days} days, seed {options.seed}",
     )
-    ctx = DemoContext(out_dir=out, store=store, sim_dir=sim_dir, seed=options.seed, report=report, timings=timings)
+    ctx = DemoContext(
+        out_dir=out, store=store, sim_dir=sim_dir, seed=options.seed, report=report, timings=timings, settings=settings
+    )
     ctx.summary["generated_rows"] = manifest.rows
     for name, step in STEPS:
         started = time.perf_counter()

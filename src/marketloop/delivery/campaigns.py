@@ -126,3 +126,11 @@ def set_status(store, campaign_id: str, new: str, *, conn=None) -> str:  # noqa:
             hint="Read its status again and retry if the change still makes sense.",
         )
     return old
+
+
+def approve(store, campaign_id: str, *, guard=None, now=None):  # noqa: ANN001, ANN201
+    """Approve a planned campaign after the fairness guard (``strategy/fairness.py``) has looked at its
+    plan: returns (old status, the fairness report or None). A guard in ``block`` mode raises
+    FairnessBlocked (409) before anything changes."""
+    report = guard.check(store, campaign_id, now=now) if guard is not None else None
+    return set_status(store, campaign_id, "approved"), report

@@ -162,6 +162,11 @@ class ActionOut(BaseModel):
     status: CampaignStatus
     allowed_actions: list[str]
     launch: LaunchOut | None = Field(None, description="what launching wrote to the outbox (launch only)")
+    fairness: dict[str, Any] | None = Field(
+        None,
+        description="approve only: the plan's fairness report (offer rate, discount depth and predicted benefit by "
+        "group, disparity ratios, violations); with fairness_guard=block a plan with violations answers 409",
+    )
 
 
 class WorkerOut(BaseModel):
@@ -348,6 +353,7 @@ def _act(
 
     store = request.app.state.ml.store
     launched = None
+    fairness = None
     with _transitions:
         status = _row(store, campaign_id)["status"]
         if status != ACTIONS[action][0]:
@@ -379,10 +385,16 @@ def _act(
                 holdout=summary.holdout,
                 already_in_outbox=summary.already_in_outbox,
             )
+        elif action == "approve":
+            from marketloop.ops.approval import approve_campaign
+
+            _, fairness = approve_campaign(store, request.app.state.ml.settings, campaign_id)
         else:
             set_status(store, campaign_id, ACTIONS[action][1])
     new = ACTIONS[action][1]
     detail: dict[str, Any] = {"from": status, "to": new}
+    if fairness is not None:
+        detail["fairness"] = {"fair": fairness["fair"], "violations": len(fairness["violations"])}
     if launched is not None:
         detail |= launched.model_dump() | {"holdout_fraction": body.holdout, "seed": body.seed}
     record(store, principal, f"campaign.{action}", campaign_id, detail)
@@ -392,6 +404,7 @@ def _act(
         status=new,
         allowed_actions=allowed_actions(new),
         launch=launched,
+        fairness=fairness,
     )
 
 
@@ -563,6 +576,29 @@ def resume_campaign(
     request: Request, campaign_id: str = CampaignId, principal: Principal = Depends(require("write"))
 ) -> ActionOut:
     return _act(request, principal, campaign_id, "resume")
+
+
+@router.get(
+    "/campaigns/{campaign_id}/fairness",
+    summary="Fairness of the plan's offers: offer rate, discount depth and predicted benefit by customer group",
+    responses={404: {"description": "no such campaign"}},
+)
+def campaign_fairness(
+    request: Request, campaign_id: str = CampaignId, principal: Principal = Depends(require("read"))
+) -> dict:
+    from marketloop.strategy.fairness import plan_fairness
+
+    state = request.app.state.ml
+    _row(state.store, campaign_id)
+    s = state.settings
+    report = plan_fairness(
+        state.store,
+        campaign_id,
+        attributes=list(s.fairness_attributes),
+        min_ratio=s.fairness_min_ratio,
+        min_group=s.fairness_min_group,
+    )
+    return report.as_dict() | {"guard": s.fairness_guard}
 
 
 @router.get(
