@@ -174,10 +174,10 @@ def step_bandit(ctx: DemoContext, audience_size: int = 2000, waves: int = 4) -> 
 def step_execute(ctx: DemoContext) -> None:
     """Approve the planned campaign (after the fairness guard's report), launch it, deliver it through the
     outbox to the simulated customers, and measure the lift against its holdout next to the prediction."""
-    from marketloop.ops.approval import approve_campaign
     from marketloop.delivery.outbox import launch
     from marketloop.delivery.simulate import run_simulated
     from marketloop.measure.report import campaign_results, campaign_sections
+    from marketloop.ops.approval import approve_campaign
 
     campaign_id = ctx.summary["campaign"]["campaign_id"]  # set by step_plan, which runs first
     _, fairness = approve_campaign(ctx.store, ctx.effective_settings(), campaign_id)

@@ -222,7 +222,7 @@ def plan_fairness(
     )
 
 
-class FairnessBlocked(ConflictError):
+class FairnessBlocked(ConflictError):  # noqa: N818 - names the outcome ("the approval is blocked"), like LockHeld
     """A plan over the fairness threshold under ``fairness_guard = "block"``."""
 
     def __init__(self, report: FairnessReport) -> None:
