@@ -23,7 +23,21 @@ from marketloop.store import schema
 
 SUPPORTED = ("en", "zh")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-ZH_COUNTRIES = {"china", "cn", "taiwan", "tw", "hong kong", "hk", "macau", "macao", "mo", "中国", "台湾", "香港", "澳门"}
+ZH_COUNTRIES = {
+    "china",
+    "cn",
+    "taiwan",
+    "tw",
+    "hong kong",
+    "hk",
+    "macau",
+    "macao",
+    "mo",
+    "中国",
+    "台湾",
+    "香港",
+    "澳门",
+}
 _NAMES = {"chinese": "zh", "中文": "zh", "汉语": "zh", "english": "en"}
 
 
@@ -78,7 +92,9 @@ def customer_languages(store: Any, customer_ids: list[str], *, default: str = "e
         texts: dict[str, list[str]] = {}
         reviews = store.read_sql(sa.select(r.c.customer_id, r.c.title, r.c.body).where(r.c.customer_id.in_(rest)))
         for row in reviews.itertuples():
-            texts.setdefault(str(row.customer_id), []).extend(str(x) for x in (row.title, row.body) if isinstance(x, str))
+            texts.setdefault(str(row.customer_id), []).extend(
+                str(x) for x in (row.title, row.body) if isinstance(x, str)
+            )
         searches = store.read_sql(
             sa.select(e.c.customer_id, e.c.query).where(
                 e.c.customer_id.in_(rest), e.c.event_type == "search", e.c.query.is_not(None)

@@ -306,7 +306,9 @@ class Assistant:
             placed = f"{when.year}年{when.month}月{when.day}日" if when is not None else say["unknown_date"]
         else:
             status = STATUS_TEXT.get(order["status"], f"has the status {order['status']}")
-            placed = order["ordered_at"].strftime("%d %B %Y") if order["ordered_at"] is not None else say["unknown_date"]
+            placed = (
+                order["ordered_at"].strftime("%d %B %Y") if order["ordered_at"] is not None else say["unknown_date"]
+            )
         total = (
             say["total"].format(total=format_money(order["total"], order["currency"] or "GBP"))
             if order["total"] is not None

@@ -68,9 +68,7 @@ def load_knowledge(folder: str | Path | None = None) -> list[Document]:
     docs = [
         d
         for f in files
-        for d in parse_kb_markdown(
-            f.read_text(encoding="utf-8"), f.stem, "zh" if f.name.endswith(".zh.md") else "en"
-        )
+        for d in parse_kb_markdown(f.read_text(encoding="utf-8"), f.stem, "zh" if f.name.endswith(".zh.md") else "en")
     ]
     if not docs:
         raise InputError(

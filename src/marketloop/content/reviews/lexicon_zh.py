@@ -139,7 +139,9 @@ def lexicon_score_zh(text: str) -> float:
         prev = tok
     for phrase, value in PHRASES.items():
         if phrase in text:
-            total += value * (2.0 if after_but and text.rfind(phrase) > max(text.rfind(c) for c in CONTRAST_ZH) else 1.0)
+            total += value * (
+                2.0 if after_but and text.rfind(phrase) > max(text.rfind(c) for c in CONTRAST_ZH) else 1.0
+            )
             weight_sum += abs(value)
     total += 0.2 * text.count("！") * (1 if total > 0 else -1 if total < 0 else 0)
     if weight_sum == 0:
