@@ -102,3 +102,20 @@ def test_metrics_scraped_with_the_official_parser(tmp_path) -> None:
 def test_metrics_can_be_public(tmp_path) -> None:
     for api in make_api(tmp_path, metrics_public=True):
         assert api.client.get("/metrics").status_code == 200
+
+
+def test_operations_routes(tmp_path) -> None:
+    for api in make_api(tmp_path):
+        jobs = api.get("/v1/ops/jobs", "analyst").json()
+        assert {j["job"] for j in jobs["jobs"]} >= {"profiles", "recs", "uplift", "monitor"}
+        assert jobs["schedules_on"] is False and jobs["runs"] == []
+        assert_error(api.post("/v1/ops/jobs/monitor/run", "marketer"), 403, "forbidden")
+        run = api.post("/v1/ops/jobs/monitor/run", "admin").json()
+        assert run["job"] == "monitor" and run["status"] == "ok"
+        assert api.get("/v1/ops/jobs", "analyst").json()["runs"][0]["run_id"] == run["run_id"]
+        assert_error(api.post("/v1/ops/jobs/nope/run", "admin"), 404, "not_found")
+        monitor = api.get("/v1/ops/monitor", "analyst").json()
+        assert monitor["references"] == {"customer_features": False, "profile_scores": False}
+        assert monitor["freshness"]["figures"]["tables"]["orders"] == {"latest": None, "age_hours": None}
+        assert api.get("/v1/ops/alerts", "analyst").json() == {"alerts": []}
+        assert_error(api.post("/v1/ops/alerts/nope/resolve", "marketer"), 404, "not_found")
