@@ -218,6 +218,19 @@ def test_set_status_refuses_an_unknown_status(machine_store) -> None:
         load_status(machine_store, "bad")
 
 
+def test_set_status_inside_the_callers_transaction(store) -> None:
+    with store.begin() as conn:
+        record_campaign(conn, "x", "in one transaction", status="approved")
+        assert set_status(store, "x", "running", conn=conn) == "approved"
+    assert load_status(store, "x") == "running"
+    with pytest.raises(ZeroDivisionError), store.begin() as conn:
+        assert set_status(store, "x", "paused", conn=conn) == "running"
+        _ = 1 / 0  # the caller's transaction fails: the change goes with it
+    assert load_status(store, "x") == "running"
+    with pytest.raises(NotFoundError, match="'y' not found"), store.begin() as conn:
+        set_status(store, "y", "paused", conn=conn)
+
+
 @pytest.mark.parametrize(
     ("status", "actions"),
     [

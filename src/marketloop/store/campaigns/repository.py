@@ -144,8 +144,15 @@ def set_status(store: Store, campaign_id: str, new: str, *, conn: Connection | N
 
     ConflictError on a change the status machine (:data:`~marketloop.store.campaigns.status.TRANSITIONS`)
     does not allow, or when another process changed the status between our read and our write (the update
-    is conditional on the old status). With ``conn`` the change is part of the caller's transaction."""
-    old = load_status(store, campaign_id)
+    is conditional on the old status). With ``conn`` the change is part of the caller's transaction (and
+    the old status is read in it, so a campaign recorded earlier in that transaction can be moved)."""
+    if conn is None:
+        old = load_status(store, campaign_id)
+    else:
+        c = schema.campaigns.c
+        old = conn.execute(sa.select(c.status).where(c.campaign_id == campaign_id)).scalar()
+        if old is None:
+            raise _not_found(store, campaign_id)
     if old == new:
         return old
     check_change(campaign_id, old, new)
@@ -179,8 +186,7 @@ def load_campaign(store: Store, campaign_id: str, *, require_plan: bool = False)
     with store.connect() as conn:
         row = conn.execute(sa.select(*(c[f] for f in _FIELDS)).where(c.campaign_id == campaign_id)).mappings().first()
     if row is None:
-        kind = "planned campaign" if require_plan else "campaign"
-        raise NotFoundError(f"campaign {campaign_id!r} not found: no {kind} has this id", hint=_recent_plans(store))
+        raise _not_found(store, campaign_id, "planned campaign" if require_plan else "campaign")
     if require_plan and row["plan_json"] is None:
         raise NotFoundError(
             f"campaign {campaign_id!r} has no plan: it records past sends (such as an exploration round), "
@@ -200,7 +206,7 @@ def load_status(store: Store, campaign_id: str) -> str:
     c = schema.campaigns.c
     status = store.scalar(sa.select(c.status).where(c.campaign_id == campaign_id))
     if status is None:
-        raise NotFoundError(f"campaign {campaign_id!r} not found: no campaign has this id", hint=_recent_plans(store))
+        raise _not_found(store, campaign_id)
     return str(status)
 
 
@@ -296,6 +302,10 @@ def _campaign(row: Mapping[str, Any]) -> Campaign:
         goal=json.loads(row["goal_json"]) if row["goal_json"] else None,
         plan=CampaignPlan.model_validate_json(row["plan_json"]) if row["plan_json"] else None,
     )
+
+
+def _not_found(store: Store, campaign_id: str, kind: str = "campaign") -> NotFoundError:
+    return NotFoundError(f"campaign {campaign_id!r} not found: no {kind} has this id", hint=_recent_plans(store))
 
 
 def _recent_plans(store: Store) -> str:
