@@ -72,11 +72,11 @@ def step_plan(ctx: DemoContext) -> None:
     import tomllib
 
     from marketloop.sim import SimWorld
+    from marketloop.store.campaigns import save_plan
     from marketloop.strategy.goal import parse_goal
     from marketloop.strategy.history import read_history, run_exploration
     from marketloop.strategy.planner import plan_campaign
     from marketloop.strategy.report import plan_section
-    from marketloop.strategy.storage import save_plan
 
     goal = parse_goal(tomllib.loads(DEMO_GOAL), source="demo goal")
     history = read_history(ctx.store)
@@ -85,7 +85,7 @@ def step_plan(ctx: DemoContext) -> None:
         arms = [("email", d) for d in goal.discounts]
         history = run_exploration(ctx.store, world, world.customer_ids, arms, seed=ctx.seed)
     result = plan_campaign(ctx.store, goal, history=history, n_boot=100, random_state=ctx.seed)
-    campaign_id = save_plan(ctx.store, result)
+    campaign_id = save_plan(ctx.store, result.plan, result.audience, goal=result.goal)
     ctx.report.add(
         plan_section(
             result.plan,
@@ -109,12 +109,19 @@ def step_bandit(ctx: DemoContext, audience_size: int = 2000, waves: int = 4) -> 
     import pandas as pd
 
     from marketloop.delivery.bandit import run_bandit_simulated
-    from marketloop.delivery.campaigns import save_plan, set_status
     from marketloop.delivery.outbox import launch
     from marketloop.report import Section
-    from marketloop.strategy.plan import CampaignPlan, GroupPlan, Offer, Variant
+    from marketloop.store.campaigns import (
+        CampaignPlan,
+        GroupPlan,
+        Offer,
+        Variant,
+        audience_customers,
+        save_plan,
+        set_status,
+    )
 
-    taken = set(ctx.store.read_sql("SELECT customer_id FROM campaign_audience")["customer_id"])
+    taken = audience_customers(ctx.store)
     pool = ctx.store.read_sql("SELECT customer_id FROM customers ORDER BY customer_id")
     pool = pool[~pool["customer_id"].isin(taken)]
     ids = pool.sample(n=min(audience_size, len(pool)), random_state=ctx.seed + 1)["customer_id"].sort_values()

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from marketloop.store import open_store, schema
-from marketloop.strategy.plan import CampaignPlan
+from marketloop.store.campaigns import CampaignPlan
 from tests.service.conftest import ROLES, Api, assert_error, make_api
 from tests.strategy.conftest import _build
 

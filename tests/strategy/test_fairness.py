@@ -11,14 +11,13 @@ import pandas as pd
 import pytest
 
 from marketloop.config import load_settings
-from marketloop.delivery.campaigns import campaign_row, save_plan
 from marketloop.errors import InputError
 from marketloop.ops.alerts import list_alerts
 from marketloop.ops.approval import approve_campaign
 from marketloop.store import open_store, schema
 from marketloop.store.bulk import insert_frame
+from marketloop.store.campaigns import CampaignPlan, GroupPlan, Offer, Variant, load_status, save_plan
 from marketloop.strategy.fairness import FairnessBlocked, age_band, plan_fairness
-from marketloop.strategy.plan import CampaignPlan, GroupPlan, Offer, Variant
 
 
 def _customers(n: int = 1200, seed: int = 3) -> pd.DataFrame:
@@ -115,18 +114,18 @@ def test_the_guard_blocks_a_planted_unfair_plan_and_lets_a_fair_one_through(stor
     with pytest.raises(FairnessBlocked, match="Germany") as err:
         approve_campaign(s, settings, "unfair")
     assert "offer rate" in err.value.message
-    assert campaign_row(s, "unfair")["status"] == "planned"  # nothing changed
+    assert load_status(s, "unfair") == "planned"  # nothing changed
     (alert,) = list_alerts(s)
     assert alert["kind"] == "fairness" and alert["severity"] == "critical" and alert["subject"] == "campaign:unfair"
     old, report = approve_campaign(s, settings, "fair")
-    assert old == "planned" and report["fair"] and campaign_row(s, "fair")["status"] == "approved"
+    assert old == "planned" and report["fair"] and load_status(s, "fair") == "approved"
 
 
 def test_flag_mode_approves_and_alerts(store) -> None:
     s, _ = store
     old, report = approve_campaign(s, load_settings(db_url=str(s.url), fairness_guard="flag"), "unfair")
     assert old == "planned" and not report["fair"]
-    assert campaign_row(s, "unfair")["status"] == "approved"
+    assert load_status(s, "unfair") == "approved"
     assert [a["kind"] for a in list_alerts(s)] == ["fairness"]
     off = approve_campaign(s, load_settings(db_url=str(s.url), fairness_guard="off"), "fair")
     assert off == ("planned", None)

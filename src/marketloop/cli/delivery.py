@@ -171,13 +171,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The plan's fairness report: offer rate, discount depth and predicted benefit by customer group
         (settings fairness_attributes), with disparity ratios against fairness_min_ratio."""
-        from marketloop.delivery.campaigns import campaign_row
         from marketloop.store import open_store
+        from marketloop.store.campaigns import load_plan
         from marketloop.strategy.fairness import plan_fairness
 
         s = settings_for(db)
         with open_store(s.db_url) as store:
-            campaign_row(store, campaign_id)
+            load_plan(store, campaign_id)  # NotFoundError naming the id
             report = plan_fairness(
                 store,
                 campaign_id,
@@ -323,17 +323,16 @@ def register(app: typer.Typer) -> None:
         campaign_id: str = typer.Argument(..., help="Campaign id."), db: DbOption = None, json_out: JsonOption = False
     ) -> None:
         """The campaign's status and its outbox by send status."""
-        from marketloop.delivery.campaigns import campaign_row
-        from marketloop.delivery.outbox import outbox_counts
         from marketloop.store import open_store
+        from marketloop.store.campaigns import load_campaign, outbox_counts
 
         with open_store(settings_for(db).db_url) as store:
-            row = campaign_row(store, campaign_id)
+            campaign = load_campaign(store, campaign_id)
             counts = outbox_counts(store, campaign_id)
         if json_out:
-            emit_json({"campaign_id": campaign_id, "name": row["name"], "status": row["status"], "outbox": counts})
+            emit_json({"campaign_id": campaign_id, "name": campaign.name, "status": campaign.status, "outbox": counts})
         else:
-            _print_counts(f"{row['name']} ({campaign_id}): {row['status']}", counts)
+            _print_counts(f"{campaign.name} ({campaign_id}): {campaign.status}", counts)
 
     for verb, target, doc in (
         ("pause", "paused", "Pause a running campaign: the dispatcher stops before its next batch."),
@@ -346,8 +345,8 @@ def register(app: typer.Typer) -> None:
                 db: DbOption = None,
                 json_out: JsonOption = False,
             ) -> None:
-                from marketloop.delivery.campaigns import set_status
                 from marketloop.store import open_store
+                from marketloop.store.campaigns import set_status
 
                 with open_store(settings_for(db).db_url) as store:
                     old = set_status(store, campaign_id, target)

@@ -14,14 +14,15 @@ from marketloop.clock import settings_clock
 
 def approve_campaign(store: Any, settings: Any, campaign_id: str) -> tuple[str, dict | None]:
     """Approve ``campaign_id`` under the settings' guard; returns (old status, fairness report as a dict)."""
-    from marketloop.delivery.campaigns import approve
     from marketloop.ops.alerts import AlertSink
+    from marketloop.store.campaigns import set_status
     from marketloop.strategy.fairness import FairnessBlocked, FairnessGuard
 
     clock = settings_clock(settings.clock)
     guard = FairnessGuard.from_settings(settings)
     try:
-        old, report = approve(store, campaign_id, guard=guard, now=clock.now())
+        report = guard.check(store, campaign_id, now=clock.now())  # block mode raises before any change
+        old = set_status(store, campaign_id, "approved")
     except FairnessBlocked as exc:
         sink = AlertSink(store, settings, clock)
         sink.raise_alert(

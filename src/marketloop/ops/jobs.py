@@ -77,7 +77,7 @@ def retrain_recs_job(ctx: JobContext) -> JobResult:
 def closed_campaigns(store: Any, now: dt.datetime) -> list[tuple[str, dt.datetime, dt.datetime]]:
     """Randomised campaigns (sends with a holdout) whose attribution window has closed by ``now``:
     (campaign id, first send, window end), oldest first."""
-    from marketloop.strategy.plan import CampaignPlan
+    from marketloop.store.campaigns import CampaignPlan
 
     s, c = schema.sends, schema.campaigns
     rows = store.read_sql(

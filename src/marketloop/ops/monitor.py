@@ -243,8 +243,8 @@ def featured_products_quality(store: Any, campaign_id: str, window_days: int) ->
 
 def check_quality(ctx: Any) -> dict:
     """Realised vs predicted for every campaign with sends; recorded and alerted (see the module doc)."""
-    from marketloop.delivery.campaigns import load_plan
     from marketloop.measure.report import campaign_results
+    from marketloop.store.campaigns import load_plan
 
     store, s = ctx.store, ctx.settings
     now = ctx.now()

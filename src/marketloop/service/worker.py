@@ -148,8 +148,8 @@ class Worker:
     def _dispatch(self, campaign_id: str) -> dict:
         from marketloop.delivery.channels.registry import ChannelRouter
         from marketloop.delivery.dispatcher import Dispatcher
-        from marketloop.delivery.outbox import outbox_counts
         from marketloop.delivery.simulate import run_simulated
+        from marketloop.store.campaigns import outbox_counts
 
         counts = outbox_counts(self.store, campaign_id)
         if counts["waiting"] and not (counts["queued"] or counts["sending"]):
