@@ -218,6 +218,8 @@ def test_lifecycle_with_conflicts_and_audit(api, planned) -> None:
         assert_error(api.post(f"/v1/campaigns/{cid}/{action}", "marketer"), 409, "conflict")
 
     approved = api.post(f"/v1/campaigns/{cid}/approve", "marketer").json()
+    fairness = approved.pop("fairness")  # the guard's report on the plan (flag mode by default)
+    assert set(fairness["attributes"]) == {"country", "age_band"} and "violations" in fairness
     assert approved == {
         "campaign_id": cid,
         "previous_status": "planned",
