@@ -77,21 +77,20 @@ def retrain_recs_job(ctx: JobContext) -> JobResult:
 def closed_campaigns(store: Any, now: dt.datetime) -> list[tuple[str, dt.datetime, dt.datetime]]:
     """Randomised campaigns (sends with a holdout) whose attribution window has closed by ``now``:
     (campaign id, first send, window end), oldest first."""
-    from marketloop.store.campaigns import CampaignPlan
+    from marketloop.store.campaigns import launched_campaigns
 
-    s, c = schema.sends, schema.campaigns
+    s = schema.sends
     rows = store.read_sql(
-        sa.select(s.c.campaign_id, sa.func.min(s.c.sent_at).label("first"), c.c.plan_json)
-        .join(c, c.c.campaign_id == s.c.campaign_id, isouter=True)
+        sa.select(s.c.campaign_id, sa.func.min(s.c.sent_at).label("first"))
         .where(s.c.sent_at.is_not(None))
         .where(s.c.campaign_id.in_(sa.select(s.c.campaign_id).where(s.c.is_holdout.is_(True))))
-        .group_by(s.c.campaign_id, c.c.plan_json)
+        .group_by(s.c.campaign_id)
     )
+    plans = {c.campaign_id: c.plan for c in launched_campaigns(store, [str(x) for x in rows["campaign_id"]])}
     out = []
     for r in rows.itertuples():
-        window = 14
-        if isinstance(r.plan_json, str) and r.plan_json:
-            window = CampaignPlan.model_validate_json(r.plan_json).window_days
+        plan = plans.get(str(r.campaign_id))
+        window = plan.window_days if plan is not None else 14
         first = pd.Timestamp(r.first).to_pydatetime()
         end = first + dt.timedelta(days=window)
         if end <= now:

@@ -170,12 +170,11 @@ def check_drift(ctx: Any, *, as_of: dt.datetime | None = None) -> dict:
 
 # --------------------------------------------------------------------------------------------- quality
 def _measured_campaigns(store: Any) -> pd.DataFrame:
-    c, s = schema.campaigns, schema.sends
+    s = schema.sends
     return store.read_sql(
-        sa.select(c.c.campaign_id, c.c.status, sa.func.min(s.c.sent_at).label("first_sent"))
-        .join(s, s.c.campaign_id == c.c.campaign_id)
+        sa.select(s.c.campaign_id, sa.func.min(s.c.sent_at).label("first_sent"))
         .where(s.c.sent_at.is_not(None))
-        .group_by(c.c.campaign_id, c.c.status)
+        .group_by(s.c.campaign_id)
         .order_by(sa.func.min(s.c.sent_at))
     )
 
@@ -196,12 +195,17 @@ def _offline_precision(store: Any, k_hint: int = 10) -> tuple[float | None, str 
 
 def featured_products_quality(store: Any, campaign_id: str, window_days: int) -> dict | None:
     """Click-through and featured-product purchase rate of a campaign's treated, sent messages."""
-    s, a, o, ol, so = schema.sends, schema.campaign_audience, schema.orders, schema.order_lines, schema.send_outcomes
+    from marketloop.store.campaigns import load_audience
+
+    s, o, ol, so = schema.sends, schema.orders, schema.order_lines, schema.send_outcomes
     sent = store.read_sql(
-        sa.select(s.c.send_id, s.c.customer_id, s.c.sent_at, a.c.products_json)
-        .join(a, sa.and_(a.c.campaign_id == s.c.campaign_id, a.c.customer_id == s.c.customer_id))
-        .where(s.c.campaign_id == campaign_id, s.c.is_holdout.is_(False), s.c.status == "sent")
+        sa.select(s.c.send_id, s.c.customer_id, s.c.sent_at).where(
+            s.c.campaign_id == campaign_id, s.c.is_holdout.is_(False), s.c.status == "sent"
+        )
     )
+    audience = load_audience(store, campaign_id)
+    products = dict(zip(audience["customer_id"].astype(str), audience["products_json"], strict=True))
+    sent["products_json"] = sent["customer_id"].astype(str).map(products)
     sent = sent[sent["products_json"].notna()]
     if sent.empty:
         return None

@@ -192,12 +192,10 @@ def fairness_report(
 
 
 def plan_offers(store: Any, campaign_id: str) -> pd.DataFrame:
-    a = schema.campaign_audience
-    frame = store.read_sql(
-        sa.select(a.c.customer_id, a.c.discount, a.c.predicted_uplift).where(a.c.campaign_id == campaign_id)
-    )
-    frame["customer_id"] = frame["customer_id"].astype(str)
-    return frame
+    from marketloop.store.campaigns import load_audience
+
+    frame = load_audience(store, campaign_id)[["customer_id", "discount", "predicted_uplift"]]
+    return frame.assign(customer_id=frame["customer_id"].astype(str))
 
 
 def plan_fairness(

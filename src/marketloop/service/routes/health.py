@@ -48,6 +48,7 @@ def readyz(request: Request) -> JSONResponse:
     "token), unless `metrics_public` is set.",
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}}, 401: {"description": "no or a bad API key"}},
+    openapi_extra={"x-required-scope": "read"},
 )
 async def metrics(request: Request) -> Response:
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
