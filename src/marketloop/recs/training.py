@@ -29,10 +29,12 @@ def train_from_store(
     promote: bool = True,
     session_model: str | None = "sknn",
     on_step: Callable[[str], None] | None = None,
+    gate: dict | None = None,
 ) -> list[ModelVersion]:
     """Fit the served models on the store and register them: the personalised `model`, trending, content,
     bought together and, when the store's events carry session ids, `session_model` on the visits (None
-    skips it)."""
+    skips it); ``gate``: the promotion gate's figures (``recs/gate.py``), recorded with the main model's
+    version."""
     from marketloop.recs.base import session_model_names
 
     if session_model is not None and session_model not in session_model_names():
@@ -88,7 +90,10 @@ def train_from_store(
             log.info("no events with a session id: no session model trained")
     out = []
     for m in fitted:
-        version = reg.register(m, snapshots[m.name], {"fit_seconds": round(m.fit_seconds_, 3)})
+        metrics = {"fit_seconds": round(m.fit_seconds_, 3)}
+        if gate is not None and m is main:
+            metrics["gate"] = gate
+        version = reg.register(m, snapshots[m.name], metrics)
         if promote:
             version = reg.promote(m.name, version.version)
         out.append(version)

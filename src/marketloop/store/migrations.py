@@ -72,6 +72,13 @@ def _add_profile_activity(conn: Connection) -> None:
     )
 
 
+def _add_always_on(conn: Connection) -> None:
+    """Migration 10: the customer's birth year (fairness by age band), the job log, alerts and the
+    monitor's records."""
+    _add_columns(conn, schema.customers, ("birth_year",))
+    _create("job_runs", "alerts", "monitor_records")(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -115,6 +122,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         9,
         "customers: profile refresh log (a refresh whose inputs did not change is skipped)",
         _create("profile_refreshes"),
+    ),
+    Migration(
+        10,
+        "always on: customers.birth_year, job runs, alerts, monitor records (references, drift, quality)",
+        _add_always_on,
     ),
 )
 
