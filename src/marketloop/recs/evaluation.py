@@ -138,9 +138,8 @@ def split(
     train_users[train.user_idx] = True
     users = users[train_users[users]]
     info.update(train_events=int(len(train)), test_users=int(len(users)), test_pairs=int(test[users].nnz))
-    evaluated = np.zeros(data.n_users, dtype=bool)
-    evaluated[users] = True
-    return Split(train, test, users, protocol, exclude, info, np.flatnonzero(heldout & evaluated[data.user_idx]))
+    # rating metrics use every held-out rating of a customer with training history, relevant or not
+    return Split(train, test, users, protocol, exclude, info, np.flatnonzero(heldout & train_users[data.user_idx]))
 
 
 def heldout_ndcg(scores: np.ndarray, targets: np.ndarray, k: int = 10) -> float:
