@@ -79,6 +79,14 @@ def _add_always_on(conn: Connection) -> None:
     _create("job_runs", "alerts", "monitor_records")(conn)
 
 
+def _index_sessions(conn: Connection) -> None:
+    """Migration 11: the session recommendation route reads one visit's events by ``session_id``; row stores
+    get an index for it (DuckDB declares none, see ``schema.py``)."""
+    if conn.dialect.name in ("postgresql", "mysql", "mariadb"):
+        index = next(i for i in schema.events.indexes if i.name == "ix_events_session_id")
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -128,6 +136,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "always on: customers.birth_year, job runs, alerts, monitor records (references, drift, quality)",
         _add_always_on,
     ),
+    Migration(11, "events: index on session_id (row stores), for live session recommendations", _index_sessions),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

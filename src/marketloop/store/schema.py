@@ -316,6 +316,7 @@ CUSTOMER_TABLES: dict[str, str] = {
 _ROW_STORES = ("postgresql", "mysql", "mariadb")
 for _table, _column in (
     ("events", "customer_id"),
+    ("events", "session_id"),  # a live visit's events, read per session recommendation request
     ("orders", "customer_id"),
     ("order_lines", "product_id"),
     ("reviews", "product_id"),
