@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from marketloop.errors import InputError
 from marketloop.recs.data import Interactions
 from marketloop.recs.factor import ALS
 from marketloop.recs.offline import DEFAULT_SESSION_MODELS, evaluate_models
@@ -165,8 +166,18 @@ def run_ratings(models: list[str]) -> dict:
         }
     )
     data = InteractionFrame(frame, pd.DataFrame({"product_id": frame["item"].unique()}), explicit=True)
-    result = evaluate_models(data, models, protocol="random-stratified", k=10, min_rating=4.0)
-    return {"data": f"simulated store reviews {SIM}", "reviews": len(frame), **result.to_dict()}
+    per_customer = frame.groupby("user").size()
+    out = {
+        "data": f"simulated store reviews {SIM}",
+        "reviews": len(frame),
+        "customers": int(len(per_customer)),
+        "customers_with_4_or_more": int((per_customer >= 4).sum()),
+    }
+    try:
+        result = evaluate_models(data, models, protocol="random-stratified", k=10, min_rating=4.0)
+    except InputError as exc:  # a review log this sparse leaves nothing to hold out per customer
+        return {**out, "error": exc.message}
+    return {**out, **result.to_dict()}
 
 
 def main() -> None:

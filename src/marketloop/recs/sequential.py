@@ -10,7 +10,8 @@ Training runs until it stops improving, not for a fixed number of epochs: each c
 held out as a validation tail (the customer's sequence without it is what the network learns from), and
 after every epoch the model ranks the whole catalogue for a sample of `val_users` of them; training
 stops `patience` epochs after the best validation NDCG@10, or when `max_seconds` of training have passed
-(a time budget for small machines), and the weights of the best epoch are kept. The recommendation vector
+(a time budget for small machines, checked after every batch), and the weights of the best epoch are
+kept. The recommendation vector
 of a customer is then the hidden state after their whole sequence, held-out item included.
 
 Defaults follow the published configuration scaled to a CPU: 50 items of history (the paper's length
@@ -184,12 +185,16 @@ class SASRec(BaseRecommender):
         self.stopped_by_ = "epochs"
         for _ in range(self.epochs):
             perm = rng.permutation(len(trainable))
+            out_of_time = False
             for b in range(0, len(perm), self.batch_size):
                 batch = torch.from_numpy(trainable[perm[b : b + self.batch_size]])
                 loss = self._loss(torch, net, batch, n_items, rng)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+                if time.perf_counter() - start > self.max_seconds:  # the budget holds inside an epoch too
+                    out_of_time = True
+                    break
             self.epochs_run_ += 1
             score = self._validation_ndcg(torch, net, val_inputs, val_targets) if len(val_rows) else 0.0
             self.validation_history_.append(round(score, 5))
@@ -201,7 +206,7 @@ class SASRec(BaseRecommender):
             if len(val_rows) and since >= self.patience:
                 self.stopped_by_ = "validation"
                 break
-            if time.perf_counter() - start > self.max_seconds:
+            if out_of_time:
                 self.stopped_by_ = "time budget"
                 break
         if best_state is not None:

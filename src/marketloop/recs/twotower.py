@@ -238,6 +238,7 @@ class TwoTower(BaseRecommender):
             users_t.train()
             items_t.train()
             perm = rng.permutation(train_rows)
+            out_of_time = False
             for b in range(0, len(perm), self.batch_size):
                 rows = perm[b : b + self.batch_size]
                 bu = torch.from_numpy(u[rows])
@@ -253,6 +254,9 @@ class TwoTower(BaseRecommender):
                 loss.backward()
                 for opt in opts:
                     opt.step()
+                if time.perf_counter() - start > self.max_seconds:  # the budget holds inside an epoch too
+                    out_of_time = True
+                    break
             self.epochs_run_ += 1
             score = self._validation(torch, users_t, items_t, u[val_rows], hist[val_rows], it[val_rows])
             self.validation_history_.append(round(score, 5))
@@ -267,7 +271,7 @@ class TwoTower(BaseRecommender):
             if len(val_rows) and since >= self.patience:
                 self.stopped_by_ = "validation"
                 break
-            if time.perf_counter() - start > self.max_seconds:
+            if out_of_time:
                 self.stopped_by_ = "time budget"
                 break
         if best_state is not None:
