@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     future_tolerance_days: int = Field(
         2, ge=0, description="Timestamps more than this many days in the future are rejected."
     )
+    ingest_memory_limit: str | None = Field(
+        None,
+        description="Memory DuckDB may use while loading a file, e.g. 2GB (default: DuckDB's own, 80 % of RAM). "
+        "Beyond it the load spills to DuckDB's temporary directory, so files larger than memory still load.",
+    )
     models_dir: Path = Field(
         Path(".marketloop/models"),
         description="Where trained recommendation models are stored (the registry's artefacts).",

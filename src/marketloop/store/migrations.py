@@ -72,6 +72,30 @@ def _add_profile_activity(conn: Connection) -> None:
     )
 
 
+def _unindex_fact_tables(conn: Connection) -> None:
+    """Migration 10: on DuckDB, rebuild the fact tables (events, orders, order lines) without their
+    primary-key index (see ``schema.FACT_TABLES``); rows, columns and NOT NULL constraints are kept.
+    Other databases keep their indexes: nothing to do there."""
+    if conn.dialect.name != "duckdb":
+        return
+    for name in schema.FACT_TABLES:
+        indexed = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM duckdb_constraints() WHERE table_name = :t AND constraint_type = 'PRIMARY KEY'"
+            ),
+            {"t": name},
+        ).scalar_one()
+        if not indexed:
+            continue
+        table = schema.metadata.tables[name]
+        present = [c for c in conn.execute(sa.text(f"SELECT * FROM {name} WHERE 1 = 0")).keys()]
+        conn.execute(sa.text(f"ALTER TABLE {name} RENAME TO {name}__indexed"))
+        table.create(conn)
+        cols = ", ".join(c for c in present if c in table.c)
+        conn.execute(sa.text(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {name}__indexed"))
+        conn.execute(sa.text(f"DROP TABLE {name}__indexed"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -115,6 +139,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         9,
         "customers: profile refresh log (a refresh whose inputs did not change is skipped)",
         _create("profile_refreshes"),
+    ),
+    Migration(
+        10,
+        "ingestion: fact tables (events, orders, order lines) without a primary-key index on DuckDB",
+        _unindex_fact_tables,
     ),
 )
 
