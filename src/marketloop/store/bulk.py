@@ -255,6 +255,30 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame, *, chun
     return len(frame)
 
 
+def insert_parquet(conn: Connection, table: sa.Table, paths: list[str], *, batch_rows: int = BATCH_ROWS) -> int:
+    """Insert the rows of Parquet files (columns named like the table's) inside the caller's transaction, in
+    bounded memory: DuckDB reads the files itself in one INSERT; PostgreSQL and MySQL get them in batches of
+    `batch_rows` through :func:`insert_frame`. This is how a batch engine's results come back to the store."""
+    import pyarrow.parquet as pq
+
+    if not paths:
+        return 0
+    names = [n for n in pq.read_schema(paths[0]).names if n in table.c]
+    if conn.dialect.name == "duckdb":
+        files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+        cols = ", ".join(_q(conn, c) for c in names)
+        return int(
+            conn.execute(
+                sa.text(f"INSERT INTO {_q(conn, table.name)} ({cols}) SELECT {cols} FROM read_parquet([{files}])")
+            ).rowcount
+        )
+    total = 0
+    for path in paths:
+        for batch in pq.ParquetFile(path).iter_batches(batch_rows, columns=names):
+            total += insert_frame(conn, table, batch.to_pandas())
+    return total
+
+
 def _arrow_type(sql_type: sa.types.TypeEngine) -> pa.DataType:
     if isinstance(sql_type, sa.DateTime):
         return pa.timestamp("us")
