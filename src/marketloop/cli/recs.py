@@ -50,25 +50,42 @@ def train(
     ] = "minilm",
     val_days: Annotated[float, typer.Option(help="Validation window the hybrid's ranker learns from (days).")] = 30.0,
     promote: Annotated[bool, typer.Option("--promote/--no-promote", help="Serve the new versions right away.")] = True,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="duckdb (default: every served model on one machine) or spark (ALS on Spark MLlib, registered "
+            "as an als version, plus every customer's for-you list written to the store's recs_lists).",
+        ),
+    ] = None,
+    input_dir: Annotated[
+        str | None,
+        typer.Option("--input", help="With --engine spark: a folder of Parquet / Delta tables to train from."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Train the recommendation models on the store's orders and events and register them."""
+    from marketloop.engines import check_engine
+    from marketloop.engines.recs import train as train_on
     from marketloop.recs.base import model_class
-    from marketloop.recs.training import train_from_store
 
     model_class(model)
     settings, store = _store(db)
+    chosen = check_engine(engine or settings.engine)
+    options = {} if chosen == "spark" else {"model": model, "encoder": encoder, "val_days": val_days}
+    if chosen == "duckdb":
+        options["cache_dir"] = str(settings.cache_dir)
     with _progress() as progress:
         task = progress.add_task("loading data")
-        versions = train_from_store(
+        versions = train_on(
             store,
             settings.models_dir,
-            model=model,
-            encoder=encoder,
-            cache_dir=str(settings.cache_dir),
-            val_days=val_days,
+            engine=chosen,
+            source=input_dir,
+            settings=settings,
             promote=promote,
             on_step=lambda s: progress.update(task, description=f"training {s}"),
+            **options,
         )
     rows = [
         {

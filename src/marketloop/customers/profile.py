@@ -202,7 +202,6 @@ def build_profiles(
     return frame, report
 
 
-
 def assemble_profiles(
     as_of: dt.date,
     config: AnalyzeConfig,

@@ -52,7 +52,9 @@ def analyze(
 
     settings = settings or get_settings()
     spark = spark_session(settings)
-    work = Path(tempfile.mkdtemp(prefix="marketloop-spark-", dir=settings.cache_dir if settings.cache_dir.exists() else None))
+    work = Path(
+        tempfile.mkdtemp(prefix="marketloop-spark-", dir=settings.cache_dir if settings.cache_dir.exists() else None)
+    )
     try:
         root = source or export_store(store, work / "store")
         register_tables(spark, root)

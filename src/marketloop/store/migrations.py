@@ -145,6 +145,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ingestion: fact tables (events, orders, order lines) without a primary-key index on DuckDB",
         _unindex_fact_tables,
     ),
+    Migration(11, "recs: batch for-you lists per model version", _create("recs_lists")),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

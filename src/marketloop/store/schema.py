@@ -433,6 +433,22 @@ recs_models = sa.Table(
 )
 
 
+#: Batch for-you lists (written by `marketloop recs train --engine spark`): each customer's top products of
+#: a model version, for campaigns and exports that need every customer's list at once.
+recs_lists = sa.Table(
+    "recs_lists",
+    metadata,
+    sa.Column("model", sa.String(64), primary_key=True, comment="model name, e.g. als"),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False, comment="registry version"),
+    sa.Column("customer_id", ID, primary_key=True),
+    sa.Column("rank", sa.Integer, primary_key=True, autoincrement=False, comment="1 = best"),
+    sa.Column("product_id", ID, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("computed_at", TS, nullable=False),
+)
+CUSTOMER_TABLES["recs_lists"] = "customer_id"
+
+
 # --- content ---
 
 review_sentiment = sa.Table(

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from marketloop.clock import utcnow
@@ -204,7 +203,7 @@ def _hash_sample(df: DataFrame, share: float, seed: int) -> DataFrame:
     """A deterministic sample of customers (by a hash of the id), the same rows on every run."""
     if share >= 1:
         return df
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
     bucket = F.pmod(F.xxhash64(F.col("customer_id"), F.lit(seed)), F.lit(1_000_000))
     return df.where(bucket < int(share * 1_000_000))
@@ -216,7 +215,7 @@ def _rank_pct(df: DataFrame, column: str, ascending: bool) -> DataFrame:
     distinct value are range-partitioned, summed per partition on the driver (one row a partition) and
     turned into a cumulative count with a window inside each partition."""
     from pyspark.sql import Window
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
     key = F.col(column) if ascending else -F.col(column)
     counts = df.groupBy(key.alias("v")).agg(F.count(F.lit(1)).alias("c"))
@@ -309,7 +308,7 @@ def build_profiles_spark(
 ) -> tuple[str, dict[str, object]]:
     """Compute the profiles from the registered ``orders``, ``order_lines``, ``events`` and ``products``
     views; returns the folder of the profile Parquet files and the report (as ``build_profiles``'s)."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
     if not 0 < config.high_value_share < 1:
         raise InputError(
@@ -372,8 +371,10 @@ def build_profiles_spark(
     interests = _interests(spark, as_of, config)
     step("interest tags")
     activity = spark_sql(spark, activity_query(as_of))
-    own = activity.join(now.select("customer_id"), "customer_id").where("active_days >= 2").select(
-        (F.datediff("last_active_day", "first_active_day") / (F.col("active_days") - 1)).alias("own")
+    own = (
+        activity.join(now.select("customer_id"), "customer_id")
+        .where("active_days >= 2")
+        .select((F.datediff("last_active_day", "first_active_day") / (F.col("active_days") - 1)).alias("own"))
     )
     typical_row = own.where("own IS NOT NULL").agg(F.percentile("own", 0.5).alias("m"), F.count("own").alias("n"))
     typical_row = typical_row.collect()[0]
@@ -493,7 +494,9 @@ def _scoring_pass(
         churn = models["churn"].score(X_now, summary)
         propensity = models["purchase"].score(X_now, summary)
         waits = clv.next_purchase_days(summary, (0.25, 0.5, 0.75))
-        activity = part.set_index("customer_id")[["last_active_at", "first_active_day", "last_active_day", "active_days"]]
+        activity = part.set_index("customer_id")[
+            ["last_active_at", "first_active_day", "last_active_day", "active_days"]
+        ]
         stages = lifecycle_stages(rfm["first_order_at"], activity, as_of, typical)
         interests = part.set_index("customer_id")["interests_json"].dropna()
         frame, _ = assemble_profiles(

@@ -102,7 +102,9 @@ def register_tables(spark: SparkSession, root: str, names: tuple[str, ...] = TAB
         frame = read_table(spark, root, name, required=name != "events")
         if frame is None:  # a store without behaviour events: an empty table of the right shape
             frame = spark.createDataFrame([], _spark_schema(schema.metadata.tables[name]))
-        missing = sorted({c.name for c in schema.metadata.tables[name].columns if c.name != "source"} - set(frame.columns))
+        missing = sorted(
+            {c.name for c in schema.metadata.tables[name].columns if c.name != "source"} - set(frame.columns)
+        )
         needed = {"orders": {"order_id", "customer_id", "ordered_at", "status", "is_return", "total"}}.get(name)
         if needed and needed & set(missing):
             raise InputError(
