@@ -189,3 +189,29 @@ def test_als_top_lists_match_across_engines_and_runs(spark, tmp_path):
         assert sorted(ids_spark[row]) == sorted(best), user
         stored = lists.loc[lists["customer_id"] == user, "product_id"].tolist()[:2]
         assert stored == list(ids_spark[row]), user
+
+
+def test_uplift_scores_are_the_same_on_both_engines(spark):
+    from marketloop.engines.uplift import score_uplift
+    from marketloop.strategy.response import OfferResponseModel
+
+    rng = np.random.default_rng(5)
+    n = 3_000
+    X = rng.normal(size=(n, 3))
+    arm = rng.choice(np.array(["control", "email-0", "email-10"], dtype=object), n)
+    lift = np.where(arm == "control", 0.0, 0.08 * (X[:, 0] > 0) + np.where(arm == "email-10", 0.04, 0.0))
+    y = (rng.random(n) < 0.1 + lift).astype(float)
+    opened = np.where(arm == "control", 0.0, (rng.random(n) < 0.3).astype(float))
+    model = OfferResponseModel(random_state=0).fit(X, arm, y, opened, opened * (rng.random(n) < 0.5))
+    audience = pd.DataFrame(rng.normal(size=(400, 3)), columns=["a", "b", "c"])
+    audience.insert(0, "customer_id", [f"c{i:03d}" for i in range(400)])
+    duck = score_uplift(model, audience, ["a", "b", "c"], engine="duckdb")
+    on_spark = score_uplift(model, spark.createDataFrame(audience), ["a", "b", "c"], engine="spark").toPandas()
+    on_spark = on_spark.sort_values("customer_id").reset_index(drop=True)
+    assert list(on_spark.columns) == list(duck.columns)
+    assert on_spark["customer_id"].tolist() == duck["customer_id"].tolist()
+    np.testing.assert_allclose(on_spark.drop(columns="customer_id"), duck.drop(columns="customer_id"), rtol=1e-12)
+    # the model learned who responds: customers with a > 0 get the larger predicted uplift
+    assert (
+        duck.loc[audience["a"] > 0, "uplift__email-0"].mean() > duck.loc[audience["a"] <= 0, "uplift__email-0"].mean()
+    )
