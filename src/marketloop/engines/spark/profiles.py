@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from marketloop.clock import utcnow
@@ -109,47 +110,37 @@ def _now_pass(plan: _Plan) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.Dat
     return run
 
 
-def _valid_pass(plan: _Plan, horizon: int) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
-    """Per partition: features, no-purchase label and RFM summary at the validation snapshot ``as_of - H``."""
-    day = plan.as_of - dt.timedelta(days=horizon)
+def _snapshot_pass(plan: _Plan) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """Per partition, for each horizon H: features, no-purchase label and RFM summary at the validation
+    snapshot ``as_of - H`` of the customers flagged ``__valid`` ("valid" rows), and the stacked training
+    snapshots ending at ``as_of - 2H`` ("train") and ``as_of - H`` ("final") of those flagged ``__train``,
+    with the snapshot number for the order the classifier sees them in. One pass serves both horizons."""
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         part = _partition(batches)
         if part.empty:
             return
-        history = History.of(_transactions(part))
-        X = behaviour_features(history, day)
-        if X.empty:
-            return
-        out = X.add_prefix("x_")
-        out["y"] = no_purchase_labels(history, X.index, day, horizon).to_numpy()
-        out = out.join(_summary(history, day, plan.unit))
-        yield out.reset_index(names="customer_id")
-
-    return run
-
-
-def _train_pass(plan: _Plan, horizon: int) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
-    """Per partition (sampled customers): the stacked training snapshots ending at ``as_of - 2H`` ("train")
-    and ``as_of - H`` ("final"), with the snapshot number for the order the classifier sees them in."""
-    ends = {"train": plan.as_of - dt.timedelta(days=2 * horizon), "final": plan.as_of - dt.timedelta(days=horizon)}
-
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        part = _partition(batches)
-        if part.empty:
-            return
-        history = History.of(_transactions(part))
-        for stack, end in ends.items():
-            for k in range(SNAPSHOTS):
-                day = end - dt.timedelta(days=k * 14)
-                X, y = training_snapshots(history, day, horizon, count=1)
-                if X.empty:
-                    continue
+        valid = History.of(_transactions(part[part["__valid"]]))
+        train = History.of(_transactions(part[part["__train"]]))
+        for horizon in plan.horizons:
+            day = plan.as_of - dt.timedelta(days=horizon)
+            X = behaviour_features(valid, day)
+            if not X.empty:
                 out = X.add_prefix("x_")
-                out["y"] = y
-                out["stack"] = stack
-                out["snapshot"] = k
-                yield out.reset_index(names="customer_id")
+                out["y"] = no_purchase_labels(valid, X.index, day, horizon).to_numpy()
+                out = out.join(_summary(valid, day, plan.unit))
+                yield out.reset_index(names="customer_id").assign(horizon=horizon, stack="valid", snapshot=0)
+            ends = {"train": plan.as_of - dt.timedelta(days=2 * horizon), "final": day}
+            for stack, end in ends.items():
+                for k in range(SNAPSHOTS):
+                    X, y = training_snapshots(train, end - dt.timedelta(days=k * 14), horizon, count=1)
+                    if X.empty:
+                        continue
+                    out = X.add_prefix("x_")
+                    out["y"] = y
+                    for column in SUMMARY_COLUMNS:  # the validation rows' columns, unused here
+                        out[column] = np.nan
+                    yield out.reset_index(names="customer_id").assign(horizon=horizon, stack=stack, snapshot=k)
 
     return run
 
@@ -170,9 +161,16 @@ NOW_SCHEMA = _schema(
         *FEATURE_SCHEMA,
     ]
 )
-VALID_SCHEMA = _schema([("customer_id", "string"), *FEATURE_SCHEMA, ("y", "boolean"), *SUMMARY_SCHEMA])
-TRAIN_SCHEMA = _schema(
-    [("customer_id", "string"), *FEATURE_SCHEMA, ("y", "boolean"), ("stack", "string"), ("snapshot", "int")]
+SNAPSHOT_SCHEMA = _schema(
+    [
+        ("customer_id", "string"),
+        *FEATURE_SCHEMA,
+        ("y", "boolean"),
+        *SUMMARY_SCHEMA,
+        ("horizon", "int"),
+        ("stack", "string"),
+        ("snapshot", "int"),
+    ]
 )
 
 
@@ -201,40 +199,50 @@ def _summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _hash_sample(df: DataFrame, share: float, seed: int) -> DataFrame:
     """A deterministic sample of customers (by a hash of the id), the same rows on every run."""
-    if share >= 1:
-        return df
+    return df if share >= 1 else df.where(_in_sample(share, seed))
+
+
+def _in_sample(share: float, seed: int):  # noqa: ANN202 - a pyspark Column
     from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
+    if share >= 1:
+        return F.lit(True)
     bucket = F.pmod(F.xxhash64(F.col("customer_id"), F.lit(seed)), F.lit(1_000_000))
-    return df.where(bucket < int(share * 1_000_000))
+    return bucket < int(share * 1_000_000)
 
 
-def _rank_pct(df: DataFrame, column: str, ascending: bool) -> DataFrame:
-    """customer_id and the percentile rank of ``column`` (average rank of ties / population), as pandas'
-    ``rank(method="average", pct=True)`` computes it, without a single-partition window: the counts per
-    distinct value are range-partitioned, summed per partition on the driver (one row a partition) and
-    turned into a cumulative count with a window inside each partition."""
+def _rank_pct(df: DataFrame, columns: dict[str, bool]) -> DataFrame:
+    """customer_id and, per column of ``columns`` (name -> ascending), ``<name>_pct``: the percentile rank
+    (average rank of ties / population) as pandas' ``rank(method="average", pct=True)`` computes it, without
+    a single-partition window. The counts per (column, distinct value) are range-partitioned, summed per
+    partition on the driver (one row a partition and column) and turned into cumulative counts with a window
+    inside each partition; one job serves every column."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
-    key = F.col(column) if ascending else -F.col(column)
-    counts = df.groupBy(key.alias("v")).agg(F.count(F.lit(1)).alias("c"))
+    stacked = None
+    for name, ascending in columns.items():
+        key = F.col(name).cast("double") if ascending else -F.col(name).cast("double")
+        part = df.select("customer_id", F.lit(name).alias("col"), key.alias("v"))
+        stacked = part if stacked is None else stacked.unionByName(part)
+    counts = stacked.groupBy("col", "v").agg(F.count(F.lit(1)).alias("c"))
     parts = max(1, df.sparkSession.sparkContext.defaultParallelism)
-    counts = counts.repartitionByRange(parts, "v").withColumn("pid", F.spark_partition_id()).localCheckpoint()
-    totals = {r["pid"]: int(r["n"]) for r in counts.groupBy("pid").agg(F.sum("c").alias("n")).collect()}
-    offsets, running = {}, 0
-    for pid in sorted(totals):
-        offsets[pid] = running
-        running += totals[pid]
-    offset = F.create_map(*[x for pid, off in offsets.items() for x in (F.lit(pid), F.lit(off))])
-    before = F.coalesce(
-        F.sum("c").over(Window.partitionBy("pid").orderBy("v").rowsBetween(Window.unboundedPreceding, -1)), F.lit(0)
-    )
-    ranked = counts.select("v", "c", (before + offset[F.col("pid")]).alias("below"))
+    counts = counts.repartitionByRange(parts, "col", "v").withColumn("pid", F.spark_partition_id()).localCheckpoint()
+    sums = counts.groupBy("col", "pid").agg(F.sum("c").alias("n")).collect()
+    offsets: dict[tuple[str, int], int] = {}
+    population: dict[str, int] = {}
+    for row in sorted(sums, key=lambda r: (r["col"], r["pid"])):
+        offsets[(row["col"], row["pid"])] = population.get(row["col"], 0)
+        population[row["col"]] = population.get(row["col"], 0) + int(row["n"])
+    offset = F.create_map(*[x for (c, pid), off in offsets.items() for x in (F.lit(f"{c}/{pid}"), F.lit(off))])
+    size = F.create_map(*[x for c, n in population.items() for x in (F.lit(c), F.lit(float(n)))])
+    window = Window.partitionBy("col", "pid").orderBy("v").rowsBetween(Window.unboundedPreceding, -1)
+    below = F.coalesce(F.sum("c").over(window), F.lit(0)) + offset[F.concat_ws("/", "col", F.col("pid").cast("string"))]
     c = F.col("c").cast("double")
-    avg = (c * F.col("below").cast("double") + c * (c + 1) / 2) / c
-    ranked = ranked.select("v", (avg / F.lit(float(running))).alias("pct"))
-    return df.select("customer_id", key.alias("v")).join(ranked, "v").select("customer_id", "pct")
+    avg = (c * below.cast("double") + c * (c + 1) / 2) / c
+    ranked = counts.select("col", "v", (avg / size[F.col("col")]).alias("pct"))
+    pct = stacked.join(ranked, ["col", "v"]).groupBy("customer_id").pivot("col", list(columns)).agg(F.first("pct"))
+    return pct.select("customer_id", *[F.col(name).alias(f"{name}_pct") for name in columns])
 
 
 def _check_data(spark: SparkSession, as_of: dt.date, config: AnalyzeConfig) -> dict[str, object]:
@@ -344,11 +352,8 @@ def build_profiles_spark(
     now = tx.mapInPandas(_now_pass(plan), NOW_SCHEMA).cache()
     n_customers = now.count()
     rfm = now.select("customer_id", "recency_days", "frequency", "revenue")
-    pct = (
-        _rank_pct(rfm, "recency_days", ascending=False)
-        .withColumnRenamed("pct", "r_pct")
-        .join(_rank_pct(rfm, "frequency", ascending=True).withColumnRenamed("pct", "f_pct"), "customer_id")
-        .join(_rank_pct(rfm, "revenue", ascending=True).withColumnRenamed("pct", "m_pct"), "customer_id")
+    pct = _rank_pct(rfm, {"recency_days": False, "frequency": True, "revenue": True}).withColumnsRenamed(
+        {"recency_days_pct": "r_pct", "frequency_pct": "f_pct", "revenue_pct": "m_pct"}
     )
     step("RFM segments")
 
@@ -360,8 +365,9 @@ def build_profiles_spark(
     step("lifetime value")
 
     models: dict[str, HorizonModel] = {}
+    snapshots = _snapshots(tx, plan, n_customers, config.random_state)
     for event, horizon in (("churn", config.churn_horizon_days), ("purchase", config.propensity_days)):
-        inputs = _horizon_inputs(tx, plan, horizon, n_customers, config.random_state)
+        inputs = _horizon_inputs(snapshots[snapshots["horizon"] == horizon], plan, horizon)
         models[event] = fit_horizon(
             inputs, clv, event=event, make_clv=config.make_clv, random_state=config.random_state
         )
@@ -420,17 +426,25 @@ def build_profiles_spark(
     return out, report
 
 
-def _horizon_inputs(tx: DataFrame, plan: _Plan, horizon: int, n_customers: int, seed: int | None) -> HorizonInputs:
-    """The validation snapshot of every customer (a sample beyond VALIDATION_CAP) and the training snapshots
-    of a sample sized like the DuckDB pass's (``horizon._training_history``), in the DuckDB pass's row order."""
+def _snapshots(tx: DataFrame, plan: _Plan, n_customers: int, seed: int | None) -> pd.DataFrame:
+    """Every row of the snapshot pass: the validation snapshot of every customer (a sample beyond
+    VALIDATION_CAP) and the training snapshots of a sample sized like the DuckDB pass's
+    (``horizon._training_history``), for both horizons."""
     valid_share = min(1.0, VALIDATION_CAP / max(n_customers, 1))
     train_share = 1.5 * MAX_TRAIN_ROWS / max(1, SNAPSHOTS * n_customers)
     seed = 0 if seed is None else int(seed)
-    valid = _to_pandas(_hash_sample(tx, valid_share, seed).mapInPandas(_valid_pass(plan, horizon), VALID_SCHEMA))
-    valid = valid.sort_values("customer_id", kind="stable").reset_index(drop=True)
-    train = _to_pandas(_hash_sample(tx, train_share, seed + 1).mapInPandas(_train_pass(plan, horizon), TRAIN_SCHEMA))
-    train = train.sort_values(["stack", "snapshot", "customer_id"], kind="stable").reset_index(drop=True)
-    stacks = {name: train[train["stack"] == name] for name in ("train", "final")}
+    flagged = tx.withColumn("__valid", _in_sample(valid_share, seed)).withColumn(
+        "__train", _in_sample(train_share, seed + 1)
+    )
+    return _to_pandas(flagged.where("__valid OR __train").mapInPandas(_snapshot_pass(plan), SNAPSHOT_SCHEMA))
+
+
+def _horizon_inputs(rows: pd.DataFrame, plan: _Plan, horizon: int) -> HorizonInputs:
+    """:class:`HorizonInputs` of one horizon from the snapshot rows, in the DuckDB pass's row order."""
+    valid = rows[rows["stack"] == "valid"].sort_values("customer_id", kind="stable").reset_index(drop=True)
+    train = rows[rows["stack"] != "valid"]
+    train = train.sort_values(["snapshot", "customer_id"], kind="stable").reset_index(drop=True)
+    stacks = {name: train[train["stack"] == name].reset_index(drop=True) for name in ("train", "final")}
     X_valid = _features(valid) if len(valid) else pd.DataFrame(columns=list(FEATURES), dtype=float)
     summary_valid = _summary_frame(valid)
     return HorizonInputs(
