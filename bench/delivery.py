@@ -18,13 +18,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from marketloop.delivery.campaigns import save_plan, set_status
 from marketloop.delivery.channels import ChannelRouter
 from marketloop.delivery.checks import SendPolicy
 from marketloop.delivery.dispatcher import Dispatcher, SimClock
 from marketloop.delivery.outbox import launch
 from marketloop.store import open_store, schema
-from marketloop.strategy.plan import CampaignPlan, GroupPlan, Variant
+from marketloop.store.campaigns import CampaignPlan, GroupPlan, Variant, save_plan, set_status
 
 T0 = dt.datetime(2025, 6, 2, 12)
 

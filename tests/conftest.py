@@ -72,6 +72,9 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MARKETLOOP_SESSION_SECRET_FILE", str(tmp_path / "secret" / "session.key"))
     monkeypatch.setenv("MARKETLOOP_DB_URL", f"duckdb:///{tmp_path / 'default.duckdb'}")
     monkeypatch.setenv("MARKETLOOP_CONFIG", str(tmp_path / "absent.toml"))
+    # no scheduled job may start in the background of a test that did not ask for one (tests of the
+    # scheduler pass run_schedules=True with a simulated clock)
+    monkeypatch.setenv("MARKETLOOP_RUN_SCHEDULES", "false")
     from marketloop.config import get_settings
 
     get_settings.cache_clear()

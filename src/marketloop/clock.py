@@ -22,7 +22,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["Clock", "SystemClock", "SimClock", "ReplayClock", "parse_clock", "utcnow", "wall_utcnow", "as_naive_utc"]
+__all__ = [
+    "check_cron",
+    "Clock",
+    "SystemClock",
+    "SimClock",
+    "ReplayClock",
+    "parse_clock",
+    "utcnow",
+    "wall_utcnow",
+    "as_naive_utc",
+]
 
 
 class Clock(Protocol):
@@ -127,3 +137,20 @@ def default_clock() -> Clock:
 def utcnow() -> dt.datetime:
     """Now on the process's business clock (naive UTC)."""
     return default_clock().now()
+
+
+def check_cron(name: str, expr: str) -> None:
+    """Raise ConfigError naming the job when ``expr`` is neither ``off`` nor a cron expression."""
+    from cronsim import CronSim, CronSimError
+
+    from marketloop.errors import ConfigError
+
+    if not isinstance(expr, str) or expr.strip().lower() == "off":
+        return
+    try:
+        CronSim(expr, dt.datetime(2026, 1, 1))
+    except CronSimError as exc:
+        raise ConfigError(
+            f"schedules.{name}: {expr!r} is not a cron expression ({exc})",
+            hint='Use five fields, minute hour day month weekday, e.g. "0 2 * * *" (02:00 UTC daily), or "off".',
+        ) from None

@@ -143,6 +143,89 @@ class Settings(BaseSettings):
     api_max_inflight_writes: int = Field(
         4, gt=0, description="Tracking batches written at once; beyond this the API answers 503 with Retry-After."
     )
+    # --- always on: schedules, monitoring, alerts, fairness ---
+    schedules: dict[str, str] = Field(
+        default_factory=dict,
+        description="When the worker runs each job, as a cron expression in UTC (minute hour day month weekday), "
+        'or "off", replacing the job\'s default: profiles 0 2 * * *, recs 0 3 * * *, uplift 15 * * * *, '
+        'monitor 30 * * * *, and any registered plugin job (e.g. forecast). Example: {"recs": "0 4 * * 0"} '
+        "(JSON in MARKETLOOP_SCHEDULES).",
+    )
+    schedule_check_s: float = Field(30.0, gt=0, description="Seconds between the worker's looks for due jobs.")
+    run_schedules: bool = Field(
+        True, description="Whether the worker (and `serve` with its built-in worker) runs the scheduled jobs."
+    )
+    recs_retrain_model: str = Field("hybrid", description="The recommender the scheduled retraining trains and gates.")
+    recs_encoder: str = Field(
+        "minilm",
+        description="Text encoder of the content recommender the scheduled retraining trains (minilm or hashing).",
+    )
+    recs_gate_window_days: float = Field(
+        14.0,
+        gt=0,
+        description="The latest window (days of data) the retrained and the current recommender are scored on.",
+    )
+    recs_gate_metric: str = Field(
+        "ndcg@10", description="Offline metric that gates promotion of a retrained recommender."
+    )
+    recs_gate_tolerance: float = Field(
+        0.05,
+        ge=0,
+        lt=1,
+        description="A retrained recommender is promoted unless its metric is more than this share below the current one's.",
+    )
+    drift_psi_threshold: float = Field(
+        0.2, gt=0, description="Population stability index at which a feature has drifted."
+    )
+    drift_ks_threshold: float = Field(
+        0.15, gt=0, le=1, description="Kolmogorov-Smirnov statistic at which a numeric feature has drifted."
+    )
+    drift_min_rows: int = Field(100, gt=0, description="Fewest rows in each window for a drift test to be made.")
+    freshness_max_hours: float = Field(
+        48.0, gt=0, description="Alert when the newest order or event is older than this (business clock)."
+    )
+    reject_rate_threshold: float = Field(
+        0.05, ge=0, le=1, description="Alert when an ingestion run rejects more than this share of its records."
+    )
+    quality_drop_threshold: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Alert when a realised rate falls below this share of its prediction (recommendation hits, "
+        "campaign incremental conversions).",
+    )
+    alert_webhook_url: str | None = Field(
+        None, description="Where alerts are POSTed as signed JSON (same signature as the webhook channel)."
+    )
+    alert_webhook_secret: SecretStr | None = Field(
+        None, description="HMAC key of the alert webhook (at least 16 characters); required with alert_webhook_url."
+    )
+    metrics_public: bool = Field(
+        False, description="Serve /metrics without an API key (for a Prometheus on a private network)."
+    )
+    fairness_attributes: list[str] = Field(
+        default_factory=lambda: ["country", "age_band"],
+        description="Customer attributes the fairness report groups by: columns of customers (country, language, "
+        "city, ...) or age_band (from birth_year).",
+    )
+    fairness_min_ratio: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Smallest acceptable ratio of a group's offer rate (or discount depth, predicted benefit) to the "
+        "best-treated group's (the four-fifths rule).",
+    )
+    fairness_min_group: int = Field(30, gt=0, description="Groups smaller than this are reported but not judged.")
+    fairness_guard: str = Field(
+        "flag",
+        pattern="^(off|flag|block)$",
+        description="At approval: off, flag (approve, raise an alert and record it) or block (refuse the approval).",
+    )
+    default_language: str = Field(
+        "en",
+        pattern="^(en|zh)$",
+        description="Language of customers whose language is neither declared nor detectable.",
+    )
 
     @field_validator("db_url")
     @classmethod
@@ -156,6 +239,18 @@ class Settings(BaseSettings):
     def _check_engine(cls, value: str) -> str:
         if value not in ("duckdb", "spark"):
             raise ValueError("expected duckdb or spark")
+        return value
+
+    @field_validator("schedules")
+    @classmethod
+    def _check_schedules(cls, value: dict[str, str]) -> dict[str, str]:
+        from marketloop.clock import check_cron
+
+        for name, expr in value.items():
+            try:
+                check_cron(name, expr)
+            except ConfigError as exc:
+                raise ValueError(exc.message) from None
         return value
 
     @field_validator("clock")

@@ -30,10 +30,17 @@ class DemoContext:
     report: Report
     summary: dict[str, object] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    #: the settings the demo runs under (fairness guard, ...); from the environment when None
+    settings: object = None
 
     @property
     def db_url(self) -> str:
         return str(self.store.url)
+
+    def effective_settings(self):  # noqa: ANN201 - marketloop.config.Settings
+        from marketloop.config import load_settings
+
+        return self.settings if self.settings is not None else load_settings(db_url=self.db_url)
 
 
 #: A step takes the context, adds report sections / summary entries, and returns nothing.
@@ -65,11 +72,11 @@ def step_plan(ctx: DemoContext) -> None:
     import tomllib
 
     from marketloop.sim import SimWorld
+    from marketloop.store.campaigns import save_plan
     from marketloop.strategy.goal import parse_goal
     from marketloop.strategy.history import read_history, run_exploration
     from marketloop.strategy.planner import plan_campaign
     from marketloop.strategy.report import plan_section
-    from marketloop.strategy.storage import save_plan
 
     goal = parse_goal(tomllib.loads(DEMO_GOAL), source="demo goal")
     history = read_history(ctx.store)
@@ -78,7 +85,7 @@ def step_plan(ctx: DemoContext) -> None:
         arms = [("email", d) for d in goal.discounts]
         history = run_exploration(ctx.store, world, world.customer_ids, arms, seed=ctx.seed)
     result = plan_campaign(ctx.store, goal, history=history, n_boot=100, random_state=ctx.seed)
-    campaign_id = save_plan(ctx.store, result)
+    campaign_id = save_plan(ctx.store, result.plan, result.audience, goal=result.goal)
     ctx.report.add(
         plan_section(
             result.plan,
@@ -102,12 +109,19 @@ def step_bandit(ctx: DemoContext, audience_size: int = 2000, waves: int = 4) -> 
     import pandas as pd
 
     from marketloop.delivery.bandit import run_bandit_simulated
-    from marketloop.delivery.campaigns import save_plan, set_status
     from marketloop.delivery.outbox import launch
     from marketloop.report import Section
-    from marketloop.strategy.plan import CampaignPlan, GroupPlan, Offer, Variant
+    from marketloop.store.campaigns import (
+        CampaignPlan,
+        GroupPlan,
+        Offer,
+        Variant,
+        audience_customers,
+        save_plan,
+        set_status,
+    )
 
-    taken = set(ctx.store.read_sql("SELECT customer_id FROM campaign_audience")["customer_id"])
+    taken = audience_customers(ctx.store)
     pool = ctx.store.read_sql("SELECT customer_id FROM customers ORDER BY customer_id")
     pool = pool[~pool["customer_id"].isin(taken)]
     ids = pool.sample(n=min(audience_size, len(pool)), random_state=ctx.seed + 1)["customer_id"].sort_values()
@@ -165,15 +179,22 @@ def step_bandit(ctx: DemoContext, audience_size: int = 2000, waves: int = 4) -> 
 
 
 def step_execute(ctx: DemoContext) -> None:
-    """Approve and launch the planned campaign, deliver it through the outbox to the simulated customers,
-    and measure the lift against its holdout next to the planner's prediction."""
-    from marketloop.delivery.campaigns import set_status
+    """Approve the planned campaign (after the fairness guard's report), launch it, deliver it through the
+    outbox to the simulated customers, and measure the lift against its holdout next to the prediction."""
     from marketloop.delivery.outbox import launch
     from marketloop.delivery.simulate import run_simulated
     from marketloop.measure.report import campaign_results, campaign_sections
+    from marketloop.ops.approval import approve_campaign
 
     campaign_id = ctx.summary["campaign"]["campaign_id"]  # set by step_plan, which runs first
-    set_status(ctx.store, campaign_id, "approved")
+    _, fairness = approve_campaign(ctx.store, ctx.effective_settings(), campaign_id)
+    if fairness is not None:
+        ctx.summary["fairness"] = {
+            "fair": fairness["fair"],
+            "ratios": {a: p["disparity_ratios"] for a, p in fairness["attributes"].items()},
+            "violations": [v["message"] for v in fairness["violations"]],
+        }
+        ctx.report.add(fairness_section(fairness))
     launch(ctx.store, campaign_id, seed=ctx.seed)
     result = run_simulated(ctx.store, campaign_id, ctx.sim_dir, seed=ctx.seed)
     results = campaign_results(ctx.store, campaign_id)
@@ -192,6 +213,34 @@ def step_execute(ctx: DemoContext) -> None:
         f"Planned campaign {campaign_id} delivered in simulation: {result.sent:,} messages sent, {result.skipped:,} "
         f"skipped at send time; conversion lift {(o.get('conversion_lift') or 0):+.2%} "
         f"[{(o.get('conversion_low') or 0):+.2%}, {(o.get('conversion_high') or 0):+.2%}] vs holdout."
+    )
+
+
+def fairness_section(report: dict):  # noqa: ANN201 - a report Section
+    """The fairness report as a report section: one table per attribute."""
+    import pandas as pd
+
+    from marketloop.report import Section
+
+    tables = []
+    for attribute, part in report["attributes"].items():
+        frame = pd.DataFrame(part["groups"])[
+            ["group", "customers", "offered", "offer_rate", "discount_depth", "predicted_benefit"]
+        ]
+        tables.append((f"By {attribute.replace('_', ' ')}", frame))
+    figures = {
+        f"{a} {m.replace('_', ' ')} ratio": (f"{v:.2f}" if v is not None else "-")
+        for a, p in report["attributes"].items()
+        for m, v in p["disparity_ratios"].items()
+    }
+    figures["verdict"] = "fair" if report["fair"] else f"{len(report['violations'])} violation(s)"
+    return Section(
+        title="Fairness of the plan's offers",
+        intro="Offer rate, discount depth and predicted benefit by customer group, and the disparity ratio of each "
+        f"(lowest group over highest; the guard's threshold is {report['min_ratio']:g}). Small groups are shown, "
+        "not judged.",
+        figures=figures,
+        tables=tables,
     )
 
 
@@ -288,7 +337,9 @@ def run_demo(options: DemoOptions, progress: Callable[[str], None] | None = None
         title="MarketLoop demo store",
         subtitle=f"{options.customers:,} simulated customers, {options.days} days, seed {options.seed}",
     )
-    ctx = DemoContext(out_dir=out, store=store, sim_dir=sim_dir, seed=options.seed, report=report, timings=timings)
+    ctx = DemoContext(
+        out_dir=out, store=store, sim_dir=sim_dir, seed=options.seed, report=report, timings=timings, settings=settings
+    )
     ctx.summary["generated_rows"] = manifest.rows
     for name, step in STEPS:
         started = time.perf_counter()

@@ -14,9 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from marketloop.delivery.campaigns import save_plan, set_status
 from marketloop.store import open_store, schema
-from marketloop.strategy.plan import CampaignPlan, GroupPlan, Offer, Variant
+from marketloop.store.campaigns import CampaignPlan, GroupPlan, Offer, Variant, save_plan, set_status
 
 T0 = dt.datetime(2025, 6, 2, 12, 0)  # a Monday, noon UTC
 

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from marketloop.delivery.channels import ChannelRouter
 from marketloop.delivery.checks import SendPolicy, quiet_until
 from marketloop.delivery.dispatcher import Dispatcher, SimClock
-from marketloop.delivery.outbox import launch, outbox_counts
+from marketloop.delivery.outbox import launch
 from marketloop.store import schema
+from marketloop.store.campaigns import outbox_counts
 
 from .conftest import T0, make_plan, seed_customers
 
@@ -135,7 +136,7 @@ def test_webhook_dead_letters_after_n_failures_with_exponential_backoff(store, w
 
 
 def test_pause_stops_the_dispatcher(store, smtp_server):
-    from marketloop.delivery.campaigns import set_status
+    from marketloop.store.campaigns import set_status
 
     ids = seed_customers(store, 5)
     make_plan(store, "c1", ids, holdout=0.0)
@@ -181,7 +182,7 @@ def test_takeover_and_lost_lock(store, smtp_server):
 
 def test_campaign_paused_as_the_last_batch_ends_is_not_completed(store, smtp_server, monkeypatch):
     from marketloop.delivery import dispatcher
-    from marketloop.delivery.campaigns import set_status
+    from marketloop.store.campaigns import set_status
 
     ids = seed_customers(store, 3)
     make_plan(store, "c1", ids, holdout=0.0)

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from marketloop.delivery.outbox import draw_holdout, launch, outbox_counts
+from marketloop.delivery.outbox import draw_holdout, launch
 from marketloop.errors import InputError
+from marketloop.store.campaigns import outbox_counts
 
 from .conftest import make_plan, seed_customers
 
@@ -68,8 +69,8 @@ def test_zero_holdout_only_when_forced(store):
 
 
 def test_status_changes_refuse_disallowed_and_concurrent_changes(store, monkeypatch):
-    from marketloop.delivery import campaigns
     from marketloop.errors import ConflictError
+    from marketloop.store.campaigns import repository as campaigns
 
     make_plan(store, "c1", seed_customers(store, 4), approve=False)
     with pytest.raises(ConflictError, match="'c1' is planned; it cannot become running"):
@@ -78,7 +79,7 @@ def test_status_changes_refuse_disallowed_and_concurrent_changes(store, monkeypa
     assert campaigns.set_status(store, "c1", "approved") == "approved"  # already there: nothing to do
     # another process cancels it between our read and our write: the conditional update notices
     campaigns.set_status(store, "c1", "cancelled")
-    monkeypatch.setattr(campaigns, "campaign_row", lambda s, cid: {"status": "approved"})
+    monkeypatch.setattr(campaigns, "load_status", lambda s, cid: "approved")
     with pytest.raises(ConflictError, match="changed status while it was being set to running"):
         campaigns.set_status(store, "c1", "running")
     assert store.scalar("select status from campaigns where campaign_id = 'c1'") == "cancelled"

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from marketloop.store import open_store, schema
-from marketloop.strategy.plan import CampaignPlan
+from marketloop.store.campaigns import CampaignPlan
 from tests.service.conftest import ROLES, Api, assert_error, make_api
 from tests.strategy.conftest import _build
 
@@ -218,6 +218,8 @@ def test_lifecycle_with_conflicts_and_audit(api, planned) -> None:
         assert_error(api.post(f"/v1/campaigns/{cid}/{action}", "marketer"), 409, "conflict")
 
     approved = api.post(f"/v1/campaigns/{cid}/approve", "marketer").json()
+    fairness = approved.pop("fairness")  # the guard's report on the plan (flag mode by default)
+    assert set(fairness["attributes"]) == {"country", "age_band"} and "violations" in fairness
     assert approved == {
         "campaign_id": cid,
         "previous_status": "planned",

@@ -129,7 +129,7 @@ def test_worker_command_delivers_an_api_launched_campaign_exactly_once(tmp_path,
     assert result["sent"] == 8 and result["stopped"] == "completed"
     assert len(smtp_server.raw) == 8 and len(smtp_server.unique) == 8
     again = runner.invoke(app, args)
-    assert again.exit_code == 0 and json.loads(again.stdout) == {"campaigns": {}}
+    assert again.exit_code == 0 and json.loads(again.stdout) == {"campaigns": {}, "jobs": []}
     assert len(smtp_server.raw) == 8  # nothing delivered twice
     with open_store(url) as s:
         assert s.scalar("select status from campaigns where campaign_id = 'c1'") == "completed"
@@ -150,7 +150,8 @@ def test_worker_reads_time_from_its_clock_setting_not_the_wall(tmp_path, smtp_se
     """Quiet hours (21:00-08:00 in the customer's zone) are judged on the configured clock, whatever the hour
     the test runs at; the pass is stamped with that clock too."""
     from marketloop.clock import parse_clock
-    from marketloop.delivery.outbox import launch, outbox_counts
+    from marketloop.delivery.outbox import launch
+    from marketloop.store.campaigns import outbox_counts
 
     store = open_store(f"duckdb:///{tmp_path / 'clock.duckdb'}")
     make_plan(store, "c1", seed_customers(store, 5), holdout=0.2)
@@ -173,7 +174,8 @@ def test_clock_setting_rejects_what_is_not_an_instant(tmp_path) -> None:
 
 def test_worker_leaves_locked_and_allocation_waiting_campaigns_alone(tmp_path, smtp_server) -> None:  # noqa: F811
     from marketloop.delivery import lock
-    from marketloop.delivery.outbox import launch, outbox_counts
+    from marketloop.delivery.outbox import launch
+    from marketloop.store.campaigns import outbox_counts
 
     store = open_store(f"duckdb:///{tmp_path / 'busy.duckdb'}")
     ids = seed_customers(store, 6)

@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 
 from marketloop.errors import InputError, NotFoundError
+from marketloop.store.campaigns import load_audience, load_campaign, save_plan
 from marketloop.store.engine import open_store
 from marketloop.strategy.goal import parse_goal
 from marketloop.strategy.history import read_history
 from marketloop.strategy.planner import fit_response_model, plan_campaign
-from marketloop.strategy.storage import load_plan, save_plan
 
 GOAL = {"name": "Known targeting", "discounts": [0.0, 0.2], "holdout_fraction": 0.1}
 
@@ -77,12 +77,12 @@ def test_store_round_trip(known_store_url, planned) -> None:
     url, _ = known_store_url
     result, _ = planned
     with open_store(url) as store:
-        cid = save_plan(store, result)
-        plan, status, audience = load_plan(store, cid)
+        cid = save_plan(store, result.plan, result.audience, goal=result.goal)
+        campaign, audience = load_campaign(store, cid, require_plan=True), load_audience(store, cid)
         with pytest.raises(NotFoundError, match="no planned campaign"):
-            load_plan(store, "cmp-nope")
-    assert status == "planned"
-    assert plan == result.plan
+            load_campaign(store, "cmp-nope", require_plan=True)
+    assert campaign.status == "planned"
+    assert campaign.plan == result.plan and campaign.goal == result.goal.model_dump(mode="json")
     assert len(audience) == len(result.audience)
     assert set(audience["variant"]) <= {"email-0", "email-20"}
 

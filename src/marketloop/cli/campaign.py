@@ -94,11 +94,11 @@ def plan_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan and print without storing the plan.")] = False,
 ) -> None:
     """Plan a campaign for GOAL: audience by uplift, offer, channel and day, with its predicted effect; stored as 'planned'."""
+    from marketloop.store.campaigns import save_plan
     from marketloop.store.engine import open_store
     from marketloop.strategy.goal import load_goal
     from marketloop.strategy.history import arm_name, exploration_arms, read_history, run_exploration
     from marketloop.strategy.planner import plan_campaign
-    from marketloop.strategy.storage import save_plan
     from marketloop.strategy.uplift import make_learner
 
     parsed = load_goal(goal)
@@ -123,7 +123,7 @@ def plan_command(
         with err_console.status("Learning uplift and planning"):
             result = plan_campaign(store, parsed, history=history, learner=learner)
         if not dry_run:
-            save_plan(store, result)
+            save_plan(store, result.plan, result.audience, goal=result.goal)
     if as_json:
         emit_json(
             {
@@ -149,23 +149,24 @@ def show_command(
     as_json: JsonOption = False,
 ) -> None:
     """Show a stored plan: predicted effect, groups with reasons, rationale."""
+    from marketloop.store.campaigns import audience_by_variant, load_campaign
     from marketloop.store.engine import open_store
-    from marketloop.strategy.storage import load_plan
 
     with open_store(settings_for(db).db_url) as store:
-        plan, status, audience = load_plan(store, campaign_id)
+        campaign = load_campaign(store, campaign_id, require_plan=True)
+        by_variant = audience_by_variant(store, campaign_id)
     if as_json:
         emit_json(
             {
                 "campaign_id": campaign_id,
-                "status": status,
-                "plan": plan.model_dump(mode="json"),
-                "audience": int(len(audience)),
-                "audience_by_variant": audience.groupby("variant").size().to_dict() if len(audience) else {},
+                "status": campaign.status,
+                "plan": campaign.plan.model_dump(mode="json"),
+                "audience": sum(by_variant.values()),
+                "audience_by_variant": by_variant,
             }
         )
         return
-    _print_plan(plan, status)
+    _print_plan(campaign.plan, campaign.status)
 
 
 @evaluate.app.command("campaign")

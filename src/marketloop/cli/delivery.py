@@ -148,16 +148,70 @@ def register(app: typer.Typer) -> None:
     def approve(
         campaign_id: str = typer.Argument(..., help="Campaign id."), db: DbOption = None, json_out: JsonOption = False
     ) -> None:
-        """Approve a planned campaign so it can be launched."""
-        from marketloop.delivery.campaigns import set_status
+        """Approve a planned campaign so it can be launched. The fairness guard looks at the plan first
+        (setting fairness_guard: flag approves and raises an alert, block refuses a plan over the threshold)."""
+        from marketloop.ops.approval import approve_campaign
         from marketloop.store import open_store
 
-        with open_store(settings_for(db).db_url) as store:
-            old = set_status(store, campaign_id, "approved")
+        settings = settings_for(db)
+        with open_store(settings.db_url) as store:
+            old, fairness = approve_campaign(store, settings, campaign_id)
         if json_out:
-            emit_json({"campaign_id": campaign_id, "from": old, "status": "approved"})
+            emit_json({"campaign_id": campaign_id, "from": old, "status": "approved", "fairness": fairness})
         else:
             console.print(f"Campaign {campaign_id}: {old} -> approved")
+            if fairness is not None and not fairness["fair"]:
+                console.print("[yellow]Fairness: flagged[/yellow] (an alert was raised):")
+                for v in fairness["violations"]:
+                    console.print(f"  {v['message']}")
+
+    @app.command("fairness")
+    def fairness(
+        campaign_id: str = typer.Argument(..., help="Campaign id."), db: DbOption = None, json_out: JsonOption = False
+    ) -> None:
+        """The plan's fairness report: offer rate, discount depth and predicted benefit by customer group
+        (settings fairness_attributes), with disparity ratios against fairness_min_ratio."""
+        from marketloop.store import open_store
+        from marketloop.store.campaigns import load_plan
+        from marketloop.strategy.fairness import plan_fairness
+
+        s = settings_for(db)
+        with open_store(s.db_url) as store:
+            load_plan(store, campaign_id)  # NotFoundError naming the id
+            report = plan_fairness(
+                store,
+                campaign_id,
+                attributes=list(s.fairness_attributes),
+                min_ratio=s.fairness_min_ratio,
+                min_group=s.fairness_min_group,
+            ).as_dict()
+        if json_out:
+            emit_json(report)
+            return
+        from rich.table import Table
+
+        for attribute, part in report["attributes"].items():
+            ratios = ", ".join(
+                f"{m.replace('_', ' ')} {v:.2f}" if v is not None else f"{m.replace('_', ' ')} -"
+                for m, v in part["disparity_ratios"].items()
+            )
+            table = Table(title=f"{attribute} (disparity ratios: {ratios})")
+            for col in ("group", "customers", "offered", "offer rate", "discount", "predicted benefit"):
+                table.add_column(col)
+            for g in part["groups"]:
+                table.add_row(
+                    g["group"],
+                    f"{g['customers']:,}",
+                    f"{g['offered']:,}",
+                    f"{g['offer_rate']:.1%}" if g["offer_rate"] is not None else "-",
+                    f"{g['discount_depth']:.0%}" if g["discount_depth"] is not None else "-",
+                    f"{g['predicted_benefit']:+.4f}" if g["predicted_benefit"] is not None else "-",
+                )
+            console.print(table)
+        verdict = "fair" if report["fair"] else f"{len(report['violations'])} violation(s)"
+        console.print(f"Verdict (min ratio {report['min_ratio']:g}): {verdict}")
+        for v in report["violations"]:
+            console.print(f"  {v['message']}")
 
     @app.command("launch")
     def launch(
@@ -269,17 +323,16 @@ def register(app: typer.Typer) -> None:
         campaign_id: str = typer.Argument(..., help="Campaign id."), db: DbOption = None, json_out: JsonOption = False
     ) -> None:
         """The campaign's status and its outbox by send status."""
-        from marketloop.delivery.campaigns import campaign_row
-        from marketloop.delivery.outbox import outbox_counts
         from marketloop.store import open_store
+        from marketloop.store.campaigns import load_campaign, outbox_counts
 
         with open_store(settings_for(db).db_url) as store:
-            row = campaign_row(store, campaign_id)
+            campaign = load_campaign(store, campaign_id)
             counts = outbox_counts(store, campaign_id)
         if json_out:
-            emit_json({"campaign_id": campaign_id, "name": row["name"], "status": row["status"], "outbox": counts})
+            emit_json({"campaign_id": campaign_id, "name": campaign.name, "status": campaign.status, "outbox": counts})
         else:
-            _print_counts(f"{row['name']} ({campaign_id}): {row['status']}", counts)
+            _print_counts(f"{campaign.name} ({campaign_id}): {campaign.status}", counts)
 
     for verb, target, doc in (
         ("pause", "paused", "Pause a running campaign: the dispatcher stops before its next batch."),
@@ -292,8 +345,8 @@ def register(app: typer.Typer) -> None:
                 db: DbOption = None,
                 json_out: JsonOption = False,
             ) -> None:
-                from marketloop.delivery.campaigns import set_status
                 from marketloop.store import open_store
+                from marketloop.store.campaigns import set_status
 
                 with open_store(settings_for(db).db_url) as store:
                     old = set_status(store, campaign_id, target)

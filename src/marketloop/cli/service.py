@@ -159,6 +159,8 @@ def register(app: typer.Typer) -> None:
             )
         else:
             err_console.print(f"Dispatcher: {worker.mode} ({worker.status()['note']}).")
+            if worker.scheduler is not None:
+                err_console.print("Scheduled jobs: on (`marketloop jobs list` shows when each runs).")
         # uvicorn's own access log prints raw paths and query strings (ids, unsubscribe tokens): ours does not
         # loop="asyncio": measured with bench/serve.py at 64 connections, uvloop gave recommendation requests a
         # p99 of 200-400 ms although the app answered every one in under a millisecond (so the wait was in the
@@ -173,8 +175,11 @@ def register(app: typer.Typer) -> None:
         once: Annotated[bool, typer.Option("--once", help="One pass over running campaigns, then exit.")] = False,
         json_out: JsonOption = False,
     ) -> None:
-        """Deliver the due sends of running campaigns, in a loop (for PostgreSQL/MySQL stores; with DuckDB
-        `marketloop serve` does this itself)."""
+        """Deliver the due sends of running campaigns and run the scheduled jobs (profile refresh, gated
+        recommender retraining, uplift refresh, the monitor), in a loop. For PostgreSQL/MySQL stores; with
+        DuckDB `marketloop serve` does this itself."""
+        import threading
+
         from marketloop.config import load_settings
         from marketloop.errors import InputError
         from marketloop.service.worker import Worker
@@ -183,24 +188,38 @@ def register(app: typer.Typer) -> None:
         settings = load_settings(db_url=db, sim_dir=sim, channels_file=channels)
         with open_store(settings.db_url) as store:
             w = Worker(store, settings)
-            if w.mode == "none":
+            if not w.active:
                 raise InputError(
-                    "no channels configured: the worker has nothing to deliver with",
+                    "no channels configured and schedules are off: the worker has nothing to do",
                     field="channels",
                     value=None,
-                    hint="Pass --channels FILE or --sim DIR (or set MARKETLOOP_CHANNELS_FILE).",
+                    hint="Pass --channels FILE or --sim DIR (or set MARKETLOOP_CHANNELS_FILE), or turn "
+                    "MARKETLOOP_RUN_SCHEDULES on.",
                 )
             if once:
-                results = w.run_once()
+                results = w.run_once() if w.mode != "none" else {}
+                jobs = w.run_jobs_once()
                 if json_out:
-                    emit_json({"campaigns": results})
+                    emit_json({"campaigns": results, "jobs": jobs})
                 else:
-                    console.print(f"dispatched {len(results)} running campaign(s)")
+                    console.print(f"dispatched {len(results)} running campaign(s); ran {len(jobs)} due job(s)")
                     for cid, r in results.items():
                         console.print(f"  {cid}: {r}")
+                    for job in jobs:
+                        console.print(f"  job {job['job']}: {job['status']} ({job['message']})")
                 return
-            err_console.print(f"Worker delivering through {w.mode}; Ctrl-C stops it.")
+            what = [f"delivering through {w.mode}"] if w.mode != "none" else []
+            if w.scheduler is not None:
+                what.append("running the scheduled jobs")
+            err_console.print(f"Worker {' and '.join(what)}; Ctrl-C stops it.")
+            jobs_thread = None
+            if w.scheduler is not None:
+                jobs_thread = threading.Thread(target=w.jobs_loop, name="marketloop-scheduler", daemon=True)
+                jobs_thread.start()
             try:
-                w.loop()
+                if w.mode != "none":
+                    w.loop()
+                elif jobs_thread is not None:
+                    jobs_thread.join()
             except KeyboardInterrupt:
                 w.stop()

@@ -1,6 +1,6 @@
 """Execute: the outbox, send-time checks, the holdout, channel plugins and the dispatcher.
 
-- :func:`marketloop.delivery.outbox.launch` turns an approved :class:`~marketloop.strategy.plan.CampaignPlan`
+- :func:`marketloop.delivery.outbox.launch` turns an approved :class:`~marketloop.store.campaigns.CampaignPlan`
   into rows of ``sends`` (one per audience member, holdout included), each with an idempotency key,
   before anything is delivered;
 - :class:`marketloop.delivery.dispatcher.Dispatcher` delivers queued sends through channel plugins

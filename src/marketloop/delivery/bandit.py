@@ -20,10 +20,10 @@ import numpy as np
 import sqlalchemy as sa
 
 from marketloop.delivery import personalise
-from marketloop.delivery.campaigns import load_plan
 from marketloop.errors import InputError
 from marketloop.learn.bandits import ThompsonSampling
 from marketloop.store import schema
+from marketloop.store.campaigns import load_plan
 
 if TYPE_CHECKING:
     from marketloop.store.engine import Store

@@ -33,13 +33,13 @@ import sqlalchemy as sa
 
 from marketloop.clock import Clock, SimClock, SystemClock
 from marketloop.delivery import lock
-from marketloop.delivery.campaigns import campaign_row, set_status
 from marketloop.delivery.channels.base import DeliveryError, OutboundMessage, Receipt
 from marketloop.delivery.channels.registry import ChannelRouter
 from marketloop.delivery.checks import SendPolicy, check_batch
 from marketloop.errors import ConflictError
 from marketloop.store import schema
 from marketloop.store.bulk import insert_rows
+from marketloop.store.campaigns import load_status, set_status
 
 if TYPE_CHECKING:
     from marketloop.store.engine import Store
@@ -236,7 +236,7 @@ class Dispatcher:
                 if not lock.heartbeat(self.store, campaign_id, self.owner):
                     result.stopped = "lock taken over by another dispatcher"
                     break
-                if campaign_row(self.store, campaign_id)["status"] != "running":
+                if load_status(self.store, campaign_id) != "running":
                     result.stopped = "paused"
                     break
                 if max_messages is not None and result.sent >= max_messages:

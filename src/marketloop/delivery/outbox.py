@@ -20,17 +20,13 @@ import sqlalchemy as sa
 
 from marketloop.clock import utcnow
 from marketloop.delivery import personalise
-from marketloop.delivery.campaigns import load_audience, load_plan, set_status
 from marketloop.errors import InputError
 from marketloop.store import schema
 from marketloop.store.bulk import insert_rows
+from marketloop.store.campaigns import LAUNCHABLE, load_audience, load_campaign, set_status
 
 if TYPE_CHECKING:
     from marketloop.store.engine import Store
-
-#: statuses of a send: (waiting ->) queued -> sending -> sent | skipped | dead; holdout rows are never sent.
-#: ``waiting`` rows wait for a bandit to choose their variant.
-STATUSES = ("waiting", "queued", "sending", "sent", "skipped", "dead", "holdout")
 
 
 def idempotency_key(campaign_id: str, customer_id: str, channel: str, variant: str) -> str:
@@ -91,9 +87,9 @@ def launch(
 
     With ``allocate=True`` the treated rows wait (status ``waiting``) until a bandit assigns their
     variant wave by wave (:mod:`marketloop.delivery.bandit`); the holdout is drawn as always."""
-    plan = load_plan(store, campaign_id)
-    status = store.scalar(sa.select(schema.campaigns.c.status).where(schema.campaigns.c.campaign_id == campaign_id))
-    if status not in ("approved", "running", "paused"):
+    campaign = load_campaign(store, campaign_id, require_plan=True)
+    plan, status = campaign.plan, campaign.status
+    if status not in LAUNCHABLE:
         raise InputError(
             f"campaign {campaign_id!r} is {status}; only an approved campaign can be launched",
             field="status",
@@ -182,13 +178,3 @@ def launch(
         set_status(store, campaign_id, "running")
     holdout = sum(r["is_holdout"] for r in rows)
     return LaunchSummary(campaign_id, len(audience), len(rows) - holdout, holdout, len(existing))
-
-
-def outbox_counts(store, campaign_id: str) -> dict[str, int]:  # noqa: ANN001
-    s = schema.sends.c
-    frame = store.read_sql(
-        sa.select(s.status, sa.func.count().label("n")).where(s.campaign_id == campaign_id).group_by(s.status)
-    )
-    counts = {status: 0 for status in STATUSES}
-    counts.update({k: int(v) for k, v in zip(frame["status"], frame["n"], strict=True)})
-    return counts

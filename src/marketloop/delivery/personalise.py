@@ -11,7 +11,7 @@ import hashlib
 import sqlalchemy as sa
 
 from marketloop.store import schema
-from marketloop.strategy.plan import Variant
+from marketloop.store.campaigns import Variant
 
 
 def top_sellers(store, n: int = 3) -> list[str]:  # noqa: ANN001

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import sqlalchemy as sa
 
-from marketloop.delivery.campaigns import load_plan
 from marketloop.delivery.channels.registry import ChannelRouter
 from marketloop.delivery.channels.sim import load_world, simulate_untreated
 from marketloop.delivery.checks import SendPolicy
 from marketloop.delivery.dispatcher import Dispatcher, DispatchResult, SimClock
 from marketloop.store import schema
+from marketloop.store.campaigns import load_plan
 
 if TYPE_CHECKING:
     from marketloop.store.engine import Store

@@ -14,10 +14,10 @@ Train uplift models on ``treated`` (randomised), not on ``sent`` (filtered by co
 from __future__ import annotations
 
 import pandas as pd
-import sqlalchemy as sa
 
 from marketloop.measure.attribution import campaign_outcomes
-from marketloop.store import schema
+from marketloop.store.campaigns import launched_campaigns
+from marketloop.store.engine import Store
 
 COLUMNS = [
     "campaign_id",
@@ -36,21 +36,17 @@ COLUMNS = [
 ]
 
 
-def randomised_history(store, *, campaign_ids: list[str] | None = None) -> pd.DataFrame:  # noqa: ANN001
+def randomised_history(store: Store, *, campaign_ids: list[str] | None = None) -> pd.DataFrame:
     """Outcomes of randomised sends across campaigns that kept a holdout (see module docstring)."""
-    from marketloop.strategy.plan import CampaignPlan
-
-    c = schema.campaigns.c
-    query = sa.select(c.campaign_id, c.plan_json).where(c.status.in_(("running", "paused", "completed")))
-    if campaign_ids:
-        query = query.where(c.campaign_id.in_(campaign_ids))
     frames = []
-    for campaign_id, plan_json in store.read_sql(query).itertuples(index=False):
-        window = CampaignPlan.model_validate_json(plan_json).window_days if plan_json else 14
-        out = campaign_outcomes(store, campaign_id, window_days=window)
+    for campaign in launched_campaigns(store, campaign_ids):
+        window = campaign.plan.window_days if campaign.plan else 14
+        out = campaign_outcomes(store, campaign.campaign_id, window_days=window)
         if out.empty or not out["is_holdout"].any():
             continue  # without a holdout nothing was randomised
-        frames.append(out.assign(campaign_id=campaign_id, treated=~out["is_holdout"], sent=out["status"] == "sent"))
+        frames.append(
+            out.assign(campaign_id=campaign.campaign_id, treated=~out["is_holdout"], sent=out["status"] == "sent")
+        )
     if not frames:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in COLUMNS})
     return pd.concat(frames, ignore_index=True)[COLUMNS]

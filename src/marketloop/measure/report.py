@@ -8,11 +8,11 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
-from marketloop.delivery.campaigns import campaign_row, load_plan
-from marketloop.delivery.outbox import outbox_counts
 from marketloop.measure.attribution import add_profit, campaign_outcomes, cost_ratio
 from marketloop.measure.lift import lift
 from marketloop.report import Report, Section
+from marketloop.store.campaigns import load_campaign, outbox_counts
+from marketloop.store.engine import Store
 
 PREDICTED = (
     ("incremental_conversions", "conversion"),
@@ -27,10 +27,10 @@ def _clean(value):  # noqa: ANN001, ANN202
     return value
 
 
-def campaign_results(store, campaign_id: str, *, level: float = 0.95, window_days: int | None = None) -> dict:  # noqa: ANN001
+def campaign_results(store: Store, campaign_id: str, *, level: float = 0.95, window_days: int | None = None) -> dict:
     """Everything the report shows, as plain data (the ``--json`` output)."""
-    plan = load_plan(store, campaign_id)
-    row = campaign_row(store, campaign_id)
+    campaign = load_campaign(store, campaign_id, require_plan=True)
+    plan = campaign.plan
     window = window_days or plan.window_days
     outcomes = add_profit(campaign_outcomes(store, campaign_id, window_days=window), cost_ratio(store))
     overall = lift(outcomes, level=level)
@@ -67,8 +67,8 @@ def campaign_results(store, campaign_id: str, *, level: float = 0.95, window_day
 
     return {
         "campaign_id": campaign_id,
-        "name": row["name"],
-        "status": row["status"],
+        "name": campaign.name,
+        "status": campaign.status,
         "objective": plan.objective,
         "window_days": window,
         "confidence_level": level,

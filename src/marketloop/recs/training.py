@@ -27,7 +27,10 @@ def train_from_store(
     val_days: float = 30.0,
     promote: bool = True,
     on_step: Callable[[str], None] | None = None,
+    gate: dict | None = None,
 ) -> list[ModelVersion]:
+    """Train the served model and its companions; ``gate``: the promotion gate's figures
+    (``recs/gate.py``), recorded with the main model's version."""
     data = store_interactions(store)
     if data.frame.empty:
         raise InputError(
@@ -65,7 +68,10 @@ def train_from_store(
     fitted.append(AssociationRules().fit(purchases if len(purchases) else inter, catalog))
     out = []
     for m in fitted:
-        version = reg.register(m, snapshot, {"fit_seconds": round(m.fit_seconds_, 3)})
+        metrics = {"fit_seconds": round(m.fit_seconds_, 3)}
+        if gate is not None and m is main:
+            metrics["gate"] = gate
+        version = reg.register(m, snapshot, metrics)
         if promote:
             version = reg.promote(m.name, version.version)
         out.append(version)

@@ -34,14 +34,16 @@ Errors always have the shape `{"error": {"code", "message", "field", "hint", "de
 
 
 class AccessLog:
-    """Logs one line per request: method, the route's template (never the raw path, which may hold ids or
+    """Counts and times every request for ``/metrics`` (``service/metrics.py``) and, when the access log is
+    on, logs one line per request: method, the route's template (never the raw path, which may hold ids or
     tokens), status, milliseconds and the key id. Bodies, query strings and headers are never logged."""
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app, metrics=None) -> None:  # noqa: ANN001
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
-        if scope["type"] != "http" or not access_log.isEnabledFor(logging.INFO):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
@@ -56,18 +58,20 @@ class AccessLog:
         try:
             await self.app(scope, receive, capture)
         finally:
+            seconds = time.perf_counter() - start
             route = scope.get("route")
             path = getattr(route, "path", None) or (
                 "<static>" if scope["path"].startswith("/static") else "<unmatched>"
             )
-            principal = (
-                getattr(scope.get("state", {}).get("principal"), "key_id", "-")
-                if isinstance(scope.get("state"), dict)
-                else "-"
-            )
-            access_log.info(
-                "%s %s %s %.1fms key=%s", scope["method"], path, status, (time.perf_counter() - start) * 1000, principal
-            )
+            if self.metrics is not None:
+                self.metrics.observe(scope["method"], path, status, seconds)
+            if access_log.isEnabledFor(logging.INFO):
+                principal = (
+                    getattr(scope.get("state", {}).get("principal"), "key_id", "-")
+                    if isinstance(scope.get("state"), dict)
+                    else "-"
+                )
+                access_log.info("%s %s %s %.1fms key=%s", scope["method"], path, status, seconds * 1000, principal)
 
 
 def _document_security(app: FastAPI) -> None:
@@ -145,7 +149,7 @@ def create_app(settings: Settings | None = None, *, store=None, background: bool
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
         worker = None
-        if state.worker is not None and state.worker.mode != "none":
+        if state.worker is not None and state.worker.active:
             worker = start_background_worker(state.worker)
         try:
             yield
@@ -174,5 +178,8 @@ def create_app(settings: Settings | None = None, *, store=None, background: bool
 
     mount_dashboard(app)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
-    app.add_middleware(AccessLog)
+    from marketloop.service.metrics import make_registry
+
+    state.metrics_registry, request_metrics = make_registry(state)
+    app.add_middleware(AccessLog, metrics=request_metrics)
     return app

@@ -23,6 +23,8 @@ class ServiceState:
     #: the dispatcher running in this process (``service/worker.py``), or None when deliveries are left to
     #: `marketloop worker` processes (``serve --no-worker``) or to nobody (tests)
     worker: Any = None
+    #: the Prometheus registry behind /metrics (``service/metrics.py``)
+    metrics_registry: Any = None
     #: lazily loaded, process-wide objects (the recommendation service, ...), built once under the lock
     _cache: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)

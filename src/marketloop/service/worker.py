@@ -9,6 +9,10 @@ left to it.
 Channels come from settings: ``sim_dir`` delivers to a simulator's customers (simulated time, so a
 campaign completes in one pass), ``channels_file`` routes channels to real providers (SMTP, webhooks).
 With neither, launched campaigns wait in the outbox and :meth:`Worker.status` says why.
+
+The same worker runs the scheduled jobs (``ops/schedule.py``: profile refresh, gated recommender
+retraining, uplift refresh, the monitor, and plugin jobs such as forecasts) in a second thread, so a long
+retraining never delays a send. When jobs are due comes from the worker's clock.
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ class Worker:
     last_error: str | None = None
     #: business time for the dispatcher (quiet hours, backoff) and the pass stamps; from settings (`clock`) when None
     clock: Clock | None = None
+    #: the scheduled jobs (None when `run_schedules` is off)
+    scheduler: object = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -101,6 +107,10 @@ class Worker:
 
             ChannelRouter(self.routing).close()  # validate now, not at the first send
             self.unsubscribe_link = link_builder(s.public_url, s.session_key())  # List-Unsubscribe in e-mails
+        if s.run_schedules and self.scheduler is None:
+            from marketloop.ops.schedule import Scheduler
+
+            self.scheduler = Scheduler(self.store, s, self.clock)  # checks the alert webhook settings now
 
     @property
     def mode(self) -> str:
@@ -117,6 +127,7 @@ class Worker:
         }[self.mode]
         return {
             "mode": self.mode,
+            "schedules": self.scheduler is not None,
             "passes": self.passes,
             "last_pass_at": self.last_pass_at.isoformat() if self.last_pass_at else None,
             "last_pass_seconds": self.last_pass_seconds,
@@ -137,8 +148,8 @@ class Worker:
     def _dispatch(self, campaign_id: str) -> dict:
         from marketloop.delivery.channels.registry import ChannelRouter
         from marketloop.delivery.dispatcher import Dispatcher
-        from marketloop.delivery.outbox import outbox_counts
         from marketloop.delivery.simulate import run_simulated
+        from marketloop.store.campaigns import outbox_counts
 
         counts = outbox_counts(self.store, campaign_id)
         if counts["waiting"] and not (counts["queued"] or counts["sending"]):
@@ -194,6 +205,24 @@ class Worker:
                 self.last_pass_at = self.clock.now()
             self._stop.wait(self.settings.worker_interval_s)
 
+    def run_jobs_once(self) -> list[dict]:
+        """Run the jobs that are due now (none when schedules are off)."""
+        return self.scheduler.tick() if self.scheduler is not None else []
+
+    def jobs_loop(self) -> None:
+        """Look for due jobs every ``schedule_check_s`` until :meth:`stop`."""
+        while not self._stop.is_set():
+            try:
+                self.run_jobs_once()
+            except Exception:  # the loop must outlive a failed look (store gone, ...)
+                log.exception("scheduler pass failed")
+            self._stop.wait(self.settings.schedule_check_s)
+
+    @property
+    def active(self) -> bool:
+        """Whether there is anything to run: deliveries or scheduled jobs."""
+        return self.mode != "none" or self.scheduler is not None
+
     def stop(self) -> None:
         self._stop.set()
 
@@ -201,15 +230,21 @@ class Worker:
 @dataclass
 class BackgroundWorker:
     worker: Worker
-    thread: threading.Thread
+    threads: list[threading.Thread]
 
     def stop(self) -> None:
         self.worker.stop()
-        self.thread.join(timeout=30)
+        for thread in self.threads:
+            thread.join(timeout=30)
 
 
 def start_background_worker(worker: Worker) -> BackgroundWorker:
-    """Run ``worker.loop`` in a daemon thread (the server's dispatcher)."""
-    thread = threading.Thread(target=worker.loop, name="marketloop-dispatcher", daemon=True)
-    thread.start()
-    return BackgroundWorker(worker, thread)
+    """Run the dispatcher (``worker.loop``) and the scheduler (``worker.jobs_loop``) in daemon threads."""
+    threads = []
+    if worker.mode != "none":
+        threads.append(threading.Thread(target=worker.loop, name="marketloop-dispatcher", daemon=True))
+    if worker.scheduler is not None:
+        threads.append(threading.Thread(target=worker.jobs_loop, name="marketloop-scheduler", daemon=True))
+    for thread in threads:
+        thread.start()
+    return BackgroundWorker(worker, threads)

@@ -237,6 +237,10 @@ def customers_table(pop: Population, ids: pa.Array, start: datetime, rng: np.ran
         pa.array(has_phone), prefixed_ids("+1555", rng.integers(0, 10_000_000, n), 7), pa.nulls(n, pa.string())
     )
     places = text.PLACES
+    # birth years from their own stream, so adding them changed none of the other draws
+    age_rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+    birth = np.clip(np.round(age_rng.normal(1985, 13, n)), 1940, 2007).astype("int64")
+    birth_year = pa.array(birth, mask=age_rng.random(n) < 0.15)
     signup_us = np.datetime64(start, "us") + (pop.signup_day * 86_400e6).astype("timedelta64[us]")
     return to_table(
         "customers",
@@ -249,6 +253,7 @@ def customers_table(pop: Population, ids: pa.Array, start: datetime, rng: np.ran
             "city": take_strings(pa.array([p[1] for p in places]), pop.place),
             "time_zone": take_strings(pa.array([p[2] for p in places]), pop.place),
             "language": take_strings(pa.array([p[3] for p in places]), pop.place),
+            "birth_year": birth_year,
             "signup_at": pa.array(signup_us, type=pa.timestamp("us")),
             "is_guest": np.zeros(n, dtype=bool),
         },

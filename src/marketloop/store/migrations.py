@@ -73,7 +73,7 @@ def _add_profile_activity(conn: Connection) -> None:
 
 
 def _unindex_fact_tables(conn: Connection) -> None:
-    """Migration 10: on DuckDB, rebuild the fact tables (events, orders, order lines) without their
+    """Migration 11: on DuckDB, rebuild the fact tables (events, orders, order lines) without their
     primary-key index (see ``schema.FACT_TABLES``); rows, columns and NOT NULL constraints are kept.
     Other databases keep their indexes: nothing to do there."""
     if conn.dialect.name != "duckdb":
@@ -94,6 +94,13 @@ def _unindex_fact_tables(conn: Connection) -> None:
         cols = ", ".join(c for c in present if c in table.c)
         conn.execute(sa.text(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {name}__indexed"))
         conn.execute(sa.text(f"DROP TABLE {name}__indexed"))
+
+
+def _add_always_on(conn: Connection) -> None:
+    """Migration 10: the customer's birth year (fairness by age band), the job log, alerts and the
+    monitor's records."""
+    _add_columns(conn, schema.customers, ("birth_year",))
+    _create("job_runs", "alerts", "monitor_records")(conn)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -142,10 +149,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         10,
+        "always on: customers.birth_year, job runs, alerts, monitor records (references, drift, quality)",
+        _add_always_on,
+    ),
+    Migration(
+        11,
         "ingestion: fact tables (events, orders, order lines) without a primary-key index on DuckDB",
         _unindex_fact_tables,
     ),
-    Migration(11, "recs: batch for-you lists per model version", _create("recs_lists")),
+    Migration(12, "recs: batch for-you lists per model version", _create("recs_lists")),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -38,6 +38,7 @@ customers = sa.Table(
     sa.Column("city", sa.String(100)),
     sa.Column("time_zone", sa.String(64), comment="IANA name, e.g. Europe/London"),
     sa.Column("language", sa.String(16)),
+    sa.Column("birth_year", sa.Integer, comment="optional; the fairness report groups by age band"),
     sa.Column("signup_at", TS),
     sa.Column("is_guest", sa.Boolean, nullable=False, default=False),
     sa.Column("source", NAME, comment="file or system the row came from"),
@@ -508,4 +509,54 @@ api_keys = sa.Table(
     sa.Column("secret_sha256", sa.String(64), nullable=False, comment="hex SHA-256 of the secret part"),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("revoked_at", TS, comment="set when revoked; a revoked key never authenticates again"),
+)
+
+
+# --- always on: scheduled jobs, monitoring, alerts ---
+
+job_runs = sa.Table(
+    "job_runs",
+    metadata,
+    sa.Column("run_id", ID, primary_key=True),
+    sa.Column("job", sa.String(64), nullable=False, comment="profiles, recs, uplift, monitor, forecast, ..."),
+    sa.Column("trigger", SHORT, nullable=False, comment="schedule or manual"),
+    sa.Column("scheduled_for", TS, comment="the cron time this run was due at (null for manual runs)"),
+    sa.Column("started_at", TS, nullable=False),
+    sa.Column("finished_at", TS),
+    sa.Column("status", SHORT, nullable=False, comment="running, ok, skipped, kept (a retrain not promoted), failed"),
+    sa.Column("message", sa.Text, comment="one line saying what happened"),
+    sa.Column("figures_json", sa.Text, comment="the run's figures: metrics, counts, timings (no customer data)"),
+)
+sa.Index("ix_job_runs_job_started", job_runs.c.job, job_runs.c.started_at)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("alert_id", ID, primary_key=True),
+    sa.Column(
+        "kind", sa.String(64), nullable=False, comment="drift, quality, freshness, rejects, retrain, fairness, job"
+    ),
+    sa.Column("subject", sa.String(255), nullable=False, comment="what it is about: a feature, a model, a campaign"),
+    sa.Column("severity", SHORT, nullable=False, comment="warning or critical"),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("details_json", sa.Text),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("last_seen_at", TS, nullable=False, comment="an open alert raised again only updates this"),
+    sa.Column("occurrences", sa.Integer, nullable=False, default=1),
+    sa.Column("resolved_at", TS, comment="set when acknowledged or when the condition cleared"),
+    sa.Column("webhook_status", SHORT, comment="sent, failed or null (no webhook configured)"),
+)
+
+#: Reference distributions of monitored features and scores (the window a model was trained on) and
+#: the monitor's history of figures over time (drift reports, realised vs predicted quality).
+monitor_records = sa.Table(
+    "monitor_records",
+    metadata,
+    sa.Column("record_id", ID, primary_key=True),
+    sa.Column("kind", SHORT, nullable=False, comment="reference, drift, quality, freshness"),
+    sa.Column("subject", sa.String(255), nullable=False, comment="feature set, model or campaign"),
+    sa.Column("window_start", TS),
+    sa.Column("window_end", TS),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("figures_json", sa.Text, nullable=False),
 )

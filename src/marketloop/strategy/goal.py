@@ -35,7 +35,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from marketloop.errors import InputError
-from marketloop.strategy.plan import Channel
+from marketloop.store.campaigns import Channel
 
 Objective = Literal["incremental_profit", "incremental_revenue", "conversions", "reactivations"]
 Segment = Literal["all", "new", "active", "lapsing", "lapsed"]

@@ -25,6 +25,7 @@ from marketloop.clock import utcnow
 from marketloop.errors import InputError
 from marketloop.store import schema
 from marketloop.store.bulk import insert_frame
+from marketloop.store.campaigns import record_campaign
 from marketloop.store.engine import Store
 from marketloop.strategy import EXPLORATION_SHARE
 
@@ -227,19 +228,13 @@ def run_exploration(
             if hit:
                 outcomes.append({"send_id": send_id, "kind": kind, "ts": when, "value": value})
     with store.begin() as conn:
-        conn.execute(
-            schema.campaigns.insert(),
-            [
-                {
-                    "campaign_id": campaign_id,
-                    "name": "Exploration round (randomised offers)",
-                    "status": "completed",
-                    "goal_json": json.dumps({"arms": [arm_name(*a) for a in arms], "fraction": fraction}),
-                    "plan_json": None,
-                    "created_at": created,
-                    "updated_at": created,
-                }
-            ],
+        record_campaign(
+            conn,
+            campaign_id,
+            "Exploration round (randomised offers)",
+            status="completed",
+            goal={"arms": [arm_name(*a) for a in arms], "fraction": fraction},
+            at=created,
         )
         insert_frame(conn, schema.sends, pd.DataFrame(sends))
         insert_frame(conn, schema.send_outcomes, pd.DataFrame(outcomes))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from marketloop.store.campaigns import Interval
 from marketloop.strategy.candidates import ArmPrediction
-from marketloop.strategy.plan import Interval
 
 LEVEL = 0.9
 NAMES = (

@@ -25,6 +25,7 @@ import pandas as pd
 from marketloop.clock import utcnow
 from marketloop.errors import InputError
 from marketloop.store import schema
+from marketloop.store.campaigns import CampaignPlan, GroupPlan, Offer, Variant
 from marketloop.store.engine import Store
 from marketloop.strategy.calendar_effect import fit_demand
 from marketloop.strategy.candidates import ArmPrediction, choose, predict_arms
@@ -32,7 +33,6 @@ from marketloop.strategy.features import FEATURES, basket_and_cost, customer_fea
 from marketloop.strategy.goal import Goal
 from marketloop.strategy.history import RandomisedHistory, parse_arm, read_history
 from marketloop.strategy.intervals import group_predictions
-from marketloop.strategy.plan import CampaignPlan, GroupPlan, Offer, Variant
 from marketloop.strategy.products import products_json
 from marketloop.strategy.rationale import TemplateRationaleWriter, group_reason
 from marketloop.strategy.response import OfferResponseModel

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from marketloop.store.campaigns import CampaignPlan, Interval
 from marketloop.strategy.candidates import ArmPrediction
 from marketloop.strategy.goal import Goal
-from marketloop.strategy.plan import CampaignPlan, Interval
 
 OBJECTIVES = {
     "incremental_profit": "incremental profit",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from marketloop.report import Section
-from marketloop.strategy.plan import CampaignPlan
+from marketloop.store.campaigns import CampaignPlan
 
 ROWS = (
     "reach",

@@ -44,6 +44,54 @@ GREETING = re.compile(
     re.I,
 )
 THANKS = re.compile(r"thank|cheers|谢谢", re.I)
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+#: the assistant's own sentences, per language (answers from the knowledge base come in the customer's language too)
+TEXTS = {
+    "en": {
+        "hello": "Hello! I can help with orders, delivery, returns, payments and your account. What can I do for you?",
+        "welcome": "You are welcome. Is there anything else I can help with?",
+        "upset": "I am sorry about this. I am passing you to a member of our team now; they can see this conversation.",
+        "person": "Of course. I am passing you to a member of our team; they can see this conversation.",
+        "unsure": "I am not sure I can help with this, so I am passing you to a member of our team.",
+        "again": "Sorry, I did not quite get that. Could you say it in other words, for example "
+        "'where is my order 12345' or 'what is your returns policy'?",
+        "found": "Here is what I found in our catalogue: {items}.",
+        "ask_order": "I can look that up. What is your order number?",
+        "not_found": "I could not find order {order} on your account. Please check the number{signin}",
+        "sign_in": " or sign in first.",
+        "order": "Your order {order} (placed {placed}{total}) {status}.",
+        "total": ", total {total}",
+        "can_change": " It can still be changed or cancelled from your account.",
+        "cannot_change": " It can no longer be changed or cancelled; you can return it instead.",
+        "with_that_number": "with that number",
+        "unknown_date": "an unknown date",
+    },
+    "zh": {
+        "hello": "您好！我可以帮您处理订单、配送、退货、支付和账户问题。请问有什么可以帮您？",
+        "welcome": "不客气。还有其他需要帮忙的吗？",
+        "upset": "非常抱歉给您带来不便。我现在把您转给我们的工作人员，他们可以看到这段对话。",
+        "person": "好的，我现在把您转给我们的工作人员，他们可以看到这段对话。",
+        "unsure": "这个问题我可能帮不上忙，我把您转给我们的工作人员。",
+        "again": "抱歉，我没太明白。您可以换个说法吗？例如“我的订单12345到哪了”或“退货政策是什么”。",
+        "found": "我在商品目录中找到了：{items}。",
+        "ask_order": "我可以帮您查询。请问您的订单号是多少？",
+        "not_found": "在您的账户中没有找到订单{order}。请核对订单号{signin}",
+        "sign_in": "，或先登录。",
+        "order": "您的订单{order}（下单时间{placed}{total}）{status}。",
+        "total": "，金额{total}",
+        "can_change": "目前仍可以在您的账户中修改或取消。",
+        "cannot_change": "目前已不能修改或取消，您可以申请退货。",
+        "with_that_number": "",
+        "unknown_date": "未知",
+    },
+}
+STATUS_TEXT_ZH = {
+    "pending": "正在备货，尚未发货",
+    "completed": "已完成并已发货",
+    "cancelled": "已取消",
+    "returned": "已退货",
+}
+PRODUCT_WORDS_ZH = ("有没有", "有卖", "推荐", "多少钱", "价格", "有货", "想买", "在卖")
 PRODUCT_WORDS = (
     "do you have",
     "do you sell",
@@ -73,6 +121,8 @@ class Conversation:
     email: str | None = None
     unsure_turns: int = 0
     handed_off: bool = False
+    #: the language of the customer's last message (en or zh): replies follow it
+    language: str = "en"
 
 
 @dataclass
@@ -125,6 +175,15 @@ class Assistant:
 
     def _respond(self, conv: Conversation, text: str) -> Reply:
         ents = extract_entities(text)
+        rest = text or ""
+        for e in ents.order_ids + ents.emails:
+            rest = rest.replace(e, " ")
+        if _CJK.search(rest):
+            conv.language = "zh"
+        elif re.search(r"[A-Za-z]{2,}", rest):
+            conv.language = "en"  # only an order number or an address: the language stays the conversation's
+        lang = conv.language
+        say = TEXTS[lang]
         entities = {"order_ids": ents.order_ids, "emails": ents.emails}
         if ents.order_ids:
             conv.order_id = ents.order_ids[0]
@@ -132,15 +191,14 @@ class Assistant:
             conv.email = ents.emails[0]
         if GREETING.match(text.strip()):
             return Reply(
-                "Hello! I can help with orders, delivery, returns, payments and your account. What can I do for you?"
-                if not THANKS.search(text)
-                else "You are welcome. Is there anything else I can help with?",
+                say["hello"] if not THANKS.search(text) else say["welcome"],
                 "greeting",
                 1.0,
                 entities=entities,
             )
         intent, conf = self.intents.top(text)
-        if conv.pending_intent and (ents.order_ids or conf < self.min_confidence or len(text.split()) <= 3):
+        short = len(text) <= 12 if lang == "zh" else len(text.split()) <= 3
+        if conv.pending_intent and (ents.order_ids or conf < self.min_confidence or short):
             intent, conf = conv.pending_intent, max(conf, self.min_confidence)
         anger = anger_score(text)
         if anger >= self.anger_threshold:
@@ -150,7 +208,7 @@ class Assistant:
                 conf,
                 "the customer is upset",
                 entities,
-                "I am sorry about this. I am passing you to a member of our team now; they can see this conversation.",
+                say["upset"],
             )
         if intent == "contact_human_agent" and conf >= self.min_confidence:
             return self._handoff(
@@ -159,12 +217,12 @@ class Assistant:
                 conf,
                 "the customer asked for a person",
                 entities,
-                "Of course. I am passing you to a member of our team; they can see this conversation.",
+                say["person"],
             )
         if intent in ORDER_INTENTS and conf >= self.min_confidence:
             return self._order_reply(conv, intent, conf, entities)
         conv.pending_intent = None
-        wants_product = any(w in text.lower() for w in PRODUCT_WORDS)
+        wants_product = any(w in text.lower() for w in (PRODUCT_WORDS_ZH if lang == "zh" else PRODUCT_WORDS))
         if wants_product:
             hits = self.retriever.search(text, k=3, kind="product")
             good = [h for h in hits if h.keyword > 0.15 or (h.semantic or 0) > 0.45]
@@ -177,13 +235,15 @@ class Assistant:
                     for h in good
                 ]
                 return Reply(
-                    "Here is what I found in our catalogue: " + "; ".join(lines) + ".",
+                    say["found"].format(items=("；" if lang == "zh" else "; ").join(lines)),
                     "product_question",
                     conf,
                     sources=[h.doc.doc_id for h in good],
                     entities=entities,
                 )
-        hits = self.retriever.search(text, k=1, kind="policy", intent=intent if conf >= self.min_confidence else None)
+        hits = self.retriever.search(
+            text, k=1, kind="policy", intent=intent if conf >= self.min_confidence else None, language=lang
+        )
         top = hits[0] if hits else None
         relevant = top is not None and (
             (conf >= self.min_confidence and intent in top.doc.intents)
@@ -199,11 +259,10 @@ class Assistant:
                     conf,
                     "low confidence twice in a row",
                     entities,
-                    "I am not sure I can help with this, so I am passing you to a member of our team.",
+                    say["unsure"],
                 )
             return Reply(
-                "Sorry, I did not quite get that. Could you say it in other words, for example "
-                "'where is my order 12345' or 'what is your returns policy'?",
+                say["again"],
                 intent,
                 conf,
                 reason="low confidence",
@@ -218,10 +277,12 @@ class Assistant:
         return Reply(text, intent, conf, handoff=True, reason=reason, entities=entities)
 
     def _order_reply(self, conv: Conversation, intent: str, conf: float, entities: dict) -> Reply:
+        lang = conv.language
+        say = TEXTS[lang]
         if not conv.order_id:
             conv.pending_intent = intent
             return Reply(
-                "I can look that up. What is your order number?",
+                say["ask_order"],
                 intent,
                 conf,
                 reason="needs order number",
@@ -229,28 +290,33 @@ class Assistant:
             )
         conv.pending_intent = None
         order = self.lookup_order(conv.order_id, conv.customer_id)
-        policy = self.retriever.search(intent.replace("_", " "), k=1, kind="policy", intent=intent)
+        policy = self.retriever.search(intent.replace("_", " "), k=1, kind="policy", intent=intent, language=lang)
         policy_text = policy[0].doc.text if policy and intent in policy[0].doc.intents else ""
         sources = [policy[0].doc.doc_id] if policy_text else []
         if order is None:
             conv.order_id = None
-            msg = (
-                f"I could not find order {entities['order_ids'][0] if entities['order_ids'] else 'with that number'} "
-                "on your account. Please check the number" + (" or sign in first." if conv.customer_id is None else ".")
+            msg = say["not_found"].format(
+                order=entities["order_ids"][0] if entities["order_ids"] else say["with_that_number"],
+                signin=say["sign_in"] if conv.customer_id is None else ("。" if lang == "zh" else "."),
             )
             return Reply(msg, intent, conf, reason="order not found", sources=sources, entities=entities)
-        status = STATUS_TEXT.get(order["status"], f"has the status {order['status']}")
-        placed = order["ordered_at"].strftime("%d %B %Y") if order["ordered_at"] is not None else "an unknown date"
-        total = (
-            f", total {format_money(order['total'], order['currency'] or 'GBP')}" if order["total"] is not None else ""
-        )
-        msg = f"Your order {order['order_id']} (placed {placed}{total}) {status}."
-        if intent in ("cancel_order", "change_order", "change_shipping_address"):
-            msg += (
-                " It can still be changed or cancelled from your account."
-                if order["status"] == "pending"
-                else " It can no longer be changed or cancelled; you can return it instead."
+        if lang == "zh":
+            status = STATUS_TEXT_ZH.get(order["status"], f"状态为{order['status']}")
+            when = order["ordered_at"]
+            placed = f"{when.year}年{when.month}月{when.day}日" if when is not None else say["unknown_date"]
+        else:
+            status = STATUS_TEXT.get(order["status"], f"has the status {order['status']}")
+            placed = (
+                order["ordered_at"].strftime("%d %B %Y") if order["ordered_at"] is not None else say["unknown_date"]
             )
+        total = (
+            say["total"].format(total=format_money(order["total"], order["currency"] or "GBP"))
+            if order["total"] is not None
+            else ""
+        )
+        msg = say["order"].format(order=order["order_id"], placed=placed, total=total, status=status)
+        if intent in ("cancel_order", "change_order", "change_shipping_address"):
+            msg += say["can_change"] if order["status"] == "pending" else say["cannot_change"]
         if policy_text and intent != "track_order":
             msg += " " + policy_text
         else:

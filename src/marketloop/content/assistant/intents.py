@@ -172,12 +172,52 @@ _RULES: list[tuple[str, str]] = [
 ]
 
 
+#: Chinese rules, in their own order (most specific first): customers write 订单 in most messages, so the
+#: order-tracking rule comes last and catches what the others do not.
+_RULES_ZH: list[tuple[str, str]] = [
+    ("contact_human_agent", r"人工|真人|客服人员|转客服|找客服|联系客服|工作人员|找个人|和人说|跟人说"),
+    ("complaint", r"投诉|举报|太差劲|差劲透了|什么破|要曝光"),
+    (
+        "track_refund",
+        r"退款(进度|状态|到哪|到账|多久|什么时候|怎么还没|还没)|钱(怎么)?还没(有)?退|什么时候.{0,6}退(回|到)|退的钱",
+    ),
+    ("get_invoice", r"发票|收据|开票|报销凭证"),
+    (
+        "payment_issue",
+        r"(支付|付款|扣款)(失败|不成功|出错|有问题|异常)|付不了|扣了两次|重复扣|多扣|扣了钱|付不成功|银行卡被拒",
+    ),
+    (
+        "check_payment_methods",
+        r"支付方式|付款方式|支付宝|微信支付|信用卡|花呗|银联|怎么(付款|支付|付钱)|可以用.{0,6}(付|支付)|货到付款",
+    ),
+    ("change_shipping_address", r"(修改|更改|改一下|改|换|更换).{0,6}(收货)?地址|地址(写错|填错|错了|不对)"),
+    ("cancel_order", r"取消|不想要了|不要了|撤销|撤回订单"),
+    ("recover_password", r"密码|登录不了|登不上|无法登录|登录不上|进不去账号|账号被锁|登陆不了"),
+    ("create_account", r"注册|创建(一个)?(账号|账户)|开(个|一个)?(账号|账户)|新建(账号|账户)"),
+    ("delete_account", r"注销|(删除|删掉|关闭|停用)(我的)?(账号|账户)"),
+    ("newsletter_subscription", r"订阅|退订|邮件推送|不想(再)?收到|营销(短信|邮件)|促销(短信|邮件)|会员通讯"),
+    ("get_refund", r"退款|退钱|把钱退|返还|退回(我的)?钱|要求赔偿"),
+    ("check_refund_policy", r"退货|退换|能退吗|可以退吗|无理由|换货|可以退|能不能退"),
+    ("delivery_period", r"多久|几天|多长时间|配送时间|送达时间|要等多|什么时候发货"),
+    ("delivery_options", r"配送|运费|包邮|邮费|顺丰|送货方式|快递方式|发什么快递|能送到|寄到|送到|自提|加急"),
+    (
+        "track_order",
+        r"物流|到哪|在哪|订单状态|查询订单|查(一下|下)?(我的)?订单|包裹|快递.{0,6}(哪|到)|什么时候(能)?到|还没(有)?(到|收到)|没收到|发货了(吗|没)|追踪|单号",
+    ),
+]
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
 class KeywordIntents:
     """Rule-based fallback used when no trained intent model is available (confidence 0.6 on a match)."""
 
     classes_ = np.array(sorted({name for name, _ in _RULES} | {"other"}), dtype=object)
 
     def top(self, text: str) -> tuple[str, float]:
+        if _CJK.search(text or ""):
+            for name, pattern in _RULES_ZH:
+                if re.search(pattern, text):
+                    return name, 0.6
         for name, pattern in _RULES:
             if re.search(pattern, text or "", flags=re.I):
                 return name, 0.6

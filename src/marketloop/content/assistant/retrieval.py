@@ -26,6 +26,7 @@ class Document:
     kind: str = "policy"  # policy or product
     intents: tuple[str, ...] = ()
     meta: dict = field(default_factory=dict, hash=False, compare=False)
+    language: str = "en"  # policy texts answer customers who write in this language
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Hit:
     semantic: float | None
 
 
-def parse_kb_markdown(text: str, source: str) -> list[Document]:
+def parse_kb_markdown(text: str, source: str, language: str = "en") -> list[Document]:
     """Sections `## Title`, optional `intents: a, b` line, then the answer text."""
     docs = []
     for block in re.split(r"^## ", text, flags=re.M)[1:]:
@@ -49,19 +50,26 @@ def parse_kb_markdown(text: str, source: str) -> list[Document]:
             rest = rest[1:]
         body = " ".join(line.strip() for line in rest if line.strip())
         if body:
-            slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
-            docs.append(Document(f"{source}#{slug}", title, body, "policy", intents))
+            slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or str(len(docs) + 1)
+            docs.append(Document(f"{source}#{slug}", title, body, "policy", intents, language=language))
     return docs
 
 
 def load_knowledge(folder: str | Path | None = None) -> list[Document]:
-    """The default policies, or every ``*.md`` file in `folder` (same format)."""
+    """The default policies (English and Chinese), or every ``*.md`` file in `folder` (same format; a file
+    named ``*.zh.md`` holds the Chinese answers)."""
     if folder is None:
-        text = resources.files("marketloop.content.assistant").joinpath("kb/default.md").read_text(encoding="utf-8")
-        return parse_kb_markdown(text, "default")
+        kb = resources.files("marketloop.content.assistant").joinpath("kb")
+        return parse_kb_markdown(kb.joinpath("default.md").read_text(encoding="utf-8"), "default") + parse_kb_markdown(
+            kb.joinpath("default.zh.md").read_text(encoding="utf-8"), "default.zh", "zh"
+        )
     path = Path(folder)
     files = sorted(path.glob("*.md")) if path.is_dir() else []
-    docs = [d for f in files for d in parse_kb_markdown(f.read_text(encoding="utf-8"), f.stem)]
+    docs = [
+        d
+        for f in files
+        for d in parse_kb_markdown(f.read_text(encoding="utf-8"), f.stem, "zh" if f.name.endswith(".zh.md") else "en")
+    ]
     if not docs:
         raise InputError(
             f"knowledge folder {str(path)!r} has no Markdown sections",
@@ -116,7 +124,10 @@ class HybridRetriever:
         c = (self._Mc @ self._char.transform([query]).T).toarray().ravel()
         return 0.6 * w + 0.4 * c
 
-    def search(self, query: str, k: int = 3, *, kind: str | None = None, intent: str | None = None) -> list[Hit]:
+    def search(
+        self, query: str, k: int = 3, *, kind: str | None = None, intent: str | None = None, language: str | None = None
+    ) -> list[Hit]:
+        """The best `k` documents (of `kind`; policy texts in `language` only, when given)."""
         kw = self.keyword_scores(query)
         sem = (self._E @ self.embedder.embed([query])[0]) if self._E is not None else None
         rank_kw = np.argsort(-kw)
@@ -131,6 +142,8 @@ class HybridRetriever:
         for i in np.argsort(-fused):
             doc = self.documents[i]
             if kind and doc.kind != kind:
+                continue
+            if language and doc.kind == "policy" and doc.language != language:
                 continue
             hits.append(Hit(doc, float(fused[i]), float(kw[i]), None if sem is None else float(sem[i])))
             if len(hits) >= k:

@@ -22,10 +22,6 @@ from marketloop.errors import InputError, NotFoundError
 from marketloop.store import schema
 
 
-def _language(value: Any) -> str:
-    return "zh" if isinstance(value, str) and value.lower().startswith("zh") else "en"
-
-
 def pick_products(store: Any, customer_id: str, n: int) -> list[str]:
     o, ol, p = schema.orders, schema.order_lines, schema.products
     last = store.scalar(sa.select(sa.func.max(o.c.ordered_at)))
@@ -88,7 +84,11 @@ def brief_from_store(
             f"product(s) {', '.join(missing)} not in the store", hint="Check --products against the catalogue."
         )
     prods = prods[prods["price"].notna()]
-    highlights = _highlights(store, ids)
+    from marketloop.content.language import customer_language
+
+    customer_lang = customer_language(store, customer_id)  # declared, else detected, else by country
+    lang = language or customer_lang
+    highlights = _highlights(store, ids, lang)
     order = {pid: i for i, pid in enumerate(ids)}
     facts = sorted(
         (
@@ -114,13 +114,13 @@ def brief_from_store(
         sa.select(c.c.customer_id).where(c.c.customer_id != customer_id).order_by(c.c.customer_id).limit(200)
     )
     return CopyBrief(
-        customer=CustomerFact(customer_id=str(customer_id), first_name=first_name, language=_language(row["language"])),
+        customer=CustomerFact(customer_id=str(customer_id), first_name=first_name, language=customer_lang),
         goal=goal,
         channel=channel,
         offer=offer or Offer(),
         products=facts,
         brand=brand or BrandVoice(),
-        language=language or _language(row["language"]),
+        language=lang,
         variants=variants,
         today=utcnow().date(),
         forbidden_terms=[str(x) for x in other_ids["customer_id"] if len(str(x)) >= 5],
@@ -128,14 +128,26 @@ def brief_from_store(
     )
 
 
-def _highlights(store: Any, product_ids: Sequence[str]) -> dict[str, str]:
+def _highlights(store: Any, product_ids: Sequence[str], language: str = "en") -> dict[str, str]:
+    """Review highlights per product, in the brief's language (Chinese from the most-praised aspect)."""
+    import json
+
+    from marketloop.content.reviews.aspects import ASPECT_LABELS_ZH
+
     s = schema.review_summaries
     df = store.read_sql(
-        sa.select(s.c.product_id, s.c.highlight)
+        sa.select(s.c.product_id, s.c.highlight, s.c.loves_json)
         .where(s.c.product_id.in_(list(product_ids)))
         .where(s.c.highlight.is_not(None))
     )
-    return {str(r.product_id): str(r.highlight) for r in df.itertuples()}
+    if language != "zh":
+        return {str(r.product_id): str(r.highlight) for r in df.itertuples()}
+    out = {}
+    for r in df.itertuples():
+        loves = json.loads(r.loves_json) if isinstance(r.loves_json, str) and r.loves_json else []
+        if loves and loves[0].get("aspect") in ASPECT_LABELS_ZH:
+            out[str(r.product_id)] = f"买家称赞它的{ASPECT_LABELS_ZH[loves[0]['aspect']]}"
+    return out
 
 
 def parse_offer(spec: str | None, code: str | None, expires: str | None, min_spend: float | None) -> Offer:

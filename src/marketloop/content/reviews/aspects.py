@@ -94,6 +94,33 @@ ASPECT_LABELS_ZH = {
     "service": "服务",
 }
 
+#: Chinese terms per aspect (matched as substrings: Chinese has no word boundaries for \b)
+ASPECT_TERMS_ZH: dict[str, tuple[str, ...]] = {
+    "fit": ("版型", "合身", "修身", "显瘦", "上身", "身材"),
+    "size": (
+        "尺码",
+        "码数",
+        "尺寸",
+        "偏大",
+        "偏小",
+        "有点大",
+        "有点小",
+        "太大",
+        "太小",
+        "大了",
+        "小了",
+        "长度",
+        "袖子",
+    ),
+    "quality": ("质量", "做工", "走线", "线头", "开线", "结实", "耐用", "瑕疵", "破损", "起球", "质感", "品质"),
+    "material": ("面料", "材质", "布料", "料子", "纯棉", "棉", "真丝", "羊毛", "厚度", "太薄", "很薄", "透气"),
+    "comfort": ("舒服", "舒适", "柔软", "扎人", "不舒服", "穿着", "手感"),
+    "color": ("颜色", "色差", "褪色", "掉色", "偏色", "图案", "花色"),
+    "style": ("款式", "设计", "好看", "漂亮", "时尚", "难看", "样子", "外观", "百搭"),
+    "price": ("价格", "性价比", "便宜", "贵", "划算", "实惠", "价钱", "值得", "超值", "物超所值"),
+    "shipping": ("物流", "快递", "发货", "到货", "送货", "配送", "包装", "运输", "收到"),
+    "service": ("客服", "服务", "售后", "退货", "退款", "换货", "态度", "商家", "卖家"),
+}
 # sentences, then clauses around contrast words: "love the fit but the fabric is itchy" is two opinions
 _SENTENCE = re.compile(
     r"(?<=[.!?;])\s+|\n+|,?\s+(?:but|however|although|though|yet|except)\s+|[，,]?(?:但是|但|不过|可是)", re.I
@@ -101,6 +128,11 @@ _SENTENCE = re.compile(
 _PATTERNS = {
     a: re.compile(r"\b(?:" + "|".join(re.escape(t) for t in terms) + r")\b", re.I) for a, terms in ASPECT_TERMS.items()
 }
+
+
+_PATTERNS_ZH = {a: re.compile("|".join(re.escape(t) for t in terms)) for a, terms in ASPECT_TERMS_ZH.items()}
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_CLAUSE_ZH = re.compile(r"[，,。！？!?；;、]+")
 
 
 @dataclass(frozen=True)
@@ -111,7 +143,21 @@ class AspectMention:
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text or "") if s and s.strip()]
+    """Sentences and contrast clauses; Chinese text is split into its comma clauses too (one opinion each)."""
+    out = []
+    for s in _SENTENCE.split(text or ""):
+        if not s or not s.strip():
+            continue
+        out += [c.strip() for c in _CLAUSE_ZH.split(s) if c.strip()] if _CJK.search(s) else [s.strip()]
+    return out
+
+
+def _aspects_of(sentence: str) -> list[str]:
+    if _CJK.search(sentence):
+        return [a for a, rx in _PATTERNS_ZH.items() if rx.search(sentence)] or [
+            a for a, rx in _PATTERNS.items() if rx.search(sentence)
+        ]
+    return [a for a, rx in _PATTERNS.items() if rx.search(sentence)]
 
 
 def extract_aspects(
@@ -119,7 +165,7 @@ def extract_aspects(
 ) -> list[AspectMention]:
     """Aspect mentions in `text`, one per (sentence, aspect)."""
     sents = sentences(text)
-    hits = [(s, [a for a, rx in _PATTERNS.items() if rx.search(s)]) for s in sents]
+    hits = [(s, _aspects_of(s)) for s in sents]
     hits = [(s, aspects) for s, aspects in hits if aspects]
     if not hits:
         return []

@@ -65,7 +65,12 @@ _TOKEN = re.compile(r"[a-z]+(?:-[a-z]+)?(?:'[a-z]+)?|n't|!")
 
 def lexicon_score(text: str) -> float:
     """Sentiment in [-1, 1]: weighted opinion words, negation flips the next 3 words, words after
-    'but' count double, exclamation marks strengthen the total."""
+    'but' count double, exclamation marks strengthen the total. Chinese text is scored by the Chinese
+    lexicon (``lexicon_zh.py``, jieba segmentation)."""
+    from marketloop.content.reviews.lexicon_zh import has_chinese, lexicon_score_zh
+
+    if has_chinese(text):
+        return lexicon_score_zh(text)
     tokens = _TOKEN.findall((text or "").lower())
     total, weight_sum, negate, boost, after_but = 0.0, 0.0, 0, 1.0, False
     for tok in tokens:

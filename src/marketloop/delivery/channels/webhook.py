@@ -68,12 +68,16 @@ class WebhookChannel:
         self._client = httpx.Client(timeout=options.timeout)
 
     def deliver(self, message: OutboundMessage, now: dt.datetime) -> Receipt:
-        body = json.dumps(message.as_json(), separators=(",", ":"), sort_keys=True).encode()
+        return self.post_json(message.as_json(), message.idempotency_key, now)
+
+    def post_json(self, payload: dict, idempotency_key: str, now: dt.datetime) -> Receipt:
+        """POST any JSON document signed the same way (messages, and the monitor's alerts)."""
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
         timestamp = f"{now.replace(tzinfo=dt.UTC).timestamp():.0f}"
         headers = {
             **self.options.headers,
             "Content-Type": "application/json",
-            "Idempotency-Key": message.idempotency_key,
+            "Idempotency-Key": idempotency_key,
             TIMESTAMP_HEADER: timestamp,
             SIGNATURE_HEADER: sign(self.options.secret.get_secret_value(), timestamp, body),
         }

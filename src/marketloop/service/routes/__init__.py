@@ -13,6 +13,7 @@ from marketloop.service.routes import (
     customers,
     events,
     health,
+    ops,
     overview,
     privacy,
     products,
@@ -33,4 +34,5 @@ ROUTERS = [
     consents.router,
     consents.public_router,
     privacy.router,
+    ops.router,
 ]

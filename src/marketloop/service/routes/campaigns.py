@@ -15,13 +15,11 @@ the outbox; the dispatcher (``service/worker.py``) delivers it. Every change is 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 import time
 from pathlib import Path
 from typing import Any, Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
@@ -32,20 +30,28 @@ from marketloop.service.audit import record
 from marketloop.service.auth import require
 from marketloop.service.errors import ApiError
 from marketloop.service.keys import Principal
-from marketloop.store import schema
+from marketloop.store.campaigns import (
+    ACTIONS,
+    Campaign,
+    CampaignPlan,
+    CampaignStatus,
+    GroupPlan,
+    Interval,
+    allowed_actions,
+    audience_by_variant,
+    audience_sizes,
+    list_plans,
+    load_campaign,
+    outbox_counts,
+    save_plan,
+    set_status,
+)
+from marketloop.store.engine import Store
 from marketloop.strategy import EXPLORATION_SHARE
 from marketloop.strategy.goal import Goal, parse_goal
-from marketloop.strategy.plan import CampaignPlan, CampaignStatus, GroupPlan, Interval
 
 router = APIRouter(prefix="/v1", tags=["campaigns"])
 
-#: the API's status changes: action -> (required status, new status)
-ACTIONS: dict[str, tuple[str, str]] = {
-    "approve": ("planned", "approved"),
-    "launch": ("approved", "running"),
-    "pause": ("running", "paused"),
-    "resume": ("paused", "running"),
-}
 _PAST = {"approve": "approved", "launch": "launched", "pause": "paused", "resume": "resumed"}
 HEADLINE = ("reach", "incremental_conversions", "incremental_revenue", "cost", "incremental_profit", "roi")
 
@@ -162,6 +168,11 @@ class ActionOut(BaseModel):
     status: CampaignStatus
     allowed_actions: list[str]
     launch: LaunchOut | None = Field(None, description="what launching wrote to the outbox (launch only)")
+    fairness: dict[str, Any] | None = Field(
+        None,
+        description="approve only: the plan's fairness report (offer rate, discount depth and predicted benefit by "
+        "group, disparity ratios, violations); with fairness_guard=block a plan with violations answers 409",
+    )
 
 
 class WorkerOut(BaseModel):
@@ -231,51 +242,32 @@ class ReportOut(BaseModel):
 
 
 # ----------------------------------------------------------------------------------------- helpers
-def allowed_actions(status: str) -> list[str]:
-    return [action for action, (required, _) in ACTIONS.items() if required == status]
-
-
-def _row(store, campaign_id: str) -> dict:  # noqa: ANN001
-    """The campaign's row; 404 for an unknown id or a campaign without a plan (e.g. an exploration round)."""
-    c = schema.campaigns.c
-    frame = store.read_sql(
-        sa.select(c.campaign_id, c.name, c.status, c.goal_json, c.plan_json, c.created_at, c.updated_at).where(
-            c.campaign_id == campaign_id
-        )
-    )
-    if frame.empty or frame.iloc[0]["plan_json"] is None:
+def _planned(store: Store, campaign_id: str) -> Campaign:
+    """The campaign; 404 for an unknown id or a campaign without a plan (e.g. an exploration round)."""
+    try:
+        return load_campaign(store, campaign_id, require_plan=True)
+    except NotFoundError as exc:
         raise NotFoundError(
-            f"no planned campaign with id {campaign_id!r}",
-            hint="List campaigns with GET /v1/campaigns; plan one with POST /v1/campaigns.",
-        )
-    return frame.iloc[0].to_dict()
+            exc.message, hint="List campaigns with GET /v1/campaigns; plan one with POST /v1/campaigns."
+        ) from None
 
 
 def _ts(value) -> dt.datetime:  # noqa: ANN001
     return value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
 
 
-def _detail(store, campaign_id: str) -> CampaignOut:  # noqa: ANN001
-    from marketloop.delivery.outbox import outbox_counts
-
-    row = _row(store, campaign_id)
-    plan = CampaignPlan.model_validate_json(row["plan_json"])
-    a = schema.campaign_audience.c
-    by_variant = store.read_sql(
-        sa.select(a.variant, sa.func.count().label("n"))
-        .where(a.campaign_id == campaign_id)
-        .group_by(a.variant)
-        .order_by(a.variant)
-    )
-    variants = {str(v): int(n) for v, n in zip(by_variant["variant"], by_variant["n"], strict=True)}
+def _detail(store: Store, campaign_id: str) -> CampaignOut:
+    campaign = _planned(store, campaign_id)
+    plan = campaign.plan
+    variants = audience_by_variant(store, campaign_id)
     return CampaignOut(
         campaign_id=campaign_id,
-        name=row["name"],
-        status=row["status"],
-        allowed_actions=allowed_actions(row["status"]),
-        created_at=_ts(row["created_at"]),
-        updated_at=_ts(row["updated_at"]),
-        goal=json.loads(row["goal_json"]) if row["goal_json"] else None,
+        name=campaign.name,
+        status=campaign.status,
+        allowed_actions=allowed_actions(campaign.status),
+        created_at=_ts(campaign.created_at),
+        updated_at=_ts(campaign.updated_at),
+        goal=campaign.goal,
         plan=plan,
         groups=plan.groups,
         predictions=plan.predictions,
@@ -344,12 +336,11 @@ def _conflict(campaign_id: str, status: str, action: str) -> ApiError:
 def _act(
     request: Request, principal: Principal, campaign_id: str, action: str, body: LaunchIn | None = None
 ) -> ActionOut:
-    from marketloop.delivery.campaigns import set_status
-
     store = request.app.state.ml.store
     launched = None
+    fairness = None
     with _transitions:
-        status = _row(store, campaign_id)["status"]
+        status = _planned(store, campaign_id).status
         if status != ACTIONS[action][0]:
             raise _conflict(campaign_id, status, action)
         if action == "launch":
@@ -379,10 +370,16 @@ def _act(
                 holdout=summary.holdout,
                 already_in_outbox=summary.already_in_outbox,
             )
+        elif action == "approve":
+            from marketloop.ops.approval import approve_campaign
+
+            _, fairness = approve_campaign(store, request.app.state.ml.settings, campaign_id)
         else:
             set_status(store, campaign_id, ACTIONS[action][1])
     new = ACTIONS[action][1]
     detail: dict[str, Any] = {"from": status, "to": new}
+    if fairness is not None:
+        detail["fairness"] = {"fair": fairness["fair"], "violations": len(fairness["violations"])}
     if launched is not None:
         detail |= launched.model_dump() | {"holdout_fraction": body.holdout, "seed": body.seed}
     record(store, principal, f"campaign.{action}", campaign_id, detail)
@@ -392,6 +389,7 @@ def _act(
         status=new,
         allowed_actions=allowed_actions(new),
         launch=launched,
+        fairness=fairness,
     )
 
 
@@ -408,7 +406,6 @@ def _act(
 )
 def create_campaign(body: CampaignIn, request: Request, principal: Principal = Depends(require("write"))) -> CreatedOut:
     from marketloop.strategy.planner import plan_campaign
-    from marketloop.strategy.storage import save_plan
 
     state = request.app.state.ml
     goal = parse_goal(body.model_dump(exclude={"explore", "learner"}), source="the goal")
@@ -424,7 +421,7 @@ def create_campaign(body: CampaignIn, request: Request, principal: Principal = D
         started = time.perf_counter()
         history, explored = _history(state.store, state.settings, goal, body.explore)
         result = plan_campaign(state.store, goal, history=history, learner=body.learner)
-        campaign_id = save_plan(state.store, result)
+        campaign_id = save_plan(state.store, result.plan, result.audience, goal=result.goal)
         seconds = round(time.perf_counter() - started, 3)
     finally:
         _planning.release()
@@ -465,38 +462,21 @@ def list_campaigns(
     _: Principal = Depends(require("read")),
 ) -> CampaignList:
     store = request.app.state.ml.store
-    c, a = schema.campaigns.c, schema.campaign_audience.c
-    where = [c.plan_json.is_not(None)] + ([c.status == status] if status else [])
-    total = int(store.scalar(sa.select(sa.func.count()).select_from(schema.campaigns).where(*where)))
-    rows = store.read_sql(
-        sa.select(c.campaign_id, c.name, c.status, c.plan_json, c.created_at, c.updated_at)
-        .where(*where)
-        .order_by(c.created_at.desc(), c.campaign_id)
-        .limit(limit)
-        .offset(offset)
-    )
-    ids = rows["campaign_id"].tolist()
-    sizes = (
-        store.read_sql(
-            sa.select(a.campaign_id, sa.func.count().label("n")).where(a.campaign_id.in_(ids)).group_by(a.campaign_id)
-        )
-        if ids
-        else None
-    )
-    size = dict(zip(sizes["campaign_id"], sizes["n"], strict=True)) if sizes is not None else {}
+    total, campaigns = list_plans(store, status=status, limit=limit, offset=offset)
+    size = audience_sizes(store, [c.campaign_id for c in campaigns])
     items = []
-    for r in rows.itertuples(index=False):
-        plan = CampaignPlan.model_validate_json(r.plan_json)
+    for campaign in campaigns:
+        plan = campaign.plan
         items.append(
             CampaignSummary(
-                campaign_id=r.campaign_id,
-                name=r.name,
-                status=r.status,
+                campaign_id=campaign.campaign_id,
+                name=campaign.name,
+                status=campaign.status,
                 objective=plan.objective,
-                created_at=_ts(r.created_at),
-                updated_at=_ts(r.updated_at),
+                created_at=_ts(campaign.created_at),
+                updated_at=_ts(campaign.updated_at),
                 send_at=plan.send_at,
-                audience=int(size.get(r.campaign_id, 0)),
+                audience=size.get(campaign.campaign_id, 0),
                 predictions={k: plan.predictions[k] for k in HEADLINE if k in plan.predictions},
             )
         )
@@ -566,6 +546,29 @@ def resume_campaign(
 
 
 @router.get(
+    "/campaigns/{campaign_id}/fairness",
+    summary="Fairness of the plan's offers: offer rate, discount depth and predicted benefit by customer group",
+    responses={404: {"description": "no such campaign"}},
+)
+def campaign_fairness(
+    request: Request, campaign_id: str = CampaignId, principal: Principal = Depends(require("read"))
+) -> dict:
+    from marketloop.strategy.fairness import plan_fairness
+
+    state = request.app.state.ml
+    _planned(state.store, campaign_id)
+    s = state.settings
+    report = plan_fairness(
+        state.store,
+        campaign_id,
+        attributes=list(s.fairness_attributes),
+        min_ratio=s.fairness_min_ratio,
+        min_group=s.fairness_min_group,
+    )
+    return report.as_dict() | {"guard": s.fairness_guard}
+
+
+@router.get(
     "/campaigns/{campaign_id}/status",
     response_model=StatusOut,
     summary="Status, outbox counts and the dispatcher's state",
@@ -573,10 +576,8 @@ def resume_campaign(
 def campaign_status(
     request: Request, campaign_id: str = CampaignId, _: Principal = Depends(require("read"))
 ) -> StatusOut:
-    from marketloop.delivery.outbox import outbox_counts
-
     state = request.app.state.ml
-    row = _row(state.store, campaign_id)
+    campaign = _planned(state.store, campaign_id)
     worker = state.worker
     if worker is None:
         info = WorkerOut(
@@ -587,10 +588,10 @@ def campaign_status(
         info = WorkerOut(in_process=True, **worker.status(), last_result=worker.last.get(campaign_id))
     return StatusOut(
         campaign_id=campaign_id,
-        name=row["name"],
-        status=row["status"],
-        allowed_actions=allowed_actions(row["status"]),
-        updated_at=_ts(row["updated_at"]),
+        name=campaign.name,
+        status=campaign.status,
+        allowed_actions=allowed_actions(campaign.status),
+        updated_at=_ts(campaign.updated_at),
         outbox=OutboxCounts(**outbox_counts(state.store, campaign_id)),
         worker=info,
     )
@@ -600,7 +601,7 @@ def _results(request: Request, campaign_id: str, level: float, window: int | Non
     from marketloop.measure.report import campaign_results
 
     store = request.app.state.ml.store
-    _row(store, campaign_id)
+    _planned(store, campaign_id)
     return campaign_results(store, campaign_id, level=level, window_days=window)
 
 

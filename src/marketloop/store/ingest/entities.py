@@ -97,6 +97,7 @@ CUSTOMERS = EntitySpec(
         _text("city", 100),
         _text("time_zone", 64),
         _text("language", 16),
+        FieldSpec("birth_year", "int", min=1900, max=2030),
         FieldSpec("signup_at", "timestamp"),
         FieldSpec("is_guest", "bool"),
     ),

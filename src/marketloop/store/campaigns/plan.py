@@ -1,9 +1,10 @@
-"""The campaign plan: the contract between the planner (strategy) and delivery / measurement.
+"""The campaign plan: the contract between the planner (strategy), delivery and measurement.
 
 A plan is stored in ``campaigns.plan_json`` (everything but the audience) and its audience, one row per
-customer, in ``campaign_audience`` (see ``store/schema.py``). Delivery reads both at launch, draws the
-holdout (stratified by ``group``), and writes ``sends``; measurement compares realised outcomes with
-``predictions``.
+customer, in ``campaign_audience`` (see ``store/schema.py``); :mod:`marketloop.store.campaigns` reads and
+writes both. It lives beside the tables it describes, below every package that uses it: the planner
+builds it, delivery reads it at launch, draws the holdout (stratified by ``group``) and writes ``sends``,
+and measurement compares realised outcomes with ``predictions``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Channel = Literal["email", "sms", "push", "webhook"]
+#: the statuses of :mod:`marketloop.store.campaigns.status` (the status machine)
 CampaignStatus = Literal["planned", "approved", "running", "paused", "completed", "cancelled"]
 
 
