@@ -28,7 +28,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from marketloop.clock import utcnow
-from marketloop.customers.churn import DEFAULT_BANDS, risk_bands
+from marketloop.customers.churn import DEFAULT_BANDS, Selection, risk_bands
 from marketloop.customers.clv import CLVModel
 from marketloop.customers.features import History
 from marketloop.customers.frames import read_frame
@@ -117,22 +117,9 @@ def build_profiles(
 ) -> tuple[pd.DataFrame, dict[str, object]]:
     """Compute the profile frame (columns of ``customer_profiles``) and a report of what was done."""
     config = config or AnalyzeConfig()
-    if not 0 < config.high_value_share < 1:
-        raise InputError(
-            f"high_value_share must be between 0 and 1, got {config.high_value_share!r}",
-            field="high_value_share",
-            value=config.high_value_share,
-        )
+    check_config(config)
     timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def step(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = round(now - clock, 2)
-        clock = now
-        progress(name)
-
+    step = step_timer(timings, progress)
     as_of = as_of or default_as_of(store)
     tx = transactions_from_store(store, as_of)
     data = check_transactions(tx, min_history_days=config.min_history_days, today=max(as_of, utcnow().date()))
@@ -182,10 +169,50 @@ def build_profiles(
         as_of, config, rfm, activity, stages, value, churn, propensity, waits, summary["customer_id"], interests
     )
 
-    report: dict[str, object] = {
+    report = build_report(as_of, config, data.as_dict(), len(frame), clv, cut, churn.selection, propensity.selection)
+    report["timings_s"] = timings
+    return frame, report
+
+
+def check_config(config: AnalyzeConfig) -> None:
+    """The settings a refresh cannot run with, named (on any engine)."""
+    if not 0 < config.high_value_share < 1:
+        raise InputError(
+            f"high_value_share must be between 0 and 1, got {config.high_value_share!r}",
+            field="high_value_share",
+            value=config.high_value_share,
+        )
+
+
+def step_timer(timings: dict[str, float], progress: Callable[[str], None]) -> Callable[[str], None]:
+    """``step(name)``: record the seconds since the previous step under ``name`` and report progress."""
+    clock = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 2)
+        clock = now
+        progress(name)
+
+    return step
+
+
+def build_report(
+    as_of: dt.date,
+    config: AnalyzeConfig,
+    data: dict[str, object],
+    customers: int,
+    clv: CLVModel,
+    cut: float,
+    churn: Selection,
+    propensity: Selection,
+) -> dict[str, object]:
+    """The refresh report (kept in ``profile_refreshes`` and printed by `marketloop analyze`)."""
+    return {
         "as_of": str(as_of),
-        "data": data.as_dict(),
-        "customers": len(frame),
+        "data": data,
+        "customers": customers,
         "clv": {
             "model": clv.model,
             "method": clv.method,
@@ -195,11 +222,9 @@ def build_profiles(
             "horizon_days": config.clv_horizon_days,
             "high_value_cut": round(cut, 2),
         },
-        "churn": churn.selection.as_dict(),
-        "propensity": propensity.selection.as_dict(),
-        "timings_s": timings,
+        "churn": churn.as_dict(),
+        "propensity": propensity.as_dict(),
     }
-    return frame, report
 
 
 def assemble_profiles(

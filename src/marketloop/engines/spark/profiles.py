@@ -28,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import logging
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +42,14 @@ from marketloop.customers.features import FEATURES, behaviour_features, no_purch
 from marketloop.customers.horizon import SNAPSHOTS, HorizonInputs, HorizonModel, fit_horizon
 from marketloop.customers.interests import interest_query, price_band_case, tags_json
 from marketloop.customers.lifecycle import activity_query, lifecycle_stages
-from marketloop.customers.profile import PROFILE_COLUMNS, AnalyzeConfig, assemble_profiles
+from marketloop.customers.profile import (
+    PROFILE_COLUMNS,
+    AnalyzeConfig,
+    assemble_profiles,
+    build_report,
+    check_config,
+    step_timer,
+)
 from marketloop.customers.rfm import rfm_facts, score_from_rank, segment_columns
 from marketloop.customers.transactions import History, TransactionFacts, finish_frame, judge_transactions, rfm_summary
 from marketloop.engines.spark.sql import spark_sql
@@ -318,22 +324,9 @@ def build_profiles_spark(
     views; returns the folder of the profile Parquet files and the report (as ``build_profiles``'s)."""
     from pyspark.sql import functions as F  # noqa: N812 - the PySpark convention
 
-    if not 0 < config.high_value_share < 1:
-        raise InputError(
-            f"high_value_share must be between 0 and 1, got {config.high_value_share!r}",
-            field="high_value_share",
-            value=config.high_value_share,
-        )
+    check_config(config)
     timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def step(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = round(now - clock, 2)
-        clock = now
-        progress(name)
-
+    step = step_timer(timings, progress)
     as_of = as_of or default_as_of(spark)
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
     spark.sql(
@@ -405,24 +398,11 @@ def build_profiles_spark(
     for frame in (profiles, now, tx):
         frame.unpersist()
 
-    report: dict[str, object] = {
-        "as_of": str(as_of),
-        "engine": "spark",
-        "data": data,
-        "customers": int(n_customers),
-        "clv": {
-            "model": clv.model,
-            "method": clv.method,
-            "params": clv.params_,
-            "spend_params": clv.spend_params_,
-            "fit_seconds": round(clv.fit_seconds_, 2),
-            "horizon_days": config.clv_horizon_days,
-            "high_value_cut": round(cut, 2),
-        },
-        "churn": models["churn"].selection.as_dict(),
-        "propensity": models["purchase"].selection.as_dict(),
-        "timings_s": timings,
-    }
+    report = build_report(
+        as_of, config, data, int(n_customers), clv, cut, models["churn"].selection, models["purchase"].selection
+    )
+    report["engine"] = "spark"
+    report["timings_s"] = timings
     return out, report
 
 
