@@ -125,7 +125,19 @@ def main() -> None:
                     check=True,
                 ).stdout
             )
-            row = {"customers": n, "events": events, "generate_and_load_s": gen["seconds"]}
+            orders = int(
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-c",
+                        f"import duckdb; print(duckdb.connect('{db}', read_only=True).execute('select count(DISTINCT customer_id) from orders').fetchone()[0])",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+            row = {"customers": n, "buying_customers": orders, "events": events, "generate_and_load_s": gen["seconds"]}
             runs = {
                 "profiles-duckdb": [ml, "analyze", "--force", "--json"],
                 "profiles-spark": [ml, "analyze", "--force", "--json", "--engine", "spark"],
@@ -137,14 +149,18 @@ def main() -> None:
                 row[name] = {"seconds": got["seconds"], "peak_rss_mb": got["peak_rss_mb"]}
                 print(json.dumps({"customers": n, name: row[name]}), flush=True)
             results.append(row)
+            write(args.out, results)  # after every size: a long run that is stopped keeps what it measured
+    print(Path(args.out).read_text())
+
+
+def write(out: str, results: list[dict]) -> None:
     payload = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "load_average_at_end": os.getloadavg(),
+        "load_average": os.getloadavg(),
         "results": results,
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(payload, indent=2))
-    print(json.dumps(payload, indent=2))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(payload, indent=2))
 
 
 if __name__ == "__main__":
