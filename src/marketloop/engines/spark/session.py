@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import warnings
 from typing import TYPE_CHECKING
 
 from marketloop.errors import DependencyError
@@ -35,6 +36,9 @@ def spark_session(settings: Settings | None = None) -> SparkSession:
         raise DependencyError(
             "the Spark engine needs PySpark", hint="pip install 'marketloop[spark]' (and Java 17)"
         ) from None
+    # PySpark 4 warns on every pandas conversion that it has not certified pandas 3 yet; the engine's parity
+    # tests are what certify the conversions it uses.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
@@ -56,12 +60,16 @@ def spark_session(settings: Settings | None = None) -> SparkSession:
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.executorEnv.PYTHONWARNINGS", "ignore:PySpark does not yet fully support pandas:FutureWarning")
         .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
         # the store's SQL follows DuckDB, where x / 0 is NULL: Spark's non-ANSI mode agrees
         .config("spark.sql.ansi.enabled", "false")
     )
     for key, value in settings.spark_conf.items():
         builder = builder.config(key, str(value))
+    # Spark's own log: errors only, from the start (its WARN lines on stderr say nothing a user can act on)
+    log4j = os.path.join(os.path.dirname(__file__), "log4j2.properties")
+    builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j}")
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
