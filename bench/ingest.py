@@ -42,6 +42,8 @@ def scenario(name: str, work: str, events: int, pg: str | None) -> dict:
     from marketloop.store import open_store
     from marketloop.store.ingest import load_file
 
+    for old in Path(work).glob("*.duckdb*"):  # every run starts from an empty store (repeats included)
+        old.unlink()
     started = time.perf_counter()
     if name == "uci-raw-duckdb":
         con = duckdb.connect(str(Path(work) / "raw.duckdb"))
