@@ -11,7 +11,9 @@ INTRO = """# Data schema
 The canonical schema is declared once in `src/marketloop/store/schema.py` (SQLAlchemy Core) and created
 by versioned migrations (`src/marketloop/store/migrations.py`) on DuckDB, PostgreSQL and MySQL/MariaDB alike.
 Conventions: ids are strings of up to 64 characters; timestamps are naive UTC; money is a double in the store's
-currency; every table has a natural primary key, which is what makes ingestion idempotent. Secondary indexes
+currency; every table has a natural primary key, which is what makes ingestion idempotent. On DuckDB the fact
+tables (events, orders, order_lines) keep their natural key without a primary-key index: ingestion checks it
+set-wise, and maintaining the index row by row cost more than the rest of a bulk load. Secondary indexes
 exist on PostgreSQL and MySQL only (DuckDB scans with zone maps). `marketloop db status` shows the row counts and
 the schema version.
 

@@ -61,6 +61,26 @@ class Settings(BaseSettings):
     future_tolerance_days: int = Field(
         2, ge=0, description="Timestamps more than this many days in the future are rejected."
     )
+    ingest_memory_limit: str | None = Field(
+        None,
+        description="Memory DuckDB may use while loading a file, e.g. 2GB (default: DuckDB's own, 80 % of RAM). "
+        "Beyond it the load spills to DuckDB's temporary directory, so files larger than memory still load.",
+    )
+    engine: str = Field(
+        "duckdb",
+        description="Engine of the batch jobs (profiles, ALS, uplift scoring): duckdb (one machine) or spark.",
+    )
+    spark_master: str = Field(
+        "local[2]", description="Spark master for --engine spark: local[N] on one machine, or a cluster URL."
+    )
+    spark_shuffle_partitions: int = Field(
+        8, gt=0, description="Partitions of Spark's shuffles (about 2-4 per core of the cluster)."
+    )
+    spark_driver_memory: str = Field("4g", description="Memory of the Spark driver (local mode: the whole job).")
+    spark_conf: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Further Spark settings, e.g. {"spark.executor.memory": "8g"} (JSON in MARKETLOOP_SPARK_CONF).',
+    )
     models_dir: Path = Field(
         Path(".marketloop/models"),
         description="Where trained recommendation models are stored (the registry's artefacts).",
@@ -212,6 +232,13 @@ class Settings(BaseSettings):
     def _check_url(cls, value: str) -> str:
         if "://" not in value:
             raise ValueError("expected a URL such as duckdb:///marketloop.duckdb or postgresql://user@host/db")
+        return value
+
+    @field_validator("engine")
+    @classmethod
+    def _check_engine(cls, value: str) -> str:
+        if value not in ("duckdb", "spark"):
+            raise ValueError("expected duckdb or spark")
         return value
 
     @field_validator("schedules")

@@ -67,13 +67,31 @@ def analyze_cmd(
             help="Recompute even when the orders, events, products and settings are those of the last refresh.",
         ),
     ] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="Batch engine: duckdb (one machine, default) or spark (PySpark: local[N] or a cluster, "
+            "see the spark_* settings). Both give the same profiles.",
+        ),
+    ] = None,
+    input_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            help="With --engine spark: read orders, order_lines, events and products from this folder of "
+            "Parquet / Delta tables (a path or an object-store URL) instead of the store; profiles go to --db.",
+        ),
+    ] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Refresh the customer profiles (RFM, value, churn risk, next order, propensity, interests, lifecycle
     stage). A refresh whose inputs have not changed since the last one is skipped (see --force)."""
-    from marketloop.customers.profile import STEPS, AnalyzeConfig, refresh_profiles
+    from marketloop.customers.profile import STEPS, AnalyzeConfig
     from marketloop.customers.rfm import RFMConfig
+    from marketloop.engines import check_engine
+    from marketloop.engines.profiles import analyze
     from marketloop.store import open_store
 
     config = AnalyzeConfig(
@@ -86,6 +104,7 @@ def analyze_cmd(
     )
     day = _date(as_of, "as-of")
     settings = settings_for(db)
+    chosen = check_engine(engine or settings.engine)
     with open_store(settings.db_url) as store:
         with Progress(
             TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err_console, transient=True
@@ -97,7 +116,9 @@ def analyze_cmd(
                 nxt = position.get(step, 0) + 1
                 bar.update(task, completed=nxt, description=STEPS[nxt] if nxt < len(STEPS) else "done")
 
-            report = refresh_profiles(store, day, config, progress, force=force)
+            report = analyze(
+                store, day, config, progress, force=force, engine=chosen, source=input_dir, settings=settings
+            )
     if json_out:
         emit_json(report)
         return

@@ -56,27 +56,44 @@ def train(
             help="Model for live visits, trained on the events that carry a session id: sknn, sasrec-session, or none."
         ),
     ] = "sknn",
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="duckdb (default: every served model on one machine) or spark (ALS on Spark MLlib, registered "
+            "as an als version, plus every customer's for-you list written to the store's recs_lists).",
+        ),
+    ] = None,
+    input_dir: Annotated[
+        str | None,
+        typer.Option("--input", help="With --engine spark: a folder of Parquet / Delta tables to train from."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Train the recommendation models on the store's orders and events and register them (and, when
     events carry session ids, the session model that ranks products for anonymous visitors)."""
+    from marketloop.engines import check_engine
+    from marketloop.engines.recs import train as train_on
     from marketloop.recs.base import model_class
-    from marketloop.recs.training import train_from_store
 
     model_class(model)
     settings, store = _store(db)
+    chosen = check_engine(engine or settings.engine)
+    options = {} if chosen == "spark" else {"model": model, "encoder": encoder, "val_days": val_days}
+    if chosen == "duckdb":
+        options["cache_dir"] = str(settings.cache_dir)
+        options["session_model"] = None if session_model == "none" else session_model
     with _progress() as progress:
         task = progress.add_task("loading data")
-        versions = train_from_store(
+        versions = train_on(
             store,
             settings.models_dir,
-            model=model,
-            encoder=encoder,
-            cache_dir=str(settings.cache_dir),
-            val_days=val_days,
+            engine=chosen,
+            source=input_dir,
+            settings=settings,
             promote=promote,
-            session_model=None if session_model == "none" else session_model,
             on_step=lambda s: progress.update(task, description=f"training {s}"),
+            **options,
         )
     rows = [
         {

@@ -73,48 +73,120 @@ def score_horizon(
     random_state: int | None = 0,
 ) -> HorizonScores:
     """P(no purchase in H) for ``event="churn"``, P(at least one purchase in H) for ``"purchase"``."""
-    if event not in ("churn", "purchase"):
-        raise InputError(f"event must be churn or purchase, got {event!r}", field="event", value=event)
-    flip = event == "purchase"
+    _check_event(event)
     history = History.of(tx)
     X_now = behaviour_features(history, as_of)
-    ids = summary_now["customer_id"].astype(str)
-    bg_now = pd.Series(clv_now.probability_no_purchase(summary_now, horizon_days), index=ids.to_numpy())
-    bg_now = bg_now.reindex(X_now.index)
-    if flip:
-        bg_now = 1 - bg_now
-    selection = Selection(horizon_days=horizon_days, winner="bgnbd")
-    empty_reasons = pd.Series("[]", index=X_now.index)
+    sample = _training_history(history, len(X_now), random_state)
+    inputs = horizon_inputs(history, sample, as_of, horizon_days, clv_now.time_unit_days)
+    model = fit_horizon(
+        inputs, clv_now, event=event, make_clv=make_clv, min_examples=min_examples, random_state=random_state
+    )
+    return model.score(X_now, summary_now)
 
+
+def _check_event(event: str) -> None:
+    if event not in ("churn", "purchase"):
+        raise InputError(f"event must be churn or purchase, got {event!r}", field="event", value=event)
+
+
+@dataclass
+class HorizonInputs:
+    """What a horizon model learns and is validated from: the stacked training snapshots ending at
+    ``train_date`` (``as_of - 2H``) and at ``valid_date`` (``as_of - H``), from a sample of the customers,
+    and everyone's features, no-purchase labels and RFM summary at ``valid_date``. The profile pass builds
+    them from one in-memory history; a distributed engine builds the same frames partition by partition."""
+
+    horizon_days: int
+    train_date: dt.date
+    valid_date: dt.date
+    X_train: pd.DataFrame
+    y_train: np.ndarray
+    X_final: pd.DataFrame
+    y_final: np.ndarray
+    X_valid: pd.DataFrame
+    y_valid: np.ndarray
+    summary_valid: pd.DataFrame
+
+
+def horizon_inputs(
+    history: History, sample: History, as_of: dt.date, horizon_days: int, time_unit_days: float
+) -> HorizonInputs:
+    """:class:`HorizonInputs` from the full ``history`` (validation) and ``sample`` (training snapshots)."""
     valid_date = as_of - dt.timedelta(days=horizon_days)
     train_date = as_of - dt.timedelta(days=2 * horizon_days)
-    sample = _training_history(history, len(X_now), random_state)
     X_train, y_train = training_snapshots(sample, train_date, horizon_days, count=SNAPSHOTS)
     X_valid = behaviour_features(history, valid_date)
     y_valid = no_purchase_labels(history, X_valid.index, valid_date, horizon_days).to_numpy()
     X_final, y_final = training_snapshots(sample, valid_date, horizon_days, count=SNAPSHOTS)
+    summary_valid = rfm_summary(history, valid_date, time_unit_days)
+    return HorizonInputs(
+        horizon_days, train_date, valid_date, X_train, y_train, X_final, y_final, X_valid, y_valid, summary_valid
+    )
+
+
+@dataclass
+class HorizonModel:
+    """A fitted horizon model; it scores any set of customers, so it can run one partition at a time."""
+
+    horizon_days: int
+    flip: bool
+    clv_now: CLVModel
+    selection: Selection
+    final: ChurnClassifier | None = None
+
+    def score(self, X_now: pd.DataFrame, summary_now: pd.DataFrame) -> HorizonScores:
+        """Today's probabilities and reasons for the customers of ``X_now`` (features at ``as_of``)."""
+        ids = summary_now["customer_id"].astype(str)
+        bg_now = pd.Series(self.clv_now.probability_no_purchase(summary_now, self.horizon_days), index=ids.to_numpy())
+        bg_now = bg_now.reindex(X_now.index)
+        if self.flip:
+            bg_now = 1 - bg_now
+        if self.final is None:
+            return HorizonScores(bg_now, pd.Series("[]", index=X_now.index), self.selection)
+        reasons = pd.Series(top_reasons(X_now, self.final.contributions(X_now), sign=1.0), index=X_now.index)
+        if self.selection.winner == "lightgbm":
+            return HorizonScores(pd.Series(self.final.predict_proba(X_now), index=X_now.index), reasons, self.selection)
+        return HorizonScores(bg_now, reasons, self.selection)
+
+
+def fit_horizon(
+    inputs: HorizonInputs,
+    clv_now: CLVModel,
+    *,
+    event: str = "churn",
+    make_clv: Callable[[], CLVModel] | None = None,
+    min_examples: int = 20,
+    random_state: int | None = 0,
+) -> HorizonModel:
+    """Validate the classifier against BG/NBD on ``inputs`` and fit the final model (module docstring)."""
+    _check_event(event)
+    flip = event == "purchase"
+    horizon_days = inputs.horizon_days
+    selection = Selection(horizon_days=horizon_days, winner="bgnbd")
+    model = HorizonModel(horizon_days, flip, clv_now, selection)
+    y_train, y_valid, y_final = inputs.y_train, inputs.y_valid, inputs.y_final
     if flip:
         y_train, y_valid, y_final = ~y_train, ~y_valid, ~y_final
     counts = [int(np.bincount(y.astype(int), minlength=2).min()) if len(y) else 0 for y in (y_train, y_valid)]
     if min(counts) < min_examples:
         selection.notes.append(
-            f"history before {train_date} is too short for the classifier (fewest examples of one outcome: "
+            f"history before {inputs.train_date} is too short for the classifier (fewest examples of one outcome: "
             f"{min(counts)} < {min_examples}); BG/NBD is used"
         )
-        return HorizonScores(bg_now, empty_reasons, selection)
+        return model
 
-    clf = ChurnClassifier(random_state=random_state).fit(X_train, y_train)
-    p_clf = clf.predict_proba(X_valid)
+    clf = ChurnClassifier(random_state=random_state).fit(inputs.X_train, y_train)
+    p_clf = clf.predict_proba(inputs.X_valid)
     selection.validation["lightgbm"] = score(y_valid, p_clf)
     try:
-        summary_valid = rfm_summary(tx, valid_date, clv_now.time_unit_days)
+        summary_valid = inputs.summary_valid
         bg_model = make_clv() if make_clv else CLVModel(**clv_now.get_params())
         bg_model.spend_model = False  # only purchase counts matter here
         bg_model.fit(summary_valid)
         p_bg = pd.Series(
             bg_model.probability_no_purchase(summary_valid, horizon_days),
             index=summary_valid["customer_id"].astype(str).to_numpy(),
-        ).reindex(X_valid.index)
+        ).reindex(inputs.X_valid.index)
         if flip:
             p_bg = 1 - p_bg
         selection.validation["bgnbd"] = score(y_valid, p_bg.fillna(p_bg.mean()).to_numpy())
@@ -123,13 +195,10 @@ def score_horizon(
     auc_clf = selection.validation["lightgbm"]["roc_auc"]
     auc_bg = selection.validation.get("bgnbd", {}).get("roc_auc", -1.0)
 
-    final = ChurnClassifier(random_state=random_state).fit(X_final, y_final)
-    reasons = pd.Series(top_reasons(X_now, final.contributions(X_now), sign=1.0), index=X_now.index)
+    model.final = ChurnClassifier(random_state=random_state).fit(inputs.X_final, y_final)
     if auc_clf > auc_bg:
         selection.winner = "lightgbm"
-        prob = pd.Series(final.predict_proba(X_now), index=X_now.index)
     else:
-        prob = bg_now
         selection.notes.append("reasons come from the LightGBM model, the probability from BG/NBD")
     log.info("%s in %d days: %s wins (%s)", event, horizon_days, selection.winner, selection.validation)
-    return HorizonScores(prob, reasons, selection)
+    return model

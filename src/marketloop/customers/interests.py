@@ -36,7 +36,13 @@ def _days_before(column: sa.ColumnElement, as_of: dt.date, dialect: str) -> sa.C
 
 def _price_band_case(store) -> sa.ColumnElement | None:  # noqa: ANN001 - Store
     p = schema.products
-    prices = read_frame(store, sa.select(p.c.price).where(p.c.price.isnot(None)))["price"].astype(float)
+    return price_band_case(read_frame(store, sa.select(p.c.price).where(p.c.price.isnot(None)))["price"])
+
+
+def price_band_case(prices: pd.Series) -> sa.ColumnElement | None:
+    """The price band of a product as SQL, from the catalogue's price quartiles (None under 4 prices)."""
+    p = schema.products
+    prices = prices.dropna().astype(float)
     if len(prices) < 4:
         return None
     edges = np.unique(np.quantile(prices, [0.25, 0.5, 0.75]))
@@ -50,9 +56,18 @@ def interest_tags(store, as_of: dt.date, half_life_days: float = 90.0, top: int 
     The weighting, decay, shares and top-k ranking run in the database (portable SQL with window
     functions), so only each customer's top tags travel to Python.
     """
+    query = interest_query(store.dialect, as_of, _price_band_case(store), half_life_days, top)
+    return _to_json(read_frame(store, query))
+
+
+def interest_query(
+    dialect: str, as_of: dt.date, band: sa.ColumnElement | None, half_life_days: float = 90.0, top: int = 2
+) -> sa.Select:
+    """The portable query behind :func:`interest_tags`: customer_id, kind, value, share of each customer's
+    top ``top`` tags per kind and their rank, ordered by customer, kind and rank (also run by the distributed
+    engine)."""
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
     o, lines, ev, p = schema.orders, schema.order_lines, schema.events, schema.products
-    band = _price_band_case(store)
     kinds = {"category": p.c.category, "brand": p.c.brand}
     if band is not None:
         kinds["price_band"] = band
@@ -66,7 +81,7 @@ def interest_tags(store, as_of: dt.date, half_life_days: float = 90.0, top: int 
                 sa.cast(value, sa.String(255)).label("value"),
                 (
                     sa.func.ln(1.0 + lines.c.quantity)
-                    * sa.func.power(0.5, _days_before(o.c.ordered_at, as_of, store.dialect) / half_life_days)
+                    * sa.func.power(0.5, _days_before(o.c.ordered_at, as_of, dialect) / half_life_days)
                 ).label("w"),
             )
             .select_from(lines.join(o, lines.c.order_id == o.c.order_id).join(p, p.c.product_id == lines.c.product_id))
@@ -84,7 +99,7 @@ def interest_tags(store, as_of: dt.date, half_life_days: float = 90.0, top: int 
                 ev.c.customer_id,
                 sa.literal(kind),
                 sa.cast(value, sa.String(255)),
-                event_weight * sa.func.power(0.5, _days_before(ev.c.ts, as_of, store.dialect) / half_life_days),
+                event_weight * sa.func.power(0.5, _days_before(ev.c.ts, as_of, dialect) / half_life_days),
             )
             .select_from(ev.join(p, p.c.product_id == ev.c.product_id))
             .where(
@@ -111,12 +126,15 @@ def interest_tags(store, as_of: dt.date, half_life_days: float = 90.0, top: int 
         .over(partition_by=[summed.c.customer_id, summed.c.kind], order_by=[summed.c.w.desc(), summed.c.value])
         .label("rank"),
     ).subquery("ranked")
-    tags = read_frame(
-        store,
-        sa.select(ranked.c.customer_id, ranked.c.kind, ranked.c.value, ranked.c.share)
+    return (
+        sa.select(ranked.c.customer_id, ranked.c.kind, ranked.c.value, ranked.c.share, ranked.c.rank)
         .where(ranked.c.rank <= top)
-        .order_by(ranked.c.customer_id, ranked.c.kind, ranked.c.rank),
+        .order_by(ranked.c.customer_id, ranked.c.kind, ranked.c.rank)
     )
+
+
+def tags_json(tags: pd.DataFrame) -> pd.Series:
+    """Customer id -> JSON text of the rows of :func:`interest_query` (ordered by customer, kind, rank)."""
     return _to_json(tags)
 
 

@@ -55,6 +55,13 @@ def activity_summary(store, as_of: dt.date) -> pd.DataFrame:  # noqa: ANN001 - S
 
     One query: the events' and orders' (customer, timestamp) pairs, unioned and grouped by customer.
     Every order counts as activity whatever its status (placing it was a visit)."""
+    frame = read_frame(store, activity_query(as_of))
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    return frame.set_index("customer_id")
+
+
+def activity_query(as_of: dt.date) -> sa.Select:
+    """The portable query behind :func:`activity_summary` (also run by the distributed engine)."""
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
     ev, o = schema.events, schema.orders
     touches = sa.union_all(
@@ -64,23 +71,29 @@ def activity_summary(store, as_of: dt.date) -> pd.DataFrame:  # noqa: ANN001 - S
         sa.select(o.c.customer_id, o.c.ordered_at).where(o.c.customer_id.isnot(None), o.c.ordered_at < end),
     ).subquery("touches")
     day = sa.cast(touches.c.ts, sa.Date)
-    query = sa.select(
+    return sa.select(
         touches.c.customer_id,
         sa.func.max(touches.c.ts).label("last_active_at"),
         sa.func.min(day).label("first_active_day"),
         sa.func.max(day).label("last_active_day"),
         sa.func.count(sa.distinct(day)).label("active_days"),
     ).group_by(touches.c.customer_id)
-    frame = read_frame(store, query)
-    frame["customer_id"] = frame["customer_id"].astype(str)
-    return frame.set_index("customer_id")
 
 
-def lifecycle_stages(first_order_at: pd.Series, activity: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+def typical_gap(span: np.ndarray, repeats: np.ndarray) -> float:
+    """The store's median cadence: the median plain mean gap of the customers with two or more active days."""
+    own = span[repeats >= 1] / repeats[repeats >= 1]
+    return float(np.median(own)) if len(own) else FALLBACK_GAP_DAYS
+
+
+def lifecycle_stages(
+    first_order_at: pd.Series, activity: pd.DataFrame, as_of: dt.date, typical: float | None = None
+) -> pd.DataFrame:
     """``days_inactive``, ``activity_gap_days`` and ``lifecycle_stage`` for the customers of
     ``first_order_at`` (indexed by customer id), from :func:`activity_summary` rows (rule in the module
     docstring). A customer without activity rows (cannot happen for a profiled customer, whose orders are
-    activity) gets null recency and the stage ``churned`` unless new."""
+    activity) gets null recency and the stage ``churned`` unless new. ``typical``, the store's median
+    cadence, is computed from these customers unless given (a partition of them needs the population's)."""
     ids = first_order_at.index
     act = activity.reindex(ids)
     base = pd.Timestamp(as_of)
@@ -88,8 +101,8 @@ def lifecycle_stages(first_order_at: pd.Series, activity: pd.DataFrame, as_of: d
     days_inactive = (base - last_day).dt.days.to_numpy(dtype=float)
     span = (last_day - pd.to_datetime(act["first_active_day"])).dt.days.to_numpy(dtype=float)
     repeats = act["active_days"].to_numpy(dtype=float) - 1
-    own = span[repeats >= 1] / repeats[repeats >= 1]
-    typical = float(np.median(own)) if len(own) else FALLBACK_GAP_DAYS
+    if typical is None:
+        typical = typical_gap(span, repeats)
     gap = np.maximum((span + typical) / (repeats + 1), 1.0)
     silent_gaps = days_inactive / gap
     tenure = (base - pd.to_datetime(first_order_at)).dt.days.to_numpy(dtype=float)

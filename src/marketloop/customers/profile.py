@@ -28,11 +28,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from marketloop.clock import utcnow
-from marketloop.customers.churn import DEFAULT_BANDS, risk_bands
+from marketloop.customers.churn import DEFAULT_BANDS, Selection, risk_bands
 from marketloop.customers.clv import CLVModel
 from marketloop.customers.features import History
 from marketloop.customers.frames import read_frame
-from marketloop.customers.horizon import score_horizon
+from marketloop.customers.horizon import HorizonScores, score_horizon
 from marketloop.customers.interests import interest_tags
 from marketloop.customers.lifecycle import activity_summary, lifecycle_stages
 from marketloop.customers.rfm import RFMConfig, rfm_table
@@ -117,22 +117,9 @@ def build_profiles(
 ) -> tuple[pd.DataFrame, dict[str, object]]:
     """Compute the profile frame (columns of ``customer_profiles``) and a report of what was done."""
     config = config or AnalyzeConfig()
-    if not 0 < config.high_value_share < 1:
-        raise InputError(
-            f"high_value_share must be between 0 and 1, got {config.high_value_share!r}",
-            field="high_value_share",
-            value=config.high_value_share,
-        )
+    check_config(config)
     timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def step(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = round(now - clock, 2)
-        clock = now
-        progress(name)
-
+    step = step_timer(timings, progress)
     as_of = as_of or default_as_of(store)
     tx = transactions_from_store(store, as_of)
     data = check_transactions(tx, min_history_days=config.min_history_days, today=max(as_of, utcnow().date()))
@@ -178,6 +165,87 @@ def build_profiles(
     stages = lifecycle_stages(rfm["first_order_at"], activity, as_of)
     step("activity and lifecycle stage")
 
+    frame, cut = assemble_profiles(
+        as_of, config, rfm, activity, stages, value, churn, propensity, waits, summary["customer_id"], interests
+    )
+
+    report = build_report(as_of, config, data.as_dict(), len(frame), clv, cut, churn.selection, propensity.selection)
+    report["timings_s"] = timings
+    return frame, report
+
+
+def check_config(config: AnalyzeConfig) -> None:
+    """The settings a refresh cannot run with, named (on any engine)."""
+    if not 0 < config.high_value_share < 1:
+        raise InputError(
+            f"high_value_share must be between 0 and 1, got {config.high_value_share!r}",
+            field="high_value_share",
+            value=config.high_value_share,
+        )
+
+
+def step_timer(timings: dict[str, float], progress: Callable[[str], None]) -> Callable[[str], None]:
+    """``step(name)``: record the seconds since the previous step under ``name`` and report progress."""
+    clock = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 2)
+        clock = now
+        progress(name)
+
+    return step
+
+
+def build_report(
+    as_of: dt.date,
+    config: AnalyzeConfig,
+    data: dict[str, object],
+    customers: int,
+    clv: CLVModel,
+    cut: float,
+    churn: Selection,
+    propensity: Selection,
+) -> dict[str, object]:
+    """The refresh report (kept in ``profile_refreshes`` and printed by `marketloop analyze`)."""
+    return {
+        "as_of": str(as_of),
+        "data": data,
+        "customers": customers,
+        "clv": {
+            "model": clv.model,
+            "method": clv.method,
+            "params": clv.params_,
+            "spend_params": clv.spend_params_,
+            "fit_seconds": round(clv.fit_seconds_, 2),
+            "horizon_days": config.clv_horizon_days,
+            "high_value_cut": round(cut, 2),
+        },
+        "churn": churn.as_dict(),
+        "propensity": propensity.as_dict(),
+    }
+
+
+def assemble_profiles(
+    as_of: dt.date,
+    config: AnalyzeConfig,
+    rfm: pd.DataFrame,
+    activity: pd.DataFrame,
+    stages: pd.DataFrame,
+    value: pd.DataFrame,
+    churn: HorizonScores,
+    propensity: HorizonScores,
+    waits: np.ndarray,
+    wait_ids: pd.Series,
+    interests: pd.Series,
+    *,
+    cut: float | None = None,
+    computed_at: dt.datetime | None = None,
+) -> tuple[pd.DataFrame, float]:
+    """The ``customer_profiles`` rows of the customers of ``rfm`` (indexed by customer id) from each model's
+    output, and the high-value cut. ``cut`` is the CLV above which a customer is high-value (default: the
+    ``1 - high_value_share`` quantile of these customers; a partition of a store passes the store's)."""
     ids = rfm.index
     frame = pd.DataFrame(index=ids)
     frame["as_of"] = as_of
@@ -202,48 +270,37 @@ def build_profiles(
     frame["churn_probability"] = churn.probability.reindex(ids).to_numpy()
     frame["churn_band"] = risk_bands(frame["churn_probability"].fillna(1.0).to_numpy(), config.bands)
     frame["churn_model"] = churn.selection.winner
-    wait = pd.DataFrame(
-        waits, index=summary["customer_id"].astype(str).to_numpy(), columns=["low", "mid", "high"]
-    ).reindex(ids)
+    wait = pd.DataFrame(waits, index=wait_ids.astype(str).to_numpy(), columns=["low", "mid", "high"]).reindex(ids)
     base = pd.Timestamp(as_of)
     for column, source in (("next_order_at", "mid"), ("next_order_low", "low"), ("next_order_high", "high")):
         days = wait[source]
         frame[column] = [None if np.isnan(d) else (base + pd.Timedelta(days=int(d))).date() for d in days]
     frame["propensity_30d"] = propensity.probability.reindex(ids).to_numpy()
-    cut = float(np.nanquantile(frame["clv"], 1 - config.high_value_share)) if len(frame) else np.inf
+    if cut is None:
+        cut = float(np.nanquantile(frame["clv"], 1 - config.high_value_share)) if len(frame) else np.inf
     frame["high_value"] = (frame["clv"] >= cut) & (frame["clv"] > 0)
     frame["interests_json"] = interests.reindex(ids).fillna("{}").to_numpy() if len(interests) else "{}"
     frame["churn_reasons_json"] = churn.reasons.reindex(ids).fillna("[]").to_numpy()
     frame["propensity_reasons_json"] = propensity.reasons.reindex(ids).fillna("[]").to_numpy()
-    frame["computed_at"] = utcnow()
+    frame["computed_at"] = computed_at or utcnow()
     frame = frame.reset_index(names="customer_id")[list(PROFILE_COLUMNS)]
-
-    report: dict[str, object] = {
-        "as_of": str(as_of),
-        "data": data.as_dict(),
-        "customers": len(frame),
-        "clv": {
-            "model": clv.model,
-            "method": clv.method,
-            "params": clv.params_,
-            "spend_params": clv.spend_params_,
-            "fit_seconds": round(clv.fit_seconds_, 2),
-            "horizon_days": config.clv_horizon_days,
-            "high_value_cut": round(cut, 2),
-        },
-        "churn": churn.selection.as_dict(),
-        "propensity": propensity.selection.as_dict(),
-        "timings_s": timings,
-    }
-    return frame, report
+    return frame, cut
 
 
-def write_profiles(store, frame: pd.DataFrame, refresh: dict[str, object] | None = None) -> None:  # noqa: ANN001 - Store
+def write_profiles(
+    store,  # noqa: ANN001 - Store
+    frame: pd.DataFrame | Callable[[sa.Connection], object],
+    refresh: dict[str, object] | None = None,
+) -> None:
     """Replace the profile table with ``frame`` in one transaction (with the ``profile_refreshes`` row
-    ``refresh``, when given, so the log never names profiles that were not written)."""
+    ``refresh``, when given, so the log never names profiles that were not written). ``frame`` may also
+    be a function that inserts the rows on the transaction's connection (a batch engine's writer)."""
     with store.begin() as conn:
         conn.execute(schema.customer_profiles.delete())
-        insert_frame(conn, schema.customer_profiles, frame)
+        if callable(frame):
+            frame(conn)
+        else:
+            insert_frame(conn, schema.customer_profiles, frame)
         if refresh is not None:
             conn.execute(schema.profile_refreshes.insert().values(**refresh))
 
@@ -294,11 +351,14 @@ def refresh_profiles(
     progress: Callable[[str], None] = _noop,
     *,
     force: bool = False,
+    build: Callable[..., tuple[object, dict[str, object]]] | None = None,
 ) -> dict[str, object]:
     """Build and store the profiles; return the build report (with the write time).
 
     When the inputs are those of the last refresh (:func:`inputs_fingerprint`) and its profiles are still
     in the table, nothing is recomputed unless ``force``: the report is the last one, with ``skipped`` true.
+    ``build(store, as_of, config, progress)`` computes them (default :func:`build_profiles`; a batch engine
+    passes its own, returning a writer for :func:`write_profiles` and a report with ``customers``).
     """
     config = config or AnalyzeConfig()
     as_of = as_of or default_as_of(store)
@@ -314,14 +374,14 @@ def refresh_profiles(
                 "computed_at": str(last["computed_at"]),
                 "reason": "the orders, lines, events, products, customers and settings are those of the last refresh",
             }
-    frame, report = build_profiles(store, as_of, config, progress)
+    frame, report = (build or build_profiles)(store, as_of, config, progress)
     started = time.perf_counter()
     report["skipped"] = False
     refresh = {
         "refresh_id": uuid.uuid4().hex,
         "as_of": as_of,
         "inputs_sha256": inputs,
-        "customers": len(frame),
+        "customers": int(report["customers"]),
         "report_json": json.dumps(report, default=str),
         "computed_at": utcnow(),
     }

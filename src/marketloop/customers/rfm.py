@@ -126,6 +126,11 @@ def quantile_score(values: pd.Series, n_bins: int, higher_is_better: bool = True
     if len(values) == 0:
         return np.zeros(0, dtype=int)
     pct = values.rank(method="average", pct=True, ascending=higher_is_better).to_numpy()
+    return score_from_rank(pct, n_bins)
+
+
+def score_from_rank(pct: np.ndarray, n_bins: int) -> np.ndarray:
+    """Score 1..n_bins of a percentile rank in (0, 1] (average rank of ties over the population size)."""
     return np.clip(np.ceil(pct * n_bins), 1, n_bins).astype(int)
 
 
@@ -135,7 +140,12 @@ def rfm_table(tx: pd.DataFrame, as_of: dt.date, config: RFMConfig | None = None)
     Columns: customer_id, first_order_at, last_order_at, orders, returns, revenue (net of returns),
     recency_days, frequency (purchase days), r_score, f_score, m_score, fm_score, segment.
     """
-    config = config or RFMConfig()
+    return score_rfm(rfm_facts(tx, as_of), config)
+
+
+def rfm_facts(tx: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """The per-customer facts of :func:`rfm_table` without the scores (index: customer_id): every value
+    depends on the customer's own orders alone, so a distributed engine computes them per partition."""
     end = pd.Timestamp(as_of + dt.timedelta(days=1))
     known = tx[tx["customer_id"].notna() & (tx["ts"] < end)]
     daily = daily_purchases(known)
@@ -158,15 +168,27 @@ def rfm_table(tx: pd.DataFrame, as_of: dt.date, config: RFMConfig | None = None)
     facts["last_order_at"] = _ids(bought.max()).reindex(facts.index)
     facts["first_order_at"] = _ids(bought.min()).reindex(facts.index)
     facts["recency_days"] = (pd.Timestamp(as_of) - facts["last_order_at"].dt.normalize()).dt.days.astype(int)
+    facts = facts.drop(columns=["gross", "refunds"])
+    facts["orders"] = facts["orders"].astype(int)
+    facts["returns"] = facts["returns"].astype(int)
+    return facts
+
+
+def score_rfm(facts: pd.DataFrame, config: RFMConfig | None = None) -> pd.DataFrame:
+    """Add the R, F, M and FM scores and the segment to :func:`rfm_facts` (population quantiles)."""
+    config = config or RFMConfig()
     n = config.n_bins
+    facts = facts.copy()
     facts["r_score"] = quantile_score(facts["recency_days"], n, higher_is_better=False)
     facts["f_score"] = quantile_score(facts["frequency"], n)
     facts["m_score"] = quantile_score(facts["revenue"], n)
+    return segment_columns(facts, config).reset_index(names="customer_id")
+
+
+def segment_columns(facts: pd.DataFrame, config: RFMConfig) -> pd.DataFrame:
+    """``fm_score`` and ``segment`` from the R, F and M scores of ``facts`` (changed in place, returned)."""
     facts["fm_score"] = np.floor((facts["f_score"] + facts["m_score"]) / 2 + 0.5).astype(int)
     facts["segment"] = assign_segments(facts["r_score"].to_numpy(), facts["fm_score"].to_numpy(), config.rules)
-    facts = facts.drop(columns=["gross", "refunds"]).reset_index(names="customer_id")
-    facts["orders"] = facts["orders"].astype(int)
-    facts["returns"] = facts["returns"].astype(int)
     return facts
 
 

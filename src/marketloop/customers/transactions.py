@@ -224,72 +224,114 @@ def check_transactions(
     Errors (each names what was found and how to fix it): no orders, dates in the future, a single
     customer, every order on one day, less than ``min_history_days`` of history, no purchases at all.
     """
-    if tx.empty:
+    today = today or utcnow().date()
+    limit = pd.Timestamp(today + dt.timedelta(days=future_tolerance_days + 1))
+    future = tx["ts"] >= limit
+    rows, first_future = len(tx), (tx.loc[future, "ts"].iloc[0] if future.any() else None)
+    if as_of is not None:
+        tx = tx[tx["ts"] < pd.Timestamp(as_of + dt.timedelta(days=1))]
+    known = tx[tx["customer_id"].notna()]
+    purchases = known[~known["is_return"]]
+    days = purchases["ts"].dt.normalize()
+    guests = tx[tx["customer_id"].isna()]
+    facts = TransactionFacts(
+        rows=rows,
+        orders=len(tx),
+        future_orders=int(future.sum()),
+        first_future=first_future,
+        customers=int(known["customer_id"].nunique()),
+        purchases=len(purchases),
+        purchase_customers=int(purchases["customer_id"].nunique()),
+        first_customer=purchases["customer_id"].iloc[0] if len(purchases) else None,
+        returns=int(known["is_return"].sum()),
+        guest_orders=len(guests),
+        guest_revenue=float(guests["amount"].sum()),
+        first_day=days.min() if len(days) else None,
+        last_day=days.max() if len(days) else None,
+    )
+    return judge_transactions(facts, min_history_days=min_history_days, today=today)
+
+
+@dataclass(frozen=True)
+class TransactionFacts:
+    """The aggregates :func:`check_transactions` judges (an engine computes them without the rows):
+    ``rows`` counts every order, ``orders`` and the rest those up to ``as_of``, ``future_orders`` those
+    dated after today (plus the tolerance)."""
+
+    rows: int
+    orders: int
+    future_orders: int
+    first_future: pd.Timestamp | None
+    customers: int
+    purchases: int
+    purchase_customers: int
+    first_customer: object
+    returns: int
+    guest_orders: int
+    guest_revenue: float
+    first_day: pd.Timestamp | None
+    last_day: pd.Timestamp | None
+
+
+def judge_transactions(facts: TransactionFacts, *, min_history_days: int, today: dt.date) -> DataReport:
+    """Raise the error :func:`check_transactions` documents for unusable data, else the report."""
+    if facts.rows == 0:
         raise InputError(
             "the transactions are empty (no orders)",
             field="transactions",
             value=0,
             hint="Load orders first (marketloop ingest / import) or check the file.",
         )
-    today = today or utcnow().date()
-    limit = pd.Timestamp(today + dt.timedelta(days=future_tolerance_days + 1))
-    future = tx["ts"] >= limit
-    if future.any():
-        first = tx.loc[future, "ts"].iloc[0]
+    if facts.future_orders:
+        first = facts.first_future
         raise InputError(
-            f"{int(future.sum())} orders are dated in the future (first: {first:%Y-%m-%d}, today is {today})",
+            f"{facts.future_orders} orders are dated in the future (first: {first:%Y-%m-%d}, today is {today})",
             field="ts",
             value=str(first),
             hint="Check the date format (day/month order) and the time zone, or remove those rows.",
         )
-    if as_of is not None:
-        tx = tx[tx["ts"] < pd.Timestamp(as_of + dt.timedelta(days=1))]
-    known = tx[tx["customer_id"].notna()]
-    purchases = known[~known["is_return"]]
-    n_customers = purchases["customer_id"].nunique()
-    if purchases.empty:
+    if facts.purchases == 0:
         raise InputError(
             "there are no purchases by known customers (only returns or guest orders)",
             field="transactions",
-            value=len(tx),
+            value=facts.orders,
             hint="Customer models need orders with a customer id and a positive total.",
         )
-    if n_customers < 2:
+    if facts.purchase_customers < 2:
         raise InputError(
-            f"the transactions hold a single customer ({purchases['customer_id'].iloc[0]!r}); "
+            f"the transactions hold a single customer ({facts.first_customer!r}); "
             "customer models learn from a population",
             field="customer_id",
-            value=n_customers,
+            value=facts.purchase_customers,
             hint="Check the customer id column (--customer-col); at least 2 customers, ideally hundreds, are needed.",
         )
-    days = purchases["ts"].dt.normalize()
-    span = int((days.max() - days.min()).days)
+    first_day, last_day = facts.first_day, facts.last_day
+    span = int((last_day - first_day).days)
     if span == 0:
         raise InputError(
-            f"all {len(purchases)} purchases are on one day ({days.min():%Y-%m-%d}); "
+            f"all {facts.purchases} purchases are on one day ({first_day:%Y-%m-%d}); "
             "recency and repeat purchases are undefined",
             field="ts",
-            value=str(days.min().date()),
+            value=str(first_day.date()),
             hint="Check the date column (was a load date used instead of the order date?).",
         )
     if span < min_history_days:
         raise InputError(
-            f"the purchases span only {span} days ({days.min():%Y-%m-%d} to {days.max():%Y-%m-%d}); "
+            f"the purchases span only {span} days ({first_day:%Y-%m-%d} to {last_day:%Y-%m-%d}); "
             f"at least {min_history_days} days are needed",
             field="ts",
             value=span,
             hint="Wait for more history or load older orders.",
         )
-    guests = tx[tx["customer_id"].isna()]
     return DataReport(
-        orders=len(tx),
-        customers=int(known["customer_id"].nunique()),
-        purchases=len(purchases),
-        returns=int(known["is_return"].sum()),
-        guest_orders=len(guests),
-        guest_revenue=round(float(guests["amount"].sum()), 2),
-        first_day=str(days.min().date()),
-        last_day=str(days.max().date()),
+        orders=facts.orders,
+        customers=facts.customers,
+        purchases=facts.purchases,
+        returns=facts.returns,
+        guest_orders=facts.guest_orders,
+        guest_revenue=round(facts.guest_revenue, 2),
+        first_day=str(first_day.date()),
+        last_day=str(last_day.date()),
     )
 
 

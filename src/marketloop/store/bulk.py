@@ -55,17 +55,20 @@ def write_rows(
     key: tuple[str, ...],
     mode: str,
     update_columns: list[str] | None = None,
+    rows: int | None = None,
 ) -> WriteResult:
     """Write the rows of `source_sql` (a workbench query yielding `columns`) into `table`.
 
     mode "insert" skips rows whose key exists; mode "upsert" also updates existing rows whose values
-    differ (only `update_columns`, default all non-key columns, are compared and updated).
+    differ (only `update_columns`, default all non-key columns, are compared and updated). `rows`, the
+    number of rows `source_sql` yields when the caller knows it (with unique keys), lets an insert count
+    the rows already stored as ``rows - inserted`` instead of a second pass over the store.
     """
     if workbench_is_store(dialect):
         staging = f"__stage_{uuid.uuid4().hex[:8]}"
         wb.execute(f"CREATE TEMP VIEW {staging} AS {source_sql}")  # same connection: no copy needed
         try:
-            return _finish(conn, dialect, staging, table, columns, key, mode, update_columns)
+            return _finish(conn, dialect, staging, table, columns, key, mode, update_columns, rows)
         finally:
             wb.execute(f"DROP VIEW IF EXISTS {staging}")
     staging = f"ml_stage_{uuid.uuid4().hex[:8]}"
@@ -75,7 +78,7 @@ def write_rows(
         if batch.num_rows:
             _send(conn, dialect, staging, columns, batch)
     try:
-        return _finish(conn, dialect, staging, table, columns, key, mode, update_columns)
+        return _finish(conn, dialect, staging, table, columns, key, mode, update_columns, rows)
     finally:
         conn.execute(sa.text(f"DROP {'TEMPORARY ' if dialect == 'mysql' else ''}TABLE IF EXISTS {staging}"))
 
@@ -115,10 +118,20 @@ def _finish(
     key: tuple[str, ...],
     mode: str,
     update_columns: list[str] | None,
+    rows: int | None = None,
 ) -> WriteResult:
     q = lambda name: _q(conn, name)  # noqa: E731
     target = q(table.name)
     match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in key)
+    cols = ", ".join(q(c) for c in columns)
+    insert = (
+        f"INSERT INTO {target} ({cols}) SELECT {', '.join('s.' + q(c) for c in columns)} FROM {staging} s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match})"
+    )
+    if mode == "insert" and rows is not None:
+        # Facts: one anti-join does it all; every staged key is new or already stored.
+        inserted = int(conn.execute(sa.text(insert)).rowcount)
+        return WriteResult(inserted, rows - inserted, 0)
     existing = conn.execute(
         sa.text(f"SELECT count(*) FROM {staging} s WHERE EXISTS (SELECT 1 FROM {target} t WHERE {match})")
     ).scalar_one()
@@ -132,13 +145,7 @@ def _finish(
         ).scalar_one()
         if updated:
             _update(conn, dialect, staging, target, key, values, compared)
-    cols = ", ".join(q(c) for c in columns)
-    inserted = conn.execute(
-        sa.text(
-            f"INSERT INTO {target} ({cols}) SELECT {', '.join('s.' + q(c) for c in columns)} FROM {staging} s "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match})"
-        )
-    ).rowcount
+    inserted = conn.execute(sa.text(insert)).rowcount
     return WriteResult(int(inserted), int(existing), int(updated))
 
 
@@ -246,6 +253,30 @@ def insert_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame, *, chun
     for start in range(0, len(records), chunk):
         conn.execute(table.insert(), records[start : start + chunk])
     return len(frame)
+
+
+def insert_parquet(conn: Connection, table: sa.Table, paths: list[str], *, batch_rows: int = BATCH_ROWS) -> int:
+    """Insert the rows of Parquet files (columns named like the table's) inside the caller's transaction, in
+    bounded memory: DuckDB reads the files itself in one INSERT; PostgreSQL and MySQL get them in batches of
+    `batch_rows` through :func:`insert_frame`. This is how a batch engine's results come back to the store."""
+    import pyarrow.parquet as pq
+
+    if not paths:
+        return 0
+    names = [n for n in pq.read_schema(paths[0]).names if n in table.c]
+    if conn.dialect.name == "duckdb":
+        files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+        cols = ", ".join(_q(conn, c) for c in names)
+        return int(
+            conn.execute(
+                sa.text(f"INSERT INTO {_q(conn, table.name)} ({cols}) SELECT {cols} FROM read_parquet([{files}])")
+            ).rowcount
+        )
+    total = 0
+    for path in paths:
+        for batch in pq.ParquetFile(path).iter_batches(batch_rows, columns=names):
+            total += insert_frame(conn, table, batch.to_pandas())
+    return total
 
 
 def _arrow_type(sql_type: sa.types.TypeEngine) -> pa.DataType:

@@ -72,6 +72,30 @@ def _add_profile_activity(conn: Connection) -> None:
     )
 
 
+def _unindex_fact_tables(conn: Connection) -> None:
+    """Migration 11: on DuckDB, rebuild the fact tables (events, orders, order lines) without their
+    primary-key index (see ``schema.FACT_TABLES``); rows, columns and NOT NULL constraints are kept.
+    Other databases keep their indexes: nothing to do there."""
+    if conn.dialect.name != "duckdb":
+        return
+    for name in schema.FACT_TABLES:
+        indexed = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM duckdb_constraints() WHERE table_name = :t AND constraint_type = 'PRIMARY KEY'"
+            ),
+            {"t": name},
+        ).scalar_one()
+        if not indexed:
+            continue
+        table = schema.metadata.tables[name]
+        present = [c for c in conn.execute(sa.text(f"SELECT * FROM {name} WHERE 1 = 0")).keys()]
+        conn.execute(sa.text(f"ALTER TABLE {name} RENAME TO {name}__indexed"))
+        table.create(conn)
+        cols = ", ".join(c for c in present if c in table.c)
+        conn.execute(sa.text(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {name}__indexed"))
+        conn.execute(sa.text(f"DROP TABLE {name}__indexed"))
+
+
 def _add_always_on(conn: Connection) -> None:
     """Migration 10: the customer's birth year (fairness by age band), the job log, alerts and the
     monitor's records."""
@@ -80,7 +104,7 @@ def _add_always_on(conn: Connection) -> None:
 
 
 def _index_sessions(conn: Connection) -> None:
-    """Migration 11: the session recommendation route reads one visit's events by ``session_id``; row stores
+    """Migration 13: the session recommendation route reads one visit's events by ``session_id``; row stores
     get an index for it (DuckDB declares none, see ``schema.py``)."""
     if conn.dialect.name in ("postgresql", "mysql", "mariadb"):
         index = next(i for i in schema.events.indexes if i.name == "ix_events_session_id")
@@ -136,7 +160,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         "always on: customers.birth_year, job runs, alerts, monitor records (references, drift, quality)",
         _add_always_on,
     ),
-    Migration(11, "events: index on session_id (row stores), for live session recommendations", _index_sessions),
+    Migration(
+        11,
+        "ingestion: fact tables (events, orders, order lines) without a primary-key index on DuckDB",
+        _unindex_fact_tables,
+    ),
+    Migration(12, "recs: batch for-you lists per model version", _create("recs_lists")),
+    Migration(13, "events: index on session_id (row stores), for live session recommendations", _index_sessions),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

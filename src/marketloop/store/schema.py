@@ -13,6 +13,7 @@ is complete and versioned in one place. See docs/schema.md for every column.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 
 metadata = sa.MetaData()
 
@@ -326,6 +327,22 @@ for _table, _column in (
     sa.Index(f"ix_{_table}_{_column}", metadata.tables[_table].c[_column]).ddl_if(dialect=_ROW_STORES)
 
 
+#: Fact tables: append-mostly and by far the largest. Ingestion loads them set-wise (staging, duplicates
+#: checked against the file and the store in one pass each, then one INSERT), so on DuckDB they carry no
+#: primary-key index: maintaining the index row by row cost more than everything else in a bulk load, and
+#: every writer checks the natural key set-wise before inserting (ingestion, the tracking API under its
+#: write lock, the dispatcher by delete-then-insert). The key stays declared here (it documents the natural
+#: key, and PostgreSQL and MySQL keep their primary-key indexes, which their lookups need).
+FACT_TABLES = ("events", "orders", "order_lines")
+
+
+@compiles(sa.schema.PrimaryKeyConstraint, "duckdb")
+def _duckdb_primary_key(constraint: sa.schema.PrimaryKeyConstraint, compiler, **kw: object) -> str:  # noqa: ANN001
+    if constraint.table is not None and constraint.table.name in FACT_TABLES:
+        return ""
+    return compiler.visit_primary_key_constraint(constraint, **kw)
+
+
 def table(name: str) -> sa.Table:
     return metadata.tables[name]
 
@@ -416,6 +433,22 @@ recs_models = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("promoted_at", TS),
 )
+
+
+#: Batch for-you lists (written by `marketloop recs train --engine spark`): each customer's top products of
+#: a model version, for campaigns and exports that need every customer's list at once.
+recs_lists = sa.Table(
+    "recs_lists",
+    metadata,
+    sa.Column("model", sa.String(64), primary_key=True, comment="model name, e.g. als"),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False, comment="registry version"),
+    sa.Column("customer_id", ID, primary_key=True),
+    sa.Column("rank", sa.Integer, primary_key=True, autoincrement=False, comment="1 = best"),
+    sa.Column("product_id", ID, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("computed_at", TS, nullable=False),
+)
+CUSTOMER_TABLES["recs_lists"] = "customer_id"
 
 
 # --- content ---

@@ -126,6 +126,7 @@ def load_file(
     with store.begin() as conn:
         own_workbench = not bulk.workbench_is_store(store.dialect)
         wb = duckdb.connect() if own_workbench else conn.connection.driver_connection
+        limit = None if own_workbench else wb.execute("SELECT current_setting('memory_limit')").fetchone()[0]
         try:
             _run(
                 conn,
@@ -144,6 +145,8 @@ def load_file(
             _cleanup(wb)
             if own_workbench:
                 wb.close()
+            elif settings.ingest_memory_limit:
+                wb.execute(f"SET memory_limit = {_literal(limit)}")
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
 
@@ -163,6 +166,8 @@ def _run(
     sha: str,
 ) -> None:
     wb.execute("SET TimeZone = 'UTC'")
+    if settings.ingest_memory_limit:
+        wb.execute(f"SET memory_limit = {_literal(settings.ingest_memory_limit)}")
     raw = importer.read(wb, path, "__raw", fmt=fmt, delimiter=delimiter, encoding=encoding)
     summary.rows_read = raw.rows + len(raw.rejects)
     prepared = importer.prepare(wb, raw, settings)
@@ -220,6 +225,7 @@ def _run(
             spec.key,
             spec.mode,
             update_columns=update,
+            rows=result.rows_valid,
         )
         counts = summary.tables.setdefault(entity, TableCounts())
         counts.loaded += written.inserted

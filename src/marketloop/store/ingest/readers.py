@@ -243,12 +243,16 @@ def _json_text(value: object) -> str | None:
 
 
 def read_parquet(con, path: Path, table: str) -> RawTable:  # noqa: ANN001
-    """Read one Parquet file with its own column types; ``__line`` is the 1-based row number."""
+    """Open one Parquet file with its own column types; ``__line`` is the 1-based row number.
+
+    `table` is a view over the file, not a copy: validation streams it row group by row group, so a
+    file larger than memory loads in bounded memory. The row count comes from the file's metadata."""
     try:
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE (file_row_number), "
+            f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * EXCLUDE (file_row_number), "
             f"file_row_number + 1 AS __line FROM read_parquet('{_escape(str(path))}', file_row_number=true)"
         )
+        rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         raise InputError(
@@ -258,7 +262,6 @@ def read_parquet(con, path: Path, table: str) -> RawTable:  # noqa: ANN001
             hint="Check that the file is a complete Parquet file.",
         ) from None
     columns = [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall() if row[0] != "__line"]
-    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return RawTable(table, columns, int(rows), [])
 
 

@@ -1,11 +1,12 @@
 """Set-based validation of one entity's rows in the DuckDB workbench.
 
-For a raw table (text or typed columns named after the entity's fields, plus ``__line``) this builds:
+For a raw relation (text or typed columns named after the entity's fields, plus ``__line``) this builds,
+in one pass over the input:
 - ``<name>_checked``: every row with each field converted to its store type and, per field, the
   reason it is invalid (NULL when valid);
 - rejects: one row per (line, field) problem, with a code and a message that names the field, the
   value, and what was expected;
-- ``<name>_clean``: the valid rows, typed, first occurrence of each natural key only.
+- ``<name>_clean``: a view of the valid rows, typed, first occurrence of each natural key only.
 
 All checks are SQL expressions generated from the entity's :class:`FieldSpec` list, so a million rows
 are validated in well under a second.
@@ -242,10 +243,18 @@ def validate(
     references: dict[str, str] | None = None,
     now: dt.datetime | None = None,
 ) -> ValidationResult:
-    """Validate `raw_table` for `spec`; returns the names of the clean and rejects tables.
+    """Validate `raw_table` for `spec`; returns the names of the clean and rejects relations.
 
     `references` maps a referencing field to a workbench relation (table or subquery) with one
     column ``key`` holding every acceptable value (store rows plus rows of the same load).
+
+    One pass over the input builds ``<name>_checked`` (typed values, and per field and reference the
+    reason it is invalid); everything after reads that table: one aggregate counts the valid rows and
+    their distinct keys (duplicates are looked for only when they differ), rejected records are picked
+    out only when there are any, and ``<name>_clean`` is a view (nothing is copied), so a bulk load
+    reads its input once, validates it once and writes it once. The raw relation may be a view over the
+    file (Parquet is read by row group), and the checked table spills to DuckDB's temporary directory
+    beyond its memory limit, so memory stays bounded for files larger than RAM.
     """
     now = now or utcnow()
     present = [f for f in spec.fields if f.name in columns]
@@ -262,74 +271,84 @@ def validate(
     for f in missing_required:  # cannot happen after header checks, kept as a safety net
         selects.append(f"'missing|{f.name}: required value is missing' AS {quote('__err_' + f.name)}")
         errors.append((f.name, "__err_" + f.name))
-    checked = f"{raw_table}_checked"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {checked} AS SELECT {', '.join(selects)} FROM {raw_table}")
-
+    # References are checked on the typed values in the same pass (a hash lookup per row).
+    ref_selects = []
     for field, relation in (references or {}).items():
         if field not in columns:
             continue
         entity = field.removesuffix("_id")
         err = "__ref_" + field
-        con.execute(f"ALTER TABLE {checked} ADD COLUMN {quote(err)} VARCHAR")
-        con.execute(
-            f"UPDATE {checked} SET {quote(err)} = 'reference|{field}: unknown {entity} ' || '''' || {quote(field)} || '''' "
-            f"|| ' (not in the store nor in this load); load the {entity}s first' "
-            f"WHERE {quote(field)} IS NOT NULL AND {quote(field)} NOT IN (SELECT key FROM {relation})"
+        ref_selects.append(
+            f"CASE WHEN {quote(field)} IS NOT NULL AND {quote(field)} NOT IN (SELECT key FROM {relation}) "
+            f"THEN 'reference|{field}: unknown {entity} ' || '''' || {quote(field)} || '''' "
+            f"|| ' (not in the store nor in this load); load the {entity}s first' END AS {quote(err)}"
         )
         errors.append((field, err))
-
-    rejects = f"{raw_table}_rejects"
-    # The offending value is shown as it was in the file: fetched from the raw table for failing rows only.
-    parts = [
-        f"SELECT c.__line AS line, {_lit(name)} AS field, "
-        f"{'CAST(r.' + quote(name) + ' AS VARCHAR)' if name in columns else 'NULL'} AS value, "
-        f"split_part(c.{quote(col)}, '|', 1) AS code, substr(c.{quote(col)}, length(split_part(c.{quote(col)}, '|', 1)) + 2) AS reason "
-        f"FROM {checked} c JOIN {raw_table} r ON r.__line = c.__line WHERE c.{quote(col)} IS NOT NULL"
-        for name, col in errors
-    ]
-    if parts:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {rejects} AS {' UNION ALL '.join(parts)}")
-    else:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {rejects} (line BIGINT, field VARCHAR, value VARCHAR, code VARCHAR, reason VARCHAR)"
-        )
+    checked = f"{raw_table}_checked"
+    typed = f"SELECT {', '.join(selects)} FROM {raw_table}"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {checked} AS "
+        + (f"SELECT *, {', '.join(ref_selects)} FROM ({typed})" if ref_selects else typed)
+    )
 
     ok = " AND ".join(f"{quote(col)} IS NULL" for _, col in errors) or "TRUE"
     keep = ", ".join(["__line"] + [quote(f.name) for f in present])
-    valid = f"{raw_table}_valid"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {valid} AS SELECT {keep} FROM {checked} WHERE {ok}")
-    clean = f"{raw_table}_clean"
     key = ", ".join(quote(k) for k in spec.key)
+    rows_in = int(con.execute(f"SELECT count(*) FROM {checked}").fetchone()[0])
+    # One aggregate gives the valid rows and their distinct keys (grouping beats count(DISTINCT (a, b))).
+    counted = con.execute(
+        f"SELECT coalesce(sum(n), 0), count(*) FROM (SELECT count(*) AS n FROM {checked} WHERE {ok} GROUP BY {key})"
+        if spec.key
+        else f"SELECT count(*), count(*) FROM {checked} WHERE {ok}"
+    ).fetchone()
+    rows_ok, distinct = int(counted[0]), int(counted[1])
+
+    rejects = f"{raw_table}_rejects"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {rejects} (line BIGINT, field VARCHAR, value VARCHAR, code VARCHAR, reason VARCHAR)"
+    )
+    if errors and rows_ok < rows_in:
+        # Only the failing records are looked at again; the offending value is shown as it was in the
+        # file, fetched from the raw relation for those lines alone.
+        bad = f"{raw_table}_bad"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {bad} AS SELECT * FROM {checked} WHERE NOT ({ok})")
+        shown = [name for name, _ in errors if name in columns]
+        raw_cols = ", ".join(["__line"] + [quote(name) for name in dict.fromkeys(shown)])
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {bad}_raw AS SELECT {raw_cols} FROM {raw_table} "
+            f"WHERE __line IN (SELECT __line FROM {bad})"
+        )
+        parts = [
+            f"SELECT c.__line AS line, {_lit(name)} AS field, "
+            f"{'CAST(r.' + quote(name) + ' AS VARCHAR)' if name in columns else 'NULL'} AS value, "
+            f"split_part(c.{quote(col)}, '|', 1) AS code, substr(c.{quote(col)}, length(split_part(c.{quote(col)}, '|', 1)) + 2) AS reason "
+            f"FROM {bad} c JOIN {bad}_raw r ON r.__line = c.__line WHERE c.{quote(col)} IS NOT NULL"
+            for name, col in errors
+        ]
+        con.execute(f"INSERT INTO {rejects} {' UNION ALL '.join(parts)}")
+        con.execute(f"DROP TABLE IF EXISTS {bad}")
+        con.execute(f"DROP TABLE IF EXISTS {bad}_raw")
+
+    clean = f"{raw_table}_clean"
+    con.execute(f"DROP VIEW IF EXISTS {clean}")
+    if distinct == rows_ok:
+        con.execute(f"CREATE TEMP VIEW {clean} AS SELECT {keep} FROM {checked} WHERE {ok}")
+        return ValidationResult(clean, rejects, rows_in, rows_ok)
     # Later rows with an already-seen natural key are duplicates: reject them, naming the first line.
+    dups = f"{raw_table}_dups"
     dup_label = " || ', ' || ".join(f"CAST(d.{quote(k)} AS VARCHAR)" for k in spec.key)
     key_names = ", ".join(spec.key)
-    distinct = (
-        con.execute(f"SELECT count(*) = count(DISTINCT ({key})) FROM {valid}").fetchone()[0] if spec.key else True
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {dups} AS SELECT * FROM (SELECT __line, {key}, "
+        f"min(__line) OVER (PARTITION BY {key}) AS __first FROM {checked} WHERE {ok}) WHERE __line <> __first"
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {raw_table}_dups AS "
-        + (
-            f"SELECT * FROM (SELECT __line, {key}, min(__line) OVER (PARTITION BY {key}) AS __first FROM {valid}) "
-            f"WHERE __line <> __first"
-            if not distinct
-            else "SELECT NULL::BIGINT AS __line, NULL::BIGINT AS __first WHERE FALSE"
-        )
+        f"INSERT INTO {rejects} SELECT d.__line, {_lit(key_names)}, {dup_label}, 'duplicate', "
+        f"'duplicate key ({key_names}) = (' || {dup_label} || '): first seen on line ' || CAST(d.__first AS VARCHAR) "
+        f"FROM {dups} d"
     )
-    dup_count = con.execute(f"SELECT count(*) FROM {raw_table}_dups").fetchone()[0] if spec.key else 0
-    if dup_count:
-        con.execute(
-            f"INSERT INTO {rejects} SELECT d.__line, {_lit(key_names)}, {dup_label}, 'duplicate', "
-            f"'duplicate key ({key_names}) = (' || {dup_label} || '): first seen on line ' || CAST(d.__first AS VARCHAR) "
-            f"FROM {raw_table}_dups d"
-        )
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {clean} AS SELECT * FROM {valid} WHERE __line NOT IN (SELECT __line FROM {raw_table}_dups)"
-        )
-    else:
-        con.execute(f"DROP TABLE IF EXISTS {clean}")
-        con.execute(f"ALTER TABLE {valid} RENAME TO {clean}")
-    rows_in = con.execute(f"SELECT count(*) FROM {raw_table}").fetchone()[0]
-    rows_valid = con.execute(f"SELECT count(*) FROM {clean}").fetchone()[0]
-    con.execute(f"DROP TABLE IF EXISTS {checked}")
-    con.execute(f"DROP TABLE IF EXISTS {raw_table}_dups")
-    return ValidationResult(clean, rejects, int(rows_in), int(rows_valid))
+    con.execute(
+        f"CREATE TEMP VIEW {clean} AS SELECT {keep} FROM {checked} WHERE {ok} "
+        f"AND __line NOT IN (SELECT __line FROM {dups})"
+    )
+    return ValidationResult(clean, rejects, rows_in, distinct)
