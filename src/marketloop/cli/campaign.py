@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from marketloop.cli import evaluate
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, open_cli_store, settings_for
 from marketloop.strategy import EXPLORATION_SHARE
 
 app = typer.Typer(
@@ -95,7 +95,6 @@ def plan_command(
 ) -> None:
     """Plan a campaign for GOAL: audience by uplift, offer, channel and day, with its predicted effect; stored as 'planned'."""
     from marketloop.store.campaigns import save_plan
-    from marketloop.store.engine import open_store
     from marketloop.strategy.goal import load_goal
     from marketloop.strategy.history import arm_name, exploration_arms, read_history, run_exploration
     from marketloop.strategy.planner import plan_campaign
@@ -104,7 +103,7 @@ def plan_command(
     parsed = load_goal(goal)
     make_learner(learner)  # validates the name before any work
     settings = settings_for(db)
-    with open_store(settings.db_url) as store:
+    with open_cli_store(settings) as store:
         history = read_history(store)
         if history is None and sim is not None:
             from marketloop.sim import SimWorld
@@ -150,9 +149,8 @@ def show_command(
 ) -> None:
     """Show a stored plan: predicted effect, groups with reasons, rationale."""
     from marketloop.store.campaigns import audience_by_variant, load_campaign
-    from marketloop.store.engine import open_store
 
-    with open_store(settings_for(db).db_url) as store:
+    with open_cli_store(db) as store:
         campaign = load_campaign(store, campaign_id, require_plan=True)
         by_variant = audience_by_variant(store, campaign_id)
     if as_json:

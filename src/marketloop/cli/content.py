@@ -14,7 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from marketloop.cli import evaluate
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, open_cli_store
 from marketloop.errors import InputError
 
 copy_app = typer.Typer(help="Write marketing copy with a text provider, checked by guardrails.", no_args_is_help=True)
@@ -160,7 +160,6 @@ def preview_cmd(
     from marketloop.content.copy.brief import BrandVoice, EmailCopy, render_email_text
     from marketloop.content.copy.generate import CopyWriter
     from marketloop.content.copy.store_facts import brief_from_store, parse_offer, save_calls
-    from marketloop.store.engine import open_store
 
     if channel not in ("email", "sms", "push"):
         raise InputError(
@@ -182,7 +181,7 @@ def preview_cmd(
         )
     the_offer = parse_offer(offer, code, expires, min_spend)
     client = _text_client(provider, provider_option)
-    with open_store(settings_for(db).db_url) as store:
+    with open_cli_store(db) as store:
         brief = brief_from_store(
             store,
             customer,
@@ -280,7 +279,6 @@ def reviews_analyze_cmd(
     """Score every review in the store and store per-product love / complaint summaries."""
     from marketloop.content.reviews.insights import analyse_store_reviews
     from marketloop.content.reviews.sentiment import SentimentClassifier
-    from marketloop.store.engine import open_store
 
     path = model or (MODEL_HOME / "sentiment" if (MODEL_HOME / "sentiment" / "sentiment.json").is_file() else None)
     clf = None
@@ -291,7 +289,7 @@ def reviews_analyze_cmd(
         clf = SentimentClassifier.load(
             path, embedder=_embedder(embedder) if cfg.get("features") in ("embeddings", "stack") else None
         )
-    with open_store(settings_for(db).db_url) as store:
+    with open_cli_store(db) as store:
         summary = analyse_store_reviews(store, classifier=clf)
     emit_json(summary) if json_out else console.print(
         f"Scored {summary['reviews']:,} reviews of {summary['products']:,} products with {summary['model']}."
@@ -309,9 +307,8 @@ def reviews_show_cmd(
     from dataclasses import asdict
 
     from marketloop.content.reviews.insights import load_summaries
-    from marketloop.store.engine import open_store
 
-    with open_store(settings_for(db).db_url) as store:
+    with open_cli_store(db) as store:
         rows = load_summaries(store, [product] if product else None, limit=top)
     if json_out:
         emit_json({"products": [asdict(r) for r in rows]})
@@ -371,9 +368,8 @@ def assistant_chat_cmd(
 ) -> None:
     """Chat with the assistant in the terminal (empty line or 'quit' ends)."""
     from marketloop.content.assistant.bot import Conversation
-    from marketloop.store.engine import open_store
 
-    with open_store(settings_for(db).db_url) as store:
+    with open_cli_store(db) as store:
         bot = build_assistant(store, intents, kb, embedder)
         conv = Conversation(customer_id=customer)
         console.print("[bold]Assistant[/] ready. Type a question; empty line or 'quit' ends.")
@@ -409,9 +405,8 @@ def assistant_ask_cmd(
     from dataclasses import asdict
 
     from marketloop.content.assistant.bot import Conversation
-    from marketloop.store.engine import open_store
 
-    with open_store(settings_for(db).db_url) as store:
+    with open_cli_store(db) as store:
         bot = build_assistant(store, intents, kb, None)
         conv = Conversation(customer_id=customer)
         replies = [bot.respond(conv, m) for m in message]
@@ -557,9 +552,8 @@ def eval_copy_cmd(
 def copy_demo_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Sample messages with guardrail verdicts, review insights for top products, an assistant transcript."""
     from marketloop.content.demo import content_demo
-    from marketloop.store.engine import open_store
 
-    with open_store(settings_for(db).db_url) as store:
+    with open_cli_store(db) as store:
         demo = content_demo(store)
     if json_out:
         emit_json(demo)

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from marketloop.cli import evaluate
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, open_cli_store, settings_for
 from marketloop.errors import InputError
 
 app = typer.Typer(help="Understand customers: segments, value, churn risk, next order, interests.")
@@ -74,7 +74,6 @@ def analyze_cmd(
     stage). A refresh whose inputs have not changed since the last one is skipped (see --force)."""
     from marketloop.customers.profile import STEPS, AnalyzeConfig, refresh_profiles
     from marketloop.customers.rfm import RFMConfig
-    from marketloop.store import open_store
 
     config = AnalyzeConfig(
         churn_horizon_days=horizon_days,
@@ -86,7 +85,7 @@ def analyze_cmd(
     )
     day = _date(as_of, "as-of")
     settings = settings_for(db)
-    with open_store(settings.db_url) as store:
+    with open_cli_store(settings) as store:
         with Progress(
             TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err_console, transient=True
         ) as bar:
@@ -135,10 +134,9 @@ def segments_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Segment sizes, revenue share, value and churn risk per RFM segment (from the last analyze)."""
     from marketloop.customers.profile import load_profiles
     from marketloop.customers.rfm import segment_summary
-    from marketloop.store import open_store
 
     settings = settings_for(db)
-    with open_store(settings.db_url) as store:
+    with open_cli_store(settings) as store:
         profiles = load_profiles(
             store,
             ["customer_id", "segment", "revenue", "clv", "churn_probability", "churn_band", "lifecycle_stage", "as_of"],
@@ -198,10 +196,9 @@ def show_cmd(
 ) -> None:
     """Print one customer's profile."""
     from marketloop.customers.profile import get_profile
-    from marketloop.store import open_store
 
     settings = settings_for(db)
-    with open_store(settings.db_url) as store:
+    with open_cli_store(settings) as store:
         profile = get_profile(store, customer_id)
     for key in ("interests_json", "churn_reasons_json", "propensity_reasons_json"):
         profile[key.removesuffix("_json")] = json.loads(profile.pop(key) or "null")

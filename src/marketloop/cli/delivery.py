@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from marketloop.cli import evaluate
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, open_cli_store, settings_for
 from marketloop.errors import InputError
 
 campaign_app = typer.Typer(help="Plan, approve, launch, watch and measure campaigns.", no_args_is_help=True)
@@ -151,10 +151,9 @@ def register(app: typer.Typer) -> None:
         """Approve a planned campaign so it can be launched. The fairness guard looks at the plan first
         (setting fairness_guard: flag approves and raises an alert, block refuses a plan over the threshold)."""
         from marketloop.ops.approval import approve_campaign
-        from marketloop.store import open_store
 
         settings = settings_for(db)
-        with open_store(settings.db_url) as store:
+        with open_cli_store(settings) as store:
             old, fairness = approve_campaign(store, settings, campaign_id)
         if json_out:
             emit_json({"campaign_id": campaign_id, "from": old, "status": "approved", "fairness": fairness})
@@ -171,12 +170,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The plan's fairness report: offer rate, discount depth and predicted benefit by customer group
         (settings fairness_attributes), with disparity ratios against fairness_min_ratio."""
-        from marketloop.store import open_store
         from marketloop.store.campaigns import load_plan
         from marketloop.strategy.fairness import plan_fairness
 
         s = settings_for(db)
-        with open_store(s.db_url) as store:
+        with open_cli_store(s) as store:
             load_plan(store, campaign_id)  # NotFoundError naming the id
             report = plan_fairness(
                 store,
@@ -239,7 +237,6 @@ def register(app: typer.Typer) -> None:
         from dataclasses import asdict
 
         from marketloop.delivery.outbox import launch as do_launch
-        from marketloop.store import open_store
 
         if bandit_waves and sim is None:
             raise InputError(
@@ -256,7 +253,7 @@ def register(app: typer.Typer) -> None:
                 hint="E.g. --bandit-waves 4.",
             )
         run = None if (no_dispatch or bandit_waves) else _dispatcher(channels, sim, policy, seed)
-        with open_store(settings_for(db).db_url) as store:
+        with open_cli_store(db) as store:
             summary = asdict(
                 do_launch(
                     store,
@@ -306,10 +303,9 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOption = False,
     ) -> None:
         """Deliver the due sends of a running campaign (run again after a crash, or for deferred sends)."""
-        from marketloop.store import open_store
 
         run = _dispatcher(channels, sim, policy, seed, takeover)
-        with open_store(settings_for(db).db_url) as store:
+        with open_cli_store(db) as store:
             result = run(store, campaign_id)
         if json_out:
             emit_json(result)
@@ -323,10 +319,9 @@ def register(app: typer.Typer) -> None:
         campaign_id: str = typer.Argument(..., help="Campaign id."), db: DbOption = None, json_out: JsonOption = False
     ) -> None:
         """The campaign's status and its outbox by send status."""
-        from marketloop.store import open_store
         from marketloop.store.campaigns import load_campaign, outbox_counts
 
-        with open_store(settings_for(db).db_url) as store:
+        with open_cli_store(db) as store:
             campaign = load_campaign(store, campaign_id)
             counts = outbox_counts(store, campaign_id)
         if json_out:
@@ -345,10 +340,9 @@ def register(app: typer.Typer) -> None:
                 db: DbOption = None,
                 json_out: JsonOption = False,
             ) -> None:
-                from marketloop.store import open_store
                 from marketloop.store.campaigns import set_status
 
-                with open_store(settings_for(db).db_url) as store:
+                with open_cli_store(db) as store:
                     old = set_status(store, campaign_id, target)
                 if json_out:
                     emit_json({"campaign_id": campaign_id, "from": old, "status": target})
@@ -371,7 +365,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Measured results: funnel, lift vs holdout with intervals by segment and variant, predicted vs realised."""
         from marketloop.measure.report import campaign_report, campaign_results
-        from marketloop.store import open_store
 
         if not 0.5 <= level < 1:
             raise InputError(
@@ -384,7 +377,7 @@ def register(app: typer.Typer) -> None:
                 value=window,
                 hint="E.g. --window 14.",
             )
-        with open_store(settings_for(db).db_url) as store:
+        with open_cli_store(db) as store:
             results = campaign_results(store, campaign_id, level=level, window_days=window)
         path = campaign_report(results).write(out or Path(f"campaign-{campaign_id}.html"))
         if json_out:

@@ -9,9 +9,8 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, open_cli_store, settings_for
 from marketloop.errors import InputError
-from marketloop.store.engine import open_store
 from marketloop.store.ingest import IngestSummary, load_path
 from marketloop.store.ingest.entities import ENTITIES
 
@@ -56,7 +55,7 @@ def run_load(
 ) -> list[IngestSummary]:
     settings = settings_for(db)
     with (
-        open_store(settings.db_url) as store,
+        open_cli_store(settings, create=True) as store,
         Progress(
             SpinnerColumn(),
             TextColumn("[progress.description]{task.description}"),

@@ -9,7 +9,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from marketloop.cli import evaluate
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, open_cli_store, settings_for
 
 app = typer.Typer(
     help="Recommendations: train models, show recommendations, manage model versions.", no_args_is_help=True
@@ -24,10 +24,9 @@ def _progress() -> Progress:
 
 
 def _store(db: str | None):  # noqa: ANN202
-    from marketloop.store import open_store
 
     s = settings_for(db)
-    return s, open_store(s.db_url)
+    return s, open_cli_store(s)
 
 
 def _print_frame(df, title: str) -> None:  # noqa: ANN001

@@ -9,17 +9,24 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import (
+    CreateOption,
+    DbOption,
+    JsonOption,
+    console,
+    emit_json,
+    err_console,
+    open_cli_store,
+)
 
 keys_app = typer.Typer(
     help="Create, list and revoke API keys for `marketloop serve` (stored hashed in the store).", no_args_is_help=True
 )
 
 
-def _store(db: str | None):  # noqa: ANN202
-    from marketloop.store import open_store
+def _store(db: str | None, create: bool = False):  # noqa: ANN202
 
-    return open_store(settings_for(db).db_url)
+    return open_cli_store(db, create=create)
 
 
 @keys_app.command("create")
@@ -34,6 +41,7 @@ def keys_create(
         ),
     ] = "analyst",
     db: DbOption = None,
+    create: CreateOption = False,
     json_out: JsonOption = False,
 ) -> None:
     """Create an API key. The key is printed once: store it now, only its hash is kept."""
@@ -41,7 +49,7 @@ def keys_create(
     from marketloop.service.keys import check_role, create_key
 
     check_role(role)
-    with _store(db) as store:
+    with _store(db, create) as store:
         created = create_key(store, name, role)
         record(store, "cli", "key.create", created.principal.key_id, {"name": created.principal.name, "role": role})
     if json_out:
@@ -128,6 +136,7 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--access-log/--no-access-log", help="Log one line per request (route, status, ms, key id)."),
         ] = True,
+        create: CreateOption = False,
     ) -> None:
         """Run the HTTP API and the dashboard. With DuckDB this process owns the database file (and runs
         the dispatcher); stop it before running other commands on the same file."""
@@ -137,6 +146,7 @@ def register(app: typer.Typer) -> None:
         from marketloop.service.app import create_app
 
         settings = load_settings(db_url=db, sim_dir=sim, channels_file=channels)
+        open_cli_store(settings, create=create).close()  # a missing store is an error before anything starts
         app = create_app(settings, background=not no_worker)
         logging.getLogger("marketloop.access").setLevel(logging.INFO if access_log else logging.WARNING)
         if not logging.getLogger().handlers:
@@ -183,10 +193,9 @@ def register(app: typer.Typer) -> None:
         from marketloop.config import load_settings
         from marketloop.errors import InputError
         from marketloop.service.worker import Worker
-        from marketloop.store import open_store
 
         settings = load_settings(db_url=db, sim_dir=sim, channels_file=channels)
-        with open_store(settings.db_url) as store:
+        with open_cli_store(settings) as store:
             w = Worker(store, settings)
             if not w.active:
                 raise InputError(

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, open_cli_store, settings_for
 from marketloop.errors import InputError
 
 app = typer.Typer(
@@ -115,12 +115,11 @@ def generate_cmd(
 
 
 def _load(folder: Path, files: dict[str, str], db: str | None, *, quiet: bool) -> dict[str, int]:
-    from marketloop.store.engine import open_store
     from marketloop.store.ingest import load_dataset
 
     settings = settings_for(db)
     with (
-        open_store(settings.db_url) as store,
+        open_cli_store(settings, create=True) as store,
         Progress(
             TextColumn("[bold]Loading {task.fields[entity]}"),
             BarColumn(),
