@@ -10,11 +10,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress
 from rich.table import Table
 
 from marketloop.cli import evaluate
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, open_cli_store
+from marketloop.cli.common import DbOption, JsonOption, Progress, console, emit_json, err_console, open_cli_store
 from marketloop.errors import InputError
 
 copy_app = typer.Typer(help="Write marketing copy with a text provider, checked by guardrails.", no_args_is_help=True)
@@ -446,10 +445,9 @@ def eval_sentiment_cmd(
 
     df = _read_table(data, [text_col, rating_col])
     emb = _embedder(embedder) if features != "tfidf" else None
-    with Progress(console=err_console, transient=True) as progress:
-        task = progress.add_task("embedding reviews", total=None)
+    with Progress("embedding reviews and training" if emb is not None else "training") as progress:
         if emb is not None:
-            emb.progress = lambda done, total: progress.update(task, completed=done, total=total)
+            emb.progress = lambda done, total: progress.update(completed=done, total=total)
         result = evaluate_sentiment(
             df[text_col], df[rating_col], features=features, embedder=emb, sample=sample, test_size=test_size, seed=seed
         )
@@ -525,11 +523,8 @@ def eval_copy_cmd(
     results = []
     for name in provider or ["template"]:
         writer = CopyWriter(_text_client(name, provider_option if name != "template" else None))
-        with Progress(console=err_console, transient=True) as progress:
-            task = progress.add_task(f"writing with {name}", total=n)
-            results.append(
-                evaluate_copy(writer, briefs, progress=lambda i, task=task: progress.update(task, completed=i))
-            )
+        with Progress(f"writing with {name}", total=n) as progress:
+            results.append(evaluate_copy(writer, briefs, progress=lambda i, p=progress: p.update(completed=i)))
     if json_out:
         emit_json({"n": n, "seed": seed, "providers": results})
         return

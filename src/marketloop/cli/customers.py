@@ -9,11 +9,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from marketloop.cli import evaluate
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, open_cli_store, settings_for
+from marketloop.cli.common import (
+    DbOption,
+    JsonOption,
+    Progress,
+    console,
+    emit_json,
+    open_cli_store,
+    settings_for,
+)
 from marketloop.errors import InputError
 
 app = typer.Typer(help="Understand customers: segments, value, churn risk, next order, interests.")
@@ -86,15 +93,12 @@ def analyze_cmd(
     day = _date(as_of, "as-of")
     settings = settings_for(db)
     with open_cli_store(settings) as store:
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err_console, transient=True
-        ) as bar:
-            task = bar.add_task("reading orders", total=len(STEPS))
+        with Progress("reading orders", total=len(STEPS)) as bar:
             position = {name: i for i, name in enumerate(STEPS)}
 
             def progress(step: str) -> None:
                 nxt = position.get(step, 0) + 1
-                bar.update(task, completed=nxt, description=STEPS[nxt] if nxt < len(STEPS) else "done")
+                bar.update(STEPS[nxt] if nxt < len(STEPS) else "writing profiles", completed=nxt)
 
             report = refresh_profiles(store, day, config, progress, force=force)
     if json_out:
@@ -270,7 +274,7 @@ def eval_clv_cmd(
     from marketloop.customers.evaluation import evaluate_clv
 
     tx = _read(transactions, fmt, customer_col, date_col, amount_col)
-    with err_console.status("fitting the purchase and spend models"):
+    with Progress("fitting the purchase and spend models"):
         result = evaluate_clv(
             tx,
             _required_date(calibration_end, "calibration-end"),
@@ -309,7 +313,7 @@ def eval_churn_cmd(
     from marketloop.customers.evaluation import evaluate_churn
 
     tx = _read(transactions, fmt, customer_col, date_col, amount_col)
-    with err_console.status("training and scoring churn models"):
+    with Progress("training and scoring churn models"):
         result = evaluate_churn(tx, _required_date(as_of, "as-of"), horizon_days)
     if json_out:
         emit_json(result)
@@ -349,7 +353,7 @@ def eval_profiles_cmd(
     from marketloop.customers.rfm import RFMConfig
     from marketloop.customers.truth_check import evaluate_profiles_in_sim
 
-    with err_console.status("simulating a store, loading it and refreshing the profiles"):
+    with Progress("simulating a store, loading it and refreshing the profiles"):
         result = evaluate_profiles_in_sim(
             customers,
             products,

@@ -6,10 +6,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, open_cli_store, settings_for
+from marketloop.cli.common import (
+    DbOption,
+    JsonOption,
+    Progress,
+    console,
+    emit_json,
+    open_cli_store,
+    settings_for,
+)
 from marketloop.errors import InputError
 from marketloop.store.ingest import IngestSummary, load_path
 from marketloop.store.ingest.entities import ENTITIES
@@ -56,16 +63,8 @@ def run_load(
     settings = settings_for(db)
     with (
         open_cli_store(settings, create=True) as store,
-        Progress(
-            SpinnerColumn(),
-            TextColumn("[progress.description]{task.description}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-            disable=json_out,
-        ) as progress,
+        Progress(f"loading {path.name} as {kind}"),
     ):
-        progress.add_task(f"Loading {path.name} as {kind}", total=None)
         summaries = load_path(
             store,
             kind,

@@ -5,22 +5,23 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from marketloop.cli import evaluate
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, open_cli_store, settings_for
+from marketloop.cli.common import (
+    DbOption,
+    JsonOption,
+    Progress,
+    console,
+    emit_json,
+    open_cli_store,
+    settings_for,
+)
 
 app = typer.Typer(
     help="Recommendations: train models, show recommendations, manage model versions.", no_args_is_help=True
 )
 N = Annotated[int, typer.Option("--n", "-n", min=1, max=1000, help="How many products.")]
-
-
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
-    )
 
 
 def _store(db: str | None):  # noqa: ANN202
@@ -57,8 +58,7 @@ def train(
 
     model_class(model)
     settings, store = _store(db)
-    with _progress() as progress:
-        task = progress.add_task("loading data")
+    with Progress("loading data") as progress:
         versions = train_from_store(
             store,
             settings.models_dir,
@@ -67,7 +67,7 @@ def train(
             cache_dir=str(settings.cache_dir),
             val_days=val_days,
             promote=promote,
-            on_step=lambda s: progress.update(task, description=f"training {s}"),
+            on_step=lambda s: progress.update(f"training {s}"),
         )
     rows = [
         {
@@ -258,8 +258,7 @@ def eval_recs(
 
     names = parse_models(models_)
     settings = settings_for(None)
-    with _progress() as progress:
-        task = progress.add_task("reading interactions")
+    with Progress("reading interactions") as progress:
         data = read_interactions(
             interactions, fmt, user_col=user_col, item_col=item_col, time_col=time_col, rating_col=rating_col
         )
@@ -273,7 +272,7 @@ def eval_recs(
             min_rating=min_rating,
             encoder=encoder,
             cache_dir=str(settings.cache_dir),
-            on_model=lambda m: progress.update(task, description=f"fitting and scoring {m}"),
+            on_model=lambda m: progress.update(f"fitting and scoring {m}"),
         )
     payload = {"interactions": interactions, "format": fmt, **result.to_dict()}
     if as_json:
