@@ -90,7 +90,8 @@ def test_kinds_and_cold_start(trained):
     svc = load_service(store, models)
     mine = svc.for_you("u1", n=3)
     assert mine["product_id"].iloc[0] == "a1"  # u1's missing garden item
-    assert set(mine.columns) == {"product_id", "name", "score", "source"}
+    assert list(mine.columns) == ["rank", "product_id", "name", "source"]
+    assert mine["rank"].tolist() == list(range(1, len(mine) + 1))
     assert svc.for_you("u1", n=3, rules=Rules(categories=["kitchen"]))["product_id"].str.startswith("b").all()
     assert svc.for_you("new-customer", n=3)["source"].eq("trending (cold start)").all()
     clicked = svc.for_you("new-customer", n=3, context_items=["b1"])

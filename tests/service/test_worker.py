@@ -286,7 +286,7 @@ def test_cli_on_a_duckdb_file_held_by_a_running_server_names_it(tmp_path) -> Non
     }
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "marketloop", "serve", "--db", url, "--port", str(port), "--no-access-log"],
+        [sys.executable, "-m", "marketloop", "serve", "--db", url, "--create", "--port", str(port), "--no-access-log"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

@@ -30,7 +30,10 @@ def _store(db: str | None):  # noqa: ANN202
     return s, open_cli_store(s)
 
 
-def _print_frame(df, title: str) -> None:  # noqa: ANN001
+def _print_frame(df, title: str, empty: str | None = None) -> None:  # noqa: ANN001
+    if empty is not None and df.empty:
+        console.print(f"[bold]{title}[/]: nothing to show. {empty}", highlight=False)
+        return
     table = Table(title=title)
     for col in df.columns:
         table.add_column(str(col), justify="right" if df[col].dtype.kind in "fi" else "left")
@@ -139,10 +142,11 @@ def show(
         if kind == "for-you"
         else svc.buy_again(customer, n, rules)
     )
+    note = svc.why_empty(kind, customer, rules) if df.empty else None
     if as_json:
-        emit_json({"customer": customer, "kind": kind, "items": df.to_dict(orient="records")})
+        emit_json({"customer": customer, "kind": kind, "items": df.to_dict(orient="records"), "note": note})
     else:
-        _print_frame(df, f"{kind} for customer {customer}")
+        _print_frame(df, f"{kind} for customer {customer}", note)
 
 
 @app.command("similar")
@@ -160,10 +164,11 @@ def similar(
     svc = load_service(store, settings.models_dir)
     df = svc.bought_together(product, n) if together else svc.similar(product, n)
     kind = "bought-together" if together else "similar"
+    note = svc.why_empty(kind, product) if df.empty else None
     if as_json:
-        emit_json({"product": product, "kind": kind, "items": df.to_dict(orient="records")})
+        emit_json({"product": product, "kind": kind, "items": df.to_dict(orient="records"), "note": note})
     else:
-        _print_frame(df, f"{kind}: {product}")
+        _print_frame(df, f"{kind}: {product}", note)
 
 
 @app.command("trending")

@@ -18,7 +18,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from marketloop.customers.churn import MAX_TRAIN_ROWS, ChurnClassifier, Selection, score, top_reasons
+from marketloop.customers.churn import (
+    MAX_TRAIN_ROWS,
+    ChurnClassifier,
+    Recalibrator,
+    Selection,
+    band_calibration,
+    reliability,
+    score,
+    top_reasons,
+)
 from marketloop.customers.clv import CLVModel
 from marketloop.customers.features import History, behaviour_features, no_purchase_labels, training_snapshots
 from marketloop.customers.transactions import rfm_summary
@@ -106,6 +115,7 @@ def score_horizon(
     clf = ChurnClassifier(random_state=random_state).fit(X_train, y_train)
     p_clf = clf.predict_proba(X_valid)
     selection.validation["lightgbm"] = score(y_valid, p_clf)
+    p_bg = None
     try:
         summary_valid = rfm_summary(tx, valid_date, clv_now.time_unit_days)
         bg_model = make_clv() if make_clv else CLVModel(**clv_now.get_params())
@@ -128,8 +138,26 @@ def score_horizon(
     if auc_clf > auc_bg:
         selection.winner = "lightgbm"
         prob = pd.Series(final.predict_proba(X_now), index=X_now.index)
+        valid_prob = p_clf
     else:
-        prob = bg_now
-        selection.notes.append("reasons come from the LightGBM model, the probability from BG/NBD")
+        # BG/NBD ranks well but its probabilities drift from observed rates: map them to what happened on
+        # the validation snapshot (outcome known by as_of) before using them
+        assert p_bg is not None  # noqa: S101 - auc_bg > auc_clf implies it was scored
+        valid_raw = p_bg.fillna(p_bg.mean()).to_numpy()
+        recal = Recalibrator().fit(valid_raw, y_valid)
+        prob = pd.Series(recal.predict(bg_now.to_numpy()), index=bg_now.index)
+        valid_prob = recal.predict(valid_raw)
+        selection.validation["bgnbd_calibrated"] = score(y_valid, valid_prob)
+        selection.notes.append(
+            "BG/NBD probabilities are recalibrated to the churn rates observed on the validation snapshot; "
+            "reasons come from the LightGBM model"
+        )
+    outcome = y_valid.astype(float)
+    selection.calibration = {
+        "snapshot": str(valid_date),
+        "observed_rate": round(float(outcome.mean()), 4),
+        "bands": band_calibration(outcome, valid_prob) if not flip else [],
+        "reliability": reliability(outcome, valid_prob),
+    }
     log.info("%s in %d days: %s wins (%s)", event, horizon_days, selection.winner, selection.validation)
     return HorizonScores(prob, reasons, selection)

@@ -28,7 +28,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from marketloop.clock import utcnow
-from marketloop.customers.churn import DEFAULT_BANDS, risk_bands
+from marketloop.customers.churn import BAND_SHARES, quantile_thresholds, risk_bands
 from marketloop.customers.clv import CLVModel
 from marketloop.customers.features import History
 from marketloop.customers.frames import read_frame
@@ -61,7 +61,8 @@ class AnalyzeConfig:
     priors: str = "flat"
     time_unit_days: float = 7.0
     high_value_share: float = 0.10
-    bands: tuple[float, float, float] = DEFAULT_BANDS
+    #: shares of customers in the low, medium, high and very_high churn bands (quantiles of the probability)
+    band_shares: tuple[float, float, float, float] = BAND_SHARES
     half_life_days: float = 90.0
     min_history_days: int = 28
     n_draws: int = 50
@@ -200,8 +201,13 @@ def build_profiles(
     for column in ("p_alive", "expected_orders", "expected_order_value", "clv", "clv_low", "clv_high"):
         frame[column] = value[column].reindex(ids)
     frame["churn_probability"] = churn.probability.reindex(ids).to_numpy()
-    frame["churn_band"] = risk_bands(frame["churn_probability"].fillna(1.0).to_numpy(), config.bands)
+    risk = frame["churn_probability"].fillna(1.0).to_numpy()
+    cuts = quantile_thresholds(risk, config.band_shares)
+    frame["churn_band"] = risk_bands(risk, cuts)
     frame["churn_model"] = churn.selection.winner
+    # One definition of churn (no order in the next H days): a customer who will order within H days is
+    # still a customer, so p_alive (BG/NBD's chance of not having lapsed for good) is at least 1 - churn.
+    frame["p_alive"] = np.fmax(frame["p_alive"].to_numpy(dtype=float), 1.0 - frame["churn_probability"].to_numpy())
     wait = pd.DataFrame(
         waits, index=summary["customer_id"].astype(str).to_numpy(), columns=["low", "mid", "high"]
     ).reindex(ids)
@@ -231,11 +237,39 @@ def build_profiles(
             "horizon_days": config.clv_horizon_days,
             "high_value_cut": round(cut, 2),
         },
-        "churn": churn.selection.as_dict(),
+        "churn": churn.selection.as_dict() | {"bands": _band_report(frame, cuts, churn.selection.calibration)},
         "propensity": propensity.selection.as_dict(),
         "timings_s": timings,
     }
     return frame, report
+
+
+def _band_report(frame: pd.DataFrame, cuts: tuple[float, float, float], calibration: dict) -> list[dict]:
+    """Today's churn bands: customers, share and probability range, with the churn rate observed in the same
+    band (same shares) on the latest labelled snapshot, so a marketer sees what "high" has meant."""
+    from marketloop.customers.churn import BAND_NAMES
+
+    observed = {b["band"]: b for b in calibration.get("bands", [])}
+    counts = frame["churn_band"].value_counts()
+    lows, highs = (0.0, *cuts), (*cuts, 1.0)
+    rows = []
+    for name, low, high in zip(BAND_NAMES, lows, highs, strict=True):
+        n = int(counts.get(name, 0))
+        part = frame.loc[frame["churn_band"] == name, "churn_probability"]
+        past = observed.get(name, {})
+        rows.append(
+            {
+                "band": name,
+                "customers": n,
+                "share": round(n / max(len(frame), 1), 4),
+                "probability_from": round(float(low), 4),
+                "probability_to": round(float(min(high, 1.0)), 4),
+                "mean_probability": round(float(part.mean()), 4) if n else None,
+                "observed_rate": past.get("observed_rate"),
+                "observed_on": calibration.get("snapshot"),
+            }
+        )
+    return rows
 
 
 def write_profiles(store, frame: pd.DataFrame, refresh: dict[str, object] | None = None) -> None:  # noqa: ANN001 - Store
@@ -285,6 +319,22 @@ def last_refresh(store) -> dict[str, object] | None:  # noqa: ANN001 - Store
     with store.connect() as conn:
         row = conn.execute(sa.select(t).order_by(t.c.computed_at.desc()).limit(1)).mappings().first()
     return dict(row) if row else None
+
+
+def churn_bands(store) -> dict[str, object]:  # noqa: ANN001 - Store
+    """What the stored churn figures mean, from the last refresh: the horizon H (churn = no order in the next
+    H days), the model that won, and per band its probability range and the churn rate observed in it on the
+    latest labelled snapshot (empty before the first refresh)."""
+    last = last_refresh(store)
+    if last is None:
+        return {}
+    churn = json.loads(str(last["report_json"])).get("churn", {})
+    return {
+        "definition": f"no order in the next {churn.get('horizon_days')} days",
+        "horizon_days": churn.get("horizon_days"),
+        "model": churn.get("winner"),
+        "bands": churn.get("bands", []),
+    }
 
 
 def refresh_profiles(

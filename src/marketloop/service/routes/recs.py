@@ -147,9 +147,9 @@ async def _refresh(holder: ServedRecs) -> None:
 
 # -- request and response shapes -----------------------------------------------------------------
 class RecItem(BaseModel):
+    rank: int = Field(..., ge=1, description="Position in the list, 1 = best (the models' raw scores stay inside).")
     product_id: str
     name: str
-    score: float = Field(..., description="The model's score (higher is better; comparable within one list only).")
     source: str = Field(..., description="What produced the item: the model, or the cold-start fallback.")
 
 
@@ -162,6 +162,7 @@ class RecsOut(BaseModel):
     kind: str = Field(..., description="for-you, buy-again, similar, bought-together or trending.")
     items: list[RecItem]
     model: ModelRef
+    note: str | None = Field(None, description="When the list is empty: why (e.g. no co-purchases yet).")
 
 
 class RecsQuery(BaseModel):
@@ -259,16 +260,17 @@ def _only(query: RecsQuery, kind: str, allowed: tuple[str, ...]) -> RecsQuery:
     return query
 
 
-def _out(kind: str, svc: Recommendations, ranked: Ranked) -> Response:
+def _out(kind: str, svc: Recommendations, ranked: Ranked, key: str | None = None, rules=None) -> Response:  # noqa: ANN001
     """The answer in the shape of :class:`RecsOut`, written by orjson: the records are already typed, and
     validating and serialising them again through the model took a tenth of the request (the standard
-    json module as long). orjson writes a non-finite score (a candidate list shorter than `n`) as null,
-    as pydantic does."""
+    json module as long)."""
     body = {
         "kind": kind,
         "items": svc.records(ranked),
         "model": {"name": ranked.model, "version": svc.versions.get(ranked.model)},
     }
+    if not len(ranked.idx):
+        body["note"] = svc.why_empty(kind, key, rules)
     return Response(orjson.dumps(body), media_type="application/json")
 
 
@@ -286,7 +288,8 @@ _FOR_YOU = (*_RULES, "include_bought", "context_items")
 async def for_you(request: Request, customer_id: CustomerId, _: Principal = Depends(require("read"))) -> Response:
     q = _only(_query(request), "for-you", _FOR_YOU)
     svc = await _service(request)
-    return _out("for-you", svc, svc.rank_for_you(customer_id, q.n, q.rules(not q.include_bought), q.context_items))
+    rules = q.rules(not q.include_bought)
+    return _out("for-you", svc, svc.rank_for_you(customer_id, q.n, rules, q.context_items), customer_id, rules)
 
 
 @router.get(
@@ -299,7 +302,8 @@ async def for_you(request: Request, customer_id: CustomerId, _: Principal = Depe
 async def buy_again(request: Request, customer_id: CustomerId, _: Principal = Depends(require("read"))) -> Response:
     q = _only(_query(request), "buy-again", _RULES)
     svc = await _service(request)
-    return _out("buy-again", svc, svc.rank_buy_again(customer_id, q.n, q.rules()))
+    rules = q.rules()
+    return _out("buy-again", svc, svc.rank_buy_again(customer_id, q.n, rules), customer_id, rules)
 
 
 @router.get(
@@ -313,7 +317,8 @@ def similar(request: Request, product_id: ProductId, _: Principal = Depends(requ
     # item-to-item scores cost a product of the catalogue's size (milliseconds on a large one): thread pool
     q = _only(_query(request), "similar", _RULES)
     svc = served(request.app.state.ml).get()
-    return _out("similar", svc, svc.rank_similar(product_id, q.n, q.rules()))
+    rules = q.rules()
+    return _out("similar", svc, svc.rank_similar(product_id, q.n, rules), product_id, rules)
 
 
 @router.get(
@@ -326,7 +331,8 @@ def similar(request: Request, product_id: ProductId, _: Principal = Depends(requ
 def bought_together(request: Request, product_id: ProductId, _: Principal = Depends(require("read"))) -> Response:
     q = _only(_query(request), "bought-together", _RULES)
     svc = served(request.app.state.ml).get()
-    return _out("bought-together", svc, svc.rank_bought_together(product_id, q.n, q.rules()))
+    rules = q.rules()
+    return _out("bought-together", svc, svc.rank_bought_together(product_id, q.n, rules), product_id, rules)
 
 
 @router.get(
@@ -339,4 +345,5 @@ def bought_together(request: Request, product_id: ProductId, _: Principal = Depe
 async def trending(request: Request, _: Principal = Depends(require("read"))) -> Response:
     q = _only(_query(request), "trending", _RULES)
     svc = await _service(request)
-    return _out("trending", svc, svc.rank_trending(q.n, q.rules()))
+    rules = q.rules()
+    return _out("trending", svc, svc.rank_trending(q.n, rules), None, rules)

@@ -71,7 +71,7 @@ export const fmt = {
 };
 
 const LABELS = { clv: "Predicted value (CLV)", clv_low: "CLV, low end", clv_high: "CLV, high end", aov: "Average order value",
-  p_alive: "Probability still active", r_score: "Recency score (1-5)", f_score: "Frequency score (1-5)",
+  p_alive: "Chance of ordering again (not lapsed for good)", churn_probability: "Churn risk (chance of no order in the horizon)", r_score: "Recency score (1-5)", f_score: "Frequency score (1-5)",
   m_score: "Monetary score (1-5)", propensity_30d: "Chance of an order in 30 days", roi: "ROI",
   recency_days: "Days since last order", as_of: "Profile as of", computed_at: "Computed at" };
 
