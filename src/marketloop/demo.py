@@ -188,8 +188,8 @@ def step_bandit(ctx: DemoContext, audience_size: int = 2000, waves: int = 4) -> 
             {
                 "wave": w["wave"] + 1,
                 "sent": w["sent"],
-                **{f"share {k}": v for k, v in w["allocation"].items()},
-                **{f"clicks so far {k}": w["rewards"][k] for k in w["rewards"]},
+                **{f"{k}: share": v for k, v in w["allocation"].items()},
+                **{f"{k}: clicks so far": w["rewards"][k] for k in w["rewards"]},
             }
             for w in log.waves
         ]

@@ -50,14 +50,18 @@ class Chart:
     def __post_init__(self) -> None:
         for s in self.series:
             if len(s.values) != len(self.labels):
-                raise ValueError(f"chart {self.title!r}: series {s.name!r} has {len(s.values)} values for {len(self.labels)} labels")
+                raise ValueError(
+                    f"chart {self.title!r}: series {s.name!r} has {len(s.values)} values for {len(self.labels)} labels"
+                )
 
     def box_height(self) -> int:
         """Pixels of the drawing area: enough for every category of a horizontal chart, else a fixed height."""
         if self.height:
             return self.height
         if self.kind in ("hbar", "interval"):
-            return max(160, min(720, 60 + 34 * len(self.labels) * max(1, len(self.series) if self.kind == "interval" else 1)))
+            return max(
+                160, min(720, 60 + 34 * len(self.labels) * max(1, len(self.series) if self.kind == "interval" else 1))
+            )
         return 300
 
     def config(self) -> dict:
@@ -106,11 +110,17 @@ def histogram(
 
     data = pd.Series(values, dtype=float).dropna()
     if data.empty:
-        return Chart(title, "bar", [], [Series("customers", [])], x_title=x_title, y_title="customers", value_format="int")
+        return Chart(
+            title, "bar", [], [Series("customers", [])], x_title=x_title, y_title="customers", value_format="int"
+        )
     top = float(data.quantile(0.99))
     edges = np.linspace(float(data.min()), top if top > data.min() else float(data.max()) + 1, bins + 1)
     counts, _ = np.histogram(data.clip(upper=edges[-1]), bins=edges)
-    labels = [f"{format_value(lo, value_format)} to {format_value(hi, value_format)}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    wide = edges[-1] - edges[0] >= 10 * bins  # bins wide enough to label in whole numbers
+    labels = [
+        f"{lo:,.0f}–{hi:,.0f}" if wide else f"{format_value(lo, value_format)}–{format_value(hi, value_format)}"
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+    ]
     return Chart(
         title,
         "bar",

@@ -29,7 +29,7 @@ def plan_section(plan: CampaignPlan, goal_text: str = "", notes: list[str] | Non
     effect = pd.DataFrame(
         [
             {
-                "quantity": k.replace("_", " "),
+                "quantity": "ROI" if k == "roi" else "customers contacted" if k == "reach" else k.replace("_", " "),
                 "predicted": _f(p[k].mean),
                 "90 % interval": f"{_f(p[k].low)} to {_f(p[k].high)}",
             }
