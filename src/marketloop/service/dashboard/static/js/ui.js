@@ -58,13 +58,16 @@ export function setTitle(text) {
 const nf = (digits) => new Intl.NumberFormat("en-GB", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const isNum = (v) => typeof v === "number" && Number.isFinite(v);
 
+/** `v`, or 0 when it rounds to zero at `d` digits: never "-0.00". */
+const nz = (v, d) => (Math.abs(v) < 0.5 * 10 ** -d ? 0 : v);
+
 export const fmt = {
-  int: (v) => (isNum(v) ? nf(0).format(Math.round(v)) : "–"),
-  num: (v, d = 2) => (isNum(v) ? nf(d).format(v) : "–"),
-  money: (v) => (isNum(v) ? nf(Math.abs(v) >= 1000 ? 0 : 2).format(v) : "–"),
-  pct: (v, d = 1) => (isNum(v) ? `${nf(d).format(v * 100)} %` : "–"),
-  signedPct: (v, d = 2) => (isNum(v) ? `${v > 0 ? "+" : ""}${nf(d).format(v * 100)} pp` : "–"),
-  signed: (v, d = 2) => (isNum(v) ? `${v > 0 ? "+" : ""}${nf(d).format(v)}` : "–"),
+  int: (v) => (isNum(v) ? nf(0).format(nz(Math.round(v), 0)) : "–"),
+  num: (v, d = 2) => (isNum(v) ? nf(d).format(nz(v, d)) : "–"),
+  money: (v) => (isNum(v) ? nf(Math.abs(v) >= 1000 ? 0 : 2).format(nz(v, Math.abs(v) >= 1000 ? 0 : 2)) : "–"),
+  pct: (v, d = 1) => (isNum(v) ? `${nf(d).format(nz(v * 100, d))} %` : "–"),
+  signedPct: (v, d = 2) => (isNum(v) ? `${nz(v * 100, d) > 0 ? "+" : ""}${nf(d).format(nz(v * 100, d))} pp` : "–"),
+  signed: (v, d = 2) => (isNum(v) ? `${nz(v, d) > 0 ? "+" : ""}${nf(d).format(nz(v, d))}` : "–"),
   date: (v) => (v ? String(v).slice(0, 10) : "–"),
   datetime: (v) => (v ? String(v).replace("T", " ").slice(0, 16) : "–"),
   text: (v) => (v === null || v === undefined || v === "" ? "–" : String(v)),
