@@ -163,3 +163,21 @@ def test_sim_generate_with_load_and_sim_load_are_idempotent(tmp_path: Path) -> N
     again = runner.invoke(app, ["sim", "load", str(tmp_path / "s"), "--db", url, "--json"])
     assert again.exit_code == 0, again.output
     assert all(n == 0 for n in json.loads(again.stdout)["loaded"].values())
+
+
+def test_the_demo_report_is_small_has_no_internal_tables_and_fits_a_browser(demo_run: DemoRun, tmp_path: Path) -> None:
+    """The report a marketer opens: under 1 MB, one offline file, only business data, and every chart drawn to
+    its card at 1,280 and 1,920 px (screenshots in MARKETLOOP_SCREENSHOTS, else the test's folder)."""
+    import os
+
+    from tests.report.browser import assert_fits, look
+
+    report = demo_run.out / "report.html"
+    html = report.read_text()
+    assert report.stat().st_size < 1_000_000, report.stat().st_size
+    for internal in ("api_keys", "dispatch_locks", "llm_calls", "schema_migrations", "audit_log", "job_runs"):
+        assert internal not in html, internal
+    assert "-0.00" not in html and "plotly" not in html.lower()
+    shots = Path(os.environ.get("MARKETLOOP_SCREENSHOTS", tmp_path / "shots"))
+    for width, measured in look(report, (1280, 1920), shots, "demo-report").items():
+        assert_fits(measured, width)
