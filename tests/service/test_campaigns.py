@@ -350,7 +350,7 @@ def test_html_report_escapes_the_campaign_name(api, planned) -> None:
     cid = copy_campaign(api, planned["campaign_id"], "cmp-html", name="<script>alert(1)</script> sale")
     page = api.get(f"/v1/campaigns/{cid}/report.html", "analyst")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "Measured lift against the holdout" in page.text and "Predicted vs realised" in page.text
+    assert "Measured lift against the holdout" in page.text and "Predicted and realised" in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; sale" in page.text and "<script>alert(1)" not in page.text
 
 

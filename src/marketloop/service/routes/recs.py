@@ -285,7 +285,7 @@ _FOR_YOU = (*_RULES, "include_bought", "context_items")
     openapi_extra=_openapi_parameters(_FOR_YOU),
     responses={404: {"description": "no trained models"}},
 )
-async def for_you(request: Request, customer_id: CustomerId, _: Principal = Depends(require("read"))) -> Response:
+async def for_you(request: Request, customer_id: CustomerId, _: Principal = Depends(require("recs"))) -> Response:
     q = _only(_query(request), "for-you", _FOR_YOU)
     svc = await _service(request)
     rules = q.rules(not q.include_bought)
@@ -299,7 +299,7 @@ async def for_you(request: Request, customer_id: CustomerId, _: Principal = Depe
     openapi_extra=_openapi_parameters(_RULES),
     responses={404: {"description": "no trained models, or no purchase history"}},
 )
-async def buy_again(request: Request, customer_id: CustomerId, _: Principal = Depends(require("read"))) -> Response:
+async def buy_again(request: Request, customer_id: CustomerId, _: Principal = Depends(require("recs"))) -> Response:
     q = _only(_query(request), "buy-again", _RULES)
     svc = await _service(request)
     rules = q.rules()
@@ -313,7 +313,7 @@ async def buy_again(request: Request, customer_id: CustomerId, _: Principal = De
     openapi_extra=_openapi_parameters(_RULES),
     responses={404: {"description": "no trained models, or unknown product"}},
 )
-def similar(request: Request, product_id: ProductId, _: Principal = Depends(require("read"))) -> Response:
+def similar(request: Request, product_id: ProductId, _: Principal = Depends(require("recs"))) -> Response:
     # item-to-item scores cost a product of the catalogue's size (milliseconds on a large one): thread pool
     q = _only(_query(request), "similar", _RULES)
     svc = served(request.app.state.ml).get()
@@ -328,7 +328,7 @@ def similar(request: Request, product_id: ProductId, _: Principal = Depends(requ
     openapi_extra=_openapi_parameters(_RULES),
     responses={404: {"description": "no trained models, or unknown product"}},
 )
-def bought_together(request: Request, product_id: ProductId, _: Principal = Depends(require("read"))) -> Response:
+def bought_together(request: Request, product_id: ProductId, _: Principal = Depends(require("recs"))) -> Response:
     q = _only(_query(request), "bought-together", _RULES)
     svc = served(request.app.state.ml).get()
     rules = q.rules()
@@ -342,7 +342,7 @@ def bought_together(request: Request, product_id: ProductId, _: Principal = Depe
     openapi_extra=_openapi_parameters(_RULES),
     responses={404: {"description": "no trained models"}},
 )
-async def trending(request: Request, _: Principal = Depends(require("read"))) -> Response:
+async def trending(request: Request, _: Principal = Depends(require("recs"))) -> Response:
     q = _only(_query(request), "trending", _RULES)
     svc = await _service(request)
     rules = q.rules()
