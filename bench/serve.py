@@ -95,22 +95,16 @@ def wrk(url: str, path_script: Path | None, duration: int, connections: int, key
     }
 
 
-def empty_database(url: str) -> None:
-    """Drop every table of the PostgreSQL / MySQL database at `url` (the benchmark builds its store there)."""
-    import sqlalchemy as sa
+def check_empty(url: str) -> None:
+    """The benchmark builds its store in a database of its own: refuse one that already holds a store."""
+    from marketloop.errors import NotFoundError
+    from marketloop.store import open_store
 
-    from marketloop.store.engine import normalise_url
-
-    engine = sa.create_engine(normalise_url(url))
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        else:
-            conn.execute(sa.text("SET FOREIGN_KEY_CHECKS = 0"))
-            for (name,) in conn.execute(sa.text("SHOW TABLES")).fetchall():
-                conn.execute(sa.text(f"DROP TABLE IF EXISTS `{name}`"))
-    engine.dispose()
+    try:
+        open_store(url, create=False).close()
+    except NotFoundError:
+        return
+    sys.exit(f"--build-into {url} already holds a MarketLoop store: give an empty database")
 
 
 def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 120.0, path: str = "/readyz") -> None:
@@ -138,7 +132,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds per route")
     ap.add_argument("--n", type=int, default=10, help="recommendations per request")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn processes of the server and of the bare app")
-    ap.add_argument("--build-into", help="build the simulated store in this PostgreSQL / MySQL database (emptied)")
+    ap.add_argument("--build-into", help="build the simulated store in this empty PostgreSQL / MySQL database")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -152,7 +146,7 @@ def main() -> None:
         url, models = args.db, Path(args.models_dir or ".marketloop/models")
     else:
         if args.build_into:
-            empty_database(args.build_into)
+            check_empty(args.build_into)
         url, models = build_store(work, args.customers, args.build_into)
     setup_s = time.perf_counter() - t0
     with open_store(url) as store:

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from marketloop.service.dashboard import CHART_FILE
+from tests.report.browser import need_browser
 
 pytestmark = pytest.mark.slow
 
@@ -47,19 +48,7 @@ VIEWPORT = {"width": 1366, "height": 768}
 TIMEOUT_MS = 20_000
 
 
-def _need_browser():
-    why = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright, why = None, "the playwright package is not installed (pip install -e '.[dev]')"
-    if why is None and not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        why = f"no chromium at {CHROMIUM} (apt-get install chromium, or set MARKETLOOP_CHROMIUM)"
-    if why is not None:
-        if REQUIRED:
-            pytest.fail(f"browser tests required (MARKETLOOP_REQUIRE_BROWSER=1) but {why}")
-        pytest.skip(why)
-    return sync_playwright
+_need_browser = need_browser
 
 
 # --------------------------------------------------------------------------------------- the store

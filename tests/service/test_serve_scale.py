@@ -3,17 +3,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
-import marketloop
 from marketloop.cli.main import app
 from marketloop.errors import ConfigError, InputError
 from marketloop.service.keys import create_key
@@ -21,7 +17,7 @@ from marketloop.service.limits import RateLimiter
 from marketloop.store import open_store
 from tests.conftest import backend_url
 from tests.delivery.conftest import free_port
-from tests.service.conftest import assert_error, make_api
+from tests.service.conftest import assert_error, make_api, serve_process
 
 
 def test_limiter_gives_roles_their_own_rate_and_burst() -> None:
@@ -84,44 +80,13 @@ def test_serve_with_two_workers_answers_from_two_processes(backend: str, tmp_pat
     url = backend_url(backend, tmp_path)
     with open_store(url) as store:
         key = create_key(store, "front", "storefront").token
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(Path(marketloop.__file__).resolve().parents[1]),
-        "MARKETLOOP_SESSION_SECRET_FILE": str(tmp_path / "session.key"),
-        "MARKETLOOP_MODELS_DIR": str(tmp_path / "models"),
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "marketloop",
-            "serve",
-            "--db",
-            url,
-            "--workers",
-            "2",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    server, port, _ = serve_process(
+        tmp_path,
+        ["--db", url, "--workers", "2", "--no-access-log"],
+        {"MARKETLOOP_MODELS_DIR": str(tmp_path / "m")},
+        "/readyz",
     )
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None, f"the server exited: {server.communicate()[1][-2000:]}"
-            assert time.monotonic() < deadline, "the server did not answer /readyz within 90 s"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
         children = subprocess.run(["ps", "--ppid", str(server.pid), "-o", "pid="], capture_output=True, text=True)
         assert len(children.stdout.split()) >= 2, children.stdout  # the supervisor and its two workers
         answer = httpx.get(

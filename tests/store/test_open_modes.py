@@ -66,7 +66,7 @@ CREATING = {
 def _commands_with_db() -> set[str]:
     found: set[str] = set()
 
-    def walk(command, path: list[str]) -> None:  # noqa: ANN001
+    def walk(command, path: list[str]) -> None:
         if hasattr(command, "commands"):
             for name, sub in command.commands.items():
                 walk(sub, [*path, name])
