@@ -90,7 +90,7 @@ def test_simulated_campaign_is_delivered_by_the_worker_and_measured(sim) -> None
         realised["incremental_revenue"]["realised"] is not None
         and realised["incremental_revenue"]["predicted"] is not None
     )
-    assert "Funnel of the treated customers" in api.get(f"/v1/campaigns/{cid}/report.html").text
+    assert "Funnel of the contacted customers" in api.get(f"/v1/campaigns/{cid}/report.html").text
 
     # a second plan learns from the store's latest randomised campaign: no new exploration round
     second = _plan_approve_launch(api, {"name": "Sim follow-up", "discounts": [0.1]})

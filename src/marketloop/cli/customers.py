@@ -196,7 +196,7 @@ def segments_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
         f"Churn risk = the chance of no order in the next {horizon} days. Churn-risk bands: "
         + ", ".join(f"{k} {v:,}" for k, v in bands.items())
     )
-    if band_report.get("bands"):
+    if any(b.get("observed_rate") is not None for b in band_report.get("bands", [])):
         console.print(
             f"Bands are quantiles of the churn risk (the riskiest tenth is very_high); churn observed in each band "
             f"on the snapshot {band_report['bands'][0].get('observed_on') or '-'}: "
