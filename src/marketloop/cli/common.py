@@ -27,10 +27,14 @@ PIPED_WIDTH = 10_000
 def configure_consoles() -> None:
     """Full width when stdout / stderr is not a terminal (unless COLUMNS says otherwise); called once per
     command by the root callback, so a test runner's or a pipe's stream is measured when the command runs."""
+    columns = os.environ.get("COLUMNS", "")
     for c in (console, err_console):
-        c.width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
-        if not c.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
-            c.width = PIPED_WIDTH
+        if columns.isdigit():
+            c.width = int(columns)
+        else:
+            c.width = None  # Rich measures the terminal
+            if not c.is_terminal:
+                c.width = PIPED_WIDTH
 
 
 DbOption = Annotated[
