@@ -20,13 +20,15 @@ help:
 # still works and shows its figures as tables. Order-only for the stamp: a missing npm must not make
 # every `make test` reinstall the Python packages.
 VENDOR  := src/marketloop/service/dashboard/static/vendor
-CHARTJS := $(VENDOR)/chart.umd.js
+# Chart.js lives with the report builder, which inlines it into every HTML report; the dashboard serves the same file.
+REPORT_VENDOR := src/marketloop/report/vendor
+CHARTJS := $(REPORT_VENDOR)/chart.umd.js
 
 $(CHARTJS): web/package.json web/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
-	  npm ci --prefix web --no-audit --no-fund --loglevel=error && mkdir -p $(VENDOR) && \
+	  npm ci --prefix web --no-audit --no-fund --loglevel=error && mkdir -p $(VENDOR) $(REPORT_VENDOR) && \
 	  sed '/^\/\/# sourceMappingURL=/d' web/node_modules/chart.js/dist/chart.umd.js > $@ && \
-	  cp web/node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js.LICENSE.md && \
+	  cp web/node_modules/chart.js/LICENSE.md $(REPORT_VENDOR)/chart.js.LICENSE.md && \
 	  sed '/^\/\/# sourceMappingURL=/d' web/node_modules/swagger-ui-dist/swagger-ui-bundle.js > $(VENDOR)/swagger-ui-bundle.js && \
 	  sed '/sourceMappingURL=/d' web/node_modules/swagger-ui-dist/swagger-ui.css > $(VENDOR)/swagger-ui.css && \
 	  cp web/node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui.LICENSE; \
@@ -59,4 +61,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) demo bench/results .pytest_cache web/node_modules $(VENDOR)
+	rm -rf $(VENV) demo bench/results .pytest_cache web/node_modules $(VENDOR) $(REPORT_VENDOR)

@@ -1,15 +1,18 @@
 """Serving benchmark: requests/s and latency of a recommendations route against the trivial /healthz of
-the same server, in the same run, at 64 concurrent connections. Writes bench/results/serve.json.
+the same server and against a bare FastAPI app (one JSON route, no middleware; ``bench/bare_app.py``) served
+the same way, in the same run, at 64 concurrent connections. Writes bench/results/serve.json (or
+serve-workers<N>.json with --workers N).
 
     .venv/bin/python bench/serve.py [--customers 5000] [--duration 10] [--connections 64] [--rounds 2]
+    .venv/bin/python bench/serve.py --workers 2 --build-into postgresql://postgres@127.0.0.1:5432/DB
 
-It builds a simulated store (or uses --db URL with trained models and --models-dir), trains the
-recommendation models, creates an API key, starts `marketloop serve` as its own process (one uvicorn
-worker, access log off, rate limit lifted) and drives it with wrk (Debian package `wrk`) on one thread,
-so the load generator and the server each have one of the machine's cores. Routes alternate
-(healthz, recs, healthz, recs, ...) so that background noise hits both alike; the figures are the
-medians over rounds. The recommendation requests rotate over customers with a purchase history, with
-the default business rules (exclude bought, max per category).
+It builds a simulated store (in DuckDB, or in the PostgreSQL / MySQL database given by --build-into; or uses
+--db URL with trained models and --models-dir), trains the recommendation models, creates a storefront API
+key, starts `marketloop serve` as its own process (--workers uvicorn processes, access log off, rate limits
+lifted) and the bare app with as many processes, and drives them with wrk (Debian package `wrk`) on one
+thread. Routes alternate (bare, healthz, recs, bare, ...) so that background noise hits all alike; the
+figures are the medians over rounds. The recommendation requests rotate over customers with a purchase
+history, with the default business rules (exclude bought, max per category).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def build_store(work: Path, customers: int) -> tuple[str, Path]:
+def build_store(work: Path, customers: int, url: str | None = None) -> tuple[str, Path]:
     from marketloop.config import load_settings
     from marketloop.customers.profile import refresh_profiles
     from marketloop.recs.training import train_from_store
@@ -47,7 +50,7 @@ def build_store(work: Path, customers: int) -> tuple[str, Path]:
     from marketloop.store import open_store
     from marketloop.store.ingest import load_dataset
 
-    url = f"duckdb:///{work / 'bench.duckdb'}"
+    url = url or f"duckdb:///{work / 'bench.duckdb'}"
     models = work / "models"
     manifest = generate_store(work / "sim", customers=customers, products=300, days=180, seed=3)
     settings = load_settings(db_url=url, secret_file=work / "pii.key")
@@ -92,13 +95,25 @@ def wrk(url: str, path_script: Path | None, duration: int, connections: int, key
     }
 
 
-def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+def check_empty(url: str) -> None:
+    """The benchmark builds its store in a database of its own: refuse one that already holds a store."""
+    from marketloop.errors import NotFoundError
+    from marketloop.store import open_store
+
+    try:
+        open_store(url, create=False).close()
+    except NotFoundError:
+        return
+    sys.exit(f"--build-into {url} already holds a MarketLoop store: give an empty database")
+
+
+def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 120.0, path: str = "/readyz") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"the server exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
         try:
-            with urllib.request.urlopen(base + "/readyz", timeout=2) as r:
+            with urllib.request.urlopen(base + path, timeout=2) as r:
                 if r.status == 200:
                     return
         except OSError:
@@ -116,6 +131,8 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds per route")
     ap.add_argument("--n", type=int, default=10, help="recommendations per request")
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn processes of the server and of the bare app")
+    ap.add_argument("--build-into", help="build the simulated store in this empty PostgreSQL / MySQL database")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -128,10 +145,12 @@ def main() -> None:
     if args.db:
         url, models = args.db, Path(args.models_dir or ".marketloop/models")
     else:
-        url, models = build_store(work, args.customers)
+        if args.build_into:
+            check_empty(args.build_into)
+        url, models = build_store(work, args.customers, args.build_into)
     setup_s = time.perf_counter() - t0
     with open_store(url) as store:
-        key = create_key(store, "bench", "analyst").token
+        key = create_key(store, "bench", "storefront").token
     ids = customer_ids(url)
     script = work / "foryou.lua"
     script.write_text(
@@ -144,6 +163,9 @@ def main() -> None:
     env = os.environ | {
         "MARKETLOOP_API_RATE_LIMIT": "1000000000",
         "MARKETLOOP_API_RATE_BURST": "1000000000",
+        "MARKETLOOP_API_ROLE_RATE_LIMITS": '{"storefront": 1000000000}',
+        "MARKETLOOP_API_ROLE_RATE_BURSTS": '{"storefront": 1000000000}',
+        "MARKETLOOP_RUN_SCHEDULES": "false",
         "MARKETLOOP_MODELS_DIR": str(models),
         "MARKETLOOP_SESSION_SECRET_FILE": str(work / "session.key"),
         "HF_HUB_OFFLINE": "1",
@@ -160,29 +182,58 @@ def main() -> None:
             str(port),
             "--no-access-log",
             "--no-worker",
+            "--workers",
+            str(args.workers),
         ],
         env=env,
         stderr=subprocess.PIPE,
         text=True,
     )
+    bare_port = free_port()
+    bare = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bare_app:app",
+            "--app-dir",
+            str(ROOT / "bench"),
+            "--port",
+            str(bare_port),
+            "--workers",
+            str(args.workers),
+            "--loop",
+            "asyncio",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
+    bare_base = f"http://127.0.0.1:{bare_port}"
     try:
         wait_ready(base, server)
+        wait_ready(bare_base, bare, path="/hello")
         # warm up: load the models and JIT paths, check the route answers 200
         req = urllib.request.Request(
             f"{base}/v1/recommendations/for-you/{ids[0]}?n={args.n}", headers={"Authorization": f"Bearer {key}"}
         )
         with urllib.request.urlopen(req, timeout=60) as r:
             sample = json.loads(r.read())
+        wrk(bare_base + "/hello", None, 2, args.connections, key)
         wrk(base + "/healthz", None, 2, args.connections, key)
         wrk(base, script, 2, args.connections, key)
-        runs: dict[str, list[dict]] = {"healthz": [], "recs": []}
+        runs: dict[str, list[dict]] = {"bare_fastapi": [], "healthz": [], "recs": []}
         for _ in range(args.rounds):
+            runs["bare_fastapi"].append(wrk(bare_base + "/hello", None, args.duration, args.connections, key))
             runs["healthz"].append(wrk(base + "/healthz", None, args.duration, args.connections, key))
             runs["recs"].append(wrk(base, script, args.duration, args.connections, key))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for proc in (server, bare):
+            proc.terminate()
+            proc.wait(timeout=30)
 
     def med(name: str, field: str) -> float:
         return round(statistics.median(r[field] for r in runs[name]), 3)
@@ -203,9 +254,16 @@ def main() -> None:
             "sample_items": len(sample.get("items", [])),
             "sample_source": (sample.get("items") or [{}])[0].get("source"),
         },
+        "backend": url.split(":", 1)[0],
+        "workers": args.workers,
         "connections": args.connections,
         "duration_s": args.duration,
         "rounds": args.rounds,
+        "bare_fastapi": {
+            "rps": med("bare_fastapi", "rps"),
+            "p50_ms": med("bare_fastapi", "p50_ms"),
+            "p99_ms": med("bare_fastapi", "p99_ms"),
+        },
         "healthz": {
             "rps": med("healthz", "rps"),
             "p50_ms": med("healthz", "p50_ms"),
@@ -215,10 +273,22 @@ def main() -> None:
         "runs": runs,
     }
     result["ratio_rps"] = round(result["recs"]["rps"] / result["healthz"]["rps"], 3)
+    result["ratio_rps_vs_bare_fastapi"] = round(result["recs"]["rps"] / result["bare_fastapi"]["rps"], 3)
     result["targets"] = {"ratio_rps>=0.5": result["ratio_rps"] >= 0.5, "recs_p99_ms<20": result["recs"]["p99_ms"] < 20}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "serve.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps({k: result[k] for k in ("healthz", "recs", "ratio_rps", "targets")}, indent=2))
+    name = "serve.json" if args.workers == 1 else f"serve-workers{args.workers}.json"
+    (RESULTS / name).write_text(json.dumps(result, indent=2))
+    keys = (
+        "backend",
+        "workers",
+        "bare_fastapi",
+        "healthz",
+        "recs",
+        "ratio_rps",
+        "ratio_rps_vs_bare_fastapi",
+        "targets",
+    )
+    print(json.dumps({k: result[k] for k in keys}, indent=2))
     shutil.rmtree(work, ignore_errors=True)
 
 

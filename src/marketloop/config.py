@@ -107,6 +107,22 @@ class Settings(BaseSettings):
         200.0, gt=0, description="Sustained requests per second allowed per API key (token bucket)."
     )
     api_rate_burst: int = Field(400, gt=0, description="Requests an API key may make at once above the sustained rate.")
+    api_role_rate_limits: dict[str, float] = Field(
+        default_factory=lambda: {"storefront": 5000.0},
+        description="Sustained requests per second per API key for these roles, instead of api_rate_limit "
+        "(a shop's front end asks for recommendations at page-view rates).",
+    )
+    serve_workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="HTTP worker processes of `marketloop serve` (PostgreSQL / MySQL only; set by --workers). "
+        "Each keeps its own rate-limit buckets with 1/N of every limit.",
+    )
+    api_role_rate_bursts: dict[str, int] = Field(
+        default_factory=lambda: {"storefront": 10000},
+        description="Burst per API key for these roles, instead of api_rate_burst.",
+    )
     api_max_body_bytes: int = Field(
         1_048_576, gt=0, description="Largest request body the API accepts, in bytes (larger gets 413)."
     )

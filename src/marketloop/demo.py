@@ -15,10 +15,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from marketloop.config import load_settings
 from marketloop.report import Report, Section
 from marketloop.store.engine import Store, open_store
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -104,8 +108,28 @@ def step_plan(ctx: DemoContext) -> None:
     }
 
 
+def _emailable(store: Store) -> pd.Series:
+    """Customers an e-mail can reach: consent granted on e-mail and no suppression for it (or for all channels)."""
+    import sqlalchemy as sa
+
+    from marketloop.store import schema
+
+    k, sp = schema.consents.c, schema.suppressions.c
+    suppressed = sa.select(sp.customer_id).where(sp.channel.in_(("email", "*")))
+    query = (
+        sa.select(k.customer_id)
+        .where(k.channel == "email", k.status == "granted", k.customer_id.not_in(suppressed))
+        .order_by(k.customer_id)
+    )
+    return store.read_sql(query)["customer_id"].astype(str)
+
+
 def step_bandit(ctx: DemoContext, audience_size: int = 2000, waves: int = 4) -> None:
-    """A campaign whose variants are allocated by Thompson sampling, wave by wave, in simulation."""
+    """A campaign whose variants are allocated by Thompson sampling, wave by wave, in simulation.
+
+    Its audience is drawn from the customers an e-mail can reach (consent granted, not suppressed), and it is
+    sent the day after the planned campaign's attribution window closes, so that neither campaign's sends
+    fall inside the other's measurement and the frequency caps of the first do not hold back the second."""
     import pandas as pd
 
     from marketloop.delivery.bandit import run_bandit_simulated
@@ -116,15 +140,19 @@ def step_bandit(ctx: DemoContext, audience_size: int = 2000, waves: int = 4) -> 
         GroupPlan,
         Offer,
         Variant,
-        audience_customers,
+        load_plan,
         save_plan,
         set_status,
     )
 
-    taken = audience_customers(ctx.store)
-    pool = ctx.store.read_sql("SELECT customer_id FROM customers ORDER BY customer_id")
-    pool = pool[~pool["customer_id"].isin(taken)]
-    ids = pool.sample(n=min(audience_size, len(pool)), random_state=ctx.seed + 1)["customer_id"].sort_values()
+    pool = _emailable(ctx.store)
+    ids = pool.sample(n=min(audience_size, len(pool)), random_state=ctx.seed + 1).sort_values()
+    send_at = None
+    planned = ctx.summary.get("campaign", {}).get("campaign_id")
+    if planned:
+        first = load_plan(ctx.store, planned)
+        if first.send_at is not None:
+            send_at = first.send_at + dt.timedelta(days=first.window_days + 1)
     variants = [
         Variant(name="new_in", subject="New in this week"),
         Variant(name="for_you", subject="Picked for you"),
@@ -135,6 +163,7 @@ def step_bandit(ctx: DemoContext, audience_size: int = 2000, waves: int = 4) -> 
         name="Demo: three subject lines, allocated by Thompson sampling",
         objective="Find the e-mail that earns the most clicks while sending",
         created_at=dt.datetime(2026, 1, 1),
+        send_at=send_at,
         holdout_fraction=0.1,
         variants=variants,
         groups=[GroupPlan(group="all", included=True, customers=len(ids), reason="demo audience")],
@@ -159,8 +188,8 @@ def step_bandit(ctx: DemoContext, audience_size: int = 2000, waves: int = 4) -> 
             {
                 "wave": w["wave"] + 1,
                 "sent": w["sent"],
-                **{f"share {k}": v for k, v in w["allocation"].items()},
-                **{f"clicks so far {k}": w["rewards"][k] for k in w["rewards"]},
+                **{f"{k}: share": v for k, v in w["allocation"].items()},
+                **{f"{k}: clicks so far": w["rewards"][k] for k in w["rewards"]},
             }
             for w in log.waves
         ]
@@ -175,7 +204,13 @@ def step_bandit(ctx: DemoContext, audience_size: int = 2000, waves: int = 4) -> 
             tables=[("Allocation per wave", table)],
         )
     )
-    ctx.summary["bandit"] = {"waves": log.waves, "winner": log.winner}
+    ctx.summary["bandit"] = {
+        "campaign_id": plan.campaign_id,
+        "audience": len(ids),
+        "sent": sum(w["sent"] for w in log.waves),
+        "waves": log.waves,
+        "winner": log.winner,
+    }
 
 
 def step_execute(ctx: DemoContext) -> None:

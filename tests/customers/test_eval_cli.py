@@ -58,6 +58,26 @@ def test_eval_churn_table(tx_csv):
         app, ["eval", "churn", "--transactions", str(tx_csv), *COLS, "--as-of", "2024-03-31", "--horizon-days", "90"]
     )
     assert result.exit_code == 0, result.output
+    # calibration per churn band, with the reliability diagram, for the model the profiles serve
+    for text in (
+        "Calibration by churn band",
+        "ECE in band",
+        "observed churn",
+        "justified share",
+        "Reliability diagram",
+    ):
+        assert text in result.stdout, text
+    doc = json.loads(
+        runner.invoke(
+            app,
+            ["eval", "churn", "--transactions", str(tx_csv), *COLS, "--as-of", "2024-03-31", "--json"],
+        ).stdout
+    )
+    assert doc["served"] in ("lightgbm", "bgnbd_calibrated") and "bgnbd_calibrated" in doc["models"]
+    bands = doc["calibration"][doc["served"]]["bands"]
+    assert [b["band"] for b in bands] == ["low", "medium", "high", "very_high"]
+    assert bands[-1]["share"] == pytest.approx(0.1, abs=0.04) and bands[-1]["ece"] is not None
+    assert sum(b["customers"] for b in doc["calibration"]["lightgbm"]["reliability"]) == doc["test_customers"]
     for name in ("lightgbm", "bgnbd", "rfm_rule", "rfm_cells", "ROC AUC", "Best model"):
         assert name in result.stdout
 

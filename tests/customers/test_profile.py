@@ -54,10 +54,33 @@ def test_report_says_which_model_won(analyzed):
     assert report["as_of"] == "2024-06-30"
     for key in ("churn", "propensity"):
         assert report[key]["winner"] in ("lightgbm", "bgnbd")
-        assert set(report[key]["validation"]) == {"lightgbm", "bgnbd"}
+        assert set(report[key]["validation"]) == {"lightgbm", "bgnbd"} | (
+            {"bgnbd_calibrated"} if report[key]["winner"] == "bgnbd" else set()
+        )
         assert report[key]["validation"]["lightgbm"]["roc_auc"] > 0.7
     assert report["data"]["guest_orders"] == sum(o["customer_id"] is None for o in orders)
     assert report["clv"]["params"]["r"] > 0
+
+
+def test_churn_bands_are_quantiles_with_observed_rates_and_p_alive_agrees(analyzed):
+    """Bands are quantiles of the calibrated churn probability (the riskiest tenth is very_high), each with the
+    churn rate observed in it on the latest labelled snapshot; p_alive never says less than the chance of an
+    order within the horizon (churn = no order in the next H days, H stated in the report)."""
+    url, report, _ = analyzed
+    with open_store(url) as st:
+        profiles = load_profiles(st)
+    shares = profiles["churn_band"].value_counts(normalize=True)
+    assert shares.get("very_high", 0) == pytest.approx(0.1, abs=0.04)
+    assert shares.get("low", 0) == pytest.approx(0.4, abs=0.06)
+    churn = report["churn"]
+    assert churn["horizon_days"] == 90
+    bands = {b["band"]: b for b in churn["bands"]}
+    assert list(bands) == ["low", "medium", "high", "very_high"]
+    assert all(0 <= b["observed_rate"] <= 1 for b in bands.values())
+    assert bands["very_high"]["observed_rate"] > bands["low"]["observed_rate"]
+    assert bands["very_high"]["customers"] == int((profiles["churn_band"] == "very_high").sum())
+    assert churn["calibration"]["reliability"] and churn["calibration"]["snapshot"] == "2024-04-01"
+    assert (profiles["p_alive"] >= 1 - profiles["churn_probability"] - 1e-9).all()
 
 
 def test_profiles_table(analyzed):
@@ -134,6 +157,7 @@ def test_unknown_customer_is_a_clean_error(analyzed, monkeypatch, capsys):
 
 def test_analyze_empty_store_and_segments_before_analyze(tmp_path):
     url = f"duckdb:///{tmp_path / 'empty.duckdb'}"
+    assert runner.invoke(app, ["db", "migrate", "--db", url]).exit_code == 0  # an empty store, not a missing one
     result = runner.invoke(app, ["analyze", "--db", url])
     assert result.exit_code != 0 and "the store has no orders" in str(result.exception)
     result = runner.invoke(app, ["segments", "--db", url])

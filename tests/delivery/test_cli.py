@@ -106,3 +106,39 @@ def test_bad_input_is_named_and_loses_nothing(db, tmp_path, monkeypatch, files, 
     assert isinstance(res.exception, MarketLoopError) and message in res.exception.message, res.output
     with open_store(db) as store:
         assert store.scalar("select count(*) from sends where status in ('sent', 'sending')") == 0
+
+
+@pytest.mark.parametrize(
+    ("command", "kinds"),
+    [
+        (["campaign", "status"], ("campaign", "send")),
+        (["campaign", "launch"], ("dispatch",)),
+        (["campaign", "dispatch"], ("dispatch",)),
+    ],
+)
+def test_help_explains_every_status_word(command, kinds):
+    from marketloop.store.campaigns import status_glossary
+
+    words = status_glossary()
+    text = " ".join(runner.invoke(app, [*command, "--help"], terminal_width=400).stdout.split())
+    for kind in kinds:
+        for word, meaning in words[kind].items():
+            assert f"{word}: {meaning}." in text, (command, word)
+
+
+def test_launch_output_counts_contacted_and_holdout_apart_and_explains_deferred(db, tmp_path, smtp_server):
+    invoke("campaign", "approve", "c1", "--db", db)
+    channels = tmp_path / "ch.toml"
+    channels.write_text(f'[email]\nprovider = "smtp"\nhost = "127.0.0.1"\nport = {smtp_server.port}\n')
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"quiet_start": 0, "quiet_end": 0}))
+    res = runner.invoke(
+        app,
+        ["campaign", "launch", "c1", "--db", db, "--channels", str(channels), "--policy", str(policy)],
+        terminal_width=300,
+    )
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.stdout.split())
+    assert "audience 12: 10 to contact (queued in the outbox) + 2 holdout (never messaged" in text
+    assert "so one message can be deferred more than once and still be sent" in text
+    assert "Campaign status: completed (every message is done" in text

@@ -90,7 +90,8 @@ def test_kinds_and_cold_start(trained):
     svc = load_service(store, models)
     mine = svc.for_you("u1", n=3)
     assert mine["product_id"].iloc[0] == "a1"  # u1's missing garden item
-    assert set(mine.columns) == {"product_id", "name", "score", "source"}
+    assert list(mine.columns) == ["rank", "product_id", "name", "source"]
+    assert mine["rank"].tolist() == list(range(1, len(mine) + 1))
     assert svc.for_you("u1", n=3, rules=Rules(categories=["kitchen"]))["product_id"].str.startswith("b").all()
     assert svc.for_you("new-customer", n=3)["source"].eq("trending (cold start)").all()
     clicked = svc.for_you("new-customer", n=3, context_items=["b1"])
@@ -114,6 +115,16 @@ def test_cli_show_similar_models_promote(trained):
     assert json.loads(r.stdout)["items"][0]["product_id"] == "a1"
     r = runner.invoke(app, ["recs", "similar", "a0", "--db", url, "--together", "--json"], env=env)
     assert r.exit_code == 0 and json.loads(r.stdout)["kind"] == "bought-together"
+    # an empty list says why: nobody bought new1 with anything yet
+    r = runner.invoke(app, ["recs", "similar", "new1", "--db", url, "--together"], env=env, terminal_width=300)
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.stdout.split())
+    assert "bought-together: new1: nothing to show. No product is bought together with new1 often enough" in text
+    assert "it is in 0 basket(s)" in text and "Try `recs similar new1`" in text
+    doc = json.loads(
+        runner.invoke(app, ["recs", "similar", "new1", "--db", url, "--together", "--json"], env=env).stdout
+    )
+    assert doc["items"] == [] and "often enough" in doc["note"]
     r = runner.invoke(app, ["recs", "models", "--db", url, "--json"], env=env)
     assert {m["name"] for m in json.loads(r.stdout)["models"]} >= {"itemknn", "content"}
     r = runner.invoke(app, ["recs", "promote", "itemknn", "9", "--db", url], env=env)

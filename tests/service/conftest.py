@@ -74,3 +74,46 @@ def assert_error(response, status: int, code: str, field: str | None = None) -> 
     if field is not None:
         assert err["field"] == field, err
     return err
+
+
+def serve_process(tmp_path: Path, args: list[str], env: dict[str, str] | None = None, ready: str = "/healthz"):
+    """`marketloop serve ARGS --port P` as its own process (sources on PYTHONPATH, its own session key), once
+    it answers ``ready``; returns (process, port, environment). The caller terminates it."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    import marketloop
+    from tests.delivery.conftest import free_port
+
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(marketloop.__file__).resolve().parents[1]),
+        "MARKETLOOP_SESSION_SECRET_FILE": str(tmp_path / "session.key"),
+        **(env or {}),
+    }
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "marketloop", "serve", *args, "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 90
+    while True:
+        if server.poll() is not None:
+            raise AssertionError(f"the server exited: {server.communicate()[1][-2000:]}")
+        if time.monotonic() > deadline:
+            server.terminate()
+            raise AssertionError(f"the server did not answer {ready} within 90 s")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=1).status_code == 200:
+                return server, port, env
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)

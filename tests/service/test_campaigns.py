@@ -263,6 +263,43 @@ def test_lifecycle_with_conflicts_and_audit(api, planned) -> None:
     assert "test-admin" in trail[3][1]
 
 
+def test_one_count_of_contacted_customers_everywhere(api, planned) -> None:
+    """Plan, rationale, campaign list, plan section of the report and launch count the same customers: the
+    audience is the contacted customers plus the holdout, which is counted apart and never messaged."""
+    from marketloop.store.campaigns import load_plan
+    from marketloop.strategy.report import plan_section
+
+    cid = copy_campaign(api, planned["campaign_id"], "cmp-count")
+    detail = api.get(f"/v1/campaigns/{cid}", "analyst").json()
+    counts = detail["counts"]
+    assert counts["audience"] == detail["audience"]["customers"] == counts["contacted"] + counts["holdout"]
+    assert counts["holdout"] == round(0.1 * counts["audience"]) and counts["left_out"] > 0
+    assert (
+        f"selects {counts['audience']:,} and leaves out {counts['left_out']:,}: {counts['contacted']:,} are "
+        f"contacted on" in detail["rationale"]
+    )
+    assert f"and {counts['holdout']:,} (10%) are held out at random" in detail["rationale"]
+    listed = {c["campaign_id"]: c for c in api.get("/v1/campaigns", "analyst").json()["items"]}
+    assert listed[cid]["counts"] == counts
+    section = plan_section(load_plan(api.store, cid))
+    assert section.figures["customers contacted"] == f"{counts['contacted']:,}"
+    assert section.figures["holdout (never messaged)"] == f"{counts['holdout']:,}"
+    api.post(f"/v1/campaigns/{cid}/approve", "marketer")
+    launch = api.post(f"/v1/campaigns/{cid}/launch", "marketer").json()["launch"]
+    assert (launch["queued"], launch["holdout"]) == (counts["contacted"], counts["holdout"])
+
+
+def test_every_status_word_has_a_meaning(api) -> None:
+    from marketloop.store.campaigns import SEND_STATUSES, STATUSES
+
+    words = api.get("/v1/campaigns/statuses", "analyst").json()
+    assert set(words["campaign"]) == set(STATUSES)
+    assert set(words["send"]) == set(SEND_STATUSES)
+    assert {"sent", "skipped", "deferred", "retried", "dead", "stopped"} <= set(words["dispatch"])
+    assert "sent then" in words["dispatch"]["deferred"] and "never messaged" in words["send"]["holdout"]
+    assert all(len(text) > 20 for part in words.values() for text in part.values())
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -313,7 +350,7 @@ def test_html_report_escapes_the_campaign_name(api, planned) -> None:
     cid = copy_campaign(api, planned["campaign_id"], "cmp-html", name="<script>alert(1)</script> sale")
     page = api.get(f"/v1/campaigns/{cid}/report.html", "analyst")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "Measured lift against the holdout" in page.text and "Predicted vs realised" in page.text
+    assert "Measured lift against the holdout" in page.text and "Predicted and realised" in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; sale" in page.text and "<script>alert(1)" not in page.text
 
 

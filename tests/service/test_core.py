@@ -120,7 +120,9 @@ def test_keys_cli_creates_lists_and_revokes(tmp_path) -> None:
 
     db = f"duckdb:///{tmp_path / 'k.duckdb'}"
     runner = CliRunner()
-    created = runner.invoke(app, ["keys", "create", "shop-frontend", "--role", "ingest", "--db", db, "--json"])
+    created = runner.invoke(
+        app, ["keys", "create", "shop-frontend", "--role", "ingest", "--db", db, "--create", "--json"]
+    )
     assert created.exit_code == 0, created.output
     key = json.loads(created.stdout)
     assert key["key"].startswith("mlk_" + key["key_id"])

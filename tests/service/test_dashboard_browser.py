@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from marketloop.service.dashboard import CHART_FILE
+from tests.report.browser import need_browser
 
 pytestmark = pytest.mark.slow
 
@@ -47,19 +48,7 @@ VIEWPORT = {"width": 1366, "height": 768}
 TIMEOUT_MS = 20_000
 
 
-def _need_browser():
-    why = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright, why = None, "the playwright package is not installed (pip install -e '.[dev]')"
-    if why is None and not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        why = f"no chromium at {CHROMIUM} (apt-get install chromium, or set MARKETLOOP_CHROMIUM)"
-    if why is not None:
-        if REQUIRED:
-            pytest.fail(f"browser tests required (MARKETLOOP_REQUIRE_BROWSER=1) but {why}")
-        pytest.skip(why)
-    return sync_playwright
+_need_browser = need_browser
 
 
 # --------------------------------------------------------------------------------------- the store
@@ -208,15 +197,47 @@ class Browser:
         self.page.goto(self.base + path)
 
     def shot(self, name: str) -> Path:
+        """Screenshot the page (full length) and check its layout: the screenshot is evidence only when the
+        elements in it have the sizes they should (see :data:`LAYOUT`)."""
         self.page.wait_for_load_state("networkidle")
         self.page.evaluate("window.scrollTo(0, 0)")  # a sticky header would otherwise sit mid-picture
         path = self.folder / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
+        wrong = self.page.evaluate(LAYOUT)
+        assert wrong == [], f"{name}: {wrong}"
         return path
 
     def settled(self) -> None:
         """The page's module ran: no loading indicator left."""
         self.page.wait_for_function("() => !document.querySelector('#app .loading')", timeout=TIMEOUT_MS)
+
+
+#: What is wrong with the page's layout (an empty list when nothing is): the page scrolls sideways, a chart
+#: is not drawn to its box or sticks out of its card, a card or table sticks out of the main column.
+LAYOUT = """() => {
+  const wrong = [];
+  const r = (el) => el.getBoundingClientRect();
+  if (document.documentElement.scrollWidth > window.innerWidth + 1)
+    wrong.push(`the page is ${document.documentElement.scrollWidth} px wide in a ${window.innerWidth} px window`);
+  const main = r(document.getElementById("main"));
+  for (const card of document.querySelectorAll("section.card")) {
+    const c = r(card);
+    if (c.right > main.right + 1 || c.left < main.left - 1) wrong.push(`card "${card.textContent.slice(0, 40)}" leaves the page`);
+    for (const canvas of card.querySelectorAll("canvas")) {
+      const k = r(canvas), box = r(canvas.parentElement);
+      if (k.width < 100 || k.height < 80) wrong.push(`chart "${canvas.getAttribute("aria-label")}" is ${k.width}x${k.height} px`);
+      if (Math.abs(k.width - box.width) > 2) wrong.push(`chart "${canvas.getAttribute("aria-label")}" drawn ${k.width} px in a ${box.width} px box`);
+      if (k.right > c.right + 1 || k.left < c.left - 1) wrong.push(`chart "${canvas.getAttribute("aria-label")}" sticks out of its card`);
+    }
+    for (const table of card.querySelectorAll("table")) {
+      let clip = table.parentElement;  // a table may be wider than its card only inside a scrolling wrapper
+      while (clip && clip !== card && !["auto", "scroll", "hidden"].includes(getComputedStyle(clip).overflowX)) clip = clip.parentElement;
+      const t = r(clip && clip !== card ? clip : table);
+      if (t.right > c.right + 1 && table.offsetParent !== null) wrong.push(`a table sticks out of card "${card.textContent.slice(0, 40)}"`);
+    }
+  }
+  return wrong;
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -404,7 +425,7 @@ def test_plan_approve_launch_and_read_the_report(ui: Browser, server: Server) ->
     page.wait_for_url(re.compile(r".*/dashboard/campaigns/(?!new).+"), timeout=60_000)
     ui.settled()
     assert "planned" in page.inner_text(".page-header .badge")
-    assert page.locator("text=Predicted effect").count() == 1
+    assert page.locator("h2", has_text="Predicted effect").count() == 1
     assert page.locator(".rationale").inner_text().strip()
     ui.shot("07-campaign-planned")
     page.click("button:has-text('Approve the plan')")
@@ -428,15 +449,49 @@ def test_plan_approve_launch_and_read_the_report(ui: Browser, server: Server) ->
     assert results.locator("table").count() >= 1  # predicted against realised
     report = page.request.get(ui.base + results.locator(".report-link a").get_attribute("href"))  # the session's cookie
     assert report.status == 200 and report.headers["content-type"].startswith("text/html")
+    # every status word is explained: the badge's tooltip, the sentence under it, the delivery legend
+    status = page.locator(".page-header .badge").first
+    assert "every message is done" in (status.get_attribute("title") or "") or "launched" in (
+        status.get_attribute("title") or ""
+    )
+    assert page.locator(".status-meaning").inner_text().split(":")[0] in ("running", "completed")
+    legend = page.locator("details.legend").first
+    legend.locator("summary").click()
+    assert "never messaged" in legend.inner_text() and "delivered to the channel" in legend.inner_text()
+    contacted = results.locator(".kpi", has_text="Contacted").inner_text()
+    assert "in the holdout (never messaged)" in contacted
     ui.shot("08-campaign-report")
 
 
 def test_campaign_list_shows_the_campaign(ui: Browser, server: Server) -> None:
     ui.login("marketer")
-    server.require("get /v1/campaigns")
+    server.require("get /v1/campaigns", "get /v1/campaigns/statuses")
     ui.go("/dashboard/campaigns")
     ui.settled()
+    heads = ui.page.locator("table thead th").all_inner_texts()
+    assert "Contacted" in heads and "Holdout" in heads
+    assert "planned:" in (ui.page.locator("table tbody .badge").first.get_attribute("title") or "") or ui.page.locator(
+        "table tbody .badge"
+    ).first.get_attribute("title")
+    assert ui.page.locator("details.legend summary", has_text="What the statuses mean").count() == 1
     ui.shot("09-campaigns")
+
+
+def test_pages_fit_a_wide_screen(ui: Browser, server: Server) -> None:
+    """At 1,920 px, as at 1,366: nothing scrolls sideways, every chart fills its box inside its card."""
+    ui.login("marketer")
+    ui.page.set_viewport_size({"width": 1920, "height": 1080})
+    try:
+        for path, name in (
+            ("/dashboard/", "overview"),
+            ("/dashboard/segments", "segments"),
+            ("/dashboard/campaigns", "campaigns"),
+        ):
+            ui.go(path)
+            ui.settled()
+            ui.shot(f"10-{name}-1920")
+    finally:
+        ui.page.set_viewport_size(VIEWPORT)
 
 
 def test_copy_preview_shows_guardrail_verdicts(ui: Browser, server: Server, shop: Shop) -> None:

@@ -6,25 +6,21 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
-import marketloop
 from marketloop.config import load_settings
 from marketloop.errors import ConfigError
 from marketloop.service.worker import Worker
 from marketloop.store import open_store
 from tests.delivery.conftest import free_port, make_plan, seed_customers, smtp_server  # noqa: F401 - smtp_server is a fixture
-from tests.service.conftest import Api, assert_error, make_api
+from tests.service.conftest import Api, assert_error, make_api, serve_process
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:httpx.*")
 
@@ -94,7 +90,7 @@ def test_simulated_campaign_is_delivered_by_the_worker_and_measured(sim) -> None
         realised["incremental_revenue"]["realised"] is not None
         and realised["incremental_revenue"]["predicted"] is not None
     )
-    assert "Funnel of the treated customers" in api.get(f"/v1/campaigns/{cid}/report.html").text
+    assert "Funnel of the contacted customers" in api.get(f"/v1/campaigns/{cid}/report.html").text
 
     # a second plan learns from the store's latest randomised campaign: no new exploration round
     second = _plan_approve_launch(api, {"name": "Sim follow-up", "discounts": [0.1]})
@@ -277,33 +273,8 @@ def test_a_failed_pass_is_logged_and_the_loop_goes_on(sim, caplog) -> None:
 
 def test_cli_on_a_duckdb_file_held_by_a_running_server_names_it(tmp_path) -> None:
     url = f"duckdb:///{tmp_path / 'held.duckdb'}"
-    src = str(Path(marketloop.__file__).resolve().parents[1])
-    env = {
-        **os.environ,
-        "PYTHONPATH": src,
-        "MARKETLOOP_SESSION_SECRET_FILE": str(tmp_path / "session.key"),
-        "COLUMNS": "300",
-    }
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "marketloop", "serve", "--db", url, "--port", str(port), "--no-access-log"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server, _, env = serve_process(tmp_path, ["--db", url, "--create", "--no-access-log"], {"COLUMNS": "300"})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, f"the server exited: {server.communicate()[1][-2000:]}"
-            assert time.monotonic() < deadline, "the server did not answer /healthz within 60 s"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
         cli = subprocess.run(
             [sys.executable, "-m", "marketloop", "keys", "list", "--db", url],
             cwd=tmp_path,

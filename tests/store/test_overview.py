@@ -57,7 +57,8 @@ def test_kpis_categories_and_lifecycle(any_store_url: str, tmp_path: Path) -> No
         assert weekly["revenue"].sum() == 240.0
         report = Report("t").add(store_overview(store), ingestion_section(store))
         html = report.write(tmp_path / "r.html").read_text()
-        assert "Revenue per week" in html and "Customers by order recency" in html and "Plotly" in html
+        assert "Revenue per week" in html and "Customers by order recency" in html and '<figure class="chart"' in html
+        assert "api_keys" not in html and "Rows in the store" in html  # business tables only
 
 
 def test_monthly_series_fills_gaps_and_splits_new_from_returning(any_store_url: str, tmp_path: Path) -> None:

@@ -12,7 +12,16 @@ import typer
 from rich.table import Table
 
 from marketloop.cli import evaluate
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import (
+    DbOption,
+    JsonOption,
+    Progress,
+    console,
+    emit_json,
+    err_console,
+    open_cli_store,
+    settings_for,
+)
 from marketloop.strategy import EXPLORATION_SHARE
 
 app = typer.Typer(
@@ -38,9 +47,13 @@ def _fmt(x: float) -> str:
 
 def _print_plan(plan, status: str | None = None) -> None:  # noqa: ANN001
     console.print(f"[bold]{plan.name}[/]  [dim]{plan.campaign_id}[/]" + (f"  status: {status}" if status else ""))
+    counts = plan.counts()
     console.print(
-        f"objective: {plan.objective}; send at {plan.send_at:%Y-%m-%d %H:%M} UTC; window {plan.window_days} days; "
-        f"holdout {plan.holdout_fraction:.0%}"
+        f"objective: {plan.objective}; send at {plan.send_at:%Y-%m-%d %H:%M} UTC; window {plan.window_days} days"
+    )
+    console.print(
+        f"audience {counts.audience:,} = {counts.contacted:,} contacted + {counts.holdout:,} holdout "
+        f"({plan.holdout_fraction:.0%}, never messaged); {counts.left_out:,} left out"
     )
     table = Table(title="Predicted effect (90 % intervals)")
     for col in ("quantity", "mean", "low", "high"):
@@ -95,7 +108,6 @@ def plan_command(
 ) -> None:
     """Plan a campaign for GOAL: audience by uplift, offer, channel and day, with its predicted effect; stored as 'planned'."""
     from marketloop.store.campaigns import save_plan
-    from marketloop.store.engine import open_store
     from marketloop.strategy.goal import load_goal
     from marketloop.strategy.history import arm_name, exploration_arms, read_history, run_exploration
     from marketloop.strategy.planner import plan_campaign
@@ -104,15 +116,15 @@ def plan_command(
     parsed = load_goal(goal)
     make_learner(learner)  # validates the name before any work
     settings = settings_for(db)
-    with open_store(settings.db_url) as store:
+    with open_cli_store(settings) as store:
         history = read_history(store)
         if history is None and sim is not None:
             from marketloop.sim import SimWorld
 
             world = SimWorld.load(sim)
             arms = exploration_arms(parsed)
-            with err_console.status(
-                f"Exploration round in the simulator: {len(arms)} offers to {explore_fraction:.0%} of customers"
+            with Progress(
+                f"exploration round in the simulator: {len(arms)} offers to {explore_fraction:.0%} of customers"
             ):
                 history = run_exploration(store, world, world.customer_ids, arms, fraction=explore_fraction)
             err_console.print(
@@ -120,7 +132,7 @@ def plan_command(
                 + ", ".join(arm_name(c, d) for c, d in arms)
                 + ", control)"
             )
-        with err_console.status("Learning uplift and planning"):
+        with Progress("learning uplift and planning"):
             result = plan_campaign(store, parsed, history=history, learner=learner)
         if not dry_run:
             save_plan(store, result.plan, result.audience, goal=result.goal)
@@ -150,9 +162,8 @@ def show_command(
 ) -> None:
     """Show a stored plan: predicted effect, groups with reasons, rationale."""
     from marketloop.store.campaigns import audience_by_variant, load_campaign
-    from marketloop.store.engine import open_store
 
-    with open_store(settings_for(db).db_url) as store:
+    with open_cli_store(db) as store:
         campaign = load_campaign(store, campaign_id, require_plan=True)
         by_variant = audience_by_variant(store, campaign_id)
     if as_json:
@@ -185,21 +196,18 @@ def eval_campaign(
     as_json: JsonOption = False,
 ) -> None:
     """The planner vs everyone / top-20 % propensity / random-30 % with 20 % off and the oracle, in the simulator."""
-    from rich.progress import Progress
-
     from marketloop.strategy.simulation import evaluate_campaigns
     from marketloop.strategy.uplift import make_learner
 
     make_learner(learner)
-    with Progress(console=err_console, transient=True) as bar:
-        task = bar.add_task("simulated stores", total=seeds)
+    with Progress("simulated stores: generating, exploring, planning, scoring the policies", total=seeds) as bar:
         result = evaluate_campaigns(
             seeds,
             customers,
             days=days,
             learner=learner,
             explore_fraction=explore_fraction,
-            progress=lambda _: bar.advance(task),
+            progress=lambda _: bar.advance(),
         )
     if as_json:
         emit_json(result)
@@ -246,7 +254,7 @@ def eval_uplift(
 
     columns = [c.strip() for item in (drop or []) for c in item.split(",") if c.strip()]
     frame = read_table(data)
-    with err_console.status("Training uplift learners"):
+    with Progress(f"training uplift learners on {seeds} splits"):
         result = evaluate_uplift(frame, treatment_col, treatment, control, outcome, seeds=seeds, drop=columns)
     result["data"] = str(data)
     if as_json:

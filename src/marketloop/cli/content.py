@@ -10,11 +10,19 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress
 from rich.table import Table
 
 from marketloop.cli import evaluate
-from marketloop.cli.common import DbOption, JsonOption, SepOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import (
+    DbOption,
+    JsonOption,
+    Progress,
+    SepOption,
+    console,
+    emit_json,
+    err_console,
+    open_cli_store,
+)
 from marketloop.errors import InputError
 
 copy_app = typer.Typer(help="Write marketing copy with a text provider, checked by guardrails.", no_args_is_help=True)
@@ -147,7 +155,6 @@ def preview_cmd(
     from marketloop.content.copy.brief import BrandVoice, EmailCopy, render_email_text
     from marketloop.content.copy.generate import CopyWriter
     from marketloop.content.copy.store_facts import brief_from_store, parse_offer, save_calls
-    from marketloop.store.engine import open_store
 
     if channel not in ("email", "sms", "push"):
         raise InputError(
@@ -169,7 +176,7 @@ def preview_cmd(
         )
     the_offer = parse_offer(offer, code, expires, min_spend)
     client = _text_client(provider, provider_option)
-    with open_store(settings_for(db).db_url) as store:
+    with open_cli_store(db) as store:
         brief = brief_from_store(
             store,
             customer,
@@ -268,7 +275,6 @@ def reviews_analyze_cmd(
     """Score every review in the store and store per-product love / complaint summaries."""
     from marketloop.content.reviews.insights import analyse_store_reviews
     from marketloop.content.reviews.sentiment import SentimentClassifier
-    from marketloop.store.engine import open_store
 
     path = model or (MODEL_HOME / "sentiment" if (MODEL_HOME / "sentiment" / "sentiment.json").is_file() else None)
     clf = None
@@ -279,7 +285,7 @@ def reviews_analyze_cmd(
         clf = SentimentClassifier.load(
             path, embedder=_embedder(embedder) if cfg.get("features") in ("embeddings", "stack") else None
         )
-    with open_store(settings_for(db).db_url) as store:
+    with open_cli_store(db) as store:
         summary = analyse_store_reviews(store, classifier=clf)
     emit_json(summary) if json_out else console.print(
         f"Scored {summary['reviews']:,} reviews of {summary['products']:,} products with {summary['model']}."
@@ -297,9 +303,8 @@ def reviews_show_cmd(
     from dataclasses import asdict
 
     from marketloop.content.reviews.insights import load_summaries
-    from marketloop.store.engine import open_store
 
-    with open_store(settings_for(db).db_url) as store:
+    with open_cli_store(db) as store:
         rows = load_summaries(store, [product] if product else None, limit=top)
     if json_out:
         emit_json({"products": [asdict(r) for r in rows]})
@@ -360,9 +365,8 @@ def assistant_chat_cmd(
 ) -> None:
     """Chat with the assistant in the terminal (empty line or 'quit' ends)."""
     from marketloop.content.assistant.bot import Conversation
-    from marketloop.store.engine import open_store
 
-    with open_store(settings_for(db).db_url) as store:
+    with open_cli_store(db) as store:
         bot = build_assistant(store, intents, kb, embedder)
         conv = Conversation(customer_id=customer)
         console.print("[bold]Assistant[/] ready. Type a question; empty line or 'quit' ends.")
@@ -398,9 +402,8 @@ def assistant_ask_cmd(
     from dataclasses import asdict
 
     from marketloop.content.assistant.bot import Conversation
-    from marketloop.store.engine import open_store
 
-    with open_store(settings_for(db).db_url) as store:
+    with open_cli_store(db) as store:
         bot = build_assistant(store, intents, kb, None)
         conv = Conversation(customer_id=customer)
         replies = [bot.respond(conv, m) for m in message]
@@ -441,10 +444,9 @@ def eval_sentiment_cmd(
 
     df = _read_table(data, [text_col, rating_col], sep)
     emb = _embedder(embedder) if features != "tfidf" else None
-    with Progress(console=err_console, transient=True) as progress:
-        task = progress.add_task("embedding reviews", total=None)
+    with Progress("embedding reviews and training" if emb is not None else "training") as progress:
         if emb is not None:
-            emb.progress = lambda done, total: progress.update(task, completed=done, total=total)
+            emb.progress = lambda done, total: progress.update(completed=done, total=total)
         result = evaluate_sentiment(
             df[text_col], df[rating_col], features=features, embedder=emb, sample=sample, test_size=test_size, seed=seed
         )
@@ -521,11 +523,8 @@ def eval_copy_cmd(
     results = []
     for name in provider or ["template"]:
         writer = CopyWriter(_text_client(name, provider_option if name != "template" else None))
-        with Progress(console=err_console, transient=True) as progress:
-            task = progress.add_task(f"writing with {name}", total=n)
-            results.append(
-                evaluate_copy(writer, briefs, progress=lambda i, task=task: progress.update(task, completed=i))
-            )
+        with Progress(f"writing with {name}", total=n) as progress:
+            results.append(evaluate_copy(writer, briefs, progress=lambda i, p=progress: p.update(completed=i)))
     if json_out:
         emit_json({"n": n, "seed": seed, "providers": results})
         return
@@ -548,9 +547,8 @@ def eval_copy_cmd(
 def copy_demo_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Sample messages with guardrail verdicts, review insights for top products, an assistant transcript."""
     from marketloop.content.demo import content_demo
-    from marketloop.store.engine import open_store
 
-    with open_store(settings_for(db).db_url) as store:
+    with open_cli_store(db) as store:
         demo = content_demo(store)
     if json_out:
         emit_json(demo)

@@ -9,11 +9,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from marketloop.cli import evaluate
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import (
+    DbOption,
+    JsonOption,
+    Progress,
+    console,
+    emit_json,
+    open_cli_store,
+    settings_for,
+)
 from marketloop.errors import InputError
 
 app = typer.Typer(help="Understand customers: segments, value, churn risk, next order, interests.")
@@ -92,7 +99,6 @@ def analyze_cmd(
     from marketloop.customers.rfm import RFMConfig
     from marketloop.engines import check_engine
     from marketloop.engines.profiles import analyze
-    from marketloop.store import open_store
 
     config = AnalyzeConfig(
         churn_horizon_days=horizon_days,
@@ -105,16 +111,13 @@ def analyze_cmd(
     day = _date(as_of, "as-of")
     settings = settings_for(db)
     chosen = check_engine(engine or settings.engine)
-    with open_store(settings.db_url) as store:
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err_console, transient=True
-        ) as bar:
-            task = bar.add_task("reading orders", total=len(STEPS))
+    with open_cli_store(settings) as store:
+        with Progress("reading orders", total=len(STEPS)) as bar:
             position = {name: i for i, name in enumerate(STEPS)}
 
             def progress(step: str) -> None:
                 nxt = position.get(step, 0) + 1
-                bar.update(task, completed=nxt, description=STEPS[nxt] if nxt < len(STEPS) else "done")
+                bar.update(STEPS[nxt] if nxt < len(STEPS) else "writing profiles", completed=nxt)
 
             report = analyze(
                 store, day, config, progress, force=force, engine=chosen, source=input_dir, settings=settings
@@ -154,16 +157,16 @@ def analyze_cmd(
 @app.command("segments")
 def segments_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Segment sizes, revenue share, value and churn risk per RFM segment (from the last analyze)."""
-    from marketloop.customers.profile import load_profiles
+    from marketloop.customers.profile import churn_bands, load_profiles
     from marketloop.customers.rfm import segment_summary
-    from marketloop.store import open_store
 
     settings = settings_for(db)
-    with open_store(settings.db_url) as store:
+    with open_cli_store(settings) as store:
         profiles = load_profiles(
             store,
             ["customer_id", "segment", "revenue", "clv", "churn_probability", "churn_band", "lifecycle_stage", "as_of"],
         )
+        band_report = churn_bands(store)
     if profiles.empty:
         raise InputError(
             "there are no customer profiles yet",
@@ -190,6 +193,7 @@ def segments_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
                 "customers": len(profiles),
                 "segments": summary.round(4).to_dict("records"),
                 "churn_bands": bands,
+                "churn": band_report,
                 "lifecycle_stages": stages,
             }
         )
@@ -208,7 +212,22 @@ def segments_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
             f"{row.mean_churn:.1%}",
         )
     console.print(table)
-    console.print("Churn-risk bands: " + ", ".join(f"{k} {v:,}" for k, v in bands.items()))
+    horizon = band_report.get("horizon_days") or "H"
+    console.print(
+        f"Churn risk = the chance of no order in the next {horizon} days. Churn-risk bands: "
+        + ", ".join(f"{k} {v:,}" for k, v in bands.items())
+    )
+    if any(b.get("observed_rate") is not None for b in band_report.get("bands", [])):
+        console.print(
+            f"Bands are quantiles of the churn risk (the riskiest tenth is very_high); churn observed in each band "
+            f"on the snapshot {band_report['bands'][0].get('observed_on') or '-'}: "
+            + ", ".join(
+                f"{b['band']} {b['observed_rate']:.0%}"
+                for b in band_report["bands"]
+                if b.get("observed_rate") is not None
+            )
+            + "."
+        )
     if stages:
         console.print("Lifecycle stages: " + ", ".join(f"{k} {v:,}" for k, v in stages.items()))
 
@@ -218,16 +237,16 @@ def show_cmd(
     customer_id: Annotated[str, typer.Argument(help="Customer id.")], db: DbOption = None, json_out: JsonOption = False
 ) -> None:
     """Print one customer's profile."""
-    from marketloop.customers.profile import get_profile
-    from marketloop.store import open_store
+    from marketloop.customers.profile import churn_bands, get_profile
 
     settings = settings_for(db)
-    with open_store(settings.db_url) as store:
+    with open_cli_store(settings) as store:
         profile = get_profile(store, customer_id)
+        meaning = churn_bands(store)
     for key in ("interests_json", "churn_reasons_json", "propensity_reasons_json"):
         profile[key.removesuffix("_json")] = json.loads(profile.pop(key) or "null")
     if json_out:
-        emit_json(profile)
+        emit_json(profile | {"churn_definition": meaning.get("definition")})
         return
     table = Table(
         title=f"Customer {customer_id} ({profile.get('lifecycle_stage') or 'stage not computed yet'})",
@@ -242,6 +261,18 @@ def show_cmd(
             value = _describe(value)
         table.add_row(key, str(value))
     console.print(table)
+    if meaning:
+        seen = next((b for b in meaning["bands"] if b["band"] == profile.get("churn_band")), {})
+        console.print(
+            f"churn_probability: the chance of {meaning['definition']} ({meaning['model']})"
+            + (
+                f"; {seen['observed_rate']:.0%} of the {profile['churn_band']} band churned on the last labelled snapshot"
+                if seen.get("observed_rate") is not None
+                else ""
+            )
+            + ". p_alive: the chance the customer has not lapsed for good (BG/NBD), never below 1 - churn_probability.",
+            highlight=False,
+        )
 
 
 def _describe(value: list | dict) -> str:
@@ -294,7 +325,7 @@ def eval_clv_cmd(
     from marketloop.customers.evaluation import evaluate_clv
 
     tx = _read(transactions, fmt, customer_col, date_col, amount_col)
-    with err_console.status("fitting the purchase and spend models"):
+    with Progress("fitting the purchase and spend models"):
         result = evaluate_clv(
             tx,
             _required_date(calibration_end, "calibration-end"),
@@ -333,23 +364,83 @@ def eval_churn_cmd(
     from marketloop.customers.evaluation import evaluate_churn
 
     tx = _read(transactions, fmt, customer_col, date_col, amount_col)
-    with err_console.status("training and scoring churn models"):
+    with Progress("training and scoring churn models"):
         result = evaluate_churn(tx, _required_date(as_of, "as-of"), horizon_days)
     if json_out:
         emit_json(result)
         return
     table = Table(
-        title=f"Churn in {horizon_days} days after {result['as_of']} ({result['test_customers']:,} customers, "
-        f"churn rate {result['test_churn_rate']:.1%})"
+        title=f"Churn = no order in the {horizon_days} days after {result['as_of']} ({result['test_customers']:,} "
+        f"customers, observed churn rate {result['test_churn_rate']:.1%})"
     )
-    for name in ("model", "ROC AUC", "PR AUC", "calibration error", "Brier"):
+    for name in ("model", "ROC AUC", "PR AUC", "calibration error (ECE)", "Brier"):
         table.add_column(name, justify="left" if name == "model" else "right")
     for name, m in result["models"].items():
         table.add_row(name, f"{m['roc_auc']:.3f}", f"{m['pr_auc']:.3f}", f"{m['ece']:.3f}", f"{m['brier']:.3f}")
     console.print(table)
     console.print(
         f"Best model: {result['best']} (ROC AUC {result['roc_auc_gain_over_rfm_rule']:+.3f} over the RFM "
-        f"segment rule, {result['roc_auc_gain_over_rfm_cells']:+.3f} over RFM cell rates)."
+        f"segment rule, {result['roc_auc_gain_over_rfm_cells']:+.3f} over RFM cell rates); the profiles serve "
+        f"{result['served']}."
+    )
+    served = result["served"]
+    _print_bands(
+        f"Calibration by churn band ({served}; bands are quantiles: the riskiest 10 % are very_high)",
+        result["calibration"][served]["bands"],
+    )
+    bins = Table(title=f"Reliability diagram ({served})")
+    for name in ("predicted", "customers", "mean predicted", "observed churn"):
+        bins.add_column(name, justify="right")
+    for b in result["calibration"][served]["reliability"]:
+        bins.add_row(
+            f"{b['low']:.1f}-{b['high']:.1f}",
+            f"{b['customers']:,}",
+            f"{b['mean_predicted']:.3f}",
+            f"{b['observed_rate']:.3f}",
+        )
+    console.print(bins)
+    top = result["absolute_bands"][-1]
+    console.print(
+        f"With fixed bands (very_high from {top['probability_from']:.2f}) the top band would hold "
+        f"{top['share']:.1%} of customers (observed churn {_pct(top['observed_rate'])}; the observed rates justify "
+        f"{top['justified_share']:.1%})."
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _print_bands(title: str, bands: list[dict]) -> None:
+    table = Table(title=title)
+    for name in (
+        "band",
+        "customers",
+        "share",
+        "probability",
+        "mean predicted",
+        "observed churn",
+        "ECE in band",
+        "share at or above",
+        "justified share",
+    ):
+        table.add_column(name, justify="left" if name == "band" else "right")
+    for b in bands:
+        table.add_row(
+            b["band"],
+            f"{b['customers']:,}",
+            f"{b['share']:.1%}",
+            f"{b['probability_from']:.2f}-{b['probability_to']:.2f}",
+            _pct(b["mean_predicted"]),
+            _pct(b["observed_rate"]),
+            "-" if b["ece"] is None else f"{b['ece']:.3f}",
+            f"{b['share_at_or_above']:.1%}",
+            _pct(b["justified_share"]),
+        )
+    console.print(table)
+    console.print(
+        "justified share: customers whose reliability bin (20 equal bins) has an observed churn rate at least "
+        "the band's lower bound; a calibrated model puts about that share at or above it."
     )
 
 
@@ -373,7 +464,7 @@ def eval_profiles_cmd(
     from marketloop.customers.rfm import RFMConfig
     from marketloop.customers.truth_check import evaluate_profiles_in_sim
 
-    with err_console.status("simulating a store, loading it and refreshing the profiles"):
+    with Progress("simulating a store, loading it and refreshing the profiles"):
         result = evaluate_profiles_in_sim(
             customers,
             products,

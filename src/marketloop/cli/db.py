@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, settings_for
-from marketloop.store.engine import open_store, redact
+from marketloop.cli.common import DbOption, JsonOption, console, emit_json, open_cli_store, settings_for
+from marketloop.store.engine import redact
 from marketloop.store.migrations import LATEST_VERSION, current_version
 
 app = typer.Typer(help="Create, upgrade and inspect the store.", no_args_is_help=True)
@@ -14,9 +14,10 @@ app = typer.Typer(help="Create, upgrade and inspect the store.", no_args_is_help
 
 @app.command("migrate")
 def migrate_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
-    """Create the schema or apply pending migrations (every data command also does this)."""
+    """Create the store (a new DuckDB file, or MarketLoop's tables in an empty PostgreSQL / MySQL database)
+    or apply pending migrations to an existing one (every command upgrades the store it opens)."""
     settings = settings_for(db)
-    with open_store(settings.db_url) as store:
+    with open_cli_store(settings, create=True) as store:
         version = current_version(store)
         payload = {"db": redact(store.url), "schema_version": version, "latest": LATEST_VERSION}
     if json_out:
@@ -29,7 +30,7 @@ def migrate_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
 def status_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Row counts per table and the schema version."""
     settings = settings_for(db)
-    with open_store(settings.db_url) as store:
+    with open_cli_store(settings) as store:
         counts = store.counts()
         payload = {
             "db": redact(store.url),

@@ -15,8 +15,22 @@ import typer
 from rich.table import Table
 
 from marketloop.cli import evaluate
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import (
+    DbOption,
+    JsonOption,
+    Progress,
+    console,
+    emit_json,
+    open_cli_store,
+    settings_for,
+)
 from marketloop.errors import InputError
+from marketloop.store.campaigns.status import (
+    CAMPAIGN_STATUS_HELP,
+    DISPATCH_COUNT_HELP,
+    SEND_STATUS_HELP,
+    help_lines,
+)
 
 campaign_app = typer.Typer(help="Plan, approve, launch, watch and measure campaigns.", no_args_is_help=True)
 
@@ -119,26 +133,56 @@ def _dispatcher(channels: Path | None, sim: Path | None, policy: Path | None, se
     links = link_builder(settings.public_url, settings.session_key())  # List-Unsubscribe, checked by `marketloop serve`
 
     def run(store, campaign_id: str) -> dict:  # noqa: ANN001
-        with err_console.status("Dispatching") as status:
+        with Progress("dispatching") as status:
             result = Dispatcher(
                 store, ChannelRouter(routing), policy=rules, takeover=takeover, unsubscribe_link=links
             ).run(
                 campaign_id,
-                on_progress=lambda r: status.update(f"sent {r.sent:,}, skipped {r.skipped:,}, retrying {r.retried:,}"),
+                on_progress=lambda r: status.update(
+                    f"dispatching: sent {r.sent:,}, skipped {r.skipped:,}, retrying {r.retried:,}"
+                ),
             )
         return result.as_dict()
 
     return run
 
 
-def _print_counts(title: str, counts: dict[str, Any]) -> None:
+def _print_counts(title: str, counts: dict[str, Any], meanings: dict[str, str] | None = None) -> None:
+    """A table of counts with, where known, what each word means (the status glossary)."""
     console.print(f"[bold]{title}[/]")
     table = Table()
     table.add_column("")
     table.add_column("value", justify="right")
+    if meanings:
+        table.add_column("meaning", overflow="fold")
     for k, v in counts.items():
-        table.add_row(str(k), f"{v:,}" if isinstance(v, int) else str(v))
+        cells = [str(k), f"{v:,}" if isinstance(v, int) else str(v)]
+        table.add_row(*cells, *([(meanings or {}).get(str(k), "")] if meanings else []))
     console.print(table)
+
+
+def _print_launch(campaign_id: str, summary: dict[str, Any]) -> None:
+    """The launch in the words of the plan: audience = contacted (queued for delivery) + holdout."""
+    console.print(f"[bold]Launched {campaign_id}[/]")
+    console.print(
+        f"audience {summary['audience']:,}: {summary['queued'] + summary.get('waiting', 0):,} to contact "
+        f"(queued in the outbox) + {summary['holdout']:,} holdout (never messaged, to measure the effect)"
+        + (
+            f"; {summary['already_in_outbox']:,} were already in the outbox from an earlier launch"
+            if summary["already_in_outbox"]
+            else ""
+        ),
+        highlight=False,
+    )
+
+
+def _print_dispatch(title: str, result: dict[str, Any], status: str | None = None) -> None:
+    counts = {k: v for k, v in result.items() if k != "reasons"}
+    _print_counts(title, counts, DISPATCH_COUNT_HELP)
+    if result.get("reasons"):
+        _print_counts("Skipped, by reason", dict(result["reasons"]))
+    if status:
+        console.print(f"Campaign status: {status} ({CAMPAIGN_STATUS_HELP.get(status, '')}).", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -151,10 +195,9 @@ def register(app: typer.Typer) -> None:
         """Approve a planned campaign so it can be launched. The fairness guard looks at the plan first
         (setting fairness_guard: flag approves and raises an alert, block refuses a plan over the threshold)."""
         from marketloop.ops.approval import approve_campaign
-        from marketloop.store import open_store
 
         settings = settings_for(db)
-        with open_store(settings.db_url) as store:
+        with open_cli_store(settings) as store:
             old, fairness = approve_campaign(store, settings, campaign_id)
         if json_out:
             emit_json({"campaign_id": campaign_id, "from": old, "status": "approved", "fairness": fairness})
@@ -171,12 +214,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The plan's fairness report: offer rate, discount depth and predicted benefit by customer group
         (settings fairness_attributes), with disparity ratios against fairness_min_ratio."""
-        from marketloop.store import open_store
         from marketloop.store.campaigns import load_plan
         from marketloop.strategy.fairness import plan_fairness
 
         s = settings_for(db)
-        with open_store(s.db_url) as store:
+        with open_cli_store(s) as store:
             load_plan(store, campaign_id)  # NotFoundError naming the id
             report = plan_fairness(
                 store,
@@ -213,7 +255,12 @@ def register(app: typer.Typer) -> None:
         for v in report["violations"]:
             console.print(f"  {v['message']}")
 
-    @app.command("launch")
+    @app.command(
+        "launch",
+        help="Write the campaign's personalised messages to the outbox (holdout kept out) and deliver them.\n\n"
+        "The audience is counted one way: audience = contacted (queued for delivery) + holdout (never "
+        "messaged). The dispatch counts mean:\n\n" + help_lines(DISPATCH_COUNT_HELP),
+    )
     def launch(
         campaign_id: str = typer.Argument(..., help="Campaign id."),
         db: DbOption = None,
@@ -239,7 +286,7 @@ def register(app: typer.Typer) -> None:
         from dataclasses import asdict
 
         from marketloop.delivery.outbox import launch as do_launch
-        from marketloop.store import open_store
+        from marketloop.store.campaigns import load_status
 
         if bandit_waves and sim is None:
             raise InputError(
@@ -256,7 +303,7 @@ def register(app: typer.Typer) -> None:
                 hint="E.g. --bandit-waves 4.",
             )
         run = None if (no_dispatch or bandit_waves) else _dispatcher(channels, sim, policy, seed)
-        with open_store(settings_for(db).db_url) as store:
+        with open_cli_store(db) as store:
             summary = asdict(
                 do_launch(
                     store,
@@ -282,14 +329,19 @@ def register(app: typer.Typer) -> None:
                         console.print(f"wave {wave['wave']}: sent {wave['sent']:,}, allocation {wave['allocation']}")
                 return
             result = None if run is None else run(store, campaign_id)
+            status_now = load_status(store, campaign_id)
         if json_out:
-            emit_json({"launch": summary, "dispatch": result})
+            emit_json({"launch": summary, "dispatch": result, "status": status_now})
             return
-        _print_counts(f"Launched {campaign_id}", {k: v for k, v in summary.items() if k != "campaign_id"})
+        _print_launch(campaign_id, summary)
         if result:
-            _print_counts("Dispatch", {k: v for k, v in result.items() if k != "reasons"} | result["reasons"])
+            _print_dispatch("Dispatch", result, status_now)
 
-    @app.command("dispatch")
+    @app.command(
+        "dispatch",
+        help="Deliver the due sends of a running campaign (run again after a crash, or for deferred sends).\n\n"
+        + help_lines(DISPATCH_COUNT_HELP),
+    )
     def dispatch(
         campaign_id: str = typer.Argument(..., help="Campaign id."),
         db: DbOption = None,
@@ -306,33 +358,39 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOption = False,
     ) -> None:
         """Deliver the due sends of a running campaign (run again after a crash, or for deferred sends)."""
-        from marketloop.store import open_store
+
+        from marketloop.store.campaigns import load_status
 
         run = _dispatcher(channels, sim, policy, seed, takeover)
-        with open_store(settings_for(db).db_url) as store:
+        with open_cli_store(db) as store:
             result = run(store, campaign_id)
+            status_now = load_status(store, campaign_id)
         if json_out:
             emit_json(result)
         else:
-            _print_counts(
-                f"Dispatch {campaign_id}", {k: v for k, v in result.items() if k != "reasons"} | result["reasons"]
-            )
+            _print_dispatch(f"Dispatch {campaign_id}", result, status_now)
 
-    @app.command("status")
+    @app.command(
+        "status",
+        help="The campaign's status and its outbox by send status.\n\nCampaign statuses:\n\n"
+        + help_lines(CAMPAIGN_STATUS_HELP)
+        + "\n\nStatuses of a message in the outbox:\n\n"
+        + help_lines(SEND_STATUS_HELP),
+    )
     def status(
         campaign_id: str = typer.Argument(..., help="Campaign id."), db: DbOption = None, json_out: JsonOption = False
     ) -> None:
         """The campaign's status and its outbox by send status."""
-        from marketloop.store import open_store
         from marketloop.store.campaigns import load_campaign, outbox_counts
 
-        with open_store(settings_for(db).db_url) as store:
+        with open_cli_store(db) as store:
             campaign = load_campaign(store, campaign_id)
             counts = outbox_counts(store, campaign_id)
         if json_out:
             emit_json({"campaign_id": campaign_id, "name": campaign.name, "status": campaign.status, "outbox": counts})
         else:
-            _print_counts(f"{campaign.name} ({campaign_id}): {campaign.status}", counts)
+            _print_counts(f"{campaign.name} ({campaign_id}): {campaign.status}", counts, SEND_STATUS_HELP)
+            console.print(f"{campaign.status}: {CAMPAIGN_STATUS_HELP.get(campaign.status, '')}.", highlight=False)
 
     for verb, target, doc in (
         ("pause", "paused", "Pause a running campaign: the dispatcher stops before its next batch."),
@@ -345,10 +403,9 @@ def register(app: typer.Typer) -> None:
                 db: DbOption = None,
                 json_out: JsonOption = False,
             ) -> None:
-                from marketloop.store import open_store
                 from marketloop.store.campaigns import set_status
 
-                with open_store(settings_for(db).db_url) as store:
+                with open_cli_store(db) as store:
                     old = set_status(store, campaign_id, target)
                 if json_out:
                     emit_json({"campaign_id": campaign_id, "from": old, "status": target})
@@ -371,7 +428,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Measured results: funnel, lift vs holdout with intervals by segment and variant, predicted vs realised."""
         from marketloop.measure.report import campaign_report, campaign_results
-        from marketloop.store import open_store
 
         if not 0.5 <= level < 1:
             raise InputError(
@@ -384,7 +440,7 @@ def register(app: typer.Typer) -> None:
                 value=window,
                 hint="E.g. --window 14.",
             )
-        with open_store(settings_for(db).db_url) as store:
+        with open_cli_store(db) as store:
             results = campaign_results(store, campaign_id, level=level, window_days=window)
         path = campaign_report(results).write(out or Path(f"campaign-{campaign_id}.html"))
         if json_out:

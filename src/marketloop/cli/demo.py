@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from marketloop.cli.common import JsonOption, console, emit_json, err_console
+from marketloop.cli.common import JsonOption, Progress, console, emit_json
 from marketloop.errors import InputError
 
 
@@ -34,10 +34,10 @@ def register(app: typer.Typer) -> None:
                     value=value,
                     hint=f"Pass e.g. --{name} 1000.",
                 )
-        with err_console.status("Starting the demo") as status:
+        with Progress("starting the demo") as status:
             ctx = run_demo(
                 DemoOptions(out_dir=out, customers=customers, products=products, days=days, seed=seed),
-                progress=lambda message: status.update(message) if not json_out else None,
+                progress=lambda message: status.update(message),
             )
         if json_out:
             emit_json(ctx.summary)

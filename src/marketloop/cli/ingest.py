@@ -6,12 +6,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import (
+    DbOption,
+    JsonOption,
+    Progress,
+    console,
+    emit_json,
+    open_cli_store,
+    settings_for,
+)
 from marketloop.errors import InputError
-from marketloop.store.engine import open_store
 from marketloop.store.ingest import IngestSummary, load_path
 from marketloop.store.ingest.entities import ENTITIES
 
@@ -56,17 +62,9 @@ def run_load(
 ) -> list[IngestSummary]:
     settings = settings_for(db)
     with (
-        open_store(settings.db_url) as store,
-        Progress(
-            SpinnerColumn(),
-            TextColumn("[progress.description]{task.description}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-            disable=json_out,
-        ) as progress,
+        open_cli_store(settings, create=True) as store,
+        Progress(f"loading {path.name} as {kind}"),
     ):
-        progress.add_task(f"Loading {path.name} as {kind}", total=None)
         summaries = load_path(
             store,
             kind,

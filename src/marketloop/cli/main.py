@@ -26,7 +26,7 @@ from marketloop.cli import privacy as privacy_cmd
 from marketloop.cli import recs as recs_cmd
 from marketloop.cli import service as service_cmd
 from marketloop.cli import sim as sim_cmd
-from marketloop.cli.common import err_console
+from marketloop.cli.common import configure_consoles, err_console
 from marketloop.errors import MarketLoopError
 
 app = typer.Typer(
@@ -52,6 +52,7 @@ def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details to stderr."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
+    configure_consoles()
     if debug:
         os.environ["MARKETLOOP_DEBUG"] = "1"
     logging.basicConfig(

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, settings_for
-from marketloop.store.engine import open_store
+from marketloop.cli.common import DbOption, JsonOption, console, emit_json, open_cli_store, settings_for
 from marketloop.store.privacy import forget
 
 app = typer.Typer(help="Privacy: erase a customer's personal and behavioural data.", no_args_is_help=True)
@@ -26,7 +25,7 @@ def forget_cmd(
     settings = settings_for(db)
     if not yes and not json_out:
         typer.confirm(f"Erase every record of customer {customer_id!r}? This cannot be undone", abort=True)
-    with open_store(settings.db_url) as store:
+    with open_cli_store(settings) as store:
         result = forget(store, customer_id, key=settings.pii_key(), actor="cli")
     deleted = {k: v for k, v in result.deleted.items() if v}
     if json_out:

@@ -5,11 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from marketloop.cli import evaluate
-from marketloop.cli.common import DbOption, JsonOption, SepOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import (
+    DbOption,
+    JsonOption,
+    Progress,
+    SepOption,
+    console,
+    emit_json,
+    err_console,
+    open_cli_store,
+    settings_for,
+)
 
 app = typer.Typer(
     help="Recommendations: train models, show recommendations, manage model versions.", no_args_is_help=True
@@ -17,20 +26,16 @@ app = typer.Typer(
 N = Annotated[int, typer.Option("--n", "-n", min=1, max=1000, help="How many products.")]
 
 
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
-    )
-
-
 def _store(db: str | None):  # noqa: ANN202
-    from marketloop.store import open_store
 
     s = settings_for(db)
-    return s, open_store(s.db_url)
+    return s, open_cli_store(s)
 
 
-def _print_frame(df, title: str) -> None:  # noqa: ANN001
+def _print_frame(df, title: str, empty: str | None = None) -> None:  # noqa: ANN001
+    if empty is not None and df.empty:
+        console.print(f"[bold]{title}[/]: nothing to show. {empty}", highlight=False)
+        return
     table = Table(title=title)
     for col in df.columns:
         table.add_column(str(col), justify="right" if df[col].dtype.kind in "fi" else "left")
@@ -83,8 +88,7 @@ def train(
     if chosen == "duckdb":
         options["cache_dir"] = str(settings.cache_dir)
         options["session_model"] = None if session_model == "none" else session_model
-    with _progress() as progress:
-        task = progress.add_task("loading data")
+    with Progress("loading data") as progress:
         versions = train_on(
             store,
             settings.models_dir,
@@ -92,7 +96,7 @@ def train(
             source=input_dir,
             settings=settings,
             promote=promote,
-            on_step=lambda s: progress.update(task, description=f"training {s}"),
+            on_step=lambda s: progress.update(f"training {s}"),
             **options,
         )
     rows = [
@@ -165,10 +169,11 @@ def show(
         if kind == "for-you"
         else svc.buy_again(customer, n, rules)
     )
+    note = svc.why_empty(kind, customer, rules) if df.empty else None
     if as_json:
-        emit_json({"customer": customer, "kind": kind, "items": df.to_dict(orient="records")})
+        emit_json({"customer": customer, "kind": kind, "items": df.to_dict(orient="records"), "note": note})
     else:
-        _print_frame(df, f"{kind} for customer {customer}")
+        _print_frame(df, f"{kind} for customer {customer}", note)
 
 
 @app.command("session")
@@ -210,10 +215,11 @@ def similar(
     svc = load_service(store, settings.models_dir)
     df = svc.bought_together(product, n) if together else svc.similar(product, n)
     kind = "bought-together" if together else "similar"
+    note = svc.why_empty(kind, product) if df.empty else None
     if as_json:
-        emit_json({"product": product, "kind": kind, "items": df.to_dict(orient="records")})
+        emit_json({"product": product, "kind": kind, "items": df.to_dict(orient="records"), "note": note})
     else:
-        _print_frame(df, f"{kind}: {product}")
+        _print_frame(df, f"{kind}: {product}", note)
 
 
 @app.command("trending")
@@ -364,8 +370,7 @@ def eval_recs(
     names = parse_models(models_ or ",".join(DEFAULT_SESSION_MODELS if session else DEFAULT_MODELS))
     params = parse_params(set_)
     settings = settings_for(None)
-    with _progress() as progress:
-        task = progress.add_task("reading interactions")
+    with Progress("reading interactions") as progress:
         data = read_interactions(
             interactions,
             fmt,
@@ -390,7 +395,7 @@ def eval_recs(
             params=params,
             encoder=encoder,
             cache_dir=str(settings.cache_dir),
-            on_model=lambda m: progress.update(task, description=f"fitting and scoring {m}"),
+            on_model=lambda m: progress.update(f"fitting and scoring {m}"),
         )
     payload = {"interactions": interactions, "format": fmt, **result.to_dict()}
     if as_json:

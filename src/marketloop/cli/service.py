@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-import logging
-import sys
+import os
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import (
+    CreateOption,
+    DbOption,
+    JsonOption,
+    console,
+    emit_json,
+    err_console,
+    open_cli_store,
+)
 
 keys_app = typer.Typer(
     help="Create, list and revoke API keys for `marketloop serve` (stored hashed in the store).", no_args_is_help=True
 )
 
 
-def _store(db: str | None):  # noqa: ANN202
-    from marketloop.store import open_store
+def _store(db: str | None, create: bool = False):  # noqa: ANN202
 
-    return open_store(settings_for(db).db_url)
+    return open_cli_store(db, create=create)
 
 
 @keys_app.command("create")
@@ -34,6 +40,7 @@ def keys_create(
         ),
     ] = "analyst",
     db: DbOption = None,
+    create: CreateOption = False,
     json_out: JsonOption = False,
 ) -> None:
     """Create an API key. The key is printed once: store it now, only its hash is kept."""
@@ -41,7 +48,7 @@ def keys_create(
     from marketloop.service.keys import check_role, create_key
 
     check_role(role)
-    with _store(db) as store:
+    with _store(db, create) as store:
         created = create_key(store, name, role)
         record(store, "cli", "key.create", created.principal.key_id, {"name": created.principal.name, "role": role})
     if json_out:
@@ -128,24 +135,63 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--access-log/--no-access-log", help="Log one line per request (route, status, ms, key id)."),
         ] = True,
+        create: CreateOption = False,
+        workers: Annotated[
+            int,
+            typer.Option(
+                "--workers",
+                min=1,
+                max=64,
+                help="HTTP worker processes answering requests (PostgreSQL / MySQL only: DuckDB lets one process "
+                "open its file). With more than one, run the dispatcher and the scheduled jobs in "
+                "`marketloop worker`; each process enforces 1/N of every rate limit.",
+            ),
+        ] = 1,
     ) -> None:
         """Run the HTTP API and the dashboard. With DuckDB this process owns the database file (and runs
-        the dispatcher); stop it before running other commands on the same file."""
+        the dispatcher); stop it before running other commands on the same file. On PostgreSQL / MySQL,
+        --workers N runs N processes behind one port."""
         import uvicorn
 
         from marketloop.config import load_settings
-        from marketloop.service.app import create_app
+        from marketloop.errors import InputError
+        from marketloop.service.app import configure_access_log, create_app
+        from marketloop.store.engine import redact
 
-        settings = load_settings(db_url=db, sim_dir=sim, channels_file=channels)
+        settings = load_settings(db_url=db, sim_dir=sim, channels_file=channels, serve_workers=workers)
+        with open_cli_store(settings, create=create) as store:  # a missing store is an error before anything starts
+            dialect = store.dialect
+        if workers > 1 and dialect == "duckdb":
+            raise InputError(
+                f"--workers {workers}: a DuckDB store can be opened by one process only",
+                field="workers",
+                value=workers,
+                hint="Serve a PostgreSQL or MySQL store (--db postgresql://user@host/db) with several workers, "
+                "or serve this one with --workers 1.",
+            )
+        # uvicorn's own access log prints raw paths and query strings (ids, unsubscribe tokens): ours does not
+        # loop="asyncio": measured with bench/serve.py at 64 connections, uvloop gave recommendation requests a
+        # p99 of 200-400 ms although the app answered every one in under a millisecond (so the wait was in the
+        # transport); the standard loop gave 20-30 ms and more requests per second.
+        options = {"host": host, "port": port, "access_log": False, "log_level": "warning", "loop": "asyncio"}
+        if workers > 1:
+            # each process builds its own app from the settings, which it reads from the environment
+            os.environ.update(
+                {
+                    "MARKETLOOP_DB_URL": settings.db_url,
+                    "MARKETLOOP_SERVE_WORKERS": str(workers),
+                    "MARKETLOOP_SERVE_ACCESS_LOG": "1" if access_log else "0",
+                }
+            )
+            err_console.print(
+                f"MarketLoop on http://{host}:{port} with {workers} worker processes (dashboard: /, API docs: "
+                "/v1/docs); Ctrl-C stops it.\nDispatcher and scheduled jobs: not in these processes; run "
+                f"`marketloop worker --db {redact(settings.db_url)}` to deliver launched campaigns."
+            )
+            uvicorn.run("marketloop.service.app:serve_worker_app", factory=True, workers=workers, **options)
+            return
         app = create_app(settings, background=not no_worker)
-        logging.getLogger("marketloop.access").setLevel(logging.INFO if access_log else logging.WARNING)
-        if not logging.getLogger().handlers:
-            logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-        if access_log:
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-            logging.getLogger("marketloop.access").addHandler(handler)
-            logging.getLogger("marketloop.access").propagate = False
+        configure_access_log(access_log)
         err_console.print(f"MarketLoop on http://{host}:{port}  (dashboard: /, API docs: /v1/docs); Ctrl-C stops it.")
         worker = app.state.ml.worker
         if worker is None:
@@ -161,11 +207,7 @@ def register(app: typer.Typer) -> None:
             err_console.print(f"Dispatcher: {worker.mode} ({worker.status()['note']}).")
             if worker.scheduler is not None:
                 err_console.print("Scheduled jobs: on (`marketloop jobs list` shows when each runs).")
-        # uvicorn's own access log prints raw paths and query strings (ids, unsubscribe tokens): ours does not
-        # loop="asyncio": measured with bench/serve.py at 64 connections, uvloop gave recommendation requests a
-        # p99 of 200-400 ms although the app answered every one in under a millisecond (so the wait was in the
-        # transport); the standard loop gave 20-30 ms and more requests per second.
-        uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", loop="asyncio")
+        uvicorn.run(app, **options)
 
     @app.command("worker")
     def worker(
@@ -183,10 +225,9 @@ def register(app: typer.Typer) -> None:
         from marketloop.config import load_settings
         from marketloop.errors import InputError
         from marketloop.service.worker import Worker
-        from marketloop.store import open_store
 
         settings = load_settings(db_url=db, sim_dir=sim, channels_file=channels)
-        with open_store(settings.db_url) as store:
+        with open_cli_store(settings) as store:
             w = Worker(store, settings)
             if not w.active:
                 raise InputError(

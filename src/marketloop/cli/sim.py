@@ -7,10 +7,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from marketloop.cli.common import DbOption, JsonOption, console, emit_json, err_console, settings_for
+from marketloop.cli.common import (
+    DbOption,
+    JsonOption,
+    Progress,
+    console,
+    emit_json,
+    open_cli_store,
+    settings_for,
+)
 from marketloop.errors import InputError
 
 app = typer.Typer(
@@ -68,20 +75,10 @@ def generate_cmd(
     from marketloop.sim import generate_store  # imported here: keeps `marketloop --help` fast
 
     first_day = _parse_start(start)
-    with Progress(
-        TextColumn("[bold]Simulating customers"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    ) as bar:
-        task = bar.add_task("customers", total=max(customers, 1))
+    with Progress("simulating customers", total=max(customers, 1)) as bar:
 
         def progress(stage: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            bar.update(f"simulating customers ({stage})", completed=done, total=total)
 
         manifest = generate_store(
             out,
@@ -115,26 +112,16 @@ def generate_cmd(
 
 
 def _load(folder: Path, files: dict[str, str], db: str | None, *, quiet: bool) -> dict[str, int]:
-    from marketloop.store.engine import open_store
     from marketloop.store.ingest import load_dataset
 
     settings = settings_for(db)
     with (
-        open_store(settings.db_url) as store,
-        Progress(
-            TextColumn("[bold]Loading {task.fields[entity]}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-            disable=quiet or not err_console.is_terminal,
-        ) as bar,
+        open_cli_store(settings, create=True) as store,
+        Progress("loading", total=len(files)) as bar,
     ):
-        task = bar.add_task("load", total=len(files), entity="")
 
         def progress(entity: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, entity=entity)
+            bar.update(f"loading {entity}", completed=done)
 
         results = load_dataset(store, folder, files, settings=settings, progress=progress)
     loaded = {entity: sum(s.loaded for s in parts) for entity, parts in results.items()}

@@ -1,4 +1,5 @@
-"""Churn risk: the probability of no purchase in the next H days.
+"""Churn risk: the probability of no purchase in the next H days (the one definition of churn; H is the
+profile's ``churn_horizon_days``, 90 by default).
 
 Two models compete: the BG/NBD purchase model (``CLVModel.probability_no_purchase``, unsupervised)
 and a LightGBM classifier on behavioural features (:mod:`features`) trained on an earlier snapshot
@@ -6,6 +7,13 @@ whose outcome is already known, with isotonic calibration on a held-out share of
 :func:`select_model` validates both on the most recent fully observed snapshot and keeps the one with
 the higher ROC AUC. A rule baseline from RFM cells is scored alongside, so every report says how much
 the models add over the rules a marketer would use anyway.
+
+Probabilities are calibrated to observed base rates: the classifier by isotonic regression on held-out
+rows of its latest labelled snapshots, BG/NBD (when it wins) by an isotonic map from its validation-snapshot
+probabilities to what happened (:class:`Recalibrator`). Bands are quantiles of the calibrated probability
+(:data:`BAND_SHARES`: the riskiest 10 % are ``very_high``), each reported with the churn rate observed in it
+on the latest labelled snapshot (:func:`band_calibration`), and :func:`reliability` gives the reliability
+diagram.
 
 Explanations are SHAP values of the tree model, computed by LightGBM itself (``pred_contrib=True``,
 exact TreeSHAP) to avoid a second pass through the ``shap`` package.
@@ -26,9 +34,14 @@ from marketloop.errors import DependencyError, InputError
 
 log = logging.getLogger(__name__)
 
-#: Upper bounds of the low, medium and high bands; above the last one is very_high.
+#: Upper bounds of the low, medium and high bands on an absolute scale (used by :func:`risk_bands` when
+#: thresholds are given explicitly).
 DEFAULT_BANDS = (0.25, 0.5, 0.75)
 BAND_NAMES = ("low", "medium", "high", "very_high")
+#: Shares of customers per band, from the least to the most at risk: bands are quantiles of the calibrated
+#: churn probability, so ``very_high`` is always the riskiest tenth, whatever the store's base rate (on a
+#: store where nine in ten customers do not reorder within H days, absolute bands put everyone in one band).
+BAND_SHARES = (0.4, 0.3, 0.2, 0.1)
 #: Rows the classifier learns from at most (a random sample beyond it; the trees barely change).
 MAX_TRAIN_ROWS = 200_000
 
@@ -40,6 +53,122 @@ def risk_bands(prob: np.ndarray, thresholds: tuple[float, ...] = DEFAULT_BANDS) 
             f"risk band thresholds must be 3 increasing numbers, got {thresholds!r}", field="bands", value=thresholds
         )
     return np.asarray(BAND_NAMES, dtype=object)[np.searchsorted(np.asarray(thresholds), prob, side="right")]
+
+
+def quantile_thresholds(prob: np.ndarray, shares: tuple[float, ...] = BAND_SHARES) -> tuple[float, float, float]:
+    """The probabilities that cut ``prob`` into bands holding ``shares`` of the customers (low to very high).
+    Ties stay together (a band can hold a little more or less than its share when many scores are equal)."""
+    shares_ = np.asarray(shares, dtype=float)
+    if len(shares_) != len(BAND_NAMES) or (shares_ <= 0).any() or not np.isclose(shares_.sum(), 1.0):
+        raise InputError(
+            f"band shares must be {len(BAND_NAMES)} positive numbers adding up to 1, got {shares!r}",
+            field="band_shares",
+            value=shares,
+            hint="E.g. (0.4, 0.3, 0.2, 0.1): the riskiest tenth is very_high.",
+        )
+    values = np.asarray(prob, dtype=float)
+    values = values[~np.isnan(values)]
+    if not len(values):
+        return (np.inf, np.inf, np.inf)
+    cuts = np.quantile(values, np.cumsum(shares_)[:-1])
+    return (float(cuts[0]), float(cuts[1]), float(cuts[2]))
+
+
+def reliability(y: np.ndarray, prob: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
+    """The reliability diagram: per equal-width bin of predicted probability, its customers, the mean
+    prediction and the observed rate (empty bins are left out)."""
+    y = np.asarray(y, dtype=float)
+    prob = np.asarray(prob, dtype=float)
+    idx = np.clip((prob * bins).astype(int), 0, bins - 1)
+    rows = []
+    for b in range(bins):
+        mask = idx == b
+        if mask.any():
+            rows.append(
+                {
+                    "low": round(b / bins, 4),
+                    "high": round((b + 1) / bins, 4),
+                    "customers": int(mask.sum()),
+                    "mean_predicted": round(float(prob[mask].mean()), 4),
+                    "observed_rate": round(float(y[mask].mean()), 4),
+                }
+            )
+    return rows
+
+
+def band_calibration(
+    y: np.ndarray, prob: np.ndarray, thresholds: tuple[float, float, float] | None = None
+) -> list[dict[str, object]]:
+    """Per churn band (quantile bands of ``prob`` unless ``thresholds`` are given): its share of customers,
+    probability range, mean prediction, observed churn rate, the calibration error inside the band
+    (:func:`expected_calibration_error` over the band's customers), ``share_at_or_above`` (the share of
+    customers in this band or a riskier one) and ``justified_share``: the share of all customers whose
+    reliability bin (20 bins of equal size) has an observed churn rate at least the band's lower bound. A
+    calibrated model puts about the justified share at or above each bound; one that overstates risk puts
+    far more customers there (all of them, on a store where everyone looks "very high")."""
+    y = np.asarray(y, dtype=float)
+    prob = np.asarray(prob, dtype=float)
+    cuts = thresholds if thresholds is not None else quantile_thresholds(prob)
+    bands = risk_bands(prob, cuts)
+    # observed churn rate of each customer's equal-count bin of predicted probability
+    order = np.argsort(prob, kind="stable")
+    bin_of = np.empty(len(prob), dtype=int)
+    bin_of[order] = np.arange(len(prob)) * 20 // max(len(prob), 1)
+    observed_bin = pd.Series(y).groupby(bin_of).transform("mean").to_numpy()
+    lows = (0.0, *cuts)
+    highs = (*cuts, 1.0)
+    rows = []
+    for name, low, high in zip(BAND_NAMES, lows, highs, strict=True):
+        mask = bands == name
+        n = int(mask.sum())
+        rows.append(
+            {
+                "band": name,
+                "customers": n,
+                "share": round(n / max(len(y), 1), 4),
+                "share_at_or_above": round(float((prob >= low).mean()) if name != "low" else 1.0, 4),
+                "probability_from": round(float(low), 4),
+                "probability_to": round(float(min(high, 1.0)), 4),
+                "mean_predicted": round(float(prob[mask].mean()), 4) if n else None,
+                "observed_rate": round(float(y[mask].mean()), 4) if n else None,
+                "ece": round(expected_calibration_error(y[mask], prob[mask]), 4) if n else None,
+                "justified_share": round(float((observed_bin >= low).mean()), 4) if len(y) else None,
+            }
+        )
+    return rows
+
+
+class Recalibrator:
+    """Maps a model's probabilities to observed rates (Platt scaling on the log-odds): a logistic regression of
+    the outcome on ``logit(prob)``, fitted on a labelled snapshot (``fit(prob, y)``) and applied to later
+    scores (``predict(prob)``). Two parameters, monotone, and never exactly 0 or 1: isotonic regression on a
+    few thousand customers made steps that put four in ten customers at a churn risk of exactly 100 %."""
+
+    def fit(self, prob: np.ndarray, y: np.ndarray) -> Recalibrator:
+        from sklearn.linear_model import LogisticRegression
+
+        x = self._logit(prob)
+        keep = ~np.isnan(x)
+        y = np.asarray(y, dtype=int)[keep]
+        if len(np.unique(y)) < 2:
+            raise InputError(
+                "recalibration needs both outcomes on the labelled snapshot",
+                field="labels",
+                value=int(y.mean()) if len(y) else None,
+                hint="Use a longer history or another horizon.",
+            )
+        self.model_ = LogisticRegression(C=1e6).fit(x[keep].reshape(-1, 1), y)
+        return self
+
+    @staticmethod
+    def _logit(prob: np.ndarray) -> np.ndarray:
+        p = np.clip(np.asarray(prob, dtype=float), 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p))
+
+    def predict(self, prob: np.ndarray) -> np.ndarray:
+        x = self._logit(prob)
+        filled = np.where(np.isnan(x), np.nanmean(x) if np.isfinite(x).any() else 0.0, x)
+        return self.model_.predict_proba(filled.reshape(-1, 1))[:, 1]
 
 
 def _lightgbm():  # noqa: ANN202 - returns the lightgbm module, imported lazily
@@ -262,6 +391,9 @@ class Selection:
     winner: str
     validation: dict[str, dict[str, float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: the winner's calibration on the validation snapshot: ``bands`` (:func:`band_calibration`) and
+    #: ``reliability`` (:func:`reliability`); empty when there was nothing to validate on
+    calibration: dict[str, object] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -269,4 +401,5 @@ class Selection:
             "winner": self.winner,
             "validation": self.validation,
             "notes": self.notes,
+            "calibration": self.calibration,
         }

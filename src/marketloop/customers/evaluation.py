@@ -8,7 +8,13 @@ purchase rate times the holdout length), all in the same run.
 snapshot ``as_of`` (outcome in the next H days): LightGBM (trained on three stacked snapshots
 ending at ``as_of - H``, 14 days apart), BG/NBD (fitted on the data up to ``as_of``), and two rule
 baselines: ``rfm_rule``, the fixed risk ranking of the named RFM segments, and ``rfm_cells``, the
-churn rate of each (R, FM) score cell learned on the snapshot ``as_of - H``.
+churn rate of each (R, FM) score cell learned on the snapshot ``as_of - H``. ``bgnbd_calibrated`` is BG/NBD
+mapped to observed rates as the profile refresh does: an isotonic map from BG/NBD's probabilities on the
+snapshot ``as_of - H`` (BG/NBD fitted on the data up to then) to what happened by ``as_of``.
+
+Every model is scored for calibration too: the reliability diagram (10 bins) and, per churn band (the
+profile's quantile bands: the riskiest 10 % are very_high), the observed churn rate, the calibration error
+inside the band and the share of customers the observed rates justify at or above the band's lower bound.
 """
 
 from __future__ import annotations
@@ -20,7 +26,16 @@ import numpy as np
 import pandas as pd
 
 from marketloop.clock import utcnow
-from marketloop.customers.churn import ChurnClassifier, RFMRuleBaseline, score, segment_rule_scores
+from marketloop.customers.churn import (
+    DEFAULT_BANDS,
+    ChurnClassifier,
+    Recalibrator,
+    RFMRuleBaseline,
+    band_calibration,
+    reliability,
+    score,
+    segment_rule_scores,
+)
 from marketloop.customers.clv import CLVModel
 from marketloop.customers.features import History, behaviour_features, no_purchase_labels, training_snapshots
 from marketloop.customers.rfm import rfm_table
@@ -125,9 +140,11 @@ def evaluate_churn(
     results: dict[str, dict[str, float]] = {}
     timings: dict[str, float] = {}
 
+    probs: dict[str, np.ndarray] = {}
     started = time.perf_counter()
     clf = ChurnClassifier(random_state=random_state).fit(X_train, y_train)
-    results["lightgbm"] = score(y_test, clf.predict_proba(X_test))
+    probs["lightgbm"] = clf.predict_proba(X_test)
+    results["lightgbm"] = score(y_test, probs["lightgbm"])
     timings["lightgbm"] = round(time.perf_counter() - started, 2)
 
     started = time.perf_counter()
@@ -137,17 +154,44 @@ def evaluate_churn(
     p_bg = pd.Series(
         model.probability_no_purchase(summary, horizon_days), index=summary["customer_id"].astype(str).to_numpy()
     ).reindex(X_test.index)
-    results["bgnbd"] = score(y_test, p_bg.to_numpy())
+    probs["bgnbd"] = p_bg.to_numpy()
+    results["bgnbd"] = score(y_test, probs["bgnbd"])
     timings["bgnbd"] = round(time.perf_counter() - started, 2)
 
-    rfm_test = rfm_table(tx, as_of).set_index("customer_id").reindex(X_test.index)
-    results["rfm_rule"] = score(y_test, segment_rule_scores(rfm_test))
     X_last = behaviour_features(history, train_date)
-    rfm_train = rfm_table(tx, train_date).set_index("customer_id").reindex(X_last.index)
-    cells = RFMRuleBaseline().fit(rfm_train, no_purchase_labels(history, X_last.index, train_date, horizon_days))
-    results["rfm_cells"] = score(y_test, cells.predict_proba(rfm_test))
+    y_last = no_purchase_labels(history, X_last.index, train_date, horizon_days)
+    started = time.perf_counter()
+    past = CLVModel(**{**model.get_params(), "spend_model": False})
+    summary_past = rfm_summary(tx, train_date, past.time_unit_days)
+    past.fit(summary_past)
+    p_past = (
+        pd.Series(
+            past.probability_no_purchase(summary_past, horizon_days),
+            index=summary_past["customer_id"].astype(str).to_numpy(),
+        )
+        .reindex(X_last.index)
+        .to_numpy()
+    )
+    probs["bgnbd_calibrated"] = Recalibrator().fit(p_past, y_last.to_numpy()).predict(probs["bgnbd"])
+    results["bgnbd_calibrated"] = score(y_test, probs["bgnbd_calibrated"])
+    timings["bgnbd_calibrated"] = round(time.perf_counter() - started, 2)
 
+    rfm_test = rfm_table(tx, as_of).set_index("customer_id").reindex(X_test.index)
+    probs["rfm_rule"] = segment_rule_scores(rfm_test)
+    results["rfm_rule"] = score(y_test, probs["rfm_rule"])
+    rfm_train = rfm_table(tx, train_date).set_index("customer_id").reindex(X_last.index)
+    cells = RFMRuleBaseline().fit(rfm_train, y_last)
+    probs["rfm_cells"] = cells.predict_proba(rfm_test)
+    results["rfm_cells"] = score(y_test, probs["rfm_cells"])
+
+    outcome = y_test.astype(float)
+    calibration = {
+        name: {"bands": band_calibration(outcome, p), "reliability": reliability(outcome, p)}
+        for name, p in probs.items()
+    }
     best = max(("lightgbm", "bgnbd"), key=lambda name: results[name]["roc_auc"])
+    # the model the profile refresh would use: BG/NBD is served recalibrated
+    served = "bgnbd_calibrated" if best == "bgnbd" else best
     return {
         "data": data.as_dict(),
         "as_of": str(as_of),
@@ -158,6 +202,9 @@ def evaluate_churn(
         "test_churn_rate": round(float(y_test.mean()), 4),
         "models": results,
         "best": best,
+        "served": served,
+        "calibration": calibration,
+        "absolute_bands": band_calibration(outcome, probs[served], DEFAULT_BANDS),
         "roc_auc_gain_over_rfm_rule": round(results[best]["roc_auc"] - results["rfm_rule"]["roc_auc"], 4),
         "roc_auc_gain_over_rfm_cells": round(results[best]["roc_auc"] - results["rfm_cells"]["roc_auc"], 4),
         "bgnbd_params": {k: round(v, 4) for k, v in model.params_.items()},

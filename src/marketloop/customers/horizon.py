@@ -18,7 +18,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from marketloop.customers.churn import MAX_TRAIN_ROWS, ChurnClassifier, Selection, score, top_reasons
+from marketloop.customers.churn import (
+    MAX_TRAIN_ROWS,
+    ChurnClassifier,
+    Recalibrator,
+    Selection,
+    band_calibration,
+    reliability,
+    score,
+    top_reasons,
+)
 from marketloop.customers.clv import CLVModel
 from marketloop.customers.features import History, behaviour_features, no_purchase_labels, training_snapshots
 from marketloop.customers.transactions import rfm_summary
@@ -133,6 +142,8 @@ class HorizonModel:
     clv_now: CLVModel
     selection: Selection
     final: ChurnClassifier | None = None
+    #: maps BG/NBD's probabilities to the rates observed on the validation snapshot (when BG/NBD wins)
+    recal: Recalibrator | None = None
 
     def score(self, X_now: pd.DataFrame, summary_now: pd.DataFrame) -> HorizonScores:
         """Today's probabilities and reasons for the customers of ``X_now`` (features at ``as_of``)."""
@@ -146,6 +157,8 @@ class HorizonModel:
         reasons = pd.Series(top_reasons(X_now, self.final.contributions(X_now), sign=1.0), index=X_now.index)
         if self.selection.winner == "lightgbm":
             return HorizonScores(pd.Series(self.final.predict_proba(X_now), index=X_now.index), reasons, self.selection)
+        if self.recal is not None:
+            bg_now = pd.Series(self.recal.predict(bg_now.to_numpy()), index=bg_now.index)
         return HorizonScores(bg_now, reasons, self.selection)
 
 
@@ -178,6 +191,7 @@ def fit_horizon(
     clf = ChurnClassifier(random_state=random_state).fit(inputs.X_train, y_train)
     p_clf = clf.predict_proba(inputs.X_valid)
     selection.validation["lightgbm"] = score(y_valid, p_clf)
+    p_bg = None
     try:
         summary_valid = inputs.summary_valid
         bg_model = make_clv() if make_clv else CLVModel(**clv_now.get_params())
@@ -199,6 +213,26 @@ def fit_horizon(
     if auc_clf > auc_bg:
         selection.winner = "lightgbm"
     else:
-        selection.notes.append("reasons come from the LightGBM model, the probability from BG/NBD")
+        # BG/NBD ranks well but its probabilities drift from observed rates: map them to what happened on
+        # the validation snapshot (outcome known by as_of) before using them
+        if p_bg is None:  # auc_bg > auc_clf implies it was scored
+            raise RuntimeError("BG/NBD won the validation without being scored")
+        valid_raw = p_bg.fillna(p_bg.mean()).to_numpy()
+        model.recal = Recalibrator().fit(valid_raw, y_valid)
+        valid_prob = model.recal.predict(valid_raw)
+        selection.validation["bgnbd_calibrated"] = score(y_valid, valid_prob)
+        selection.notes.append(
+            "BG/NBD probabilities are recalibrated to the churn rates observed on the validation snapshot; "
+            "reasons come from the LightGBM model"
+        )
+    if selection.winner == "lightgbm":
+        valid_prob = p_clf
+    outcome = y_valid.astype(float)
+    selection.calibration = {
+        "snapshot": str(inputs.valid_date),
+        "observed_rate": round(float(outcome.mean()), 4),
+        "bands": band_calibration(outcome, valid_prob) if not flip else [],
+        "reliability": reliability(outcome, valid_prob),
+    }
     log.info("%s in %d days: %s wins (%s)", event, horizon_days, selection.winner, selection.validation)
     return model

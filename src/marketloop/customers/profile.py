@@ -28,7 +28,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from marketloop.clock import utcnow
-from marketloop.customers.churn import DEFAULT_BANDS, Selection, risk_bands
+from marketloop.customers.churn import BAND_NAMES, BAND_SHARES, Selection, quantile_thresholds, risk_bands
 from marketloop.customers.clv import CLVModel
 from marketloop.customers.features import History
 from marketloop.customers.frames import read_frame
@@ -61,7 +61,8 @@ class AnalyzeConfig:
     priors: str = "flat"
     time_unit_days: float = 7.0
     high_value_share: float = 0.10
-    bands: tuple[float, float, float] = DEFAULT_BANDS
+    #: shares of customers in the low, medium, high and very_high churn bands (quantiles of the probability)
+    band_shares: tuple[float, float, float, float] = BAND_SHARES
     half_life_days: float = 90.0
     min_history_days: int = 28
     n_draws: int = 50
@@ -170,6 +171,13 @@ def build_profiles(
     )
 
     report = build_report(as_of, config, data.as_dict(), len(frame), clv, cut, churn.selection, propensity.selection)
+    risk = frame["churn_probability"].fillna(1.0)
+    report["churn"]["bands"] = band_report(
+        quantile_thresholds(risk.to_numpy(), config.band_shares),
+        frame["churn_band"].value_counts().to_dict(),
+        frame["churn_probability"].groupby(frame["churn_band"]).mean().to_dict(),
+        churn.selection.calibration,
+    )
     report["timings_s"] = timings
     return frame, report
 
@@ -227,6 +235,37 @@ def build_report(
     }
 
 
+def band_report(
+    cuts: tuple[float, float, float],
+    counts: dict[str, int],
+    means: dict[str, float],
+    calibration: dict,
+) -> list[dict]:
+    """Today's churn bands (customers per band and their mean probability, as counted by the engine):
+    share and probability range, with the churn rate observed in the same band (same shares) on the latest
+    labelled snapshot, so a marketer sees what "high" has meant."""
+    observed = {b["band"]: b for b in calibration.get("bands", [])}
+    total = max(sum(int(n) for n in counts.values()), 1)
+    lows, highs = (0.0, *cuts), (*cuts, 1.0)
+    rows = []
+    for name, low, high in zip(BAND_NAMES, lows, highs, strict=True):
+        n = int(counts.get(name, 0))
+        past = observed.get(name, {})
+        rows.append(
+            {
+                "band": name,
+                "customers": n,
+                "share": round(n / total, 4),
+                "probability_from": round(float(low), 4),
+                "probability_to": round(float(min(high, 1.0)), 4),
+                "mean_probability": round(float(means[name]), 4) if n and name in means else None,
+                "observed_rate": past.get("observed_rate"),
+                "observed_on": calibration.get("snapshot"),
+            }
+        )
+    return rows
+
+
 def assemble_profiles(
     as_of: dt.date,
     config: AnalyzeConfig,
@@ -241,11 +280,14 @@ def assemble_profiles(
     interests: pd.Series,
     *,
     cut: float | None = None,
+    band_cuts: tuple[float, float, float] | None = None,
     computed_at: dt.datetime | None = None,
 ) -> tuple[pd.DataFrame, float]:
     """The ``customer_profiles`` rows of the customers of ``rfm`` (indexed by customer id) from each model's
     output, and the high-value cut. ``cut`` is the CLV above which a customer is high-value (default: the
-    ``1 - high_value_share`` quantile of these customers; a partition of a store passes the store's)."""
+    ``1 - high_value_share`` quantile of these customers; a partition of a store passes the store's);
+    ``band_cuts`` likewise the churn probabilities between the risk bands (default: quantiles of these
+    customers holding ``config.band_shares``)."""
     ids = rfm.index
     frame = pd.DataFrame(index=ids)
     frame["as_of"] = as_of
@@ -268,8 +310,13 @@ def assemble_profiles(
     for column in ("p_alive", "expected_orders", "expected_order_value", "clv", "clv_low", "clv_high"):
         frame[column] = value[column].reindex(ids)
     frame["churn_probability"] = churn.probability.reindex(ids).to_numpy()
-    frame["churn_band"] = risk_bands(frame["churn_probability"].fillna(1.0).to_numpy(), config.bands)
+    risk = frame["churn_probability"].fillna(1.0).to_numpy()
+    cuts = band_cuts if band_cuts is not None else quantile_thresholds(risk, config.band_shares)
+    frame["churn_band"] = risk_bands(risk, cuts)
     frame["churn_model"] = churn.selection.winner
+    # One definition of churn (no order in the next H days): a customer who will order within H days is
+    # still a customer, so p_alive (BG/NBD's chance of not having lapsed for good) is at least 1 - churn.
+    frame["p_alive"] = np.fmax(frame["p_alive"].to_numpy(dtype=float), 1.0 - frame["churn_probability"].to_numpy())
     wait = pd.DataFrame(waits, index=wait_ids.astype(str).to_numpy(), columns=["low", "mid", "high"]).reindex(ids)
     base = pd.Timestamp(as_of)
     for column, source in (("next_order_at", "mid"), ("next_order_low", "low"), ("next_order_high", "high")):
@@ -342,6 +389,22 @@ def last_refresh(store) -> dict[str, object] | None:  # noqa: ANN001 - Store
     with store.connect() as conn:
         row = conn.execute(sa.select(t).order_by(t.c.computed_at.desc()).limit(1)).mappings().first()
     return dict(row) if row else None
+
+
+def churn_bands(store) -> dict[str, object]:  # noqa: ANN001 - Store
+    """What the stored churn figures mean, from the last refresh: the horizon H (churn = no order in the next
+    H days), the model that won, and per band its probability range and the churn rate observed in it on the
+    latest labelled snapshot (empty before the first refresh)."""
+    last = last_refresh(store)
+    if last is None:
+        return {}
+    churn = json.loads(str(last["report_json"])).get("churn", {})
+    return {
+        "definition": f"no order in the next {churn.get('horizon_days')} days",
+        "horizon_days": churn.get("horizon_days"),
+        "model": churn.get("winner"),
+        "bands": churn.get("bands", []),
+    }
 
 
 def refresh_profiles(

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import plotly.graph_objects as go
-
-from marketloop.report import Section
+from marketloop.report import Chart, Section, Series, histogram
 
 
 def profile_section(store: Any) -> Section:
@@ -19,13 +17,30 @@ def profile_section(store: Any) -> Section:
     summary = segment_summary(profiles)
     bands = profiles["churn_band"].value_counts().reindex(["low", "medium", "high", "very_high"]).fillna(0)
     charts = [
-        go.Figure(go.Bar(x=summary["segment"], y=summary["customers"]), layout=dict(title="Customers per RFM segment")),
-        go.Figure(
-            go.Histogram(x=profiles["clv"].clip(upper=profiles["clv"].quantile(0.99)), nbinsx=40),
-            layout=dict(title="Predicted customer value (CLV)", xaxis_title="expected value over the horizon"),
+        Chart(
+            "Customers per RFM segment",
+            "hbar",
+            summary["segment"].astype(str).tolist(),
+            [Series("customers", summary["customers"].astype(int).tolist())],
+            x_title="customers",
+            label_title="segment",
+            value_format="int",
         ),
-        go.Figure(
-            go.Bar(x=bands.index, y=bands.values), layout=dict(title="Churn-risk bands", yaxis_title="customers")
+        histogram(
+            "Predicted customer value (CLV)",
+            profiles["clv"],
+            x_title="expected value over the horizon",
+        ),
+        Chart(
+            "Churn-risk bands",
+            "bar",
+            [b.replace("_", " ") for b in bands.index],
+            [Series("customers", bands.astype(int).tolist())],
+            y_title="customers",
+            label_title="band",
+            value_format="int",
+            description="Bands are quantiles of the churn risk (the chance of no order in the horizon): the riskiest "
+            "tenth is very high.",
         ),
     ]
     if profiles["lifecycle_stage"].notna().any():
@@ -33,14 +48,19 @@ def profile_section(store: Any) -> Section:
 
         stages = profiles["lifecycle_stage"].value_counts().reindex(list(STAGES)).fillna(0)
         charts.append(
-            go.Figure(
-                go.Bar(x=[s.replace("_", " ") for s in stages.index], y=stages.values),
-                layout=dict(
-                    title="Lifecycle stage (activity against each customer's own cadence)", yaxis_title="customers"
-                ),
+            Chart(
+                "Lifecycle stage (activity against each customer's own cadence)",
+                "bar",
+                [s.replace("_", " ") for s in stages.index],
+                [Series("customers", stages.astype(int).tolist())],
+                y_title="customers",
+                label_title="stage",
+                value_format="int",
             )
         )
-    table = summary[["segment", "customers", "share", "revenue_share", "mean_revenue", "mean_clv"]].copy()
+    table = summary[
+        ["segment", "customers", "share", "revenue_share", "mean_revenue", "mean_clv", "mean_churn"]
+    ].rename(columns={"mean_churn": "mean_churn_probability"})
     model = profiles["churn_model"].dropna().mode()
     return Section(
         title="Customers: segments, value and churn risk",

@@ -23,7 +23,7 @@ from marketloop.delivery import personalise
 from marketloop.errors import InputError
 from marketloop.store import schema
 from marketloop.store.bulk import insert_rows
-from marketloop.store.campaigns import LAUNCHABLE, load_audience, load_campaign, set_status
+from marketloop.store.campaigns import LAUNCHABLE, holdout_size, load_audience, load_campaign, set_status
 
 if TYPE_CHECKING:
     from marketloop.store.engine import Store
@@ -55,10 +55,7 @@ def draw_holdout(audience: pd.DataFrame, fraction: float, *, campaign_id: str, s
         return held
     ranks = pd.Series(_rank(campaign_id, audience["customer_id"], seed), index=audience.index)
     for _, idx in audience.groupby("group_name", sort=True).groups.items():
-        n = len(idx)
-        k = int(round(fraction * n))
-        if k == 0 and n >= 2:
-            k = 1
+        k = holdout_size(len(idx), fraction)
         chosen = ranks.loc[idx].sort_values(kind="stable").index[:k]
         held.loc[chosen] = True
     return held

@@ -6,11 +6,10 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from marketloop.measure.attribution import add_profit, campaign_outcomes, cost_ratio
 from marketloop.measure.lift import lift
-from marketloop.report import Report, Section
+from marketloop.report import Chart, Report, Section, Series
 from marketloop.store.campaigns import load_campaign, outbox_counts
 from marketloop.store.engine import Store
 
@@ -84,6 +83,7 @@ def campaign_results(store: Store, campaign_id: str, *, level: float = 0.95, win
         }
         if len(outcomes)
         else {},
+        "counts": plan.counts().model_dump(),
         "plan": {
             "variants": [v.model_dump() for v in plan.variants],
             "holdout_fraction": plan.holdout_fraction,
@@ -93,25 +93,34 @@ def campaign_results(store: Store, campaign_id: str, *, level: float = 0.95, win
     }
 
 
-def _lift_chart(rows: list[dict], metric: str, title: str) -> go.Figure:
-    labels = [str(r["level"]) for r in rows]
-    mid = [r.get(f"{metric}_lift") for r in rows]
-    lo = [r.get(f"{metric}_low") for r in rows]
-    hi = [r.get(f"{metric}_high") for r in rows]
-    plus = [(h - m) if h is not None and m is not None else 0 for h, m in zip(hi, mid, strict=True)]
-    minus = [(m - lo_) if lo_ is not None and m is not None else 0 for lo_, m in zip(lo, mid, strict=True)]
-    fig = go.Figure(
-        go.Scatter(
-            x=mid,
-            y=labels,
-            mode="markers",
-            error_x=dict(type="data", array=plus, arrayminus=minus),
-            marker=dict(size=10),
-        )
+def _lift_chart(rows: list[dict], metric: str, title: str, level: str) -> Chart:
+    fmt = "signed_pct" if metric == "conversion" else "signed"
+    return Chart(
+        title,
+        "interval",
+        [str(r["level"]) for r in rows],
+        [
+            Series(
+                "treated - holdout",
+                [r.get(f"{metric}_lift") for r in rows],
+                low=[r.get(f"{metric}_low") for r in rows],
+                high=[r.get(f"{metric}_high") for r in rows],
+            )
+        ],
+        x_title="treated minus holdout, per customer" + (" (percentage points)" if metric == "conversion" else ""),
+        value_format=fmt,
+        reference=0.0,
+        label_title="group",
+        description=f"Point estimate with its {level} interval; an interval crossing the dotted zero line cannot be "
+        "told apart from no effect.",
     )
-    fig.add_vline(x=0, line_dash="dot")
-    fig.update_layout(title=title, xaxis_title="treated - holdout (per customer)")
-    return fig
+
+
+METRIC_NAMES = {
+    "incremental_conversions": "incremental orders",
+    "incremental_revenue": "incremental revenue",
+    "incremental_profit": "incremental profit",
+}
 
 
 def campaign_sections(results: dict) -> list[Section]:
@@ -120,13 +129,19 @@ def campaign_sections(results: dict) -> list[Section]:
     o = results["overall"]
     level = f"{results['confidence_level']:.0%}"
     plan = results["plan"]
+    counts = results.get("counts") or {}
+    launched = f["audience"] > 0
+    contacted = f["treated"] if launched else counts.get("contacted", 0)
+    holdout = f["holdout"] if launched else counts.get("holdout", 0)
+    objective = METRIC_NAMES.get(results["objective"], str(results["objective"]).replace("_", " "))
     plan_section = Section(
         title=f"Campaign {results['name']} ({results['campaign_id']}): the plan",
-        intro=results["objective"] + (" " + plan["rationale"] if plan["rationale"] else ""),
+        intro=f"Objective: {objective}. Audience {contacted + holdout:,}: {contacted:,} contacted and {holdout:,} "
+        f"held out at random ({plan['holdout_fraction']:.0%}), never messaged, to measure the effect.",
         figures={
             "status": results["status"],
-            "audience": f"{f['audience']:,}",
-            "holdout": f"{plan['holdout_fraction']:.0%}",
+            "contacted": f"{contacted:,}",
+            "holdout": f"{holdout:,} ({plan['holdout_fraction']:.0%})",
             "window": f"{results['window_days']} days",
         },
         tables=[
@@ -145,35 +160,59 @@ def campaign_sections(results: dict) -> list[Section]:
                 ),
             )
         ],
+        blocks=[("Rationale", plan["rationale"])] if plan["rationale"] else [],
     )
     pv = pd.DataFrame(results["prediction_vs_realised"])
-    pred_fig = go.Figure()
-    for col, name in (("predicted", "predicted"), ("realised", "realised")):
-        low, high = pv[f"{col}_low"].astype(float), pv[f"{col}_high"].astype(float)
-        val = pv[col].astype(float)
-        pred_fig.add_bar(
-            name=name,
-            x=pv["metric"],
-            y=val,
-            error_y=dict(type="data", array=(high - val).fillna(0), arrayminus=(val - low).fillna(0)),
-        )
-    pred_fig.update_layout(title="Predicted vs realised incremental effect", barmode="group")
-    funnel_fig = go.Figure(
-        go.Funnel(
-            y=["treated", "sent", "delivered", "opened", "clicked", "converted"],
-            x=[f["treated"], f["sent"], f["delivered"], f["opened"], f["clicked"], f["converted"]],
-        )
+    money = pv[pv["metric"] != "incremental_conversions"]
+    pred_chart = Chart(
+        "Predicted and realised incremental revenue and profit",
+        "interval",
+        [METRIC_NAMES.get(m, m) for m in money["metric"]],
+        [
+            Series(
+                name,
+                money[col].astype(float).tolist(),
+                low=money[f"{col}_low"].astype(float).tolist(),
+                high=money[f"{col}_high"].astype(float).tolist(),
+            )
+            for col, name in (("predicted", "predicted"), ("realised", "realised"))
+        ],
+        value_format="money",
+        reference=0.0,
+        label_title="quantity",
+        description=f"Predicted before sending (90 % interval) and measured against the holdout ({level} interval).",
     )
-    funnel_fig.update_layout(title="Funnel of the treated customers")
+    funnel = [
+        ("contacted", f["treated"]),
+        ("sent", f["sent"]),
+        ("delivered", f["delivered"]),
+        ("opened", f["opened"]),
+        ("clicked", f["clicked"]),
+        ("converted", f["converted"]),
+    ]
+    funnel_chart = Chart(
+        "Funnel of the contacted customers",
+        "hbar",
+        [name for name, _ in funnel],
+        [Series("customers", [int(v) for _, v in funnel])],
+        x_title="customers",
+        label_title="step",
+        value_format="int",
+        description="Contacted customers (the holdout excluded) at each step.",
+    )
     sent = Section(
         title="What was sent",
-        figures={k: f"{v:,}" for k, v in results["outbox"].items() if v},
-        charts=[funnel_fig],
+        figures={
+            "contacted": f"{f['treated']:,}",
+            **{k: f"{v:,}" for k, v in results["outbox"].items() if v and k != "holdout"},
+            "holdout (never messaged)": f"{f['holdout']:,}",
+        },
+        charts=[funnel_chart],
         tables=[
             (
                 "Skipped at send time, by reason",
                 pd.DataFrame(
-                    {"reason": list(results["skip_reasons"]), "sends": list(results["skip_reasons"].values())}
+                    {"reason": list(results["skip_reasons"]), "messages": list(results["skip_reasons"].values())}
                 ),
             )
         ]
@@ -181,58 +220,86 @@ def campaign_sections(results: dict) -> list[Section]:
         else [],
         notes=[
             "Sends are checked at send time for consent, suppressions, frequency caps and quiet hours; "
-            "skipped sends stay in the treated arm (intention to treat)."
+            "skipped sends stay in the contacted arm (intention to treat)."
         ],
     )
 
     def pct(v):  # noqa: ANN001, ANN202
-        return "n/a" if v is None else f"{v:+.2%}"
+        return "n/a" if v is None else f"{v * 100:+.2f} pp"
 
-    def money(v):  # noqa: ANN001, ANN202
-        return "n/a" if v is None else f"{v:+,.2f}"
+    def signed(v):  # noqa: ANN001, ANN202
+        return "n/a" if v is None else f"{0.0 if round(v, 2) == 0 else v:+,.2f}"
 
     measured = Section(
         title="Measured lift against the holdout",
-        intro=f"Treated minus holdout, per customer, with {level} intervals (Welch).",
+        intro=f"Contacted minus holdout, per customer, with {level} intervals (Welch).",
         figures={
             "conversion lift": f"{pct(o.get('conversion_lift'))} [{pct(o.get('conversion_low'))}, {pct(o.get('conversion_high'))}]",
-            "revenue / customer": f"{money(o.get('revenue_lift'))} [{money(o.get('revenue_low'))}, {money(o.get('revenue_high'))}]",
-            "profit / customer": f"{money(o.get('profit_lift'))} [{money(o.get('profit_low'))}, {money(o.get('profit_high'))}]",
-            "incremental revenue": money(o.get("incremental_revenue")),
+            "revenue / customer": f"{signed(o.get('revenue_lift'))} [{signed(o.get('revenue_low'))}, {signed(o.get('revenue_high'))}]",
+            "profit / customer": f"{signed(o.get('profit_lift'))} [{signed(o.get('profit_low'))}, {signed(o.get('profit_high'))}]",
+            "incremental revenue": signed(o.get("incremental_revenue")),
         },
         charts=[
-            pred_fig,
-            _lift_chart(results["by_segment"], "conversion", "Conversion lift by segment"),
-            _lift_chart(results["by_variant"], "conversion", "Conversion lift by variant"),
-            _lift_chart(results["by_variant"], "revenue", "Revenue per customer lift by variant"),
+            pred_chart,
+            _lift_chart(results["by_segment"], "conversion", "Conversion lift by customer group", level),
+            _lift_chart(results["by_variant"], "conversion", "Conversion lift by variant", level),
+            _lift_chart(results["by_variant"], "revenue", "Revenue per customer: lift by variant", level),
         ],
         tables=[
-            ("By segment", _table(results["by_segment"])),
+            ("By customer group", _table(results["by_segment"])),
             ("By variant", _table(results["by_variant"])),
-            ("Prediction vs realised", pv),
+            ("Prediction and realised effect", _prediction_table(pv)),
         ],
     )
     return [plan_section, sent, measured]
 
 
+def _prediction_table(pv: pd.DataFrame) -> pd.DataFrame:
+    from marketloop.report.html import format_value
+
+    rows = []
+    for r in pv.to_dict("records"):
+        kind = "number" if r["metric"] == "incremental_conversions" else "money"
+        rows.append(
+            {
+                "quantity": METRIC_NAMES.get(r["metric"], r["metric"]),
+                "predicted": format_value(r["predicted"], kind),
+                "predicted interval": f"{format_value(r['predicted_low'], kind)} to {format_value(r['predicted_high'], kind)}",
+                "realised": format_value(r["realised"], kind),
+                "realised interval": f"{format_value(r['realised_low'], kind)} to {format_value(r['realised_high'], kind)}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def _table(rows: list[dict]) -> pd.DataFrame:
-    cols = [
-        "level",
-        "treated",
-        "holdout",
-        "sent",
-        "conversion_treated",
-        "conversion_holdout",
-        "conversion_lift",
-        "conversion_low",
-        "conversion_high",
-        "revenue_lift",
-        "revenue_low",
-        "revenue_high",
-        "profit_lift",
-    ]
-    frame = pd.DataFrame(rows)
-    return frame[[c for c in cols if c in frame]] if len(frame) else frame
+    """Lift per group or variant, one interval per cell: [low, high] next to each estimate."""
+    from marketloop.report.html import format_value
+
+    def with_interval(r: dict, metric: str, kind: str) -> str:
+        mid, low, high = r.get(f"{metric}_lift"), r.get(f"{metric}_low"), r.get(f"{metric}_high")
+        if mid is None:
+            return "–"
+        if low is None or high is None:
+            return format_value(mid, kind)
+        return f"{format_value(mid, kind)} [{format_value(low, kind)}, {format_value(high, kind)}]"
+
+    return pd.DataFrame(
+        [
+            {
+                "group": str(r["level"]),
+                "contacted": int(r.get("treated") or 0),
+                "holdout": int(r.get("holdout") or 0),
+                "sent": int(r.get("sent") or 0),
+                "conversion, contacted": format_value(r.get("conversion_treated"), "pct"),
+                "conversion, holdout": format_value(r.get("conversion_holdout"), "pct"),
+                "conversion lift": with_interval(r, "conversion", "signed_pct"),
+                "revenue lift per customer": with_interval(r, "revenue", "signed"),
+                "profit lift per customer": format_value(r.get("profit_lift"), "signed"),
+            }
+            for r in rows
+        ]
+    )
 
 
 def campaign_report(results: dict) -> Report:

@@ -44,7 +44,7 @@ def _row(matrix, u: int) -> np.ndarray:  # noqa: ANN001 - scipy CSR
 
 @dataclass
 class Recommendations:
-    """Promoted models plus the catalogue; every kind gives product_id, name, score, source."""
+    """Promoted models plus the catalogue; every kind gives rank, product_id, name, source."""
 
     main: BaseRecommender
     trending_model: BaseRecommender
@@ -103,16 +103,18 @@ class Recommendations:
         return self._finish(idx, vals, rules, n, bought, source, model)
 
     def records(self, ranked: Ranked) -> list[dict[str, object]]:
-        """The list as plain dicts: product_id, name, score (6 decimals), source."""
+        """The list as plain dicts: rank (1 = best), product_id, name, source. The models' raw scores (a
+        ranker's margins, often negative, comparable within one list only) stay inside: people and storefronts
+        get the order, which is what the scores mean."""
         ids, names, source = self._ids, self._names, ranked.source
         return [
-            {"product_id": ids[i], "name": names[i], "score": round(s, 6), "source": source}
-            for i, s in zip(ranked.idx.tolist(), ranked.scores.tolist(), strict=True)
+            {"rank": k, "product_id": ids[i], "name": names[i], "source": source}
+            for k, i in enumerate(ranked.idx.tolist(), start=1)
         ]
 
     def frame(self, ranked: Ranked) -> pd.DataFrame:
-        """The list as a DataFrame with columns product_id, name, score, source."""
-        return pd.DataFrame(self.records(ranked), columns=["product_id", "name", "score", "source"])
+        """The list as a DataFrame with columns rank, product_id, name, source."""
+        return pd.DataFrame(self.records(ranked), columns=["rank", "product_id", "name", "source"])
 
     # -- kinds, ranked -----------------------------------------------------------------------------
     def rank_for_you(
@@ -234,6 +236,31 @@ class Recommendations:
             "bought-together": self.rank_bought_together,
             "buy-again": self.rank_buy_again,
         }[kind](key, n, rules)
+
+    def why_empty(self, kind: str, key: str | None, rules: Rules | None = None) -> str:
+        """Why a list of ``kind`` for ``key`` came back empty, in words for people (CLI, API, dashboard)."""
+        filters = rules is not None and (
+            rules.categories or rules.brands or rules.min_price is not None or rules.max_price is not None
+        )
+        ruled = (
+            " The business rules given (category, brand or price filters) may also have removed every candidate."
+            if filters
+            else ""
+        )
+        if kind == "bought-together" and self.assoc is not None and key is not None:
+            i = self.assoc.item_position(key)
+            baskets = int(self.assoc.item_count_[i]) if i >= 0 else 0
+            return (
+                f"No product is bought together with {key} often enough: it is in {baskets:,} basket(s) (one "
+                f"customer's purchases of one day), and a pair needs at least {self.assoc.min_count} baskets holding "
+                f"both, with at least {self.assoc.min_confidence:.0%} of {key}'s baskets. Try `recs similar {key}` "
+                "(similar items), or retrain once more orders are in." + ruled
+            )
+        if kind == "buy-again":
+            return f"Customer {key} has no past purchase left to offer again (none, or all filtered out).{ruled}"
+        if kind == "similar":
+            return f"No product is similar enough to {key} after the business rules." + ruled
+        return "Every candidate was removed by the business rules (already bought, out of stock, hidden, filters)."
 
     # -- kinds, as DataFrames ----------------------------------------------------------------------
     def for_you(

@@ -1,13 +1,33 @@
-"""Report sections about the store's data: headline KPIs, revenue per week, orders by category and
-customers by observed lifecycle stage."""
+"""Report sections about the store's data: headline KPIs, revenue per week, orders by category, customers
+by observed lifecycle stage, and what was loaded (the store's business data only: no internal tables such as
+API keys, locks or the LLM call log)."""
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+import pandas as pd
 
+from marketloop.report.charts import Chart, Series
 from marketloop.report.html import Section
 from marketloop.store import overview
 from marketloop.store.engine import Store
+
+#: the tables a report shows in "Data loaded": what a store's owner loads (the ingestible entities) and
+#: what the loop adds to it, with readable names; service and bookkeeping tables are left out
+BUSINESS_TABLES = {
+    "customers": "Customers",
+    "products": "Products",
+    "orders": "Orders",
+    "order_lines": "Order lines",
+    "events": "Behaviour events",
+    "reviews": "Reviews",
+    "consents": "Consents",
+    "calendar": "Calendar days",
+    "customer_profiles": "Customer profiles",
+    "campaigns": "Campaigns",
+    "sends": "Messages (sends)",
+    "send_outcomes": "Message outcomes",
+    "rejected_rows": "Rejected records",
+}
 
 
 def store_overview(store: Store, currency: str = "") -> Section:
@@ -19,24 +39,39 @@ def store_overview(store: Store, currency: str = "") -> Section:
     charts = []
     if len(weekly):
         charts.append(
-            go.Figure(
-                go.Scatter(x=weekly["week"], y=weekly["revenue"], mode="lines", line=dict(width=2)),
-                layout=dict(title="Revenue per week", yaxis_title="revenue"),
+            Chart(
+                "Revenue per week",
+                "line",
+                [f"{pd.Timestamp(w):%Y-%m-%d}" for w in weekly["week"]],
+                [Series("revenue", weekly["revenue"].astype(float).tolist())],
+                x_title="week starting",
+                y_title="revenue",
+                value_format="money",
+                description=f"Completed sales per week, {len(weekly)} weeks.",
             )
         )
     if len(categories):
         charts.append(
-            go.Figure(
-                go.Bar(x=categories["category"], y=categories["orders"]),
-                layout=dict(title="Orders by category", yaxis_title="orders"),
+            Chart(
+                "Orders by category",
+                "hbar",
+                categories["category"].astype(str).tolist(),
+                [Series("orders", categories["orders"].astype(int).tolist())],
+                x_title="orders",
+                label_title="category",
+                value_format="int",
             )
         )
     charts.append(
-        go.Figure(
-            go.Bar(x=lifecycle["stage"], y=lifecycle["customers"]),
-            layout=dict(
-                title="Customers by order recency (new, active, lapsing, lapsed, prospect)", yaxis_title="customers"
-            ),
+        Chart(
+            "Customers by order recency",
+            "bar",
+            lifecycle["stage"].astype(str).tolist(),
+            [Series("customers", lifecycle["customers"].astype(int).tolist())],
+            y_title="customers",
+            label_title="stage",
+            value_format="int",
+            description="New, active, lapsing, lapsed (by days since the last order) and prospects (no order yet).",
         )
     )
     rules = "; ".join(f"{name}: {rule}" for name, rule in overview.LIFECYCLE_RULES)
@@ -52,7 +87,7 @@ def store_overview(store: Store, currency: str = "") -> Section:
             "Repeat rate": f"{k.repeat_rate:.1%}",
         },
         charts=charts,
-        notes=[f"Lifecycle stages are observed from order history: {rules}."],
+        notes=[f"Stages by order recency: {rules}."],
     )
 
 
@@ -62,16 +97,16 @@ def ingestion_section(store: Store) -> Section:
         "sum(rows_skipped) AS already_present, sum(rows_rejected) AS rejected FROM ingest_runs GROUP BY kind ORDER BY kind"
     )
     counts = store.counts()
+    rows = pd.DataFrame(
+        [(label, int(counts.get(name, 0))) for name, label in BUSINESS_TABLES.items() if counts.get(name, 0)],
+        columns=["data", "rows"],
+    )
+    tables = [("Rows in the store", rows)]
+    if len(runs):
+        runs["kind"] = runs["kind"].map(lambda k: BUSINESS_TABLES.get(str(k), str(k).replace("_", " ")))
+        tables.append(("Loads (each file validated; loading it again changes nothing)", runs))
     return Section(
         title="Data loaded",
-        intro="Every file is validated; rejected records are kept with their line, field and reason in rejected_rows.",
-        tables=[("Rows per table", _counts_frame(counts)), ("Loads", runs)]
-        if len(runs)
-        else [("Rows per table", _counts_frame(counts))],
+        intro="Every file is validated; rejected records are kept with their line, field and reason.",
+        tables=tables,
     )
-
-
-def _counts_frame(counts: dict[str, int]):  # noqa: ANN202
-    import pandas as pd
-
-    return pd.DataFrame(sorted(counts.items()), columns=["table", "rows"])

@@ -115,14 +115,31 @@ def _interactive_docs(app: FastAPI) -> None:
 
 
 def build_state(settings: Settings, store=None) -> ServiceState:  # noqa: ANN001
+    from marketloop.errors import ConfigError
     from marketloop.store import open_store
+    from marketloop.store.schema import API_ROLES
+
+    unknown = sorted((set(settings.api_role_rate_limits) | set(settings.api_role_rate_bursts)) - set(API_ROLES))
+    if unknown:
+        raise ConfigError(
+            f"api_role_rate_limits / api_role_rate_bursts name unknown role(s): {', '.join(unknown)}",
+            hint=f"Roles are {', '.join(API_ROLES)}, e.g. MARKETLOOP_API_ROLE_RATE_LIMITS='{{\"storefront\": 5000}}'.",
+        )
 
     store = store if store is not None else open_store(settings.db_url)
     return ServiceState(
         settings=settings,
         store=store,
         verifier=KeyVerifier(store),
-        limiter=RateLimiter(settings.api_rate_limit, settings.api_rate_burst),
+        limiter=RateLimiter(
+            settings.api_rate_limit,
+            settings.api_rate_burst,
+            {
+                role: (rate, settings.api_role_rate_bursts.get(role, settings.api_rate_burst))
+                for role, rate in settings.api_role_rate_limits.items()
+            },
+            share=1.0 / max(1, settings.serve_workers),
+        ),
         session_secret=settings.session_key(),
         write_slots=threading.BoundedSemaphore(settings.api_max_inflight_writes),
     )
@@ -183,3 +200,27 @@ def create_app(settings: Settings | None = None, *, store=None, background: bool
     state.metrics_registry, request_metrics = make_registry(state)
     app.add_middleware(AccessLog, metrics=request_metrics)
     return app
+
+
+def configure_access_log(enabled: bool) -> None:
+    """One line per request on stderr from ``marketloop.access`` (route, status, ms, key id), or none."""
+    import sys
+
+    access = logging.getLogger("marketloop.access")
+    access.setLevel(logging.INFO if enabled else logging.WARNING)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if enabled and not access.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        access.addHandler(handler)
+        access.propagate = False
+
+
+def serve_worker_app() -> FastAPI:
+    """The app of one of `marketloop serve --workers N`'s processes (a uvicorn factory): settings from the
+    environment the command set (store URL, number of workers), no dispatcher (that is `marketloop worker`)."""
+    import os
+
+    configure_access_log(os.environ.get("MARKETLOOP_SERVE_ACCESS_LOG", "1") == "1")
+    return create_app(load_settings(), background=False)

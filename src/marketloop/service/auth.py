@@ -110,13 +110,15 @@ def authenticate(request: Request) -> Principal:
                 "create one with `marketloop keys create NAME --role ROLE`.",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-    wait = state.limiter.take(principal.key_id)
+    wait = state.limiter.take(principal.key_id, principal.role)
     if wait > 0:
+        rate, _ = state.limiter.limits(principal.role)
         raise ApiError(
             429,
             "rate_limited",
-            f"key {principal.key_id} is over its rate limit",
-            hint="Slow down, or raise MARKETLOOP_API_RATE_LIMIT.",
+            f"key {principal.key_id} is over its rate limit ({rate:g} requests/s for the {principal.role} role)",
+            hint="Slow down (retry after the Retry-After seconds), or raise MARKETLOOP_API_RATE_LIMIT "
+            "(MARKETLOOP_API_ROLE_RATE_LIMITS for a role; a storefront key has storefront rates).",
             headers={"Retry-After": state.limiter.retry_after(wait)},
         )
     request.state.principal = principal
@@ -161,7 +163,7 @@ async def authorize(request: Request, scope: str) -> Principal:
             403,
             "forbidden",
             f"the {principal.role} role may not do this (needs {scope!r})",
-            hint="Use a key whose role allows it; roles: admin, marketer, analyst, ingest.",
+            hint="Use a key whose role allows it; roles: admin, marketer, analyst, ingest, storefront.",
         )
     return principal
 

@@ -30,13 +30,16 @@ log = logging.getLogger("marketloop.service")
 PREFIX = "mlk_"
 CACHE_SECONDS = 5.0
 
-#: What each role may do. ``read``: every GET; ``write``: marketing actions (plan, approve, launch,
-#: copy, consents); ``ingest``: event tracking; ``admin``: keys, erasure, the audit log.
+#: What each role may do. ``read``: every GET; ``recs``: the recommendation routes; ``write``: marketing
+#: actions (plan, approve, launch, copy, consents); ``ingest``: event tracking; ``admin``: keys, erasure, the
+#: audit log. ``storefront`` is the shop's own front end: recommendations and event tracking only (no customer
+#: profiles, no campaigns), at its own, much higher rate limit (settings ``api_role_rate_limits``).
 ROLE_SCOPES: dict[str, frozenset[str]] = {
-    "admin": frozenset({"read", "write", "ingest", "admin"}),
-    "marketer": frozenset({"read", "write"}),
-    "analyst": frozenset({"read"}),
+    "admin": frozenset({"read", "recs", "write", "ingest", "admin"}),
+    "marketer": frozenset({"read", "recs", "write"}),
+    "analyst": frozenset({"read", "recs"}),
     "ingest": frozenset({"ingest"}),
+    "storefront": frozenset({"recs", "ingest"}),
 }
 if set(ROLE_SCOPES) != set(API_ROLES):  # a role without scopes (or scopes without a role) is a programming error
     raise RuntimeError(f"roles and scopes disagree: {sorted(set(ROLE_SCOPES) ^ set(API_ROLES))}")
@@ -76,7 +79,7 @@ def check_role(role: str) -> str:
             field="role",
             value=role,
             hint="admin: everything; marketer: read and run campaigns; analyst: read only; "
-            "ingest: event tracking only.",
+            "ingest: event tracking only; storefront: recommendations and event tracking, at storefront rates.",
         )
     return role
 

@@ -2,7 +2,8 @@
 
 ``BodyLimit`` is a pure ASGI middleware: it refuses a declared ``Content-Length`` above the limit before
 reading anything, and stops a chunked body as soon as it passes the limit, answering 413 either way.
-``RateLimiter`` is a token bucket per API key (sustained rate plus burst), answering 429 with
+``RateLimiter`` is a token bucket per API key (sustained rate plus burst), with its own rate and burst for
+some roles (a storefront key asks for recommendations at page-view rates), answering 429 with
 ``Retry-After``. Both are small enough that a library would add more than it saves; slowapi and similar
 wrap the same bucket in decorators and a storage layer we do not need in one process.
 """
@@ -91,25 +92,35 @@ class BodyLimit:
 
 
 class RateLimiter:
-    """Token bucket per key: ``rate`` tokens a second up to ``burst``."""
+    """Token bucket per key: ``rate`` tokens a second up to ``burst``; keys of a role in ``roles`` get that
+    role's ``(rate, burst)`` instead. ``share`` scales every rate and burst: each of N server processes keeps
+    its own buckets, so each enforces 1/N of the limit (clients spread over the processes see the whole)."""
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = burst
+    def __init__(
+        self, rate: float, burst: int, roles: dict[str, tuple[float, int]] | None = None, share: float = 1.0
+    ) -> None:
+        self.rate = rate * share
+        self.burst = max(1, int(burst * share))
+        self.roles = {role: (r * share, max(1, int(b * share))) for role, (r, b) in (roles or {}).items()}
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def take(self, key: str) -> float:
+    def limits(self, role: str | None = None) -> tuple[float, int]:
+        """The (rate, burst) that applies to keys of ``role``."""
+        return self.roles.get(role, (self.rate, self.burst)) if role is not None else (self.rate, self.burst)
+
+    def take(self, key: str, role: str | None = None) -> float:
         """0 when the request may go ahead, else the seconds to wait before retrying."""
+        rate, burst = self.limits(role)
         now = time.monotonic()
         with self._lock:
-            tokens, last = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            tokens, last = self._buckets.get(key, (float(burst), now))
+            tokens = min(float(burst), tokens + (now - last) * rate)
             if tokens >= 1.0:
                 self._buckets[key] = (tokens - 1.0, now)
                 return 0.0
             self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.rate
+            return (1.0 - tokens) / rate
 
     @staticmethod
     def retry_after(wait: float) -> str:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from marketloop.errors import DependencyError, InputError, StoreError
+from marketloop.errors import DependencyError, InputError, NotFoundError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -126,26 +126,50 @@ class Store:
         self.close()
 
 
-def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
-    """Connect to the store at `url` (default: settings' ``db_url``) and bring its schema up to date."""
+def _dialect(sa_url: sa.URL) -> str:
+    backend = sa_url.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        return "postgresql"
+    return "mysql" if backend in ("mysql", "mariadb") else "duckdb"
+
+
+def duckdb_path(url: str | sa.URL) -> Path | None:
+    """The file of a ``duckdb:///`` URL (None for other databases and for ``:memory:``)."""
+    sa_url = url if isinstance(url, sa.URL) else normalise_url(url)
+    database = sa_url.database
+    if _dialect(sa_url) != "duckdb" or not database or database == ":memory:":
+        return None
+    return Path(database).expanduser()
+
+
+def open_store(url: str | None = None, *, migrate: bool = True, create: bool = True) -> Store:
+    """Connect to the store at `url` (default: settings' ``db_url``) and bring its schema up to date.
+
+    ``create=False`` opens only a store that already exists: a DuckDB file that is not there, or a
+    PostgreSQL / MySQL database without MarketLoop's tables, raises :class:`NotFoundError` naming it, and
+    nothing is created (no file, no folder, no table). Commands that only read or that need data open
+    stores this way, so a mistyped ``--db`` is an error rather than a new empty store.
+    """
     if url is None:
         from marketloop.config import get_settings
 
         url = get_settings().db_url
     sa_url = normalise_url(url)
+    dialect = _dialect(sa_url)
     backend = sa_url.get_backend_name()
-    dialect = (
-        "postgresql"
-        if backend in ("postgresql", "postgres")
-        else "mysql"
-        if backend in ("mysql", "mariadb")
-        else "duckdb"
-    )
     kwargs: dict[str, Any] = {}
     if dialect == "duckdb":
         database = sa_url.database
-        if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = duckdb_path(sa_url)
+        if path is not None and not create and not path.is_file():
+            raise NotFoundError(
+                f"no store at {path}: the file does not exist",
+                hint="Check the path given by --db, MARKETLOOP_DB_URL or marketloop.toml; a new store is created "
+                "by loading data (`marketloop import ...`, `marketloop ingest ...`, `marketloop sim generate --load`) "
+                "or by `marketloop db migrate`.",
+            )
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         kwargs["poolclass"] = (
             sa.pool.SingletonThreadPool if not database or database == ":memory:" else sa.pool.QueuePool
         )
@@ -176,6 +200,14 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
             )
         raise StoreError(f"Cannot open store {redact(sa_url)}: {text}", hint=hint) from None
     store = Store(engine=engine, url=sa_url, dialect=dialect)
+    if not create and not sa.inspect(engine).has_table("schema_migrations"):
+        engine.dispose()
+        raise NotFoundError(
+            f"no MarketLoop store in {redact(sa_url)}: the {'file' if dialect == 'duckdb' else 'database'} "
+            "has no MarketLoop tables",
+            hint="Check the database name in --db / MARKETLOOP_DB_URL; create the store in it with "
+            "`marketloop db migrate` or by loading data (`marketloop import ...`, `marketloop ingest ...`).",
+        )
     if migrate:
         from marketloop.store.migrations import migrate as run_migrations
 

@@ -499,14 +499,14 @@ llm_calls = sa.Table(
 # --- service ---
 #: API keys for the HTTP service. Only a SHA-256 digest of the secret part is stored: the secret is
 #: 32 random bytes, so a slow password hash adds nothing (there is no dictionary to guess from).
-API_ROLES = ("admin", "marketer", "analyst", "ingest")
+API_ROLES = ("admin", "marketer", "analyst", "ingest", "storefront")
 
 api_keys = sa.Table(
     "api_keys",
     metadata,
     sa.Column("key_id", sa.String(32), primary_key=True, comment="public part of the key, shown in lists and logs"),
     sa.Column("name", sa.String(128), nullable=False, comment="who or what uses the key"),
-    sa.Column("role", SHORT, nullable=False, comment="admin, marketer, analyst or ingest"),
+    sa.Column("role", SHORT, nullable=False, comment="admin, marketer, analyst, ingest or storefront"),
     sa.Column("secret_sha256", sa.String(64), nullable=False, comment="hex SHA-256 of the secret part"),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("revoked_at", TS, comment="set when revoked; a revoked key never authenticates again"),

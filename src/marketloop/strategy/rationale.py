@@ -92,8 +92,7 @@ class TemplateRationaleWriter:
         included = [g for g in plan.groups if g.included]
         left = [g for g in plan.groups if not g.included]
         no_consent = sum(g.customers for g in left if "no consent" in g.group)
-        n_in = sum(g.customers for g in included)
-        n_out = sum(g.customers for g in left)
+        counts = plan.counts()
         parts = [
             f"Goal: maximise {OBJECTIVES[goal.objective]}"
             + (f" within a budget of {_money(goal.budget)}" if goal.budget else "")
@@ -101,21 +100,23 @@ class TemplateRationaleWriter:
             + "."
         ]
         parts.append(
-            f"Of {facts['eligible']:,} eligible customers the plan contacts {n_in:,} and leaves out {n_out:,}, "
-            f"sending on {facts['send_day']} (a {goal.holdout_fraction:.0%} holdout measures the effect)."
+            f"Of {facts['eligible']:,} eligible customers the plan selects {counts.audience:,} and leaves out "
+            f"{counts.left_out:,}: {counts.contacted:,} are contacted on {facts['send_day']} and {counts.holdout:,} "
+            f"({goal.holdout_fraction:.0%}) are held out at random, never messaged, to measure the effect."
         )
-        if n_in:
+        if included:
             parts.append(
                 f"Predicted over {goal.window_days} days: {_iv(p['incremental_conversions'], digits=1)} incremental orders, "
                 f"{_iv(p['incremental_revenue'], money=True)} incremental revenue and {_iv(p['incremental_profit'], money=True)} "
                 f"incremental profit at a cost of {_money(p['cost'].mean)} in discounts and sends."
             )
-        offers = {}
-        for g in included:
-            offers[g.variant] = offers.get(g.variant, 0) + g.customers
-        if offers:
+        if counts.contacted_by_variant:
             parts.append(
-                "Offers: " + ", ".join(f"{v} to {n:,}" for v, n in sorted(offers.items(), key=lambda kv: -kv[1])) + "."
+                "Offers: "
+                + ", ".join(
+                    f"{v} to {n:,}" for v, n in sorted(counts.contacted_by_variant.items(), key=lambda kv: -kv[1])
+                )
+                + " contacted customers."
             )
         put_off = sum(g.customers for g in left if g.group.startswith("put off"))
         anyway = [g for g in plan.groups if g.group.startswith("would buy anyway")]

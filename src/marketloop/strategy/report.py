@@ -29,7 +29,7 @@ def plan_section(plan: CampaignPlan, goal_text: str = "", notes: list[str] | Non
     effect = pd.DataFrame(
         [
             {
-                "quantity": k.replace("_", " "),
+                "quantity": "ROI" if k == "roi" else "customers contacted" if k == "reach" else k.replace("_", " "),
                 "predicted": _f(p[k].mean),
                 "90 % interval": f"{_f(p[k].low)} to {_f(p[k].high)}",
             }
@@ -50,10 +50,13 @@ def plan_section(plan: CampaignPlan, goal_text: str = "", notes: list[str] | Non
             for g in plan.groups
         ]
     )
-    figures = {}
+    counts = plan.counts()
+    figures = {
+        "customers contacted": f"{counts.contacted:,}",
+        "holdout (never messaged)": f"{counts.holdout:,}",
+    }
     if "incremental_profit" in p:
-        figures = {
-            "customers contacted": _f(p["reach"].mean),
+        figures |= {
             "incremental orders": _f(p["incremental_conversions"].mean),
             "incremental profit": _f(p["incremental_profit"].mean),
             "ROI": f"{p['roi'].mean:,.1f}",
@@ -64,7 +67,8 @@ def plan_section(plan: CampaignPlan, goal_text: str = "", notes: list[str] | Non
     return Section(
         title=f"Campaign plan: {plan.name}",
         intro=f"{plan.campaign_id}: predicted before sending, for a {plan.window_days}-day window from "
-        f"{plan.send_at:%Y-%m-%d %H:%M} UTC, with a {plan.holdout_fraction:.0%} holdout.",
+        f"{plan.send_at:%Y-%m-%d %H:%M} UTC. Audience {counts.audience:,}: {counts.contacted:,} contacted and "
+        f"{counts.holdout:,} held out at random ({plan.holdout_fraction:.0%}) to measure the effect.",
         figures=figures,
         tables=[("Predicted effect", effect), ("Customer groups: who is included and why", groups)],
         blocks=blocks,

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from marketloop.clock import utcnow
-from marketloop.customers.churn import MAX_TRAIN_ROWS
+from marketloop.customers.churn import BAND_NAMES, MAX_TRAIN_ROWS
 from marketloop.customers.features import FEATURES, behaviour_features, no_purchase_labels, training_snapshots
 from marketloop.customers.horizon import SNAPSHOTS, HorizonInputs, HorizonModel, fit_horizon
 from marketloop.customers.interests import interest_query, price_band_case, tags_json
@@ -46,6 +46,7 @@ from marketloop.customers.profile import (
     PROFILE_COLUMNS,
     AnalyzeConfig,
     assemble_profiles,
+    band_report,
     build_report,
     check_config,
     step_timer,
@@ -393,6 +394,19 @@ def build_profiles_spark(
     cut_row = profiles.agg(F.percentile(clv_col, 1 - config.high_value_share).alias("cut")).collect()[0]
     cut = float(cut_row["cut"]) if cut_row["cut"] is not None else float("inf")
     profiles = profiles.withColumn("high_value", (F.col("clv") >= F.lit(cut)) & (F.col("clv") > 0))
+    # churn bands are quantiles over the whole store (each partition was scored without them), exactly as
+    # numpy's linear-interpolation quantiles in the DuckDB pass
+    risk = F.coalesce(F.col("churn_probability"), F.lit(1.0))
+    at = [float(x) for x in np.cumsum(config.band_shares)[:-1]]
+    band_row = profiles.agg(F.percentile(risk, at).alias("cuts")).collect()[0]
+    band_cuts = tuple(float(c) for c in band_row["cuts"]) if band_row["cuts"] else (np.inf, np.inf, np.inf)
+    band = F.when(risk < band_cuts[0], BAND_NAMES[0])
+    for name, low in zip(BAND_NAMES[1:-1], band_cuts[1:], strict=True):
+        band = band.when(risk < low, name)
+    profiles = profiles.withColumn("churn_band", band.otherwise(BAND_NAMES[-1]))
+    per_band = profiles.groupBy("churn_band").agg(F.count("*").alias("n"), F.avg("churn_probability").alias("m"))
+    band_counts = {r["churn_band"]: int(r["n"]) for r in per_band.collect()}
+    band_means = {r["churn_band"]: float(r["m"]) for r in per_band.collect() if r["m"] is not None}
     out = str(workdir / "profiles")
     profiles.select(*PROFILE_COLUMNS).write.mode("overwrite").parquet(out)
     for frame in (profiles, now, tx):
@@ -401,6 +415,7 @@ def build_profiles_spark(
     report = build_report(
         as_of, config, data, int(n_customers), clv, cut, models["churn"].selection, models["purchase"].selection
     )
+    report["churn"]["bands"] = band_report(band_cuts, band_counts, band_means, models["churn"].selection.calibration)
     report["engine"] = "spark"
     report["timings_s"] = timings
     return out, report
@@ -505,7 +520,8 @@ def _scoring_pass(
             waits,
             summary["customer_id"],
             interests,
-            cut=float("inf"),  # the store's cut is applied once every partition is scored
+            cut=float("inf"),  # the store's cut and churn bands are applied once every partition is scored
+            band_cuts=(np.inf, np.inf, np.inf),
             computed_at=computed_at,
         )
         yield frame

@@ -7,7 +7,8 @@ figure on a page comes from the ``/v1`` JSON API, called by the browser with the
 - ``/`` is the login page (paste an API key); ``/dashboard/...`` are the pages, which redirect to the
   login page without a valid session (or with a key whose role cannot read).
 - Static files live under ``/static/``: our CSS and JS, and ``/static/vendor/chart.umd.js``, Chart.js,
-  installed from npm by ``make install`` and copied into the package (never committed). Without it
+  installed from npm by ``make install`` and copied into the package (never committed) beside the report
+  builder, which inlines the same file into HTML reports. Without it
   the pages show their tables and say how to get the charts.
 - Pages are sent with a strict Content-Security-Policy (scripts and styles from this origin only), and
   the JavaScript inserts data with ``textContent``, never as HTML.
@@ -20,17 +21,18 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from marketloop import __version__
+from marketloop.report.html import CHART_FILE as REPORT_CHART_FILE
 from marketloop.service.auth import SESSION_COOKIE, session_key_id
 from marketloop.service.keys import Principal
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 TEMPLATES_DIR = HERE / "templates"
-CHART_FILE = STATIC_DIR / "vendor" / "chart.umd.js"
+CHART_FILE = REPORT_CHART_FILE
 
 #: Scripts, styles, images and API calls from this origin only; no framing; no inline script.
 CSP = (
@@ -163,6 +165,16 @@ def mount(app: FastAPI) -> None:
 
         handler.__name__ = f"dashboard_{page.name}"
         return handler
+
+    @router.get("/static/vendor/chart.umd.js")
+    def chart_js() -> Response:
+        if not CHART_FILE.is_file():
+            return Response("Chart.js is not installed (make install)", status_code=404, media_type="text/plain")
+        return FileResponse(
+            CHART_FILE,
+            media_type="text/javascript",
+            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        )
 
     for page in PAGES:
         router.add_api_route(page.path, page_handler(page), methods=["GET"], response_class=HTMLResponse)

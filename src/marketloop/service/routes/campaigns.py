@@ -32,6 +32,7 @@ from marketloop.service.errors import ApiError
 from marketloop.service.keys import Principal
 from marketloop.store.campaigns import (
     ACTIONS,
+    AudienceCounts,
     Campaign,
     CampaignPlan,
     CampaignStatus,
@@ -45,6 +46,7 @@ from marketloop.store.campaigns import (
     outbox_counts,
     save_plan,
     set_status,
+    status_glossary,
 )
 from marketloop.store.engine import Store
 from marketloop.strategy import EXPLORATION_SHARE
@@ -114,6 +116,9 @@ class CampaignOut(BaseModel):
     predictions: dict[str, Interval] = Field(..., description="predicted effect of the whole campaign (90 % intervals)")
     rationale: str
     audience: AudienceOut
+    counts: AudienceCounts = Field(
+        ..., description="who the plan reaches: audience = contacted (messaged) + holdout (never messaged)"
+    )
     outbox: OutboxCounts
 
 
@@ -140,6 +145,9 @@ class CampaignSummary(BaseModel):
     updated_at: dt.datetime
     send_at: dt.datetime | None
     audience: int
+    counts: AudienceCounts = Field(
+        ..., description="who the plan reaches: audience = contacted (messaged) + holdout (never messaged)"
+    )
     predictions: dict[str, Interval] = Field(..., description=f"headline predictions: {', '.join(HEADLINE)}")
 
 
@@ -273,6 +281,7 @@ def _detail(store: Store, campaign_id: str) -> CampaignOut:
         predictions=plan.predictions,
         rationale=plan.rationale,
         audience=AudienceOut(customers=sum(variants.values()), by_variant=variants),
+        counts=plan.counts(),
         outbox=OutboxCounts(**outbox_counts(store, campaign_id)),
     )
 
@@ -477,10 +486,26 @@ def list_campaigns(
                 updated_at=_ts(campaign.updated_at),
                 send_at=plan.send_at,
                 audience=size.get(campaign.campaign_id, 0),
+                counts=plan.counts(),
                 predictions={k: plan.predictions[k] for k in HEADLINE if k in plan.predictions},
             )
         )
     return CampaignList(total=total, items=items)
+
+
+class StatusGlossary(BaseModel):
+    campaign: dict[str, str] = Field(..., description="campaign statuses: planned, approved, running, ...")
+    send: dict[str, str] = Field(..., description="statuses of a message in the outbox: queued, sent, holdout, ...")
+    dispatch: dict[str, str] = Field(..., description="counts of a dispatch run: sent, skipped, deferred, ...")
+
+
+@router.get(
+    "/campaigns/statuses",
+    response_model=StatusGlossary,
+    summary="What every campaign status, outbox status and dispatch count means (for people)",
+)
+def campaign_statuses(_: Principal = Depends(require("read"))) -> StatusGlossary:
+    return StatusGlossary(**status_glossary())
 
 
 @router.get(

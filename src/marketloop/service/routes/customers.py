@@ -147,6 +147,26 @@ class CustomerAttrs(BaseModel):
     is_guest: bool | None = None
 
 
+class ChurnBandOut(BaseModel):
+    band: str
+    customers: int
+    share: float
+    probability_from: float
+    probability_to: float
+    mean_probability: float | None = None
+    observed_rate: float | None = Field(None, description="churn observed in this band on the latest labelled snapshot")
+    observed_on: str | None = None
+
+
+class ChurnMeaning(BaseModel):
+    definition: str = Field(..., description="churn = no order in the next H days")
+    horizon_days: int | None = None
+    model: str | None = None
+    bands: list[ChurnBandOut] = Field(
+        default_factory=list, description="quantile bands of the churn probability (the riskiest tenth is very_high)"
+    )
+
+
 class CustomerDetail(BaseModel):
     customer_id: str
     customer: CustomerAttrs | None = Field(
@@ -161,6 +181,7 @@ class CustomerDetail(BaseModel):
     propensity_reasons: list[Reason] = Field(..., description="Features pushing the 30-day purchase probability up.")
     recent_orders: list[OrderOut]
     consents: list[ConsentOut]
+    churn: ChurnMeaning | None = Field(None, description="What the churn figures mean (from the last profile refresh).")
     next_step: str | None = None
 
 
@@ -180,6 +201,7 @@ class SegmentsOut(BaseModel):
     customers: int
     segments: list[SegmentRow]
     churn_bands: dict[str, int] = Field(..., description="Customers per churn-risk band.")
+    churn: ChurnMeaning | None = Field(None, description="What the churn figures mean, with each band's observed rate.")
     next_step: str | None = None
 
 
@@ -252,6 +274,7 @@ def get_customer(
         propensity_reasons=view["propensity_reasons"],
         recent_orders=[{**_clean(o), "lines": [_clean(line) for line in o["lines"]]} for o in view["recent_orders"]],
         consents=[_clean(c) for c in view["consents"]],
+        churn=_churn_meaning(request.app.state.ml.store),
         next_step=ANALYZE_HINT if profile is None and view["recent_orders"] else None,
     )
 
@@ -281,4 +304,10 @@ def get_segments(request: Request, _: Principal = Depends(require("read"))) -> S
             )
         ],
         churn_bands={name: int(counts[name]) for name in BAND_NAMES if name in counts.index},
+        churn=_churn_meaning(request.app.state.ml.store),
     )
+
+
+def _churn_meaning(store) -> ChurnMeaning | None:  # noqa: ANN001 - Store
+    meaning = profiles.churn_bands(store)
+    return ChurnMeaning(**meaning) if meaning else None

@@ -147,9 +147,9 @@ async def _refresh(holder: ServedRecs) -> None:
 
 # -- request and response shapes -----------------------------------------------------------------
 class RecItem(BaseModel):
+    rank: int = Field(..., ge=1, description="Position in the list, 1 = best (the models' raw scores stay inside).")
     product_id: str
     name: str
-    score: float = Field(..., description="The model's score (higher is better; comparable within one list only).")
     source: str = Field(..., description="What produced the item: the model, or the cold-start fallback.")
 
 
@@ -162,6 +162,7 @@ class RecsOut(BaseModel):
     kind: str = Field(..., description="for-you, buy-again, similar, bought-together, trending or session.")
     items: list[RecItem]
     model: ModelRef
+    note: str | None = Field(None, description="When the list is empty: why (e.g. no co-purchases yet).")
 
 
 class RecsQuery(BaseModel):
@@ -260,16 +261,17 @@ def _only(query: RecsQuery, kind: str, allowed: tuple[str, ...]) -> RecsQuery:
     return query
 
 
-def _out(kind: str, svc: Recommendations, ranked: Ranked) -> Response:
+def _out(kind: str, svc: Recommendations, ranked: Ranked, key: str | None = None, rules=None) -> Response:  # noqa: ANN001
     """The answer in the shape of :class:`RecsOut`, written by orjson: the records are already typed, and
     validating and serialising them again through the model took a tenth of the request (the standard
-    json module as long). orjson writes a non-finite score (a candidate list shorter than `n`) as null,
-    as pydantic does."""
+    json module as long)."""
     body = {
         "kind": kind,
         "items": svc.records(ranked),
         "model": {"name": ranked.model, "version": svc.versions.get(ranked.model)},
     }
+    if not len(ranked.idx):
+        body["note"] = svc.why_empty(kind, key, rules)
     return Response(orjson.dumps(body), media_type="application/json")
 
 
@@ -284,10 +286,11 @@ _FOR_YOU = (*_RULES, "include_bought", "context_items")
     openapi_extra=_openapi_parameters(_FOR_YOU),
     responses={404: {"description": "no trained models"}},
 )
-async def for_you(request: Request, customer_id: CustomerId, _: Principal = Depends(require("read"))) -> Response:
+async def for_you(request: Request, customer_id: CustomerId, _: Principal = Depends(require("recs"))) -> Response:
     q = _only(_query(request), "for-you", _FOR_YOU)
     svc = await _service(request)
-    return _out("for-you", svc, svc.rank_for_you(customer_id, q.n, q.rules(not q.include_bought), q.context_items))
+    rules = q.rules(not q.include_bought)
+    return _out("for-you", svc, svc.rank_for_you(customer_id, q.n, rules, q.context_items), customer_id, rules)
 
 
 @router.get(
@@ -297,10 +300,11 @@ async def for_you(request: Request, customer_id: CustomerId, _: Principal = Depe
     openapi_extra=_openapi_parameters(_RULES),
     responses={404: {"description": "no trained models, or no purchase history"}},
 )
-async def buy_again(request: Request, customer_id: CustomerId, _: Principal = Depends(require("read"))) -> Response:
+async def buy_again(request: Request, customer_id: CustomerId, _: Principal = Depends(require("recs"))) -> Response:
     q = _only(_query(request), "buy-again", _RULES)
     svc = await _service(request)
-    return _out("buy-again", svc, svc.rank_buy_again(customer_id, q.n, q.rules()))
+    rules = q.rules()
+    return _out("buy-again", svc, svc.rank_buy_again(customer_id, q.n, rules), customer_id, rules)
 
 
 @router.get(
@@ -310,11 +314,12 @@ async def buy_again(request: Request, customer_id: CustomerId, _: Principal = De
     openapi_extra=_openapi_parameters(_RULES),
     responses={404: {"description": "no trained models, or unknown product"}},
 )
-def similar(request: Request, product_id: ProductId, _: Principal = Depends(require("read"))) -> Response:
+def similar(request: Request, product_id: ProductId, _: Principal = Depends(require("recs"))) -> Response:
     # item-to-item scores cost a product of the catalogue's size (milliseconds on a large one): thread pool
     q = _only(_query(request), "similar", _RULES)
     svc = served(request.app.state.ml).get()
-    return _out("similar", svc, svc.rank_similar(product_id, q.n, q.rules()))
+    rules = q.rules()
+    return _out("similar", svc, svc.rank_similar(product_id, q.n, rules), product_id, rules)
 
 
 @router.get(
@@ -324,10 +329,11 @@ def similar(request: Request, product_id: ProductId, _: Principal = Depends(requ
     openapi_extra=_openapi_parameters(_RULES),
     responses={404: {"description": "no trained models, or unknown product"}},
 )
-def bought_together(request: Request, product_id: ProductId, _: Principal = Depends(require("read"))) -> Response:
+def bought_together(request: Request, product_id: ProductId, _: Principal = Depends(require("recs"))) -> Response:
     q = _only(_query(request), "bought-together", _RULES)
     svc = served(request.app.state.ml).get()
-    return _out("bought-together", svc, svc.rank_bought_together(product_id, q.n, q.rules()))
+    rules = q.rules()
+    return _out("bought-together", svc, svc.rank_bought_together(product_id, q.n, rules), product_id, rules)
 
 
 @router.get(
@@ -337,10 +343,11 @@ def bought_together(request: Request, product_id: ProductId, _: Principal = Depe
     openapi_extra=_openapi_parameters(_RULES),
     responses={404: {"description": "no trained models"}},
 )
-async def trending(request: Request, _: Principal = Depends(require("read"))) -> Response:
+async def trending(request: Request, _: Principal = Depends(require("recs"))) -> Response:
     q = _only(_query(request), "trending", _RULES)
     svc = await _service(request)
-    return _out("trending", svc, svc.rank_trending(q.n, q.rules()))
+    rules = q.rules()
+    return _out("trending", svc, svc.rank_trending(q.n, rules), None, rules)
 
 
 @router.get(
@@ -350,7 +357,7 @@ async def trending(request: Request, _: Principal = Depends(require("read"))) ->
     openapi_extra=_openapi_parameters(_RULES),
     responses={404: {"description": "no trained session model"}},
 )
-def session(request: Request, session_id: SessionId, _: Principal = Depends(require("read"))) -> Response:
+def session(request: Request, session_id: SessionId, _: Principal = Depends(require("recs"))) -> Response:
     """The session's product events so far (sent to `POST /v1/events` with this `session_id`, logged in or
     anonymous) are ranked by the promoted session model (session-kNN or SASRec on sessions); a session
     with no product the model knows gets trending products. Reads the store: runs in the thread pool."""
@@ -359,4 +366,5 @@ def session(request: Request, session_id: SessionId, _: Principal = Depends(requ
     q = _only(_query(request), "session", _RULES)
     svc = served(request.app.state.ml).get()
     items = live_session_items(request.app.state.ml.store, session_id)
-    return _out("session", svc, svc.rank_session(items, q.n, q.rules()))
+    rules = q.rules()
+    return _out("session", svc, svc.rank_session(items, q.n, rules), session_id, rules)

@@ -3,6 +3,7 @@ and writes them in the store (:mod:`.repository`). The CLI, the API, the planner
 dispatcher, bandit waves, measurement and the demo all use these names."""
 
 from marketloop.store.campaigns.plan import (
+    AudienceCounts,
     CampaignPlan,
     CampaignStatus,
     Channel,
@@ -10,6 +11,7 @@ from marketloop.store.campaigns.plan import (
     Interval,
     Offer,
     Variant,
+    holdout_size,
 )
 from marketloop.store.campaigns.repository import (
     AUDIENCE_COLUMNS,
@@ -32,19 +34,27 @@ from marketloop.store.campaigns.repository import (
 )
 from marketloop.store.campaigns.status import (
     ACTIONS,
+    CAMPAIGN_STATUS_HELP,
+    DISPATCH_COUNT_HELP,
     FINAL,
     LAUNCHABLE,
     LAUNCHED,
+    SEND_STATUS_HELP,
     STATUSES,
     TRANSITIONS,
     action_change,
     allowed_actions,
     allowed_changes,
     check_change,
+    status_glossary,
 )
 
 __all__ = [
     "ACTIONS",
+    "CAMPAIGN_STATUS_HELP",
+    "DISPATCH_COUNT_HELP",
+    "SEND_STATUS_HELP",
+    "AudienceCounts",
     "AUDIENCE_COLUMNS",
     "AUDIENCE_EXTRAS",
     "FINAL",
@@ -68,6 +78,8 @@ __all__ = [
     "audience_customers",
     "audience_sizes",
     "check_change",
+    "holdout_size",
+    "status_glossary",
     "launched_campaigns",
     "list_plans",
     "load_audience",

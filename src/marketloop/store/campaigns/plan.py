@@ -19,6 +19,15 @@ Channel = Literal["email", "sms", "push", "webhook"]
 CampaignStatus = Literal["planned", "approved", "running", "paused", "completed", "cancelled"]
 
 
+def holdout_size(customers: int, fraction: float) -> int:
+    """How many of a group of ``customers`` are held out at launch: round(fraction x n), at least one when the
+    fraction is positive and the group has two or more customers (the outbox draws exactly this many)."""
+    if fraction <= 0 or customers <= 0:
+        return 0
+    k = int(round(fraction * customers))
+    return 1 if k == 0 and customers >= 2 else k
+
+
 class Interval(BaseModel):
     """A predicted quantity: point estimate and an interval (default 90 %)."""
 
@@ -74,3 +83,35 @@ class CampaignPlan(BaseModel):
     #: incremental_revenue, cost, incremental_profit, roi
     predictions: dict[str, Interval] = Field(default_factory=dict)
     rationale: str = ""
+
+    def counts(self) -> AudienceCounts:
+        """The one count of who the plan reaches: see :class:`AudienceCounts`."""
+        included = [g for g in self.groups if g.included]
+        held = {g.group: holdout_size(g.customers, self.holdout_fraction) for g in included}
+        by_variant: dict[str, int] = {}
+        for g in included:
+            by_variant[g.variant or "-"] = by_variant.get(g.variant or "-", 0) + g.customers - held[g.group]
+        audience = sum(g.customers for g in included)
+        holdout = sum(held.values())
+        return AudienceCounts(
+            audience=audience,
+            contacted=audience - holdout,
+            holdout=holdout,
+            left_out=sum(g.customers for g in self.groups if not g.included),
+            contacted_by_variant=by_variant,
+        )
+
+
+class AudienceCounts(BaseModel):
+    """Who a plan reaches, counted one way everywhere (plan, rationale, report, launch, API, dashboard):
+    ``audience`` = ``contacted`` + ``holdout``. ``contacted`` customers are messaged (some may still be skipped
+    at send time, e.g. a consent withdrawn since); the ``holdout`` is drawn at random from each group at
+    launch and never messaged, so that the effect can be measured; ``left_out`` are the customers the
+    planner considered and did not select."""
+
+    model_config = ConfigDict(extra="forbid")
+    audience: int
+    contacted: int
+    holdout: int
+    left_out: int
+    contacted_by_variant: dict[str, int] = Field(default_factory=dict)

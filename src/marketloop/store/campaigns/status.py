@@ -45,6 +45,58 @@ LAUNCHED: tuple[str, ...] = ("running", "paused", "completed")
 LAUNCHABLE: tuple[str, ...] = ("approved", "running", "paused")
 
 
+#: What each campaign status means, for people (CLI help, the API's glossary, the dashboard's badges).
+CAMPAIGN_STATUS_HELP: dict[str, str] = {
+    "planned": "the plan and its predicted effect are stored; nothing is sent until it is approved",
+    "approved": "someone agreed to send it (the fairness guard looked first); launching writes the outbox",
+    "running": "launched: its messages are in the outbox and the dispatcher delivers them as they fall due",
+    "paused": "sending stopped before the next batch; resume to go on",
+    "completed": "every message is done (sent, skipped or failed); outcomes keep counting until the "
+    "attribution window closes",
+    "cancelled": "stopped for good before or during sending; nothing more is sent",
+}
+
+#: What each status of one message in the outbox means.
+SEND_STATUS_HELP: dict[str, str] = {
+    "waiting": "waits for the bandit to choose its variant in the next wave",
+    "queued": "in the outbox, due now or at its send time (or after the customer's quiet hours)",
+    "sending": "handed to the channel, waiting for its answer",
+    "sent": "delivered to the channel",
+    "skipped": "not sent: the send-time checks refused it (no consent, suppressed, frequency cap); it stays in "
+    "the treated arm of the measurement",
+    "dead": "failed on every attempt (the channel kept refusing); not retried any more",
+    "holdout": "held out at random at launch and never messaged, to measure the effect against",
+}
+
+#: What the counts of one dispatch run (`campaign launch` / `campaign dispatch`) mean.
+DISPATCH_COUNT_HELP: dict[str, str] = {
+    "sent": "messages delivered in this run",
+    "skipped": "messages the send-time checks refused in this run (by reason below)",
+    "deferred": "times a message was moved to a later time (the customer's quiet hours, or the plan's send "
+    "time); it is sent then, so one message can be deferred more than once and still be sent",
+    "retried": "failed attempts that will be tried again after a back-off",
+    "dead": "messages that failed on their last attempt",
+    "stopped": "why the run ended: completed (nothing left to send: the campaign is completed), waiting until "
+    "a time (the next message is due later, e.g. after quiet hours: run again then, or let the worker do it), "
+    "waiting for allocation (a bandit's next wave), paused, limit (the message limit was reached), or the "
+    "campaign's lock was taken over by another dispatcher",
+}
+
+
+def status_glossary() -> dict[str, dict[str, str]]:
+    """Every status word shown to people, with its meaning: campaign statuses, outbox statuses, dispatch counts."""
+    return {
+        "campaign": dict(CAMPAIGN_STATUS_HELP),
+        "send": dict(SEND_STATUS_HELP),
+        "dispatch": dict(DISPATCH_COUNT_HELP),
+    }
+
+
+def help_lines(meanings: dict[str, str]) -> str:
+    """The meanings as lines for `--help` (one paragraph per word: Typer keeps blank-line-separated lines)."""
+    return "\n\n".join(f"{word}: {text}." for word, text in meanings.items())
+
+
 def allowed_changes(status: str) -> list[str]:
     """The statuses a campaign in ``status`` may move to (none for a final status)."""
     return sorted(TRANSITIONS.get(status, {}))

@@ -58,20 +58,23 @@ export function setTitle(text) {
 const nf = (digits) => new Intl.NumberFormat("en-GB", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const isNum = (v) => typeof v === "number" && Number.isFinite(v);
 
+/** `v`, or 0 when it rounds to zero at `d` digits: never "-0.00". */
+const nz = (v, d) => (Math.abs(v) < 0.5 * 10 ** -d ? 0 : v);
+
 export const fmt = {
-  int: (v) => (isNum(v) ? nf(0).format(Math.round(v)) : "–"),
-  num: (v, d = 2) => (isNum(v) ? nf(d).format(v) : "–"),
-  money: (v) => (isNum(v) ? nf(Math.abs(v) >= 1000 ? 0 : 2).format(v) : "–"),
-  pct: (v, d = 1) => (isNum(v) ? `${nf(d).format(v * 100)} %` : "–"),
-  signedPct: (v, d = 2) => (isNum(v) ? `${v > 0 ? "+" : ""}${nf(d).format(v * 100)} pp` : "–"),
-  signed: (v, d = 2) => (isNum(v) ? `${v > 0 ? "+" : ""}${nf(d).format(v)}` : "–"),
+  int: (v) => (isNum(v) ? nf(0).format(nz(Math.round(v), 0)) : "–"),
+  num: (v, d = 2) => (isNum(v) ? nf(d).format(nz(v, d)) : "–"),
+  money: (v) => (isNum(v) ? nf(Math.abs(v) >= 1000 ? 0 : 2).format(nz(v, Math.abs(v) >= 1000 ? 0 : 2)) : "–"),
+  pct: (v, d = 1) => (isNum(v) ? `${nf(d).format(nz(v * 100, d))} %` : "–"),
+  signedPct: (v, d = 2) => (isNum(v) ? `${nz(v * 100, d) > 0 ? "+" : ""}${nf(d).format(nz(v * 100, d))} pp` : "–"),
+  signed: (v, d = 2) => (isNum(v) ? `${nz(v, d) > 0 ? "+" : ""}${nf(d).format(nz(v, d))}` : "–"),
   date: (v) => (v ? String(v).slice(0, 10) : "–"),
   datetime: (v) => (v ? String(v).replace("T", " ").slice(0, 16) : "–"),
   text: (v) => (v === null || v === undefined || v === "" ? "–" : String(v)),
 };
 
 const LABELS = { clv: "Predicted value (CLV)", clv_low: "CLV, low end", clv_high: "CLV, high end", aov: "Average order value",
-  p_alive: "Probability still active", r_score: "Recency score (1-5)", f_score: "Frequency score (1-5)",
+  p_alive: "Chance of ordering again (not lapsed for good)", churn_probability: "Churn risk (chance of no order in the horizon)", r_score: "Recency score (1-5)", f_score: "Frequency score (1-5)",
   m_score: "Monetary score (1-5)", propensity_30d: "Chance of an order in 30 days", roi: "ROI",
   recency_days: "Days since last order", as_of: "Profile as of", computed_at: "Computed at" };
 

@@ -2,7 +2,7 @@
 // and once sent, the report: lift against the holdout with intervals, next to what was predicted.
 
 import { get, post } from "../api.js";
-import { PREDICTED, planOf, predictionsOf } from "../campaign_data.js";
+import { PREDICTED, legend, planOf, predictionsOf, statusBadge, statusGlossary } from "../campaign_data.js";
 import { intervalChart, missingChartsNote } from "../charts.js";
 import { start } from "../shell.js";
 import { badge, card, context, empty, errorBox, fields, fmt, h, interval, kpi, label, loading, put, render, setTitle, table } from "../ui.js";
@@ -15,9 +15,11 @@ start(async () => {
   const id = ctx.campaignId;
   const path = `/v1/campaigns/${encodeURIComponent(id)}`;
   let timer = null;
+  let words = { campaign: {}, send: {}, dispatch: {} };
 
   async function show() {
-    const c = await get(path);
+    const [c, glossary] = await Promise.all([get(path), statusGlossary()]);
+    words = glossary;
     const plan = planOf(c);
     const status = c.status || "planned";
     setTitle(c.name || plan.name || `Campaign ${id}`);
@@ -27,6 +29,7 @@ start(async () => {
       missingChartsNote(),
       header(c, plan, status),
       actions(status, c.allowed_actions),
+      h("p", { class: "muted small status-meaning" }, `${status}: ${words.campaign[status] || ""}`),
       LAUNCHED.has(status) ? card("Delivery", liveSlot) : null,
       LAUNCHED.has(status) ? h("div", { id: "results" }, card(status === "completed" ? "Results" : "Results so far", reportSlot)) : null,
       predictedSection(c, plan),
@@ -41,7 +44,7 @@ start(async () => {
 
   function header(c, plan, status) {
     const created = c.created_at || plan.created_at;
-    return h("div", { class: "page-header" }, badge(status),
+    return h("div", { class: "page-header" }, statusBadge(status, words.campaign),
       h("span", { class: "muted" }, [`id ${id}`, created ? `planned ${fmt.datetime(created)}` : null,
         (c.objective || plan.objective) ? `objective: ${String(c.objective || plan.objective).replace(/_/g, " ")}` : null]
         .filter(Boolean).join(" · ")),
@@ -100,9 +103,15 @@ start(async () => {
       .filter((k) => k in counts && (always.includes(k) || counts[k] > 0));
     const hints = { queued: "waiting to be delivered", sent: "confirmed by the channel", skipped: "consent, caps, suppression",
       dead: "failed for good", holdout: "never messaged", waiting: "for the bandit", sending: "in flight" };
+    const meaning = (k) => words.send[k] || hints[k];
     const worker = s.worker || {};
     put(slot,
-      h("div", { class: "kpis kpis-compact" }, keys.map((k) => kpi(label(k), fmt.int(counts[k]), hints[k]))),
+      h("div", { class: "kpis kpis-compact" }, keys.map((k) => {
+        const tile = kpi(label(k), fmt.int(counts[k]), hints[k]);
+        if (meaning(k)) tile.title = `${k}: ${meaning(k)}`;
+        return tile;
+      })),
+      legend("What the delivery statuses mean", words.send, keys),
       worker.note || worker.last_error ? h("p", { class: "muted small" },
         worker.last_error ? `Dispatcher error: ${worker.last_error}` : sentence(worker.note)) : null,
     );
@@ -142,7 +151,7 @@ start(async () => {
     const groups = (r.by_segment || []).filter((g) => g.conversion_lift !== null && g.conversion_lift !== undefined);
     put(slot, 
       h("div", { class: "kpis" },
-        kpi("Audience", fmt.int(f.audience), `${fmt.int(f.holdout)} in the holdout`),
+        kpi("Contacted", fmt.int(f.treated), `+ ${fmt.int(f.holdout)} in the holdout (never messaged)`),
         kpi("Sent", fmt.int(f.sent), f.delivered !== undefined ? `${fmt.int(f.delivered)} delivered` : null),
         kpi("Opened", fmt.int(f.opened), f.sent ? `${fmt.pct(f.opened / f.sent)} of sent` : null),
         kpi("Clicked", fmt.int(f.clicked), f.sent ? `${fmt.pct(f.clicked / f.sent)} of sent` : null),
@@ -233,7 +242,10 @@ start(async () => {
         { key: "discount", label: "Discount", num: true, value: (v) => v.offer && v.offer.discount, format: (v) => fmt.pct(v, 0) },
         { key: "subject", label: "Subject", format: fmt.text },
       ], variants)) : null,
-      plan.holdout_fraction !== undefined ? h("p", { class: "muted small" }, `Holdout: ${fmt.pct(plan.holdout_fraction, 0)} of the audience, drawn at random at launch.`) : null);
+      plan.holdout_fraction !== undefined ? h("p", { class: "muted small" }, c.counts
+        ? `Audience ${fmt.int(c.counts.audience)}: ${fmt.int(c.counts.contacted)} contacted and ${fmt.int(c.counts.holdout)} `
+          + `(${fmt.pct(plan.holdout_fraction, 0)}) held out at random at launch, never messaged.`
+        : `Holdout: ${fmt.pct(plan.holdout_fraction, 0)} of the audience, drawn at random at launch.`) : null);
   }
 
   window.addEventListener("pagehide", () => clearTimeout(timer));

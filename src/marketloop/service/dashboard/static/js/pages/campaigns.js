@@ -1,13 +1,13 @@
 // Campaigns: every campaign with its status and headline predictions (GET /v1/campaigns).
 
 import { get } from "../api.js";
-import { headline, idOf, planOf } from "../campaign_data.js";
+import { headline, idOf, legend, planOf, statusBadge, statusGlossary } from "../campaign_data.js";
 import { start } from "../shell.js";
-import { badge, card, context, empty, fmt, h, render, table } from "../ui.js";
+import { card, context, empty, fmt, h, render, table } from "../ui.js";
 
 start(async () => {
   const { canWrite } = context();
-  const data = await get("/v1/campaigns");
+  const [data, words] = await Promise.all([get("/v1/campaigns"), statusGlossary()]);
   const items = Array.isArray(data) ? data : (data.items || data.campaigns || []);
   const newButton = canWrite
     ? h("a", { class: "btn btn-primary", href: "/dashboard/campaigns/new" }, "New campaign")
@@ -28,11 +28,14 @@ start(async () => {
     card(null, table([
       { key: "_name", label: "Campaign", header: true, format: (v, r) => v || r._id,
         link: (r) => `/dashboard/campaigns/${encodeURIComponent(r._id)}` },
-      { key: "status", label: "Status", format: (v) => (v ? badge(v) : "–") },
+      { key: "status", label: "Status", format: (v) => (v ? statusBadge(v, words.campaign) : "–") },
       { key: "objective", label: "Objective", value: (r) => r.objective ?? planOf(r).objective, format: (v) => fmt.text(v && String(v).replace(/_/g, " ")) },
-      { key: "reach", label: "Reach", num: true, value: (r) => r._h.reach, format: fmt.int },
+      { key: "reach", label: "Contacted", num: true, value: (r) => r._h.reach, format: fmt.int },
+      { key: "holdout", label: "Holdout", num: true, value: (r) => r._h.holdout, format: fmt.int },
       { key: "profit", label: "Predicted incr. profit", num: true, value: (r) => r._h.profit, format: fmt.money },
       { key: "created_at", label: "Created", value: (r) => r.created_at ?? planOf(r).created_at, format: fmt.date },
-    ], rows)),
+    ], rows), h("p", { class: "muted small" }, "Contacted customers are messaged; the holdout is drawn at random "
+      + "from the same groups and never messaged, so the effect can be measured against it."),
+    legend("What the statuses mean", words.campaign)),
   );
 });

@@ -64,6 +64,15 @@ function recsView(data, emptyText) {
   data.model ? h("p", { class: "muted small" }, `Model: ${data.model.name || "?"} v${data.model.version ?? "?"}`) : null);
 }
 
+/** What the churn risk means: no order within the horizon, and what the customer's band has meant so far. */
+function churnNote(churn, band, model) {
+  if (!churn) return model ? `model: ${model}` : null;
+  const seen = (churn.bands || []).find((b) => b.band === band);
+  return [`chance of ${churn.definition}`, seen && seen.observed_rate != null
+    ? `${fmt.pct(seen.observed_rate, 0)} of the ${String(band).replace("_", " ")} band churned last time` : null,
+  model ? `model: ${model}` : null].filter(Boolean).join("; ");
+}
+
 start(async () => {
   const id = context().customerId;
   setTitle(`Customer ${id}`);
@@ -91,7 +100,7 @@ start(async () => {
       kpi("Orders", fmt.int(p.orders)),
       kpi("Revenue", fmt.money(p.revenue)),
       kpi("Predicted value", fmt.money(p.clv), p.clv_low !== undefined ? `${fmt.money(p.clv_low)} to ${fmt.money(p.clv_high)}` : null),
-      kpi("Churn risk", fmt.pct(p.churn_probability, 0), p.churn_model ? `model: ${p.churn_model}` : null, p.churn_probability > 0.6 ? "bad" : null),
+      kpi("Churn risk", fmt.pct(p.churn_probability, 0), churnNote(data.churn, band, p.churn_model), band === "very_high" ? "bad" : null),
       kpi("Next order", p.next_order_at ? fmt.date(p.next_order_at) : "not expected", p.propensity_30d !== undefined ? `${fmt.pct(p.propensity_30d, 0)} chance in 30 days` : null),
     ) : card(null, empty("No profile for this customer yet.", data.next_step || "Profiles are built for customers with orders.",
       data.next_step ? null : "marketloop analyze")),

@@ -48,7 +48,7 @@ start(async () => {
       top ? kpi("Most revenue", top.segment, `${fmt.pct(top.revenue_share)} of revenue`) : null,
       risky ? kpi("Highest churn risk", risky.segment, `${fmt.pct(risky.churn)} on average`, "bad") : null,
     ),
-    bandTiles(data.churn_bands, total),
+    bandTiles(data.churn_bands, total, data.churn),
     !chartsAvailable() ? null : h("div", { class: "grid-2" },
       card("Size and revenue",
         chart("Share of customers and of revenue", { type: "bar", labels, horizontal: true, height: 40 + 30 * labels.length,
@@ -65,11 +65,18 @@ start(async () => {
 });
 
 /** Customers per churn-risk band, as compact tiles (low to very high). */
-function bandTiles(bands, total) {
+function bandTiles(bands, total, churn) {
   const order = ["low", "medium", "high", "very_high"];
   if (!bands || !Object.keys(bands).length) return null;
   const present = [...order, ...Object.keys(bands).filter((b) => !order.includes(b))];
+  const seen = Object.fromEntries(((churn && churn.bands) || []).map((b) => [b.band, b]));
+  const sub = (b) => [total ? `${fmt.pct((bands[b] || 0) / total, 0)} of profiled customers` : null,
+    seen[b] && seen[b].observed_rate != null ? `${fmt.pct(seen[b].observed_rate, 0)} churned last time` : null]
+    .filter(Boolean).join("; ");
   return h("div", null, h("h2", { class: "section-title" }, "Churn risk"),
+    churn ? h("p", { class: "muted small" }, `Churn risk is the chance of ${churn.definition}. Bands are quantiles of it `
+      + "(the riskiest tenth is very high); each shows the share of its customers who churned on the latest "
+      + "snapshot whose outcome is known.") : null,
     h("div", { class: "kpis kpis-compact" }, present.map((b) => kpi(`${b.replace("_", " ")} risk`, fmt.int(bands[b] || 0),
-      total ? `${fmt.pct((bands[b] || 0) / total, 0)} of profiled customers` : null, b === "very_high" ? "bad" : null))));
+      sub(b), b === "very_high" ? "bad" : null))));
 }
