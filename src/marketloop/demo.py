@@ -292,6 +292,12 @@ def step_recs(ctx: DemoContext) -> None:
     demo_step(ctx)
 
 
+def step_forecast(ctx: DemoContext) -> None:
+    from marketloop.forecast.report import demo_step
+
+    demo_step(ctx)
+
+
 def step_content(ctx: DemoContext) -> None:
     from marketloop.content.demo import demo_step
 
@@ -303,6 +309,7 @@ STEPS: list[tuple[str, Step]] = [
     ("customers", step_customers),
     ("recommendations", step_recs),
     ("content", step_content),
+    ("forecast", step_forecast),
     ("plan", step_plan),
     ("execute", step_execute),
     ("bandit", step_bandit),

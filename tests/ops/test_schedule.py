@@ -46,7 +46,9 @@ def _scheduler(tmp_path, clock, **settings):
 def test_a_plugged_in_job_runs_at_its_cron_time_on_the_injected_clock(tmp_path, calls) -> None:
     clock = SimClock(T0)
     store, sched = _scheduler(
-        tmp_path, clock, schedules={"profiles": "off", "recs": "off", "uplift": "off", "monitor": "off"}
+        tmp_path,
+        clock,
+        schedules={"profiles": "off", "recs": "off", "uplift": "off", "monitor": "off", "forecast": "off"},
     )
     assert sched.next_due("test_count") == dt.datetime(2026, 3, 2, 9, 0)
     assert sched.tick() == []  # 08:30: not due yet
@@ -99,7 +101,7 @@ def test_the_worker_runs_due_jobs_in_its_own_pass(tmp_path, calls) -> None:
     settings = load_settings(
         db_url=str(store.url),
         run_schedules=True,
-        schedules={"monitor": "off", "uplift": "off", "profiles": "off", "recs": "off"},
+        schedules={"monitor": "off", "uplift": "off", "profiles": "off", "recs": "off", "forecast": "off"},
     )
     worker = Worker(store, settings, clock=clock)
     assert worker.mode == "none" and worker.active and worker.status()["schedules"] is True

@@ -82,12 +82,26 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
         load_dataset(store, shop.sim_dir, manifest.files, settings=settings)
         refresh_profiles(store)
         train_from_store(store, shop.models_dir, model="als", encoder="hashing")
+        _train_forecast(store)
         shop.buyer = str(
             store.read_sql("SELECT min(customer_id) AS c FROM orders WHERE customer_id IS NOT NULL")["c"][0]
         )
         for role in ("marketer", "analyst", "ingest"):
             shop.keys[role] = create_key(store, f"browser-{role}", role).token
     return shop
+
+
+def _train_forecast(store) -> None:
+    """A demand forecast and stock cover, as `marketloop forecast train` makes them (small and quick)."""
+    from marketloop.forecast.data import read_sales
+    from marketloop.forecast.inventory import save_cover, stock_cover
+    from marketloop.forecast.model import DemandForecaster
+    from marketloop.forecast.storage import save_run
+
+    run = save_run(
+        store, DemandForecaster(horizon=14, calibration_windows=1, n_estimators=30, n_jobs=1).fit(read_sales(store))
+    )
+    save_cover(store, stock_cover(store, run), run.run_id)
 
 
 # -------------------------------------------------------------------------------------- the server
@@ -362,6 +376,27 @@ def test_segments_page(ui: Browser, server: Server) -> None:
     ui.shot("03-segments")
 
 
+def test_demand_and_stock_page(ui: Browser, server: Server) -> None:
+    ui.login("analyst")
+    server.require("get /v1/forecasts", "get /v1/forecasts/runs", "get /v1/inventory")
+    ui.go("/dashboard/forecasts")
+    ui.settled()
+    page = ui.page
+    text = page.inner_text("#app")
+    assert "Units ahead" in text and "Stock against the forecast" in text, text
+    assert page.locator(".notice-error").count() == 0
+    if CHART_FILE.is_file():
+        charts = _charts(page)
+        assert charts and all(c["points"] > 0 for c in charts)
+    # pick another category from the list: the chart follows
+    link = page.locator("table a[href*='level=category']").nth(1)
+    name = link.inner_text()
+    link.click()
+    ui.settled()
+    assert name in page.inner_text("#app")
+    ui.shot("03b-demand-and-stock")
+
+
 def test_open_a_customer(ui: Browser, server: Server) -> None:
     ui.login("marketer")
     server.require(
@@ -582,6 +617,7 @@ def test_an_empty_store_says_what_to_do_next(ui: Browser, tmp_path: Path) -> Non
                 "/dashboard/customers": "marketloop analyze",
                 "/dashboard/campaigns": "No campaigns yet",
                 "/dashboard/reviews": "No review insights yet",
+                "/dashboard/forecasts": "marketloop forecast train",
             }
             for path, text in expected.items():
                 ui.go(path)

@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 
 from marketloop import __version__
+from marketloop.cli import ads as ads_cmd
 from marketloop.cli import campaign as campaign_cmd
 from marketloop.cli import content as content_cmd
 from marketloop.cli import customers as customers_cmd
@@ -21,6 +22,7 @@ from marketloop.cli import db as db_cmd
 from marketloop.cli import delivery as delivery_cmd
 from marketloop.cli import demo as demo_cmd
 from marketloop.cli import evaluate as evaluate_cmd
+from marketloop.cli import forecast as forecast_cmd
 from marketloop.cli import ingest as ingest_cmd
 from marketloop.cli import privacy as privacy_cmd
 from marketloop.cli import recs as recs_cmd
@@ -71,6 +73,8 @@ app.add_typer(evaluate_cmd.app, name="eval")
 app.add_typer(sim_cmd.app, name="sim")
 app.add_typer(customers_cmd.app)
 app.add_typer(recs_cmd.app, name="recs")
+app.add_typer(forecast_cmd.app, name="forecast")
+app.add_typer(ads_cmd.app, name="ads")
 content_cmd.register(app)
 app.add_typer(campaign_cmd.app, name="campaign")
 delivery_cmd.register(campaign_cmd.app)

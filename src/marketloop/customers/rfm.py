@@ -149,7 +149,7 @@ def rfm_facts(tx: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     end = pd.Timestamp(as_of + dt.timedelta(days=1))
     known = tx[tx["customer_id"].notna() & (tx["ts"] < end)]
     daily = daily_purchases(known)
-    grouped = daily.groupby("customer_id", sort=True)
+    grouped = daily.groupby("customer_id", sort=True, observed=True)
     facts = _ids(
         pd.DataFrame(
             {
@@ -160,11 +160,13 @@ def rfm_facts(tx: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
         )
     )
     returns = _ids(
-        known[known["is_return"]].groupby("customer_id").agg(returns=("amount", "size"), refunds=("amount", "sum"))
+        known[known["is_return"]]
+        .groupby("customer_id", observed=True)
+        .agg(returns=("amount", "size"), refunds=("amount", "sum"))
     )
     facts = facts.join(returns, how="left").fillna({"returns": 0, "refunds": 0.0})
     facts["revenue"] = facts["gross"] + facts["refunds"]  # refunds are negative
-    bought = known[~known["is_return"]].groupby("customer_id")["ts"]
+    bought = known[~known["is_return"]].groupby("customer_id", observed=True)["ts"]
     facts["last_order_at"] = _ids(bought.max()).reindex(facts.index)
     facts["first_order_at"] = _ids(bought.min()).reindex(facts.index)
     facts["recency_days"] = (pd.Timestamp(as_of) - facts["last_order_at"].dt.normalize()).dt.days.astype(int)

@@ -377,7 +377,7 @@ def rfm_summary(tx: pd.DataFrame | History, as_of: dt.date, time_unit_days: floa
         daily = daily_purchases(tx, as_of)
     daily = daily.sort_values(["customer_id", "day"], kind="stable")
     end = pd.Timestamp(as_of)
-    grouped = daily.groupby("customer_id", sort=True)
+    grouped = daily.groupby("customer_id", sort=True, observed=True)
     first = grouped["day"].min()
     last = grouped["day"].max()
     count = grouped["day"].size()
@@ -400,5 +400,5 @@ def repeat_purchases_between(tx: pd.DataFrame, start: dt.date, end: dt.date) -> 
     """Purchase days per customer in (start, end], indexed by customer id (for holdout checks)."""
     daily = daily_purchases(tx, end)
     window = daily[daily["day"] > pd.Timestamp(start)]
-    counts = window.groupby("customer_id").size()
+    counts = window.groupby("customer_id", observed=True).size()
     return counts.set_axis(counts.index.astype(str))

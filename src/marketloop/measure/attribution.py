@@ -95,8 +95,8 @@ def campaign_outcomes(store, campaign_id: str, *, window_days: int) -> pd.DataFr
     ]
     agg = inside.groupby("send_id").agg(orders=("total", "size"), revenue=("total", "sum"))
     sends = sends.merge(agg, left_on="send_id", right_index=True, how="left")
-    sends["orders"] = sends["orders"].fillna(0).astype(int)
-    sends["revenue"] = sends["revenue"].fillna(0.0).astype(float)
+    sends["orders"] = pd.to_numeric(sends["orders"]).fillna(0).astype(int)
+    sends["revenue"] = pd.to_numeric(sends["revenue"]).fillna(0.0).astype(float)
     sends["converted"] = sends["orders"] > 0
     return sends
 

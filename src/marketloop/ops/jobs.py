@@ -202,6 +202,30 @@ def monitor_job(ctx: JobContext) -> JobResult:
     return JobResult("ok", "; ".join(parts), json.loads(json.dumps(figures, default=str)))
 
 
+def forecast_job(ctx: JobContext) -> JobResult:
+    """Refit the demand forecast (daily, 28 days ahead) and the stock cover the planner and campaigns read."""
+    from marketloop.errors import InputError
+    from marketloop.forecast.data import read_sales
+    from marketloop.forecast.inventory import save_cover, stock_cover
+    from marketloop.forecast.model import DemandForecaster
+    from marketloop.forecast.storage import save_run
+
+    try:
+        history = read_sales(ctx.store)
+        model = DemandForecaster().fit(history)
+    except InputError as exc:  # no sales yet, or too little history for the horizon
+        return JobResult("skipped", exc.message)
+    run = save_run(ctx.store, model, now=ctx.now())
+    cover = stock_cover(ctx.store, run)
+    save_cover(ctx.store, cover, run.run_id, now=ctx.now())
+    risks = {str(k): int(v) for k, v in cover["risk"].value_counts().items()} if len(cover) else {}
+    return JobResult(
+        "ok",
+        f"run {run.run_id}: {run.metrics['series']['product']} products; stock cover {risks or 'n/a'}",
+        {"run_id": run.run_id, "series": run.metrics["series"], "risks": risks},
+    )
+
+
 register_job(Job("profiles", refresh_profiles_job, "refresh the customer profiles", "0 2 * * *"), replace=True)
 register_job(
     Job("recs", retrain_recs_job, "retrain the recommender; promote it only if it is not worse", "0 3 * * *"),
@@ -214,3 +238,4 @@ register_job(
     replace=True,
 )
 register_job(Job("monitor", monitor_job, "drift, quality, freshness and reject rates", "30 * * * *"), replace=True)
+register_job(Job("forecast", forecast_job, "refit demand forecasts and stock cover", "0 4 * * *"), replace=True)

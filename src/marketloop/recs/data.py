@@ -201,6 +201,7 @@ class CatalogColumns:
     cost: list[float]
     stock: list[float]
     hidden: list[bool]
+    cover: list[float]
 
 
 @dataclass(frozen=True, eq=False)
@@ -219,6 +220,8 @@ class Catalog:
     cost: np.ndarray
     stock: np.ndarray
     hidden: np.ndarray
+    #: days of stock cover against the demand forecast (NaN: unknown), from the store's stock_cover
+    cover: np.ndarray | None = None
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, items: np.ndarray, *, id_col: str = "product_id") -> Catalog:
@@ -248,6 +251,7 @@ class Catalog:
             cost=num("cost"),
             stock=num("stock"),
             hidden=hidden,
+            cover=num("days_of_cover"),
         )
 
     @cached_property
@@ -261,6 +265,7 @@ class Catalog:
             self.cost.tolist(),
             self.stock.tolist(),
             self.hidden.tolist(),
+            (self.cover if self.cover is not None else np.full(len(self.items), np.nan)).tolist(),
         )
 
     @classmethod

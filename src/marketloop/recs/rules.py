@@ -24,6 +24,12 @@ class Rules(BaseModel):
         True, description="Drop products whose stock is 0 or less (unknown stock passes)."
     )
     exclude_hidden: bool = Field(True, description="Drop hidden products.")
+    min_days_of_cover: float | None = Field(
+        None,
+        ge=0,
+        description="Drop products whose stock covers fewer days of forecast demand than this (e.g. a "
+        "campaign's window: they are likely to sell out); products without a forecast pass.",
+    )
     categories: list[str] | None = Field(None, description="Keep only these categories.")
     brands: list[str] | None = Field(None, description="Keep only these brands.")
     min_price: float | None = Field(None, ge=0)
@@ -62,6 +68,7 @@ def apply_rules(
     excluded = set(rules.exclude_items)
     low, high = rules.min_price, rules.max_price
     out_of_stock, hidden = rules.exclude_out_of_stock, rules.exclude_hidden
+    min_cover = rules.min_days_of_cover
 
     def eligible() -> Iterator[tuple[int, float]]:
         for i, score in zip(
@@ -74,13 +81,14 @@ def apply_rules(
                 (i in skip and category not in rebuy)
                 or (out_of_stock and col.stock[i] <= 0)
                 or (hidden and col.hidden[i])
+                or (min_cover is not None and col.cover[i] < min_cover)
                 or (categories is not None and category not in categories)
                 or (brands is not None and col.brand[i] not in brands)
                 or (low is not None and not col.price[i] >= low)
                 or (high is not None and not col.price[i] <= high)
                 or (excluded and col.items[i] in excluded)
             ):
-                continue  # unknown stock (NaN) passes; an unknown price fails a price filter
+                continue  # unknown stock or cover (NaN) passes; an unknown price fails a price filter
             yield i, score
 
     ranked: Iterable[tuple[int, float]] = eligible()

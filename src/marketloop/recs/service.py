@@ -298,8 +298,22 @@ def read_catalog(store, items: np.ndarray) -> Catalog:  # noqa: ANN001 - Store
 
     products = store.read_sql(sa.select(schema.products))
     products["product_id"] = products["product_id"].astype(str)
+    products = products.merge(stock_cover(store), on="product_id", how="left")
     universe = np.union1d(items, products["product_id"].to_numpy()) if len(products) else items
     return Catalog.from_frame(products, universe)
+
+
+def stock_cover(store) -> pd.DataFrame:  # noqa: ANN001 - Store
+    """Days of cover per product from the store's ``stock_cover`` table (written with the forecasts)."""
+    import sqlalchemy as sa
+
+    from marketloop.store import schema
+
+    c = schema.stock_cover
+    cover = store.read_sql(sa.select(c.c.product_id, c.c.days_of_cover))
+    cover["product_id"] = cover["product_id"].astype(str)
+    cover["days_of_cover"] = pd.to_numeric(cover["days_of_cover"], errors="coerce")
+    return cover
 
 
 def load_service(store, models_dir) -> Recommendations:  # noqa: ANN001 - Store, Path

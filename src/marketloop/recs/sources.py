@@ -163,7 +163,8 @@ def store_interactions(store) -> InteractionFrame:  # noqa: ANN001 - Store
         non_products = set(products.loc[~products["is_product"].fillna(True).astype(bool), "product_id"].astype(str))
     else:
         non_products = set()
-    frame = pd.concat([buys, events], ignore_index=True)
+    # an empty part would make pandas 2 warn about its all-NA columns
+    frame = pd.concat([part for part in (buys, events) if len(part)] or [buys], ignore_index=True)
     frame["user"] = frame["user"].astype(str)
     frame["item"] = frame["item"].astype(str)
     frame = frame[~frame["item"].isin(non_products)]

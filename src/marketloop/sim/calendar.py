@@ -140,6 +140,7 @@ def build_calendar(start: date, days: int, rng: np.random.Generator) -> Calendar
             "name": [r[2] for r in rows],
             "region": [REGION] * len(rows),
             "discount": pa.array([r[3] for r in rows], type=pa.float64()),
+            "value": pa.nulls(len(rows), type=pa.float64()),  # the simulator has no external covariates
         },
     )
     return Calendar(start=start, days=days, demand=demand, discount=discount, table=table)

@@ -111,6 +111,12 @@ def _index_sessions(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _add_forecasts(conn: Connection) -> None:
+    """Migration 14: forecast runs, forecasts and stock cover; covariate values on the calendar."""
+    _add_columns(conn, schema.calendar, ("value",))
+    _create("forecast_runs", "forecasts", "stock_cover")(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -167,6 +173,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(12, "recs: batch for-you lists per model version", _create("recs_lists")),
     Migration(13, "events: index on session_id (row stores), for live session recommendations", _index_sessions),
+    Migration(
+        14, "forecast: forecast runs, forecasts and stock cover; covariate values on the calendar", _add_forecasts
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -149,7 +149,9 @@ consents = sa.Table(
     sa.Column("source", NAME),
 )
 
-CALENDAR_KINDS = ("holiday", "promotion", "season", "event")
+#: ``covariate`` rows carry an external daily series (a competitor price index, the weather) in ``value``,
+#: one row per day and series name; the forecasts use them as features.
+CALENDAR_KINDS = ("holiday", "promotion", "season", "event", "covariate")
 
 calendar = sa.Table(
     "calendar",
@@ -159,6 +161,7 @@ calendar = sa.Table(
     sa.Column("name", sa.String(128), primary_key=True),
     sa.Column("region", sa.String(64)),
     sa.Column("discount", sa.Float, comment="store-wide discount during a promotion, 0-1"),
+    sa.Column("value", sa.Float(precision=53), comment="the day's value of a covariate series (kind covariate)"),
 )
 
 campaigns = sa.Table(
@@ -381,7 +384,11 @@ customer_profiles = sa.Table(
     sa.Column("clv_low", MONEY, comment="5 % quantile of the value over the horizon"),
     sa.Column("clv_high", MONEY, comment="95 % quantile of the value over the horizon"),
     sa.Column("churn_probability", sa.Float, comment="probability of no purchase in the churn horizon"),
-    sa.Column("churn_band", SHORT, comment="low, medium, high or very_high"),
+    sa.Column(
+        "churn_band",
+        SHORT,
+        comment="low, medium, high or very_high: quantiles of the churn probability (40 / 30 / 20 / 10 % of customers)",
+    ),
     sa.Column("churn_model", SHORT, comment="model that produced churn_probability (lightgbm or bgnbd)"),
     sa.Column("next_order_at", sa.Date, comment="median expected date of the next order (null: not expected)"),
     sa.Column("next_order_low", sa.Date),
@@ -560,4 +567,50 @@ monitor_records = sa.Table(
     sa.Column("window_end", TS),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("figures_json", sa.Text, nullable=False),
+)
+
+# --- forecast ---
+
+forecast_runs = sa.Table(
+    "forecast_runs",
+    metadata,
+    sa.Column("run_id", sa.String(40), primary_key=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("freq", SHORT, nullable=False, comment="D (daily) or W (weekly, weeks starting Monday)"),
+    sa.Column("horizon", sa.Integer, nullable=False, comment="periods ahead"),
+    sa.Column("level", sa.Float, nullable=False, comment="prediction interval level, e.g. 90"),
+    sa.Column("method", SHORT, nullable=False, comment="lgbm, ets or seasonal_naive"),
+    sa.Column("history_end", sa.Date, nullable=False, comment="last day of sales the run learned from"),
+    sa.Column("config_json", sa.Text, nullable=False, comment="model settings and feature list"),
+    sa.Column("metrics_json", sa.Text, comment="calibration: interval half-widths per level, series counts"),
+)
+
+forecasts = sa.Table(
+    "forecasts",
+    metadata,
+    sa.Column("run_id", sa.String(40), primary_key=True),
+    sa.Column("level", SHORT, primary_key=True, comment="store, category or product"),
+    sa.Column("key", ID, primary_key=True, comment="the category or product id ('all' for the store)"),
+    sa.Column("ds", sa.Date, primary_key=True, comment="the day (or the Monday of the week)"),
+    sa.Column("forecast", sa.Float, nullable=False, comment="expected units sold"),
+    sa.Column("lo", sa.Float, nullable=False, comment="lower end of the prediction interval"),
+    sa.Column("hi", sa.Float, nullable=False, comment="upper end of the prediction interval"),
+    sa.Column("cold_start", sa.Boolean, nullable=False, default=False, comment="product forecast from its category"),
+)
+
+stock_cover = sa.Table(
+    "stock_cover",
+    metadata,
+    sa.Column("product_id", ID, primary_key=True),
+    sa.Column("run_id", sa.String(40), nullable=False, comment="the forecast run it was computed from"),
+    sa.Column("computed_at", TS, nullable=False),
+    sa.Column("stock", sa.Integer, comment="units in stock when computed"),
+    sa.Column("daily_demand", sa.Float, nullable=False, comment="forecast units per day (mean over the horizon)"),
+    sa.Column("days_of_cover", sa.Float, comment="stock / daily demand; null when nothing is expected to sell"),
+    sa.Column("window_days", sa.Integer, nullable=False, comment="the selling window the risks refer to"),
+    sa.Column("p_stockout", sa.Float, nullable=False, comment="probability that demand in the window exceeds stock"),
+    sa.Column("overstock_days", sa.Integer, nullable=False, comment="the period the overstock risk refers to"),
+    sa.Column("overstock_units", sa.Float, nullable=False, comment="stock beyond the demand expected in that period"),
+    sa.Column("p_overstock", sa.Float, nullable=False, comment="probability that stock is left after that period"),
+    sa.Column("risk", SHORT, nullable=False, comment="stockout, overstock or ok"),
 )

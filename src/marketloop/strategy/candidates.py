@@ -68,8 +68,13 @@ class ArmPrediction:
     # the (intercept, slope) covariance of each calibrated part (aligned with components): the parts'
     # errors are shared by every customer, which the variance of an audience mean must account for
     calibration_covariances: list[np.ndarray] = field(default_factory=list)
+    # clear_stock goals: the extra units of the products to clear (uplift x the customer's units of
+    # them per order)
+    incremental_units: np.ndarray | None = None
 
     def score(self, objective: str) -> np.ndarray:
+        if objective == "clear_stock":
+            return self.incremental_units if self.incremental_units is not None else np.zeros(len(self.tau))
         if objective == "incremental_profit":
             return self.incremental_profit
         if objective == "incremental_revenue":
@@ -88,6 +93,7 @@ def predict_arms(
     cost_ratio: np.ndarray,
     goal: Goal,
     demand_factor: float = 1.0,
+    units_per_order: np.ndarray | None = None,
 ) -> list[ArmPrediction]:
     p0 = np.clip(model.predict_control(X) * demand_factor, 0.0, 1.0)
     max_discount = np.array([goal.allowed_discount(c) for c in cost_ratio])
@@ -105,6 +111,8 @@ def predict_arms(
             opens, clicks = model.predict_engagement(X, arm)
             send_cost = SEND_COST.get(channel, 0.0)
             weights = {"incremental_profit": basket * (1 - cost_ratio - d), "incremental_revenue": basket * (1 - d)}
+            if units_per_order is not None:
+                weights["clear_stock"] = units_per_order
             out.append(
                 ArmPrediction(
                     arm=arm,
@@ -127,6 +135,7 @@ def predict_arms(
                     calibration_covariances=[
                         np.asarray(model.calibration_cov_[key], dtype=float) for key, _ in components
                     ],
+                    incremental_units=None if units_per_order is None else tau * units_per_order,
                 )
             )
     return out

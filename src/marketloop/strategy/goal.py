@@ -3,7 +3,7 @@
 Example (``goal.toml``)::
 
     name = "Win back lapsing customers"
-    objective = "incremental_profit"      # or incremental_revenue, conversions, reactivations
+    objective = "incremental_profit"      # or incremental_revenue, conversions, reactivations, clear_stock
     budget = 2000                         # money for discounts given away and sends
     margin_floor = 0.30                   # gross margin kept on discounted orders
     max_discount = 0.30
@@ -23,6 +23,10 @@ Example (``goal.toml``)::
     [frequency]
     max_messages = 1                      # per customer inside the window (the plan sends one)
     min_days_between = 7                  # customers messaged this recently are left out
+
+    [clear]                               # objective = "clear_stock": what to sell down
+    categories = ["garden"]               # overstocked products of these categories ...
+    product_ids = ["SKU-1", "SKU-2"]      # ... and / or these products (stock cover from `forecast train`)
 """
 
 from __future__ import annotations
@@ -32,12 +36,13 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from marketloop.errors import InputError
 from marketloop.store.campaigns import Channel
 
-Objective = Literal["incremental_profit", "incremental_revenue", "conversions", "reactivations"]
+Objective = Literal["incremental_profit", "incremental_revenue", "conversions", "reactivations", "clear_stock"]
 Segment = Literal["all", "new", "active", "lapsing", "lapsed"]
 
 
@@ -65,6 +70,14 @@ class Frequency(BaseModel):
         1, ge=1, le=10, description="messages per customer inside the window (the plan sends one)"
     )
     min_days_between: int = Field(0, ge=0, le=365, description="customers messaged this recently are left out")
+
+
+class ClearStock(BaseModel):
+    """What a clear-stock goal sells down: the overstocked products of these categories and / or these products."""
+
+    model_config = ConfigDict(extra="forbid")
+    categories: list[str] = Field(default_factory=list, description="categories whose overstocked products to clear")
+    product_ids: list[str] = Field(default_factory=list, description="products to clear")
 
 
 class Goal(BaseModel):
@@ -96,6 +109,24 @@ class Goal(BaseModel):
     )
     eligible: Eligibility = Field(default_factory=Eligibility, description="who may be contacted")
     frequency: Frequency = Field(default_factory=Frequency, description="contact limits")
+    clear: ClearStock | None = Field(None, description="objective clear_stock: the categories / products to clear")
+
+    @model_validator(mode="after")
+    def _clear(self) -> Goal:
+        # a model check: a missing [clear] never reaches a field validator
+        if self.objective == "clear_stock" and (
+            self.clear is None or not (self.clear.categories or self.clear.product_ids)
+        ):
+            raise PydanticCustomError(
+                "clear_scope", 'objective "clear_stock" needs [clear] with categories and / or product_ids'
+            )
+        if self.objective != "clear_stock" and self.clear is not None:
+            raise PydanticCustomError(
+                "clear_scope",
+                '[clear] is only for objective "clear_stock", not "{objective}"',
+                {"objective": self.objective},
+            )
+        return self
 
     @field_validator("discounts")
     @classmethod
@@ -139,9 +170,13 @@ def parse_goal(data: dict, source: str = "goal") -> Goal:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(goal)"
-        if first["type"] == "extra_forbidden":
+        if first["type"] == "clear_scope":
+            where = "clear"
+            message = f"clear: {first['msg']} in {source}"
+            hint = 'e.g. [clear] categories = ["garden"], or product_ids = ["SKU-1"]; see docs/strategy.md.'
+        elif first["type"] == "extra_forbidden":
             message = f"{where}: unknown field in {source}"
-            hint = f"Known fields: {', '.join(Goal.model_fields)}; [eligible]: {', '.join(Eligibility.model_fields)}; [frequency]: {', '.join(Frequency.model_fields)}."
+            hint = f"Known fields: {', '.join(Goal.model_fields)}; [eligible]: {', '.join(Eligibility.model_fields)}; [frequency]: {', '.join(Frequency.model_fields)}; [clear]: {', '.join(ClearStock.model_fields)}."
         elif first["type"] == "missing":
             message = f"{where}: required in {source} but missing"
             hint = 'Add it, e.g. name = "Spring win-back".'

@@ -2,8 +2,10 @@
 
 1. learn: the offer response model on the store's randomised history (features as of that test);
 2. eligible audience: the goal's filter and frequency caps, on features as of now;
-3. candidates: every allowed arm per customer on every candidate send day, the baseline corrected
-   for the market calendar; the day with the best total objective wins;
+3. candidates: every allowed arm per customer on every candidate send day, the baseline scaled by
+   the demand forecast (calendar, promotions, prices: :func:`marketloop.forecast.baseline.demand_factor`);
+   the day with the best total objective wins (``clear_stock``: predicted extra units of the
+   overstocked products, up to the units to move);
 4. choose: the audience's offer (the cheapest that pays, or a costlier one clearly better on
    average), and per customer another arm or nothing where the predicted advantage is clear of the
    prediction's uncertainty; within the budget (see :func:`marketloop.strategy.candidates.choose`);
@@ -24,10 +26,10 @@ import pandas as pd
 
 from marketloop.clock import utcnow
 from marketloop.errors import InputError
+from marketloop.forecast.baseline import demand_factor
 from marketloop.store import schema
 from marketloop.store.campaigns import CampaignPlan, GroupPlan, Offer, Variant
 from marketloop.store.engine import Store
-from marketloop.strategy.calendar_effect import fit_demand
 from marketloop.strategy.candidates import ArmPrediction, choose, predict_arms
 from marketloop.strategy.features import FEATURES, basket_and_cost, customer_features, store_now
 from marketloop.strategy.goal import Goal
@@ -161,11 +163,21 @@ def plan_campaign(
         )
     basket, cost = basket_and_cost(store, feats, as_of=now)
     X = feats[list(FEATURES)].to_numpy()
-    demand = fit_demand(store)
+    clear = _clear_targets(store, goal, feats.index) if goal.objective == "clear_stock" else None
     best = None
     for day in candidate_days(goal, now):
-        factor = demand.factor(day, history.sent_at.date(), goal.window_days)
-        arms = predict_arms(model, X, feats, basket.to_numpy(), cost.to_numpy(), goal, factor)
+        demand = demand_factor(store, day, history.sent_at.date(), goal.window_days)
+        factor = demand.factor
+        arms = predict_arms(
+            model,
+            X,
+            feats,
+            basket.to_numpy(),
+            cost.to_numpy(),
+            goal,
+            factor,
+            None if clear is None else clear["per_order"],
+        )
         if not arms:
             raise InputError(
                 f"discounts/channels: the history has no randomised data for any of the goal's offers "
@@ -174,10 +186,13 @@ def plan_campaign(
                 hint=f"Offers with history: {', '.join(model.arms_)}.",
             )
         choice, best_any, reason = choose(arms, goal.objective, goal.budget)
+        if clear is not None:
+            choice, reason = _cap_units(arms, choice, reason, clear["units_to_move"])
         total = sum(float(a.score(goal.objective)[choice == k].sum()) for k, a in enumerate(arms))
         if best is None or total > best[0] + 1e-9:
-            best = (total, day, factor, arms, choice, best_any, reason)
-    _, day, factor, arms, choice, best_any, reason = best
+            best = (total, day, demand, arms, choice, best_any, reason)
+    _, day, demand, arms, choice, best_any, reason = best
+    factor = demand.factor
     send_at = dt.datetime.combine(day, dt.time(send_hour))
 
     decisions = _decisions(feats.index, arms, choice, best_any, reason)
@@ -204,7 +219,7 @@ def plan_campaign(
         "history_campaigns": history.campaigns,
         "history_customers": int(len(history.rows)),
         "calendar_factor": round(factor, 3),
-        "calendar_effects": demand.effects(),
+        "demand_forecast": demand.to_dict(),
         "send_day": day.isoformat(),
         "eligible": int(len(feats)),
         "arms": [a.arm for a in arms],
@@ -221,11 +236,65 @@ def plan_campaign(
         groups=groups,
         predictions=totals,
     )
+    if clear is not None:
+        included = choice >= 0
+        units = sum(float(a.incremental_units[(choice == k) & included].sum()) for k, a in enumerate(arms))
+        facts["clear_stock"] = {
+            "products": len(clear["product_ids"]),
+            "units_to_move": round(clear["units_to_move"], 1),
+            "predicted_units": round(units * (1.0 - goal.holdout_fraction), 1),
+        }
     plan.rationale = TemplateRationaleWriter().write(plan, goal, facts)
     if len(audience):
-        audience["products_json"] = products_json(store, audience["customer_id"])
+        audience["products_json"] = products_json(
+            store,
+            audience["customer_id"],
+            window_days=goal.window_days,
+            only=None if clear is None else clear["product_ids"],
+        )
     audience.insert(0, "campaign_id", campaign_id)
     return PlanResult(plan=plan, goal=goal, audience=audience, decisions=decisions, facts=facts)
+
+
+def _clear_targets(store: Store, goal: Goal, customers: pd.Index) -> dict:
+    """The overstocked products a clear-stock goal sells down, the units to move, and each customer's
+    units of them per order."""
+    from marketloop.forecast.baseline import units_per_order
+    from marketloop.forecast.inventory import overstocked
+
+    scope = goal.clear
+    targets = overstocked(store, categories=scope.categories or None, product_ids=scope.product_ids or None)
+    if targets.empty:
+        raise InputError(
+            "clear: no overstocked product in the goal's categories / products (or no stock cover yet)",
+            field="clear",
+            value=scope.model_dump(),
+            hint="Run `marketloop forecast train` to compute stock cover, then list categories with overstock "
+            "(marketloop forecast stock --risk overstock).",
+        )
+    ids = targets["product_id"].tolist()
+    return {
+        "product_ids": ids,
+        "units_to_move": float(targets["overstock_units"].sum()),
+        "per_order": units_per_order(store, customers, ids),
+    }
+
+
+def _cap_units(
+    arms: list[ArmPrediction], choice: np.ndarray, reason: np.ndarray, units_to_move: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the customers with the most extra units per unit of spend until the predicted extra units
+    reach the units to move; the rest are left out ('stock_cleared')."""
+    rows = np.arange(len(choice))
+    units = np.array([arms[k].incremental_units[i] if k >= 0 else 0.0 for i, k in zip(rows, choice, strict=True)])
+    spend = np.array([arms[k].spend[i] if k >= 0 else 0.0 for i, k in zip(rows, choice, strict=True)])
+    order = np.argsort(-(units / np.maximum(spend, 1e-6)), kind="mergesort")
+    cum = np.cumsum(np.where(choice[order] >= 0, units[order], 0.0))
+    over = order[(cum - units[order] >= units_to_move) & (choice[order] >= 0)]
+    choice, reason = choice.copy(), reason.copy()
+    choice[over] = -1
+    reason[over] = "stock_cleared"
+    return choice, reason
 
 
 def _decisions(

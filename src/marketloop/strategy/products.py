@@ -21,8 +21,16 @@ if TYPE_CHECKING:
 
 
 def featured_products(
-    store: Store, customer_ids: list[str], n: int = 3, as_of: dt.datetime | None = None
+    store: Store,
+    customer_ids: list[str],
+    n: int = 3,
+    as_of: dt.datetime | None = None,
+    window_days: int | None = None,
+    only: list[str] | None = None,
 ) -> dict[str, list[str]]:
+    """``window_days``: also leave out products likely to sell out within the window (the forecast's
+    stock cover, :func:`marketloop.forecast.inventory.sellout_risk_products`); ``only``: feature only
+    these products (a clear-stock campaign's overstocked products)."""
     as_of = as_of or store_now(store)
     e, p, o, lines = schema.events, schema.products, schema.orders, schema.order_lines
     since = as_of - dt.timedelta(days=90)
@@ -39,6 +47,12 @@ def featured_products(
         )
         .group_by(p.c.product_id, p.c.category),
     )
+    if window_days is not None:
+        from marketloop.forecast.inventory import sellout_risk_products
+
+        sellers = sellers[~sellers["product_id"].astype(str).isin(sellout_risk_products(store, window_days))]
+    if only is not None:
+        sellers = sellers[sellers["product_id"].astype(str).isin(set(only))]
     if sellers.empty:
         return {c: [] for c in customer_ids}
     sellers = sellers.sort_values(["units", "product_id"], ascending=[False, True])
@@ -59,8 +73,14 @@ def featured_products(
     return {c: by_category.get(top.get(c), overall) if c in wanted else overall for c in map(str, customer_ids)}
 
 
-def products_json(store, customer_ids: pd.Series, n: int = 3) -> list[str]:  # noqa: ANN001
+def products_json(
+    store,  # noqa: ANN001
+    customer_ids: pd.Series,
+    n: int = 3,
+    window_days: int | None = None,
+    only: list[str] | None = None,
+) -> list[str]:
     import json
 
-    featured = featured_products(store, customer_ids.astype(str).tolist(), n=n)
+    featured = featured_products(store, customer_ids.astype(str).tolist(), n=n, window_days=window_days, only=only)
     return [json.dumps(featured.get(c, [])) for c in customer_ids.astype(str)]

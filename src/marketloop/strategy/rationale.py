@@ -18,6 +18,7 @@ OBJECTIVES = {
     "incremental_revenue": "incremental revenue",
     "conversions": "incremental conversions",
     "reactivations": "reactivated customers",
+    "clear_stock": "overstocked units sold",
 }
 
 
@@ -70,6 +71,8 @@ def group_reason(
             f"Left out ({kind}): every offer breaks the margin floor or the maximum discount for them "
             f"(their cost ratio leaves no room); the best would make {_money(per)} per customer."
         )
+    if why == "stock_cleared":
+        return f"Left out ({kind}): the customers before them already move the units to clear, so contacting them would only cost discounts."
     if why == "budget":
         return f"Left out ({kind}): worth contacting ({_money(per)} per customer with {offer}), but the budget ran out on better groups first."
     if uplift_pts < 0:
@@ -132,11 +135,15 @@ class TemplateRationaleWriter:
             )
         cal = facts.get("calendar_factor", 1.0)
         if abs(cal - 1.0) >= 0.02:
-            effects = ", ".join(f"{k} x{v}" for k, v in facts.get("calendar_effects", {}).items())
             parts.append(
-                f"The market calendar makes the send window {cal:.2f}x as busy as the test the models learned from"
-                + (f" (history shows {effects})" if effects else "")
-                + "; baseline purchases were scaled accordingly."
+                f"The demand forecast (holidays, promotions, seasons and prices included) makes the send window "
+                f"{cal:.2f}x as busy as the test the models learned from; baseline purchases were scaled accordingly."
+            )
+        clear = facts.get("clear_stock")
+        if clear:
+            parts.append(
+                f"Stock to clear: {clear['units_to_move']:,.0f} units beyond expected demand in {clear['products']} products; "
+                f"the plan is predicted to sell {clear['predicted_units']:,.0f} more of them than without it."
             )
         parts.append(
             f"Uplift was learned with a {facts['learner'].replace('_', '-')} on {facts['history_customers']:,} customers of a "

@@ -215,6 +215,7 @@ CALENDAR = EntitySpec(
         _text("name", 128, required=True),
         _text("region", 64),
         FieldSpec("discount", "float", min=0.0, max=1.0),
+        FieldSpec("value", "float"),
     ),
 )
 

@@ -1,0 +1,1 @@
+"""Demand forecasts per product, category and store; stock cover; the market calendar as features."""
