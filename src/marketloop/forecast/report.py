@@ -7,12 +7,10 @@ from typing import Any
 
 import pandas as pd
 
-from marketloop.report import Section
+from marketloop.report import Chart, Section, Series
 
 
 def demo_step(ctx: Any, horizon: int = 28) -> None:
-    import plotly.graph_objects as go
-
     from marketloop.forecast.data import read_sales
     from marketloop.forecast.inventory import save_cover, stock_cover
     from marketloop.forecast.model import DemandForecaster
@@ -25,16 +23,29 @@ def demo_step(ctx: Any, horizon: int = 28) -> None:
     fc = read_forecasts(ctx.store, run.run_id, level="store")
     since = run.history_end - pd.Timedelta(days=90)
     sold = daily_history(ctx.store, "store", "all", since)
-    fig = go.Figure()
-    fig.add_scatter(x=sold["ds"], y=sold["units"], name="units sold", mode="lines")
-    fig.add_scatter(
-        x=fc["ds"], y=fc["hi"], name=f"{run.level:g} % interval", mode="lines", line={"width": 0}, showlegend=False
+    dates = sorted(set(pd.to_datetime(sold["ds"])) | set(pd.to_datetime(fc["ds"])))
+    sold_by = dict(zip(pd.to_datetime(sold["ds"]), sold["units"].astype(float), strict=True))
+    fc_by = {pd.Timestamp(r.ds): r for r in fc.assign(ds=pd.to_datetime(fc["ds"])).itertuples(index=False)}
+
+    def along(get) -> list[float | None]:  # noqa: ANN001
+        return [get(d) for d in dates]
+
+    chart = Chart(
+        title="Store: units per day, the last 90 days and the forecast",
+        kind="line",
+        labels=[d.date().isoformat() for d in dates],
+        series=[
+            Series("units sold", along(lambda d: sold_by.get(d))),
+            Series("forecast", along(lambda d: float(fc_by[d].forecast) if d in fc_by else None)),
+            Series(f"{run.level:g} % interval, low", along(lambda d: float(fc_by[d].lo) if d in fc_by else None)),
+            Series(f"{run.level:g} % interval, high", along(lambda d: float(fc_by[d].hi) if d in fc_by else None)),
+        ],
+        x_title="day",
+        y_title="units",
+        value_format="int",
+        label_title="day",
+        description="Units sold per day over the last 90 days, then the forecast with its interval.",
     )
-    fig.add_scatter(
-        x=fc["ds"], y=fc["lo"], name=f"{run.level:g} % interval", mode="lines", line={"width": 0}, fill="tonexty"
-    )
-    fig.add_scatter(x=fc["ds"], y=fc["forecast"], name="forecast", mode="lines")
-    fig.update_layout(title="Store: units per day, the last 90 days and the forecast", height=360)
     counts = cover["risk"].value_counts().to_dict() if len(cover) else {}
     risky = cover[cover["risk"] != "ok"].head(10)[
         ["product_id", "stock", "daily_demand", "days_of_cover", "p_stockout", "overstock_units", "risk"]
@@ -52,7 +63,7 @@ def demo_step(ctx: Any, horizon: int = 28) -> None:
                 "Likely to sell out": f"{counts.get('stockout', 0):,}",
                 "Overstocked": f"{counts.get('overstock', 0):,}",
             },
-            charts=[fig],
+            charts=[chart],
             tables=[("Products at risk", risky.round(2))],
         )
     )
